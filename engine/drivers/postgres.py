@@ -1,0 +1,488 @@
+"""PostgreSQL on asyncpg.
+
+Connection parameters follow libpq conventions because asyncpg does: the URL, then PG*
+environment variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE) and the
+passfile (PGPASSFILE or ~/.pgpass). Read-only sessions set ``default_transaction_read_only``
+on the server, so the server, not string matching, refuses writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import Any
+
+import asyncpg
+
+from engine.drivers.base import (
+    Column,
+    ColumnInfo,
+    IndexInfo,
+    Params,
+    QueryResult,
+    SchemaInfo,
+    TableInfo,
+)
+from engine.drivers.url import redact_text, redact_url, url_password
+from engine.errors import (
+    AishellError,
+    AuthenticationFailed,
+    ConnectionFailed,
+    ConnectionLost,
+    DatabaseNotFound,
+    QueryCancelled,
+    QueryError,
+    ReadOnlyViolation,
+)
+
+CONNECT_TIMEOUT = 10.0
+_MULTI_STATEMENT = "cannot insert multiple commands into a prepared statement"
+
+
+class PostgresDriver:
+    """Connections to one PostgreSQL target."""
+
+    name = "postgres"
+    dialect = "postgres"
+    IMPLEMENTS_CANCEL = True
+    IMPLEMENTS_EXPLAIN = True
+    IMPLEMENTS_TRANSACTIONS = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        statement_timeout: float = 0.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        application_name: str = "aishell",
+    ) -> None:
+        self.url = url
+        self.display_url = redact_url(url)
+        self.read_only = read_only
+        self.connect_timeout = connect_timeout
+        settings = {"application_name": application_name}
+        if read_only:
+            settings["default_transaction_read_only"] = "on"
+        if statement_timeout:
+            settings["statement_timeout"] = str(int(statement_timeout * 1000))
+        self.server_settings = settings
+        self._secret = url_password(url) or ""
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``asyncpg.connect``/``create_pool`` (used by the pool too)."""
+        return {
+            "dsn": self.url,
+            "timeout": self.connect_timeout,
+            "server_settings": dict(self.server_settings),
+            "statement_cache_size": 256,
+        }
+
+    async def connect(self) -> "PostgresConnection":
+        try:
+            raw = await asyncpg.connect(**self.connect_kwargs())
+        except BaseException as exc:  # noqa: BLE001 - translated below, CancelledError re-raised
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise self.translate_connect_error(exc) from None
+        return PostgresConnection(raw, self)
+
+    def translate_connect_error(self, exc: BaseException) -> AishellError:
+        """Our error for a failure while connecting, password-free."""
+        where = self.display_url
+        message = redact_text(str(exc), (self._secret,))
+        if isinstance(exc, asyncpg.InvalidPasswordError):
+            return AuthenticationFailed(f"authentication failed for {where}: {message}")
+        if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+            return AuthenticationFailed(f"connection refused for {where}: {message}")
+        if isinstance(exc, asyncpg.InvalidCatalogNameError):
+            return DatabaseNotFound(f"{message} ({where})")
+        if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+            return ConnectionFailed(f"could not connect to {where}: timed out after {self.connect_timeout:g}s")
+        if isinstance(exc, socket.gaierror):
+            return ConnectionFailed(f"could not connect to {where}: unknown host ({exc.strerror})")
+        if isinstance(exc, OSError):
+            reason = exc.strerror or message
+            return ConnectionFailed(f"could not connect to {where}: {reason}")
+        if isinstance(exc, asyncpg.PostgresError):
+            return ConnectionFailed(f"could not connect to {where}: {message}")
+        if isinstance(exc, (ValueError, asyncpg.InterfaceError, asyncpg.ClientConfigurationError)):
+            return ConnectionFailed(f"invalid connection settings for {where}: {message}")
+        return ConnectionFailed(f"could not connect to {where}: {type(exc).__name__}: {message}")
+
+
+class PostgresConnection:
+    """One asyncpg connection behind the driver protocol."""
+
+    dialect = "postgres"
+
+    def __init__(self, raw: asyncpg.Connection, driver: PostgresDriver) -> None:
+        self.raw = raw
+        self.driver = driver
+        self._running = 0
+        self.uses = 0
+
+    # -- statements ---------------------------------------------------------------------------
+
+    async def execute(self, sql: str, params: Params = None) -> QueryResult:
+        args = tuple(params or ())
+        started = time.perf_counter()
+        self._running += 1
+        self.uses += 1
+        try:
+            try:
+                state = await self.raw._get_statement(sql, None)  # cached prepared statement
+            except asyncpg.PostgresSyntaxError as exc:
+                if _MULTI_STATEMENT in str(exc) and not args:
+                    status = await self.raw.execute(sql)  # simple protocol: a whole script
+                    return QueryResult((), [], _rowcount(status), status, time.perf_counter() - started)
+                raise
+            columns = _columns(state)
+            rows, status, _ = await self.raw._execute(sql, args, 0, None, return_status=True)
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise self._translate(exc, sql) from None
+        finally:
+            self._running -= 1
+        status_text = status.decode() if isinstance(status, bytes) else str(status or "")
+        tuples = [tuple(r) for r in rows]
+        rowcount = len(tuples) if columns else _rowcount(status_text)
+        return QueryResult(columns, tuples, rowcount, status_text, time.perf_counter() - started)
+
+    def stream(self, sql: str, params: Params = None, *, page_size: int = 1000) -> "_PostgresStream":
+        return _PostgresStream(self, sql, tuple(params or ()), page_size)
+
+    async def cancel(self) -> bool:
+        """Cancel through ``pg_cancel_backend`` on a side connection (works from any task)."""
+        if not self._running or self.raw.is_closed():
+            return False
+        pid = self.raw.get_server_pid()
+        try:
+            side = await asyncpg.connect(**self.driver.connect_kwargs())
+        except Exception:  # noqa: BLE001 - fall back to the protocol-level cancel request
+            self.raw.terminate()
+            return True
+        try:
+            return bool(await side.fetchval("SELECT pg_cancel_backend($1)", pid))
+        finally:
+            await side.close()
+
+    # -- catalog ------------------------------------------------------------------------------
+
+    async def schemas(self) -> list[str]:
+        rows = await self._fetch(
+            """SELECT nspname FROM pg_namespace
+               WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+               ORDER BY nspname"""
+        )
+        return [r[0] for r in rows]
+
+    async def tables(self, schema: str | None = None) -> list[TableInfo]:
+        rows = await self._fetch(
+            f"""SELECT n.nspname, c.relname, c.relkind,
+                       CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r','v','m','f','p')
+                  AND {_schema_filter('n.nspname', schema)}
+                ORDER BY n.nspname, c.relname""",
+            *( [schema] if schema else [] ),
+        )
+        return [TableInfo(r[0], r[1], _KINDS.get(r[2], "table"), int(r[3])) for r in rows]
+
+    async def columns(self, table: str, schema: str | None = None) -> list[ColumnInfo]:
+        info = await self._schema_info(table=table, schema=schema)
+        found = info.find(table, schema)
+        return list(found.columns) if found else []
+
+    async def indexes(self, table: str, schema: str | None = None) -> list[IndexInfo]:
+        info = await self._schema_info(table=table, schema=schema)
+        found = info.find(table, schema)
+        return list(found.indexes) if found else []
+
+    async def schema_info(self) -> SchemaInfo:
+        return await self._schema_info()
+
+    async def _schema_info(self, table: str | None = None, schema: str | None = None) -> SchemaInfo:
+        where = [_schema_filter("n.nspname", None)]
+        args: list[Any] = []
+        if table is not None:
+            args.append(table)
+            where.append(f"c.relname = ${len(args)}")
+            if schema:
+                args.append(schema)
+                where.append(f"n.nspname = ${len(args)}")
+            else:
+                where.append("n.nspname = ANY(current_schemas(false))")
+        cond = " AND ".join(where)
+        path = await self._fetch("SELECT unnest(current_schemas(false))")
+        info = SchemaInfo(search_path=tuple(r[0] for r in path) or ("public",))
+        for r in await self._fetch(
+            f"""SELECT n.nspname, c.relname, c.relkind,
+                       CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r','v','m','f','p') AND {cond}""",
+            *args,
+        ):
+            info.add(TableInfo(r[0], r[1], _KINDS.get(r[2], "table"), int(r[3])))
+        for r in await self._fetch(
+            f"""SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                       NOT a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attnum
+                FROM pg_attribute a
+                JOIN pg_class c ON c.oid = a.attrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                WHERE a.attnum > 0 AND NOT a.attisdropped
+                  AND c.relkind IN ('r','v','m','f','p') AND {cond}
+                ORDER BY n.nspname, c.relname, a.attnum""",
+            *args,
+        ):
+            t = info.find(r[1], r[0])
+            if t is not None:
+                t.columns.append(ColumnInfo(r[2], r[3], bool(r[4]), r[5], int(r[6])))
+        for r in await self._fetch(
+            f"""SELECT n.nspname, c.relname, i.relname, ix.indisunique, ix.indisprimary,
+                       pg_get_indexdef(ix.indexrelid), ix.indpred IS NOT NULL,
+                       ARRAY(SELECT pg_get_indexdef(ix.indexrelid, k + 1, true)
+                             FROM generate_subscripts(ix.indkey, 1) AS k ORDER BY k)
+                FROM pg_index ix
+                JOIN pg_class c ON c.oid = ix.indrelid
+                JOIN pg_class i ON i.oid = ix.indexrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE {cond}
+                ORDER BY n.nspname, c.relname, i.relname""",
+            *args,
+        ):
+            t = info.find(r[1], r[0])
+            if t is not None:
+                t.indexes.append(IndexInfo(r[2], tuple(r[7]), bool(r[3]), bool(r[4]), r[5], bool(r[6])))
+        return info
+
+    async def server_version(self) -> str:
+        return await self._fetchval("SHOW server_version")
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.is_in_transaction()
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.is_closed()
+
+    @property
+    def backend_pid(self) -> int:
+        return self.raw.get_server_pid()
+
+    async def ping(self) -> None:
+        await self._fetchval("SELECT 1")
+
+    async def close(self) -> None:
+        if self.raw.is_closed():
+            return
+        try:
+            await asyncio.wait_for(self.raw.close(), 2.0)
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - close never raises
+            self.raw.terminate()
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def _fetch(self, sql: str, *args: Any) -> list[Any]:
+        try:
+            return await self.raw.fetch(sql, *args)
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, sql) from None
+
+    async def _fetchval(self, sql: str, *args: Any) -> Any:
+        try:
+            return await self.raw.fetchval(sql, *args)
+        except Exception as exc:  # noqa: BLE001
+            raise self._translate(exc, sql) from None
+
+    def _translate(self, exc: BaseException, sql: str) -> AishellError:
+        return translate_error(exc, sql, self.driver)
+
+
+def translate_error(exc: BaseException, sql: str, driver: PostgresDriver) -> AishellError:
+    """Our error for an asyncpg failure while running ``sql``."""
+    if isinstance(exc, AishellError):
+        return exc
+    secret = (driver._secret,)
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        message = redact_text(exc.args[0] if exc.args else str(exc), secret)
+        if "user request" in message:
+            return QueryCancelled("statement cancelled", sqlstate=exc.sqlstate, statement=sql)
+        return QueryError(message, sqlstate=exc.sqlstate, statement=sql)
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return ReadOnlyViolation(
+            f"read-only session: {exc.args[0] if exc.args else exc}", sqlstate=exc.sqlstate, statement=sql
+        )
+    if isinstance(
+        exc,
+        (
+            asyncpg.ConnectionDoesNotExistError,
+            asyncpg.AdminShutdownError,
+            asyncpg.CannotConnectNowError,
+            asyncpg.ConnectionFailureError,
+            ConnectionError,
+        ),
+    ):
+        reason = redact_text(str(exc), secret) or type(exc).__name__
+        return ConnectionLost(f"connection to {driver.display_url} lost: {reason}")
+    if isinstance(exc, asyncpg.PostgresError):
+        position = getattr(exc, "position", None)
+        return QueryError(
+            redact_text(exc.args[0] if exc.args else str(exc), secret),
+            position=int(position) if position else None,
+            sqlstate=getattr(exc, "sqlstate", None),
+            detail=getattr(exc, "detail", None),
+            hint=getattr(exc, "hint", None),
+            statement=sql,
+        )
+    if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+        return ConnectionLost(f"connection to {driver.display_url} lost: {exc}")
+    if isinstance(exc, (asyncpg.DataError, ValueError, TypeError, OverflowError)):
+        return QueryError(f"invalid parameter: {redact_text(str(exc), secret)}", statement=sql)
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return QueryError("statement timed out", statement=sql)
+    if isinstance(exc, OSError):
+        return ConnectionLost(f"connection to {driver.display_url} lost: {exc.strerror or exc}")
+    return QueryError(f"{type(exc).__name__}: {redact_text(str(exc), secret)}", statement=sql)
+
+
+class _PostgresStream:
+    """Rows through a server-side cursor, ``page_size`` rows a round trip.
+
+    Cursors need a transaction: one is opened for the stream unless the user's is already open,
+    and closed (committed: the statement is read-only by nature of a cursor) at the end.
+    """
+
+    def __init__(self, conn: PostgresConnection, sql: str, args: tuple, page_size: int) -> None:
+        self._conn = conn
+        self._sql = sql
+        self._args = args
+        self._page_size = max(1, page_size)
+        self._tx: Any = None
+        self._cursor: Any = None
+        self._buffered: list[tuple] | None = None
+        self.columns: tuple[Column, ...] = ()
+        self.rowcount = 0
+        self.status = ""
+
+    async def __aenter__(self) -> "_PostgresStream":
+        conn = self._conn
+        conn._running += 1
+        conn.uses += 1
+        try:
+            try:
+                state = await conn.raw._get_statement(self._sql, None)
+            except asyncpg.PostgresSyntaxError as exc:
+                if _MULTI_STATEMENT not in str(exc) or self._args:
+                    raise
+                state = None
+            if state is None or not _columns(state) or _is_not_cursorable(self._sql):
+                # Not a plain row-returning query (a write, DDL, script, or a data-modifying
+                # CTE): run it whole. Writes with RETURNING are bounded by what they touched.
+                conn._running -= 1
+                conn.uses -= 1
+                result = await conn.execute(self._sql, self._args)
+                conn._running += 1
+                self.columns, self.rowcount, self.status = result.columns, result.rowcount, result.status
+                self._buffered = result.rows
+                return self
+            self.columns = _columns(state)
+            if not conn.raw.is_in_transaction():
+                self._tx = conn.raw.transaction(readonly=False)
+                await self._tx.start()
+            self._cursor = await conn.raw.cursor(self._sql, *self._args)
+        except (Exception, asyncio.CancelledError) as exc:
+            await self._finish(failed=True)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise conn._translate(exc, self._sql) from None
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        await self._finish(failed=exc_type is not None)
+
+    def __aiter__(self) -> "_PostgresStream":
+        return self
+
+    async def __anext__(self) -> list[tuple]:
+        if self._buffered is not None:
+            rows, self._buffered = self._buffered, []
+            if rows:
+                return rows
+            raise StopAsyncIteration
+        if self._cursor is None:
+            raise StopAsyncIteration
+        try:
+            records = await self._cursor.fetch(self._page_size)
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise self._conn._translate(exc, self._sql) from None
+        if not records:
+            self._cursor = None
+            self.status = f"SELECT {self.rowcount}"
+            raise StopAsyncIteration
+        self.rowcount += len(records)
+        return [tuple(r) for r in records]
+
+    async def _finish(self, failed: bool) -> None:
+        tx, self._tx = self._tx, None
+        self._cursor = None
+        if tx is not None and not self._conn.raw.is_closed():
+            try:
+                if failed:
+                    await tx.rollback()
+                else:
+                    await tx.commit()
+            except (Exception, asyncio.CancelledError):  # noqa: BLE001 - the stream's error wins
+                pass
+        if self._conn._running:
+            self._conn._running -= 1
+
+
+def _is_not_cursorable(sql: str) -> bool:
+    """Statements a cursor cannot wrap even though they return rows (writes with RETURNING,
+    SHOW, EXPLAIN): PostgreSQL's DECLARE accepts only SELECT/VALUES/TABLE/WITH-SELECT."""
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    if head in ("SELECT", "VALUES", "TABLE", "(", "WITH"):
+        if head != "WITH":
+            return False
+        try:
+            import sqlglot
+            from sqlglot import exp
+
+            tree = sqlglot.parse_one(sql, read="postgres")
+            return any(
+                isinstance(node, (exp.Insert, exp.Update, exp.Delete, exp.Merge))
+                for node in tree.walk()
+            )
+        except Exception:  # noqa: BLE001 - let the server decide
+            return True
+    return True
+
+
+def _columns(state: Any) -> tuple[Column, ...]:
+    attrs = state._get_attributes()
+    return tuple(Column(a.name, a.type.name) for a in attrs)
+
+
+def _rowcount(status: str) -> int:
+    parts = status.split()
+    if parts and parts[-1].isdigit() and parts[0] in ("INSERT", "UPDATE", "DELETE", "SELECT", "MERGE", "COPY", "MOVE", "FETCH"):
+        return int(parts[-1])
+    return -1
+
+
+def _schema_filter(column: str, schema: str | None) -> str:
+    if schema:
+        return f"{column} = $1"
+    return f"{column} NOT IN ('pg_catalog', 'information_schema') AND {column} NOT LIKE 'pg\\_toast%' AND {column} NOT LIKE 'pg\\_temp%'"
+
+
+_KINDS = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign table", "p": "partitioned table"}

@@ -1,0 +1,356 @@
+"""SQLite on aiosqlite.
+
+Connections run in autocommit mode (``isolation_level=None``) like psql: a statement commits
+unless the user opened a transaction with BEGIN. A path that does not exist is an error unless
+``create=True``: a typo never leaves an empty database behind. Read-only sessions open the file
+with ``mode=ro`` and ``PRAGMA query_only``, so SQLite itself refuses writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiosqlite
+
+from engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from engine.drivers.url import sqlite_path
+from engine.errors import (
+    AishellError,
+    ConnectionFailed,
+    ConnectionLost,
+    DatabaseNotFound,
+    QueryCancelled,
+    QueryError,
+    ReadOnlyViolation,
+)
+
+
+class SQLiteDriver:
+    """Connections to one SQLite file (or ``:memory:``)."""
+
+    name = "sqlite"
+    dialect = "sqlite"
+    IMPLEMENTS_CANCEL = True
+    IMPLEMENTS_EXPLAIN = True
+    IMPLEMENTS_TRANSACTIONS = True
+
+    def __init__(self, target: str, *, read_only: bool = False, create: bool = False, busy_timeout: float = 5.0) -> None:
+        self.path = sqlite_path(target)
+        self.display_url = self.path if self.path == ":memory:" else f"sqlite:///{Path(self.path).resolve()}"
+        self.read_only = read_only
+        self.create = create
+        self.busy_timeout = busy_timeout
+
+    def _uri(self, mode: str | None = None) -> str:
+        if self.path == ":memory:":
+            return "file::memory:"
+        mode = mode or ("ro" if self.read_only else ("rwc" if self.create else "rw"))
+        return f"file:{quote(str(Path(self.path).resolve()))}?mode={mode}"
+
+    async def connect(self, *, mode: str | None = None) -> "SQLiteConnection":
+        """Open a connection; ``mode`` (``ro``/``rw``/``rwc``) overrides the driver's default."""
+        if self.path != ":memory:":
+            path = Path(self.path)
+            if not path.exists() and not (self.create and mode != "ro"):
+                raise DatabaseNotFound(
+                    f"SQLite file {self.path!r} does not exist (pass --create to make a new database)"
+                )
+            if path.is_dir():
+                raise ConnectionFailed(f"{self.path!r} is a directory, not a SQLite database")
+        try:
+            raw = aiosqlite.connect(
+                self._uri(mode), uri=True, isolation_level=None, timeout=self.busy_timeout, check_same_thread=False
+            )
+            raw.daemon = True  # a forgotten connection never keeps the process alive
+            await raw
+            conn = SQLiteConnection(raw, self)
+            # Reading the schema fails fast on a file that is not a database.
+            await conn._fetch("SELECT count(*) FROM sqlite_master")
+            if self.read_only or mode == "ro":
+                await conn._fetch("PRAGMA query_only = ON")
+        except AishellError as exc:
+            raise ConnectionFailed(f"cannot open {self.display_url}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise ConnectionFailed(f"cannot open {self.display_url}: {exc}") from None
+        return conn
+
+
+class SQLiteConnection:
+    """One aiosqlite connection behind the driver protocol."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: aiosqlite.Connection, driver: SQLiteDriver) -> None:
+        self.raw = raw
+        self.driver = driver
+        self._running = 0
+        self._closed = False
+        self.uses = 0
+
+    async def execute(self, sql: str, params: Params = None) -> QueryResult:
+        args = tuple(params or ())
+        started = time.perf_counter()
+        self._running += 1
+        self.uses += 1
+        try:
+            try:
+                cursor = await self.raw.execute(sql, args)
+            except sqlite3.ProgrammingError as exc:
+                if "one statement at a time" not in str(exc) or args:
+                    raise
+                changes = self.raw.total_changes
+                await self.raw.executescript(sql)
+                return QueryResult((), [], self.raw.total_changes - changes, "OK", time.perf_counter() - started)
+            try:
+                rows = await cursor.fetchall()
+                columns = _columns(cursor.description, rows[:1])
+                rowcount = len(rows) if columns else cursor.rowcount
+            finally:
+                await cursor.close()
+        except sqlite3.Error as exc:
+            raise self._translate(exc, sql) from None
+        except ValueError as exc:
+            raise QueryError(str(exc), statement=sql) from None
+        finally:
+            self._running -= 1
+        status = f"SELECT {rowcount}" if columns else _status(sql, rowcount)
+        return QueryResult(columns, [tuple(r) for r in rows], rowcount, status, time.perf_counter() - started)
+
+    def stream(self, sql: str, params: Params = None, *, page_size: int = 1000) -> "_SQLiteStream":
+        return _SQLiteStream(self, sql, tuple(params or ()), page_size)
+
+    async def cancel(self) -> bool:
+        if not self._running or self._closed:
+            return False
+        self.raw._conn.interrupt()  # thread-safe: stops the statement in aiosqlite's thread
+        return True
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    async def schemas(self) -> list[str]:
+        rows = await self._fetch("PRAGMA database_list")
+        return [r[1] for r in rows if r[1] != "temp"]
+
+    async def tables(self, schema: str | None = None) -> list[TableInfo]:
+        result: list[TableInfo] = []
+        for name in [schema] if schema else await self.schemas():
+            rows = await self._fetch(
+                f"SELECT name, type FROM {_q(name)}.sqlite_master "
+                "WHERE type IN ('table','view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            )
+            estimates = await self._estimates(name)
+            for table, kind in rows:
+                result.append(TableInfo(name, table, kind, estimates.get(table, -1)))
+        return result
+
+    async def columns(self, table: str, schema: str | None = None) -> list[ColumnInfo]:
+        rows = await self._fetch(f"PRAGMA {_q(schema or 'main')}.table_xinfo({_q(table)})")
+        return [
+            ColumnInfo(r[1], r[2] or "", not r[3] and not r[5], r[4], int(r[0]) + 1)
+            for r in rows
+            if r[6] in (0, 2, 3)  # hidden columns of virtual tables are left out
+        ]
+
+    async def indexes(self, table: str, schema: str | None = None) -> list[IndexInfo]:
+        prefix = _q(schema or "main")
+        result = []
+        for r in await self._fetch(f"PRAGMA {prefix}.index_list({_q(table)})"):
+            name, unique, origin, partial = r[1], bool(r[2]), r[3], bool(r[4])
+            cols = await self._fetch(f"PRAGMA {prefix}.index_xinfo({_q(name)})")
+            names = tuple((c[2] if c[2] is not None else "<expr>") for c in sorted(cols, key=lambda c: c[0]) if c[5])
+            sql_rows = await self._fetch(f"SELECT sql FROM {prefix}.sqlite_master WHERE type='index' AND name=?", (name,))
+            definition = sql_rows[0][0] if sql_rows and sql_rows[0][0] else f"{origin} index on {table}"
+            result.append(IndexInfo(name, names, unique, origin == "pk", definition, partial))
+        # An INTEGER PRIMARY KEY is the rowid: an index in all but name.
+        pk = [r for r in await self._fetch(f"PRAGMA {prefix}.table_info({_q(table)})") if r[5]]
+        if len(pk) == 1 and (pk[0][2] or "").upper() == "INTEGER" and not any(ix.primary for ix in result):
+            result.insert(0, IndexInfo(f"{table}_rowid", (pk[0][1],), True, True, "INTEGER PRIMARY KEY (rowid)"))
+        return result
+
+    async def schema_info(self) -> SchemaInfo:
+        info = SchemaInfo(search_path=("main", "temp"))
+        for table in await self.tables():
+            table.columns = await self.columns(table.name, table.schema)
+            table.indexes = await self.indexes(table.name, table.schema)
+            info.add(table)
+        return info
+
+    async def _estimates(self, schema: str) -> dict[str, int]:
+        """Row estimates from ``sqlite_stat1`` when ANALYZE ran; otherwise exact max(rowid)
+        style counts are too slow on big tables, so the count of the table's pages is used."""
+        estimates: dict[str, int] = {}
+        try:
+            for tbl, stat in await self._fetch(
+                f"SELECT tbl, stat FROM {_q(schema)}.sqlite_stat1 WHERE idx IS NULL OR idx = tbl OR stat IS NOT NULL"
+            ):
+                if tbl not in estimates and stat:
+                    estimates[tbl] = int(str(stat).split()[0])
+        except QueryError:
+            pass
+        rows = await self._fetch(
+            f"SELECT name FROM {_q(schema)}.sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+        )
+        for (name,) in rows:
+            if name in estimates:
+                continue
+            try:
+                # max(rowid) is an O(log n) b-tree lookup: a good estimate for rowid tables.
+                value = await self._fetch(f"SELECT max(rowid) FROM {_q(schema)}.{_q(name)}")
+                estimates[name] = int(value[0][0] or 0)
+            except QueryError:  # WITHOUT ROWID tables
+                estimates[name] = -1
+        return estimates
+
+    async def server_version(self) -> str:
+        return sqlite3.sqlite_version
+
+    @property
+    def in_transaction(self) -> bool:
+        return not self._closed and self.raw.in_transaction
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await asyncio.wait_for(self.raw.close(), 5.0)
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - close never raises
+            pass
+
+    async def _fetch(self, sql: str, params: Params = None) -> list[Any]:
+        if self._closed:
+            raise ConnectionLost(f"connection to {self.driver.display_url} is closed")
+        try:
+            return list(await self.raw.execute_fetchall(sql, tuple(params or ())))
+        except sqlite3.Error as exc:
+            raise self._translate(exc, sql) from None
+        except ValueError as exc:  # aiosqlite: "no active connection"
+            raise ConnectionLost(f"connection to {self.driver.display_url} lost: {exc}") from None
+
+    def _translate(self, exc: Exception, sql: str) -> AishellError:
+        message = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and message == "interrupted":
+            return QueryCancelled("statement cancelled", statement=sql)
+        if "attempt to write a readonly database" in message or "query_only" in message.lower():
+            return ReadOnlyViolation(f"read-only session: {message}", statement=sql)
+        return QueryError(message, statement=sql, sqlstate=getattr(exc, "sqlite_errorname", None))
+
+
+class _SQLiteStream:
+    """Rows from one cursor, ``page_size`` at a time."""
+
+    def __init__(self, conn: SQLiteConnection, sql: str, args: tuple, page_size: int) -> None:
+        self._conn = conn
+        self._sql = sql
+        self._args = args
+        self._page_size = max(1, page_size)
+        self._cursor: Any = None
+        self._first: list[tuple] | None = None
+        self.columns: tuple[Column, ...] = ()
+        self.rowcount = 0
+        self.status = ""
+
+    async def __aenter__(self) -> "_SQLiteStream":
+        conn = self._conn
+        conn._running += 1
+        conn.uses += 1
+        try:
+            self._cursor = await conn.raw.execute(self._sql, self._args)
+            if self._cursor.description is None:
+                self.rowcount = self._cursor.rowcount
+                self.status = _status(self._sql, self.rowcount)
+                await self._close_cursor()
+                return self
+            self._first = [tuple(r) for r in await self._cursor.fetchmany(self._page_size)]
+            self.columns = _columns(self._cursor.description, self._first[:1])
+        except sqlite3.ProgrammingError as exc:
+            await self._close_cursor()
+            if "one statement at a time" in str(exc) and not self._args:
+                conn._running -= 1
+                conn.uses -= 1
+                result = await conn.execute(self._sql)
+                conn._running += 1
+                self.rowcount, self.status = result.rowcount, result.status
+                return self
+            raise conn._translate(exc, self._sql) from None
+        except sqlite3.Error as exc:
+            await self._close_cursor()
+            raise conn._translate(exc, self._sql) from None
+        except BaseException:
+            await self._close_cursor()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._close_cursor()
+
+    def __aiter__(self) -> "_SQLiteStream":
+        return self
+
+    async def __anext__(self) -> list[tuple]:
+        if self._first:
+            rows, self._first = self._first, None
+            self.rowcount += len(rows)
+            return rows
+        if self._cursor is None:
+            raise StopAsyncIteration
+        try:
+            rows = [tuple(r) for r in await self._cursor.fetchmany(self._page_size)]
+        except sqlite3.Error as exc:
+            await self._close_cursor()
+            raise self._conn._translate(exc, self._sql) from None
+        if not rows:
+            self.status = f"SELECT {self.rowcount}"
+            await self._close_cursor()
+            raise StopAsyncIteration
+        self.rowcount += len(rows)
+        return rows
+
+    async def _close_cursor(self) -> None:
+        cursor, self._cursor = self._cursor, None
+        if cursor is not None:
+            self._conn._running -= 1
+            try:
+                await cursor.close()
+            except (sqlite3.Error, ValueError):
+                pass
+
+
+def _columns(description: Any, sample: list[Any]) -> tuple[Column, ...]:
+    if not description:
+        return ()
+    first = sample[0] if sample else None
+    return tuple(
+        Column(d[0], _type_of(first[i]) if first is not None else "") for i, d in enumerate(description)
+    )
+
+
+def _type_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "INTEGER"
+    return {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}.get(type(value), type(value).__name__.upper())
+
+
+def _status(sql: str, rowcount: int) -> str:
+    head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+    if head in ("INSERT", "UPDATE", "DELETE", "REPLACE") and rowcount >= 0:
+        return f"{head} {rowcount}"
+    return head or "OK"
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'

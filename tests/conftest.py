@@ -1,0 +1,68 @@
+"""Shared fixtures: an isolated AISHELL_HOME per test, the throwaway PostgreSQL cluster, SQLite files."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.bench.pgtemp import PgCluster
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
+TPCH_DIR = SHARED_DATA / "tpch"
+
+
+@pytest.fixture(autouse=True)
+def aishell_home(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own data and config dir; nothing touches the user's."""
+    home = tmp_path / "aishell-home"
+    home.mkdir()
+    monkeypatch.setenv("AISHELL_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The cluster object when this run started one (None with AISHELL_TEST_PG_URL)."""
+    if os.environ.get("AISHELL_TEST_PG_URL"):
+        yield None
+        return
+    cluster = PgCluster()
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.setup_database()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_cluster) -> str:
+    """URL of a PostgreSQL 15 database for tests (superuser, hypopg and pg_stat_statements)."""
+    return os.environ.get("AISHELL_TEST_PG_URL") or pg_cluster.url
+
+
+@pytest.fixture
+def pg_fresh_db(pg_cluster, pg_url) -> str:
+    """A new empty database on the test server, for tests that change the schema."""
+    if pg_cluster is None:
+        pytest.skip("needs the throwaway cluster (AISHELL_TEST_PG_URL is set)")
+    return pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(scope="session")
+def tpch_queries() -> dict[str, str]:
+    """The 22 TPC-H queries by file name."""
+    return {p.name: p.read_text() for p in sorted(TPCH_DIR.glob("*.sql"))}
+
+
+@pytest.fixture
+def mongo_url() -> str:
+    url = os.environ.get("AISHELL_TEST_MONGO_URL")
+    if not url:
+        pytest.skip("AISHELL_TEST_MONGO_URL is not set: no MongoDB server on this machine")
+    return url

@@ -1,0 +1,1 @@
+"""AIShell's front ends: the `aishell` command line and the Textual workbench."""

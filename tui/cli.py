@@ -1,0 +1,75 @@
+"""`aishell` entry point.
+
+Sub-commands live in ``tui/commands/<name>.py`` (``add_parser`` + ``main``); their heavy imports
+happen inside ``main`` so ``aishell --version`` stays fast. Textual is imported only when the
+app starts. Errors the engine raises on purpose print one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from engine import __version__
+
+COMMANDS = ("run", "analyze", "memory", "bench", "backup", "restore", "migrate")
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        command = _command(argv[0])
+        parser = argparse.ArgumentParser(prog=f"aishell {argv[0]}", description=command.__doc__.splitlines()[0])
+        command.add_arguments(parser)
+        args = parser.parse_args(argv[1:])
+        return _guarded(lambda: command.main(args))
+    parser = _app_parser()
+    args = parser.parse_args(argv)
+    from tui.commands import app as app_command
+
+    return _guarded(lambda: app_command.main(args))
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aishell",
+        description="A terminal workbench for PostgreSQL, SQLite and MongoDB.",
+        epilog="commands: " + ", ".join(COMMANDS) + " (aishell COMMAND --help)",
+    )
+    parser.add_argument("--version", action="version", version=f"aishell {__version__}")
+    parser.add_argument("target", nargs="?", help="postgresql://…, sqlite:///path, a .db path or mongodb://… (default: the demo database)")
+    parser.add_argument("--read-only", action="store_true", help="open the session read-only (enforced by the server)")
+    parser.add_argument("--create", action="store_true", help="create the SQLite file if it does not exist")
+    parser.add_argument("--theme", help="theme name (built-in or from the config dir's themes/)")
+    return parser
+
+
+def _command(name: str):
+    """The module ``tui.commands.<name>``: docstring, ``add_arguments(parser)``, ``main(args)``."""
+    return importlib.import_module(f"tui.commands.{name}")
+
+
+def _guarded(fn) -> int:
+    from engine.errors import AishellError
+
+    try:
+        return int(fn() or 0)
+    except AishellError as exc:
+        print(f"aishell: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("aishell: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _one_line(exc: Exception) -> str:
+    one_line = getattr(exc, "one_line", None)
+    return one_line() if callable(one_line) else str(exc).replace("\n", " ")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""Start the workbench on a database (the demo database when none is named)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(args: argparse.Namespace) -> int:
+    from engine.config import Settings
+    from engine.demo import ensure_demo_database
+
+    settings = Settings.load()
+    target = args.target
+    if target is None:
+        target = str(ensure_demo_database(settings.demo_db_path))
+    try:
+        from tui.app import run_app  # noqa: PLC0415 - Textual only when the app starts
+    except ImportError:
+        from engine.drivers.url import redact_url
+
+        print(f"aishell would open {redact_url(target)} (the workbench is not built yet)")
+        return 0
+    return run_app(target, settings=settings, read_only=args.read_only, create=args.create, theme=args.theme)
