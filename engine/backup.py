@@ -1,0 +1,990 @@
+"""Backups and restores with a verified manifest.
+
+PostgreSQL goes through the real tools: ``pg_dump --format=directory --jobs=N`` (parallel, one
+compressed file per table) or ``pg_dump --format=custom`` streamed through ``zstd`` (or gzip in
+Python when the ``zstd`` program is missing) straight into the backup file, with no uncompressed
+copy on disk; ``pg_restore`` restores, in parallel for directory archives. SQLite goes through
+the online backup API, which copies a consistent snapshot while other connections keep working.
+
+A backup is a directory::
+
+    aishell-manifest.json   engine, format, compression, database identity (no password),
+                            server version, tables with row estimates and sizes, and the size
+                            and sha256 of every file
+    toc.dat, 3358.dat.gz    (directory format: the pg_dump archive itself, usable by pg_restore)
+    database.dump.zst       (custom format; .gz with gzip, .dump uncompressed)
+    database.sqlite         (SQLite)
+
+:func:`restore` verifies every checksum before it touches the target (unless ``verify=False``)
+and refuses a target that already holds tables (unless ``clean=True``). Passwords reach the
+tools through a temporary passfile (mode 0600, removed afterwards), never the command line.
+Progress (bytes and tables) goes to a callback; cancelling the awaiting task kills the tools
+and removes a partial backup.
+
+    manifest = await backup("postgresql://bob@db/shop", "/backups/shop", format="custom")
+    await restore("/backups/shop", "postgresql://bob@db/shop_copy")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import tempfile
+import threading
+import time
+import zlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+from engine import __version__
+from engine.drivers.url import classify, redact_text, redact_url, sqlite_path
+from engine.errors import AishellError, ConfigurationError
+
+MANIFEST_NAME = "aishell-manifest.json"
+MANIFEST_VERSION = 1
+FORMATS = ("directory", "custom")
+COMPRESSIONS = ("zstd", "gzip", "none")
+CHUNK = 1 << 20
+POLL_INTERVAL = 0.2
+SQLITE_FILE = "database.sqlite"
+_CUSTOM_FILES = {"zstd": "database.dump.zst", "gzip": "database.dump.gz", "none": "database.dump"}
+_PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+
+
+class BackupError(AishellError):
+    """A backup or restore that could not be done (tool missing, tool failed, bad target)."""
+
+    title = "Backup error"
+
+
+class BackupCorrupt(BackupError):
+    """The backup's manifest or files do not match: nothing was restored."""
+
+    title = "Backup corrupt"
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Progress:
+    """Where a backup, verification or restore is. Sent to the progress callback."""
+
+    phase: str
+    """``backup``, ``verify`` or ``restore``."""
+    bytes_done: int = 0
+    """Bytes written (backup), hashed (verify) or read from the backup (restore)."""
+    bytes_total: int | None = None
+    """Known for verify and restore (the backup's size), None while backing up."""
+    tables_done: int = 0
+    tables_total: int = 0
+    table: str | None = None
+    """The table being copied, when the tool says."""
+    finished: bool = False
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(slots=True)
+class TableEntry:
+    schema: str
+    name: str
+    kind: str
+    """``table``, ``partitioned table`` or ``materialized view``."""
+    row_estimate: int
+    """The catalog's estimate (-1: never analyzed)."""
+    bytes: int
+    """Size on the server including indexes and TOAST (-1: unknown)."""
+
+
+@dataclass(slots=True)
+class FileEntry:
+    path: str
+    """Relative to the backup directory, with ``/`` separators."""
+    bytes: int
+    sha256: str
+
+
+@dataclass(slots=True)
+class Manifest:
+    """What ``aishell-manifest.json`` holds; :meth:`load` validates it."""
+
+    engine: str
+    format: str
+    compression: str
+    database: dict[str, Any]
+    server_version: str
+    tables: list[TableEntry]
+    files: list[FileEntry]
+    created_at: str
+    tool: str = f"aishell {__version__}"
+    elapsed_s: float = 0.0
+    parallel_restore: bool = False
+    """True when pg_restore can use several jobs on this archive (seekable)."""
+    version: int = MANIFEST_VERSION
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.bytes for f in self.files)
+
+    @property
+    def data_tables(self) -> int:
+        """Tables whose rows the archive holds (what progress counts)."""
+        return sum(1 for t in self.tables if t.kind == "table")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def load(cls, directory: Path) -> "Manifest":
+        """The manifest of the backup in ``directory``. Raises BackupCorrupt."""
+        path = directory / MANIFEST_NAME
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise BackupCorrupt(
+                f"{directory} has no {MANIFEST_NAME}: not an aishell backup, or an incomplete one"
+            ) from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise BackupCorrupt(f"manifest {path} is unreadable: {exc}") from None
+        try:
+            if data.get("version") != MANIFEST_VERSION:
+                raise BackupCorrupt(f"manifest {path} has version {data.get('version')!r}; this aishell reads {MANIFEST_VERSION}")
+            tables = [TableEntry(**t) for t in data.pop("tables")]
+            files = [FileEntry(**f) for f in data.pop("files")]
+            manifest = cls(tables=tables, files=files, **data)
+        except BackupCorrupt:
+            raise
+        except (AttributeError, KeyError, TypeError) as exc:
+            raise BackupCorrupt(f"manifest {path} is malformed: {exc}") from None
+        if manifest.engine not in ("postgres", "sqlite") or not manifest.files:
+            raise BackupCorrupt(f"manifest {path} is malformed: engine {manifest.engine!r}, {len(manifest.files)} files")
+        return manifest
+
+
+# -- public API ---------------------------------------------------------------------------------
+
+
+async def backup(
+    url: str,
+    out: str | os.PathLike[str],
+    *,
+    format: str = "directory",
+    jobs: int | None = None,
+    compress: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Back up the database at ``url`` into the new directory ``out`` and return its manifest.
+
+    ``format`` (PostgreSQL): ``directory`` (parallel with ``jobs``, default the number of cores)
+    or ``custom`` (one file). ``compress``: ``zstd``, ``gzip`` or ``none``; None picks zstd where
+    available. ``out`` must not exist or be empty; it is removed again when the backup fails or
+    is cancelled. Raises BackupError, ConnectionFailed, ConfigurationError.
+    """
+    if format not in FORMATS:
+        raise ConfigurationError(f"backup format {format!r} is not one of {', '.join(FORMATS)}")
+    if compress is not None and compress not in COMPRESSIONS:
+        raise ConfigurationError(f"compression {compress!r} is not one of {', '.join(COMPRESSIONS)}")
+    jobs = _jobs(jobs)
+    kind = classify(url)
+    if kind == "mongo":
+        raise BackupError("MongoDB backups are not supported here: use mongodump")
+    out_dir = Path(out).expanduser()
+    created = _prepare_out(out_dir)
+    started = time.monotonic()
+    try:
+        if kind == "postgres":
+            manifest = await _backup_postgres(url, out_dir, format, jobs, compress, _Reporter(progress, "backup"))
+        else:
+            if compress not in (None, "none"):
+                raise ConfigurationError("compression applies to PostgreSQL backups; SQLite backups are plain database files")
+            manifest = await _backup_sqlite(url, out_dir, _Reporter(progress, "backup"))
+        manifest.elapsed_s = round(time.monotonic() - started, 3)
+        tmp = out_dir / (MANIFEST_NAME + ".tmp")
+        tmp.write_text(manifest.to_json(), encoding="utf-8")
+        os.replace(tmp, out_dir / MANIFEST_NAME)
+    except BaseException:
+        _remove_partial(out_dir, created)
+        raise
+    return manifest
+
+
+async def verify(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> Manifest:
+    """Check the backup at ``path`` (its directory or manifest) against its manifest.
+
+    Every listed file must exist with its size and sha256. Returns the manifest; raises
+    BackupCorrupt naming the first file that does not match.
+    """
+    directory = _backup_dir(path)
+    manifest = Manifest.load(directory)
+    report = _Reporter(progress, "verify", bytes_total=manifest.total_bytes)
+    done = 0
+    root = directory.resolve()
+    for entry in manifest.files:
+        file = (directory / entry.path).resolve()
+        if root not in file.parents:
+            raise BackupCorrupt(f"manifest lists {entry.path!r}, outside the backup directory")
+        try:
+            size = file.stat().st_size
+        except FileNotFoundError:
+            raise BackupCorrupt(f"backup {directory} is incomplete: {entry.path} is missing") from None
+        if size != entry.bytes:
+            raise BackupCorrupt(
+                f"backup {directory} is corrupt: {entry.path} has {size} bytes, the manifest says {entry.bytes}"
+            )
+        base = done
+        digest = await _sha256(file, lambda n: report.update(bytes_done=base + n))
+        if digest != entry.sha256:
+            raise BackupCorrupt(
+                f"backup {directory} is corrupt: checksum mismatch in {entry.path} "
+                f"(sha256 {digest[:12]}…, manifest {entry.sha256[:12]}…)"
+            )
+        done += size
+    report.update(bytes_done=done, finished=True, force=True)
+    return manifest
+
+
+async def restore(
+    path: str | os.PathLike[str],
+    url: str,
+    *,
+    verify_first: bool = True,
+    jobs: int | None = None,
+    clean: bool = False,
+    no_owner: bool = False,
+    progress: ProgressCallback | None = None,
+) -> Manifest:
+    """Restore the backup at ``path`` into the database at ``url``; returns the manifest.
+
+    The backup is verified first (``verify_first=False`` skips that) and the target must hold no
+    tables unless ``clean`` (drop what the backup recreates first). PostgreSQL targets must exist
+    (``createdb``); a SQLite target file is created. Directory archives restore with ``jobs``
+    parallel jobs; with one job, and for streamed custom archives, the restore runs in a single
+    transaction, so a failure leaves the target as it was. Raises BackupCorrupt, BackupError,
+    ConnectionFailed.
+    """
+    directory = _backup_dir(path)
+    manifest = await verify(directory, progress=progress) if verify_first else Manifest.load(directory)
+    kind = classify(url)
+    if kind != manifest.engine:
+        raise BackupError(f"backup {directory} is a {manifest.engine} backup; {redact_url(url)} is {kind}")
+    report = _Reporter(progress, "restore", bytes_total=manifest.total_bytes, tables_total=manifest.data_tables)
+    if kind == "postgres":
+        await _restore_postgres(manifest, directory, url, _jobs(jobs), clean, no_owner, report)
+    else:
+        await _restore_sqlite(manifest, directory, url, clean, report)
+    report.update(manifest.total_bytes, tables_done=report.progress.tables_total, finished=True, force=True)
+    return manifest
+
+
+def find_tool(name: str, server_major: int | None = None) -> str:
+    """Path of the PostgreSQL client program ``name`` able to talk to a ``server_major`` server.
+
+    Prefers the server's own major version, then the newest installed one (pg_dump must not
+    be older than the server), then ``PATH``. Raises BackupError when none fits.
+    """
+    installed = []
+    for directory in glob.glob(_PG_BIN_GLOB):
+        major = _major_of_dir(directory)
+        if major is not None and Path(directory, name).exists():
+            installed.append((major, str(Path(directory, name))))
+    installed.sort(reverse=True)
+    for major, path in installed:
+        if server_major is None or major == server_major:
+            return path
+    for major, path in installed:
+        if server_major is None or major >= server_major:
+            return path
+    found = shutil.which(name)
+    if found:
+        return found
+    need = f"postgresql-client-{server_major}" if server_major else "the PostgreSQL client tools"
+    raise BackupError(f"{name} not found: install {need}")
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _PgTarget:
+    """A libpq URL split into the password-free part the tools see and the password."""
+
+    dsn: str
+    password: str | None
+    identity: dict[str, Any]
+
+    @classmethod
+    def parse(cls, url: str) -> "_PgTarget":
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        password = None
+        if "@" in netloc:
+            userinfo, hostport = netloc.rsplit("@", 1)
+            user, sep, secret = userinfo.partition(":")
+            if sep:
+                password = unquote(secret)
+            netloc = f"{user}@{hostport}" if user else hostport
+        query = []
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key.lower() == "password":
+                password = value
+            else:
+                query.append((key, value))
+        dsn = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
+        params = dict(query)
+        identity = {
+            "url": redact_url(url),
+            "host": params.get("host") or parts.hostname or "localhost",
+            "port": params.get("port") or parts.port or 5432,
+            "user": unquote(parts.username) if parts.username else params.get("user"),
+            "database": unquote(parts.path.lstrip("/")) or params.get("dbname"),
+        }
+        return cls(dsn, password, identity)
+
+
+@contextlib.contextmanager
+def _tool_env(target: _PgTarget) -> Iterator[dict[str, str]]:
+    """Environment for pg_dump/pg_restore: English messages and, when the URL carries a
+    password, a temporary passfile (0600) that is removed afterwards."""
+    env = dict(os.environ)
+    env["LC_ALL"] = "C"
+    env.pop("LANGUAGE", None)
+    env["PGAPPNAME"] = "aishell-backup"
+    if target.password is None:
+        yield env
+        return
+    fd, name = tempfile.mkstemp(prefix="aishell-pgpass-")
+    try:
+        os.fchmod(fd, 0o600)
+        escaped = target.password.replace("\\", "\\\\").replace(":", "\\:")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"*:*:*:*:{escaped}\n")
+        env["PGPASSFILE"] = name
+        env.pop("PGPASSWORD", None)  # it would win over the passfile
+        yield env
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+_PG_TABLES = """
+SELECT n.nspname, c.relname, c.relkind::text,
+       CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END,
+       pg_total_relation_size(c.oid)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2
+"""
+_PG_KINDS = {"r": "table", "p": "partitioned table", "m": "materialized view"}
+
+
+async def _pg_catalog(url: str) -> tuple[str, int, list[TableEntry]]:
+    """(server version, major version, user tables) of the PostgreSQL database at ``url``."""
+    from engine.drivers.postgres import PostgresDriver
+
+    conn = await PostgresDriver(url, application_name="aishell-backup").connect()
+    try:
+        version = await conn.server_version()
+        num = int((await conn.execute("SHOW server_version_num")).rows[0][0])
+        rows = (await conn.execute(_PG_TABLES)).rows
+    finally:
+        await conn.close()
+    tables = [TableEntry(r[0], r[1], _PG_KINDS[r[2]], int(r[3]), int(r[4])) for r in rows]
+    return version, num // 10000, tables
+
+
+async def _backup_postgres(
+    url: str, out: Path, fmt: str, jobs: int, compress: str | None, report: "_Reporter"
+) -> Manifest:
+    target = _PgTarget.parse(url)
+    version, major, tables = await _pg_catalog(url)
+    pg_dump = find_tool("pg_dump", major)
+    tool_major = _tool_major(pg_dump)
+    report.progress.tables_total = sum(1 for t in tables if t.kind == "table")
+    base = [pg_dump, "--verbose", f"--dbname={target.dsn}"]
+    with _tool_env(target) as env:
+        if fmt == "directory":
+            compress = compress or ("zstd" if tool_major >= 16 else "gzip")
+            if compress == "zstd" and tool_major < 16:
+                raise ConfigurationError(
+                    f"zstd inside a directory archive needs pg_dump 16 or later (found {tool_major}): "
+                    "use --compress gzip, or --format custom, which streams through zstd"
+                )
+            level = {"zstd": "zstd", "gzip": "gzip:6" if tool_major >= 16 else "6", "none": "0"}[compress]
+            cmd = [*base, "--format=directory", f"--jobs={jobs}", f"--compress={level}", f"--file={out}"]
+            await _run_dump_to_files(cmd, env, out, report, parallel=jobs > 1)
+            parallel = True
+        else:
+            compress = compress or ("zstd" if shutil.which("zstd") else "gzip")
+            file = out / _CUSTOM_FILES[compress]
+            cmd = [*base, "--format=custom", "--compress=0"]
+            if compress == "none":
+                await _run_dump_to_files([*cmd, f"--file={file}"], env, out, report, parallel=False)
+            elif compress == "zstd":
+                await _dump_through_zstd(cmd, env, file, jobs, report)
+            else:
+                await _dump_through_gzip(cmd, env, file, report)
+            parallel = compress == "none"  # written with seeks: table offsets are in the TOC
+    files = await _file_entries(out)
+    report.update(bytes_done=sum(f.bytes for f in files), tables_done=report.progress.tables_total, finished=True, force=True)
+    return Manifest(
+        engine="postgres",
+        format=fmt,
+        compression=compress,
+        database=target.identity,
+        server_version=version,
+        tables=tables,
+        files=files,
+        created_at=_now(),
+        parallel_restore=parallel,
+    )
+
+
+async def _run_dump_to_files(cmd: list[str], env: dict[str, str], out: Path, report: "_Reporter", *, parallel: bool) -> None:
+    """pg_dump writing files itself; progress from the files' sizes and its verbose output."""
+    async with _Children() as children:
+        proc = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.DEVNULL)
+        tables = _TableCounter(report, parallel)
+        stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
+        while proc.returncode is None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(proc.wait()), POLL_INTERVAL)
+            report.update(bytes_done=_tree_size(out))
+        _check("pg_dump", proc.returncode, await stderr)
+
+
+async def _dump_through_zstd(cmd: list[str], env: dict[str, str], file: Path, jobs: int, report: "_Reporter") -> None:
+    """pg_dump | zstd -o FILE: the uncompressed stream exists only in the pipe."""
+    zstd = shutil.which("zstd")
+    if zstd is None:
+        raise BackupError("zstd not found: install the zstd package or use --compress gzip")
+    read_end, write_end = os.pipe()
+    async with _Children() as children:
+        try:
+            dump = await children.spawn(cmd, env=env, stdout=write_end)
+            packer = await children.spawn(
+                [zstd, "-q", "-3", f"-T{jobs}", "-o", str(file), "-"], env=env, stdin=read_end, stdout=asyncio.subprocess.DEVNULL
+            )
+        finally:
+            os.close(read_end)
+            os.close(write_end)
+        tables = _TableCounter(report, parallel=False)
+        dump_err = asyncio.ensure_future(_read_stderr(dump, tables.feed))
+        pack_err = asyncio.ensure_future(_read_stderr(packer, None))
+        while packer.returncode is None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(packer.wait()), POLL_INTERVAL)
+            report.update(bytes_done=_size(file))
+        await dump.wait()
+        _check("pg_dump", dump.returncode, await dump_err)
+        _check("zstd", packer.returncode, await pack_err)
+
+
+async def _dump_through_gzip(cmd: list[str], env: dict[str, str], file: Path, report: "_Reporter") -> None:
+    """pg_dump's stream compressed by zlib (in a worker thread) into FILE."""
+    async with _Children() as children:
+        dump = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.PIPE)
+        tables = _TableCounter(report, parallel=False)
+        stderr = asyncio.ensure_future(_read_stderr(dump, tables.feed))
+        packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+        written = 0
+        with open(file, "wb") as f:
+            while True:
+                chunk = await dump.stdout.read(CHUNK)
+                if not chunk:
+                    break
+                data = await asyncio.to_thread(packer.compress, chunk)
+                f.write(data)
+                written += len(data)
+                report.update(bytes_done=written)
+            f.write(packer.flush())
+        await dump.wait()
+        _check("pg_dump", dump.returncode, await stderr)
+
+
+_PG_USER_RELATIONS = """
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')
+"""
+
+
+async def _restore_postgres(
+    manifest: Manifest, directory: Path, url: str, jobs: int, clean: bool, no_owner: bool, report: "_Reporter"
+) -> None:
+    from engine.drivers.postgres import PostgresDriver
+
+    target = _PgTarget.parse(url)
+    conn = await PostgresDriver(url, application_name="aishell-restore").connect()
+    try:
+        num = int((await conn.execute("SHOW server_version_num")).rows[0][0])
+        existing = int((await conn.execute(_PG_USER_RELATIONS)).rows[0][0])
+    finally:
+        await conn.close()
+    if existing and not clean:
+        raise BackupError(
+            f"target {redact_url(url)} is not empty ({existing} tables, views or sequences): "
+            "restore into an empty database, or pass --clean to replace what the backup holds"
+        )
+    pg_restore = find_tool("pg_restore", num // 10000)
+    cmd = [pg_restore, "--verbose", "--exit-on-error", f"--dbname={target.dsn}"]
+    if no_owner:
+        cmd.append("--no-owner")
+    if clean:
+        cmd += ["--clean", "--if-exists"]
+    with _tool_env(target) as env:
+        if manifest.format == "directory" or manifest.parallel_restore:
+            source = directory if manifest.format == "directory" else directory / manifest.files[0].path
+            cmd += [f"--jobs={jobs}"] if jobs > 1 else ["--single-transaction"]
+            await _run_restore_files([*cmd, str(source)], env, directory, manifest, report, parallel=jobs > 1)
+        else:
+            await _restore_stream([*cmd, "--single-transaction"], env, directory / manifest.files[0].path, manifest.compression, report)
+
+
+async def _run_restore_files(
+    cmd: list[str], env: dict[str, str], directory: Path, manifest: Manifest, report: "_Reporter", *, parallel: bool
+) -> None:
+    """pg_restore reading the archive itself; bytes counted from the files of finished tables."""
+    sizes = {Path(f.path).name.split(".", 1)[0]: f.bytes for f in manifest.files}
+    done_bytes = 0
+
+    def on_item(item_id: str | None) -> None:
+        nonlocal done_bytes
+        if item_id and item_id in sizes:
+            done_bytes += sizes[item_id]
+            report.update(bytes_done=done_bytes)
+
+    async with _Children() as children:
+        proc = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.DEVNULL)
+        tables = _TableCounter(report, parallel, on_item)
+        stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
+        await proc.wait()
+        _check("pg_restore", proc.returncode, await stderr)
+
+
+async def _restore_stream(cmd: list[str], env: dict[str, str], file: Path, compression: str, report: "_Reporter") -> None:
+    """A streamed custom archive: FILE -> (zstd -d | zlib) -> pg_restore's standard input."""
+    async with _Children() as children:
+        if compression == "zstd":
+            zstd = shutil.which("zstd")
+            if zstd is None:
+                raise BackupError("zstd not found: install the zstd package to restore this backup")
+            read_end, write_end = os.pipe()
+            try:
+                unpacker = await children.spawn([zstd, "-d", "-q", "-c", "-"], env=env, stdin=asyncio.subprocess.PIPE, stdout=write_end)
+                proc = await children.spawn(cmd, env=env, stdin=read_end, stdout=asyncio.subprocess.DEVNULL)
+            finally:
+                os.close(read_end)
+                os.close(write_end)
+            sink, decode = unpacker.stdin, None
+            unpack_err = asyncio.ensure_future(_read_stderr(unpacker, None))
+        else:
+            proc = await children.spawn(cmd, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL)
+            sink = proc.stdin
+            decode = zlib.decompressobj(31).decompress if compression == "gzip" else None
+            unpacker, unpack_err = None, None
+        tables = _TableCounter(report, parallel=False)
+        stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
+        sent = 0
+        try:
+            with open(file, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    data = await asyncio.to_thread(decode, chunk) if decode else chunk
+                    sink.write(data)
+                    await sink.drain()
+                    sent += len(chunk)
+                    report.update(bytes_done=sent)
+            sink.close()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                await sink.wait_closed()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the reader died: its exit status and stderr say why
+        if unpacker is not None:
+            await unpacker.wait()
+        await proc.wait()
+        _check("pg_restore", proc.returncode, await stderr)
+        if unpacker is not None:
+            _check("zstd", unpacker.returncode, await unpack_err)
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+
+
+async def _backup_sqlite(url: str, out: Path, report: "_Reporter") -> Manifest:
+    from engine.drivers.sqlite import SQLiteDriver
+
+    driver = SQLiteDriver(url)
+    if driver.path == ":memory:":
+        raise BackupError("an in-memory SQLite database cannot be backed up from another process")
+    conn = await driver.connect(mode="ro")
+    try:
+        version = await conn.server_version()
+        infos = [t for t in await conn.tables("main") if t.kind == "table"]
+        sizes: dict[str, int] = {}
+        with contextlib.suppress(AishellError):  # dbstat is an optional compile-time feature
+            sizes = {r[0]: int(r[1]) for r in (await conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")).rows}
+    finally:
+        await conn.close()
+    tables = [TableEntry("main", t.name, "table", t.row_estimate, sizes.get(t.name, -1)) for t in infos]
+    report.progress.tables_total = len(tables)
+    dest = out / SQLITE_FILE
+    await _sqlite_copy(_ro_uri(driver.path), str(dest), report, check=True)
+    files = await _file_entries(out)
+    report.update(bytes_done=files[0].bytes, tables_done=len(tables), finished=True, force=True)
+    return Manifest(
+        engine="sqlite",
+        format="sqlite",
+        compression="none",
+        database={"url": driver.display_url, "path": str(Path(driver.path).resolve())},
+        server_version=version,
+        tables=tables,
+        files=files,
+        created_at=_now(),
+    )
+
+
+async def _restore_sqlite(manifest: Manifest, directory: Path, url: str, clean: bool, report: "_Reporter") -> None:
+    path = sqlite_path(url)
+    if path == ":memory:":
+        raise BackupError("restore needs a SQLite file, not :memory:")
+    target = Path(path).expanduser()
+    if target.exists() and target.stat().st_size and not clean:
+        existing = await asyncio.to_thread(_sqlite_object_count, target)
+        if existing:
+            raise BackupError(
+                f"target {target} is not empty ({existing} tables, views or indexes): "
+                "restore into a new file, or pass --clean to replace its contents"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    await _sqlite_copy(_ro_uri(str(directory / manifest.files[0].path)), str(target), report, check=False)
+
+
+def _sqlite_object_count(path: Path) -> int:
+    try:
+        with contextlib.closing(sqlite3.connect(_ro_uri(str(path)), uri=True)) as db:
+            return int(db.execute("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"target {path} is not a SQLite database ({exc}); refusing to overwrite it") from None
+
+
+async def _sqlite_copy(source_uri: str, dest: str, report: "_Reporter", *, check: bool) -> None:
+    """The online backup API in a worker thread, a few hundred pages a step.
+
+    Other connections may keep writing the source: SQLite restarts the copy when a step sees a
+    change, so the result is a consistent snapshot. Cancellation stops it between steps.
+    """
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+
+    def on_step(status: int, remaining: int, total: int, page_size: int) -> None:
+        if stop.is_set():
+            raise _Stopped()
+        loop.call_soon_threadsafe(report.update, (total - remaining) * page_size)
+
+    def copy() -> None:
+        try:
+            src = sqlite3.connect(source_uri, uri=True, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise BackupError(f"cannot open {source_uri}: {exc}") from None
+        try:
+            page_size = src.execute("PRAGMA page_size").fetchone()[0]
+            with contextlib.closing(sqlite3.connect(dest)) as dst:
+                src.backup(dst, pages=256, progress=lambda s, r, t: on_step(s, r, t, page_size))
+                if check:
+                    result = dst.execute("PRAGMA quick_check").fetchone()[0]
+                    if result != "ok":
+                        raise BackupError(f"the copy failed SQLite's quick_check: {result}")
+        except sqlite3.Error as exc:
+            raise BackupError(f"SQLite backup failed: {exc}") from None
+        finally:
+            src.close()
+
+    task = asyncio.ensure_future(asyncio.to_thread(copy))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        with contextlib.suppress(Exception, _Stopped):
+            await task
+        raise
+
+
+class _Stopped(BaseException):
+    """Raised inside the backup API's progress callback to stop the copy."""
+
+
+def _ro_uri(path: str) -> str:
+    return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+
+
+# -- processes ----------------------------------------------------------------------------------
+
+
+class _Children:
+    """The tools one operation runs; all killed (process group) on error or cancellation."""
+
+    def __init__(self) -> None:
+        self._procs: list[asyncio.subprocess.Process] = []
+
+    async def spawn(self, cmd: list[str], **kwargs: Any) -> asyncio.subprocess.Process:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *cmd, stderr=asyncio.subprocess.PIPE, start_new_session=True, limit=1 << 20, **kwargs
+            )
+        except FileNotFoundError:
+            raise BackupError(f"{cmd[0]} not found") from None
+        self._procs.append(proc)
+        return proc
+
+    async def __aenter__(self) -> "_Children":
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            return
+        await asyncio.shield(self._kill_all())
+
+    async def _kill_all(self) -> None:
+        for proc in self._procs:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self._procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except asyncio.TimeoutError:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                await proc.wait()
+
+
+async def _read_stderr(proc: asyncio.subprocess.Process, on_line: Callable[[str], None] | None) -> list[str]:
+    """The tool's stderr lines (the last 40 kept for error messages), each also given to on_line."""
+    kept: collections.deque[str] = collections.deque(maxlen=40)
+    assert proc.stderr is not None
+    async for raw in proc.stderr:
+        line = raw.decode("utf-8", "replace").rstrip()
+        kept.append(line)
+        if on_line is not None:
+            on_line(line)
+    return list(kept)
+
+
+def _check(tool: str, returncode: int | None, stderr: list[str]) -> None:
+    """Raise BackupError with the tool's own error line when it failed."""
+    if returncode == 0:
+        return
+    errors = [line for line in stderr if "error:" in line or "FATAL" in line or "ERROR" in line]
+    detail = (errors or stderr or [f"exit status {returncode}"])[0]
+    detail = re.sub(r"^\w+: error: ", "", detail)
+    raise BackupError(f"{tool} failed: {redact_text(detail)}")
+
+
+class _TableCounter:
+    """Counts tables from pg_dump/pg_restore ``--verbose`` lines."""
+
+    _START = re.compile(r'(?:dumping contents of table|processing data for table) "(?P<table>[^"]+)"')
+    _LAUNCH = re.compile(r"launching item (?P<id>\d+) TABLE DATA (?P<table>.+)$")
+    _FINISH = re.compile(r"finished item (?P<id>\d+) TABLE DATA (?P<table>.+)$")
+
+    def __init__(self, report: "_Reporter", parallel: bool, on_done: Callable[[str | None], None] | None = None) -> None:
+        self._report = report
+        self._parallel = parallel
+        self._on_done = on_done
+        self._started = 0
+        self._finished = 0
+
+    def feed(self, line: str) -> None:
+        report = self._report
+        if match := self._FINISH.search(line):
+            self._finished += 1
+            if self._on_done:
+                self._on_done(match["id"])
+            report.update(tables_done=min(self._finished, report.progress.tables_total or self._finished), force=True)
+        elif match := (self._START.search(line) or self._LAUNCH.search(line)):
+            self._started += 1
+            done = self._finished if self._parallel else self._started - 1
+            if not self._parallel and self._on_done:
+                self._on_done(None)
+            report.update(table=match["table"], tables_done=min(done, report.progress.tables_total or done), force=True)
+
+
+class _Reporter:
+    """Keeps one Progress and sends it to the callback at most every 0.1 s (or when forced)."""
+
+    def __init__(self, callback: ProgressCallback | None, phase: str, **initial: Any) -> None:
+        self.callback = callback
+        self.progress = Progress(phase, **initial)
+        self._last = 0.0
+
+    def update(self, bytes_done: int | None = None, *, force: bool = False, **changes: Any) -> None:
+        if bytes_done is not None:
+            self.progress.bytes_done = bytes_done
+        for key, value in changes.items():
+            setattr(self.progress, key, value)
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last >= 0.1:
+            self._last = now
+            self.callback(self.progress)
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def _prepare_out(out: Path) -> bool:
+    """Create ``out`` (0700); True when it did not exist. Refuses a non-empty directory."""
+    if out.exists():
+        if not out.is_dir():
+            raise BackupError(f"{out} exists and is not a directory: choose a new --out path")
+        if any(out.iterdir()):
+            raise BackupError(f"{out} already exists and is not empty: choose a new --out path")
+        return False
+    try:
+        out.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise BackupError(f"cannot create {out}: {exc.strerror or exc}") from None
+    return True
+
+
+def _remove_partial(out: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for child in out.iterdir() if out.exists() else ():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                child.unlink()
+
+
+def _backup_dir(path: str | os.PathLike[str]) -> Path:
+    path = Path(path).expanduser()
+    if path.name == MANIFEST_NAME:
+        return path.parent
+    if not path.exists():
+        raise BackupError(f"backup {path} does not exist")
+    if not path.is_dir():
+        raise BackupCorrupt(f"{path} is a file: an aishell backup is a directory holding {MANIFEST_NAME}")
+    return path
+
+
+async def _file_entries(out: Path) -> list[FileEntry]:
+    entries = []
+    for file in sorted(p for p in out.rglob("*") if p.is_file() and p.name != MANIFEST_NAME):
+        digest = await _sha256(file, None)
+        entries.append(FileEntry(file.relative_to(out).as_posix(), file.stat().st_size, digest))
+    return entries
+
+
+async def _sha256(path: Path, on_bytes: Callable[[int], None] | None) -> str:
+    """sha256 of a file, hashed in a worker thread (hashlib releases the GIL)."""
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+
+    def run() -> str:
+        digest = hashlib.sha256()
+        done = 0
+        with open(path, "rb") as f:
+            while chunk := f.read(8 * CHUNK):
+                if stop.is_set():
+                    raise _Stopped()
+                digest.update(chunk)
+                done += len(chunk)
+                if on_bytes is not None:
+                    loop.call_soon_threadsafe(on_bytes, done)
+        return digest.hexdigest()
+
+    task = asyncio.ensure_future(asyncio.to_thread(run))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        stop.set()
+        with contextlib.suppress(Exception, _Stopped):
+            await task
+        raise
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path):
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):
+                    total += entry.stat().st_size
+    return total
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _jobs(jobs: int | None) -> int:
+    if jobs is None:
+        return max(1, os.cpu_count() or 1)
+    if jobs < 1:
+        raise ConfigurationError(f"jobs must be at least 1, got {jobs!r}")
+    return jobs
+
+
+def _major_of_dir(directory: str) -> int | None:
+    match = re.search(r"/postgresql/(\d+)/bin$", directory)
+    return int(match.group(1)) if match else None
+
+
+def _tool_major(path: str) -> int:
+    major = _major_of_dir(str(Path(path).parent))
+    if major is not None:
+        return major
+    import subprocess
+
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout
+    match = re.search(r"(\d+)(?:\.\d+)?", out)
+    return int(match.group(1)) if match else 0
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+__all__ = [
+    "BackupCorrupt",
+    "BackupError",
+    "FileEntry",
+    "Manifest",
+    "Progress",
+    "ProgressCallback",
+    "TableEntry",
+    "backup",
+    "find_tool",
+    "restore",
+    "verify",
+]

@@ -1,0 +1,114 @@
+"""Back up a database: PostgreSQL through pg_dump (parallel directory or compressed custom archive), SQLite through the online backup API.
+
+The backup is a new directory holding the archive and ``aishell-manifest.json`` (database
+identity without password, server version, tables, and the sha256 of every file), which
+``aishell restore`` verifies before touching the target. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import Any, TextIO
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("url", help="postgresql://… or sqlite:///path (a .db path works too)")
+    parser.add_argument("--out", required=True, metavar="PATH", help="new directory for the backup (must not exist or be empty)")
+    parser.add_argument(
+        "--format", choices=("directory", "custom"), default="directory",
+        help="PostgreSQL archive: directory (parallel pg_dump, parallel restore; default) or custom (one compressed file)",
+    )
+    parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="parallel pg_dump jobs (default: number of cores)")
+    parser.add_argument(
+        "--compress", choices=("zstd", "gzip", "none"), default=None,
+        help="compression (default: zstd where available, else gzip)",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+
+def main(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from engine.backup import backup
+    from engine.drivers.url import redact_url
+
+    started = time.monotonic()
+    line = ProgressLine(sys.stderr, quiet=args.quiet)
+    try:
+        manifest = await backup(args.url, args.out, format=args.format, jobs=args.jobs, compress=args.compress, progress=line)
+    finally:
+        line.close()
+    kind = manifest.format if manifest.engine == "postgres" else "SQLite"
+    compression = "" if manifest.compression == "none" else f", {manifest.compression}"
+    print(
+        f"backed up {redact_url(args.url)} to {args.out} ({kind}{compression}): "
+        f"{len(manifest.tables)} tables, {len(manifest.files)} files, {human_bytes(manifest.total_bytes)} "
+        f"in {time.monotonic() - started:.2f} s"
+    )
+    return 0
+
+
+class ProgressLine:
+    """Progress on stderr: one line rewritten in place on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream: TextIO, *, quiet: bool = False, interval: float = 2.0) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.tty = stream.isatty()
+        self.interval = interval
+        self._dirty = False
+        self._last_time = 0.0
+        self._last_key: Any = None
+
+    def __call__(self, progress: Any) -> None:
+        if self.quiet:
+            return
+        text = self.describe(progress)
+        if self.tty:
+            self.stream.write("\r" + text + "\x1b[K")
+            self._dirty = True
+            if progress.finished:
+                self.stream.write("\n")
+                self._dirty = False
+            self.stream.flush()
+            return
+        key = (progress.phase, progress.tables_done, progress.finished)
+        now = time.monotonic()
+        if key != self._last_key or now - self._last_time >= self.interval:
+            self._last_key, self._last_time = key, now
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    @staticmethod
+    def describe(progress: Any) -> str:
+        size = human_bytes(progress.bytes_done)
+        if progress.bytes_total:
+            size += f" of {human_bytes(progress.bytes_total)}"
+        text = f"{progress.phase}: {size}"
+        if progress.tables_total:
+            text += f", tables {progress.tables_done}/{progress.tables_total}"
+        if progress.finished:
+            text += ", done"
+        elif progress.table:
+            text += f" ({progress.table})"
+        return text
+
+    def close(self) -> None:
+        if self._dirty:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._dirty = False
+
+
+def human_bytes(n: int | None) -> str:
+    value = float(n or 0)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
