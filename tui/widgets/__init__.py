@@ -1,0 +1,1 @@
+"""Reusable pane widgets. They never import `engine`: plain data in, messages out."""
