@@ -1,0 +1,312 @@
+"""Metrics pane: live connection-pool and result-cache figures with sparklines.
+
+The app calls ``update_metrics`` with the latest snapshots (twice a second); the pane keeps a
+short history for the sparklines (acquire latency p95, connections in use, cache hit rate per
+interval). A missing snapshot shows a clear "not available" state; a missing key shows "–".
+Nothing is ever estimated or made up.
+
+Public API (the app codes against exactly this)::
+
+    pane = MetricsPane(history=120)
+    pane.update_metrics(pool: dict | None, cache: dict | None)
+    pane.reset_history()
+
+Pool keys read (all optional): backend, size, min_size, max_size, in_use, idle, waiters,
+acquisitions, releases, timeouts, errors, peak_in_use, opened, closed, breaker ("closed",
+"open", "half-open"), breaker_failures; acquire latency as ``acquire_p50_ms`` (milliseconds),
+``acquire_p50`` (seconds, as in engine.metrics.PoolSnapshot) or a nested dict under
+``acquire_latency``/``latency``/``acquire`` with ``p50_ms`` (ms) or ``p50`` (seconds, or ms
+when the dict's own key ends in ``_ms``); the same for p95 and p99.
+Cache keys read (all optional): hits, misses, hit_rate (0–1), entries, max_entries, bytes,
+max_bytes, evictions, invalidations, uncacheable. Objects with ``as_dict()`` are accepted too.
+
+Keys (binding ids in brackets): ``c`` clears the sparkline history [metrics.reset_history].
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Mapping
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Label, Sparkline, Static
+
+__all__ = ["MetricsPane", "latency_ms"]
+
+_DASH = "–"
+
+_NESTED_LATENCY_KEYS = ("acquire_latency", "acquire_latency_ms", "latency", "latency_ms", "acquire", "acquire_ms")
+
+
+def _number(data: Mapping[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def latency_ms(pool: Mapping[str, Any], quantile: str) -> float | None:
+    """Acquire latency `quantile` ("p50", "p95", "p99") in milliseconds, or None if absent.
+
+    >>> latency_ms({"acquire_p95": 0.002}, "p95"), latency_ms({"latency": {"p50_ms": 1.5}}, "p50")
+    (2.0, 1.5)
+    """
+    value = _number(pool, f"acquire_{quantile}_ms")
+    if value is not None:
+        return float(value)
+    value = _number(pool, f"acquire_{quantile}")
+    if value is not None:
+        return value * 1000.0
+    for key in _NESTED_LATENCY_KEYS:
+        nested = pool.get(key)
+        if not isinstance(nested, Mapping):
+            continue
+        value = _number(nested, f"{quantile}_ms")
+        if value is not None:
+            return float(value)
+        value = _number(nested, quantile)
+        if value is not None:
+            return float(value) if key.endswith("_ms") else value * 1000.0
+    return None
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return _DASH
+    if value < 10:
+        return f"{value:.2f} ms"
+    if value < 1000:
+        return f"{value:.1f} ms"
+    return f"{value / 1000:.2f} s"
+
+
+def _count(value: float | None) -> str:
+    return _DASH if value is None else f"{int(value):,}"
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return _DASH
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return _DASH  # pragma: no cover
+
+
+def _as_mapping(snapshot: Any) -> Mapping[str, Any] | None:
+    if snapshot is None:
+        return None
+    if isinstance(snapshot, Mapping):
+        return snapshot
+    as_dict = getattr(snapshot, "as_dict", None)
+    if callable(as_dict):
+        return as_dict()
+    raise TypeError(f"metrics snapshot must be a dict or have as_dict(), got {type(snapshot).__name__}")
+
+
+class MetricsPane(VerticalScroll, can_focus=True):
+    """Pool and cache figures, breaker state in colour, and their recent history."""
+
+    BINDINGS = [
+        Binding("c", "reset_history", "Clear history", id="metrics.reset_history", tooltip="Forget the sparkline history"),
+    ]
+
+    DEFAULT_CSS = """
+    MetricsPane {
+        height: 1fr;
+        padding: 0 1;
+        .metrics-title { text-style: bold; color: $primary; margin-top: 1; }
+        .metrics-title.-first { margin-top: 0; }
+        .metrics-body { color: $text; }
+        .metrics-unavailable { color: $text-muted; text-style: italic; display: none; }
+        .metrics-spark { height: 1; }
+        .metrics-spark Label { width: 14; color: $text-muted; }
+        .metrics-spark Sparkline { width: 1fr; }
+        .metrics-spark .metrics-last { width: 10; color: $text-muted; text-align: right; }
+        #breaker { width: auto; padding: 0 1; text-style: bold; }
+        #breaker.-closed { background: $success 30%; color: $text; }
+        #breaker.-half-open { background: $warning 40%; color: $text; }
+        #breaker.-open { background: $error; color: $text; }
+        #breaker.-unknown { display: none; }
+        #pool-details, #cache-details { height: auto; }
+        #pool-heading { height: 1; margin-top: 0; }
+        #pool-heading .metrics-title { width: 1fr; margin-top: 0; }
+        &.-no-pool #pool-details { display: none; }
+        &.-no-pool #pool-unavailable { display: block; }
+        &.-no-pool #breaker { display: none; }
+        &.-no-cache #cache-details { display: none; }
+        &.-no-cache #cache-unavailable { display: block; }
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        history: int = 120,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        if history < 2:
+            raise ValueError(f"history must be at least 2 samples, got {history!r}")
+        super().__init__(name=name, id=id, classes=classes)
+        self._latency: deque[float] = deque(maxlen=history)
+        self._in_use: deque[float] = deque(maxlen=history)
+        self._hit_rate: deque[float] = deque(maxlen=history)
+        self._previous_lookups: tuple[float, float] | None = None
+        self.add_class("-no-pool", "-no-cache")
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="pool-heading"):
+            yield Static("Connection pool", id="pool-title", classes="metrics-title -first")
+            yield Static("", id="breaker", classes="-unknown")
+        yield Static("Pool metrics not available", id="pool-unavailable", classes="metrics-unavailable")
+        with Vertical(id="pool-details"):
+            yield Static(id="pool-body", classes="metrics-body")
+            with Horizontal(classes="metrics-spark"):
+                yield Label("acquire p95")
+                yield Sparkline([], id="spark-latency")
+                yield Static(_DASH, id="last-latency", classes="metrics-last")
+            with Horizontal(classes="metrics-spark"):
+                yield Label("in use")
+                yield Sparkline([], id="spark-in-use")
+                yield Static(_DASH, id="last-in-use", classes="metrics-last")
+        yield Static("Result cache", id="cache-title", classes="metrics-title")
+        yield Static("Cache metrics not available", id="cache-unavailable", classes="metrics-unavailable")
+        with Vertical(id="cache-details"):
+            yield Static(id="cache-body", classes="metrics-body")
+            with Horizontal(classes="metrics-spark"):
+                yield Label("hit rate")
+                yield Sparkline([], id="spark-hit-rate")
+                yield Static(_DASH, id="last-hit-rate", classes="metrics-last")
+
+    # -- public API
+
+    def update_metrics(self, pool: Mapping[str, Any] | None, cache: Mapping[str, Any] | None) -> None:
+        """Show these snapshots (None: not available) and extend the sparkline history."""
+        self._show_pool(_as_mapping(pool))
+        self._show_cache(_as_mapping(cache))
+
+    def reset_history(self) -> None:
+        """Forget the sparkline history."""
+        self._latency.clear()
+        self._in_use.clear()
+        self._hit_rate.clear()
+        self._previous_lookups = None
+        for spark_id in ("#spark-latency", "#spark-in-use", "#spark-hit-rate"):
+            self.query_one(spark_id, Sparkline).data = []
+        for last_id in ("#last-latency", "#last-in-use", "#last-hit-rate"):
+            self.query_one(last_id, Static).update(_DASH)
+
+    def action_reset_history(self) -> None:
+        self.reset_history()
+
+    # -- internals
+
+    def _show_pool(self, pool: Mapping[str, Any] | None) -> None:
+        breaker = self.query_one("#breaker", Static)
+        if pool is None:
+            self.add_class("-no-pool")
+            return
+        self.remove_class("-no-pool")
+        get = lambda key: _number(pool, key)  # noqa: E731
+        p50, p95, p99 = (latency_ms(pool, q) for q in ("p50", "p95", "p99"))
+        body = Text()
+        backend = pool.get("backend")
+        in_use, size, max_size = get("in_use"), get("size"), get("max_size")
+        body.append("connections ", style="dim")
+        body.append(f"{_count(in_use)} in use / {_count(size)} open")
+        if max_size is not None:
+            body.append(f" (max {_count(max_size)})")
+        if isinstance(backend, str) and backend:
+            body.append(f" · {backend}", style="dim")
+        body.append("\n")
+        body.append("            ", style="dim")
+        body.append(f"idle {_count(get('idle'))} · waiting ")
+        waiters = get("waiters")
+        body.append(_count(waiters), style="bold" if waiters else "")
+        body.append(f" · peak {_count(get('peak_in_use'))}\n")
+        body.append("acquire     ", style="dim")
+        body.append(f"p50 {_ms(p50)} · p95 {_ms(p95)} · p99 {_ms(p99)}\n")
+        body.append("totals      ", style="dim")
+        body.append(f"{_count(get('acquisitions'))} acquired · {_count(get('releases'))} released\n")
+        body.append("            ", style="dim")
+        timeouts, errors = get("timeouts"), get("errors")
+        body.append(f"{_count(timeouts)} timeouts", style="bold" if timeouts else "")
+        body.append(" · ")
+        body.append(f"{_count(errors)} errors", style="bold" if errors else "")
+        if get("opened") is not None or get("closed") is not None:
+            body.append(f" · {_count(get('opened'))} opened · {_count(get('closed'))} closed")
+        self.query_one("#pool-body", Static).update(body)
+
+        state = pool.get("breaker")
+        breaker.remove_class("-closed", "-open", "-half-open", "-unknown")
+        if isinstance(state, str) and state in ("closed", "open", "half-open"):
+            failures = get("breaker_failures")
+            suffix = f" · {int(failures)} failures" if failures else ""
+            breaker.update(f"breaker {state.upper()}{suffix}")
+            breaker.add_class(f"-{state}")
+        else:
+            breaker.update("")
+            breaker.add_class("-unknown")
+
+        if p95 is not None:
+            self._latency.append(p95)
+            self.query_one("#spark-latency", Sparkline).data = list(self._latency)
+            self.query_one("#last-latency", Static).update(_ms(p95))
+        if in_use is not None:
+            self._in_use.append(float(in_use))
+            self.query_one("#spark-in-use", Sparkline).data = list(self._in_use)
+            self.query_one("#last-in-use", Static).update(_count(in_use))
+
+    def _show_cache(self, cache: Mapping[str, Any] | None) -> None:
+        if cache is None:
+            self.add_class("-no-cache")
+            self._previous_lookups = None
+            return
+        self.remove_class("-no-cache")
+        get = lambda key: _number(cache, key)  # noqa: E731
+        hits, misses, hit_rate = get("hits"), get("misses"), get("hit_rate")
+        if hit_rate is None and hits is not None and misses is not None and hits + misses:
+            hit_rate = hits / (hits + misses)
+        body = Text()
+        body.append("lookups     ", style="dim")
+        body.append(f"{_count(hits)} hits · {_count(misses)} misses · hit rate ")
+        body.append(_DASH if hit_rate is None else f"{hit_rate:.1%}", style="bold")
+        body.append("\nsize        ", style="dim")
+        entries, max_entries = get("entries"), get("max_entries")
+        body.append(f"{_count(entries)} entries")
+        if max_entries is not None:
+            body.append(f" of {_count(max_entries)}")
+        size, max_bytes = get("bytes"), get("max_bytes")
+        body.append(f" · {_bytes(size)}")
+        if max_bytes is not None:
+            body.append(f" of {_bytes(max_bytes)}")
+        body.append("\ndropped     ", style="dim")
+        body.append(f"{_count(get('evictions'))} evictions · {_count(get('invalidations'))} invalidations")
+        if get("uncacheable") is not None:
+            body.append(f" · {_count(get('uncacheable'))} uncacheable")
+        self.query_one("#cache-body", Static).update(body)
+
+        # Hit rate over the last interval (only when there were lookups in it).
+        if hits is not None and misses is not None:
+            if self._previous_lookups is not None:
+                delta_hits = hits - self._previous_lookups[0]
+                delta_total = delta_hits + misses - self._previous_lookups[1]
+                if delta_total > 0 and delta_hits >= 0:
+                    self._push_hit_rate(delta_hits / delta_total)
+            elif hit_rate is not None and hits + misses:
+                self._push_hit_rate(hit_rate)
+            self._previous_lookups = (hits, misses)
+        elif hit_rate is not None:
+            self._push_hit_rate(hit_rate)
+
+    def _push_hit_rate(self, rate: float) -> None:
+        self._hit_rate.append(rate * 100)
+        self.query_one("#spark-hit-rate", Sparkline).data = list(self._hit_rate)
+        self.query_one("#last-hit-rate", Static).update(f"{rate:.1%}")
