@@ -1,0 +1,470 @@
+"""Query-result cache: repeated read-only statements served from memory, invalidated on writes.
+
+Keyed by SQL text and parameters (with their types: ``1`` and ``True`` are different keys),
+bounded by entries and by approximate bytes, least recently used evicted first. Each entry has
+its own time to live, adaptive within the settings' bounds: slow queries on tables that are
+rarely written live longer; tables written often cap the TTL near their write interval.
+
+What may be cached is decided from the sqlglot AST (:func:`plan`): one read-only statement,
+no volatile function (``now()``, ``random()``, ``nextval``, SQLite's ``'now'``...), no unknown
+function (it could be volatile or write), no locking clause, no temporary or system table, no
+TABLESAMPLE. The Session invalidates on writes (:meth:`QueryCache.invalidate`), clears on
+statements it cannot classify, never stores reads made inside a transaction, and a
+:class:`SchemaWatcher` notices schema changes made by other clients.
+
+>>> plan("SELECT * FROM orders WHERE id = $1").cacheable
+True
+>>> plan("SELECT now()").reason
+'volatile function CurrentTimestamp'
+>>> sorted(plan("UPDATE orders SET total = 0 WHERE id = 1").writes)
+['orders']
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from engine.config import CacheSettings
+from engine.drivers.base import QueryResult
+from engine.metrics import CacheSnapshot
+from engine.statements import describe
+
+_mono = time.monotonic
+
+_VOLATILE = tuple(
+    getattr(exp, name)
+    for name in (
+        "CurrentTimestamp", "CurrentTimestampLTZ", "CurrentDate", "CurrentDatetime", "CurrentTime",
+        "Localtime", "Localtimestamp", "Rand", "Randn", "Randstr", "Uuid", "CurrentTransaction",
+        "CurrentStatement", "CurrentSession", "TableSample",
+    )
+    if hasattr(exp, name)
+)
+_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "sqlite_master", "sqlite_temp_master"})
+_TEMP_SCHEMAS = ("pg_temp", "temp")
+
+
+@dataclass(frozen=True, slots=True)
+class CachePlan:
+    """What the cache does with one statement."""
+
+    cacheable: bool
+    kind: str
+    """:attr:`engine.statements.StatementInfo.kind`."""
+    reads: frozenset[str] = field(default_factory=frozenset)
+    writes: frozenset[str] = field(default_factory=frozenset)
+    ddl: bool = False
+    """Changes the schema: its tables' entries and the schema metadata go."""
+    clears_all: bool = False
+    """Could change anything (unparseable, SET, CALL, DO...): everything cached goes."""
+    temp_tables: frozenset[str] = field(default_factory=frozenset)
+    """Temporary tables it creates (reads of them are never cached)."""
+    reason: str = ""
+    """Why it may not be cached."""
+
+
+@lru_cache(maxsize=4096)
+def plan(sql: str, dialect: str = "postgres") -> CachePlan:
+    """Decide from the AST whether ``sql`` may be cached and what it invalidates."""
+    info = describe(sql, dialect)
+    kind = info.kind
+    if kind == "unknown":
+        return CachePlan(False, kind, clears_all=True, reason="statement not understood")
+    if kind == "transaction":
+        return CachePlan(False, kind, reason="transaction control")
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+    except (SqlglotError, RecursionError, ValueError):
+        return CachePlan(False, "unknown", clears_all=True, reason="statement not understood")
+    if kind == "other":
+        harmless = all(isinstance(t, exp.Command) and (t.this or "").upper() == "SHOW" for t in trees)
+        return CachePlan(False, kind, clears_all=not harmless, reason="not a query")
+    temp = frozenset(
+        name
+        for t in trees
+        if isinstance(t, exp.Create) and t.find(exp.TemporaryProperty) is not None
+        for name in info.writes
+    )
+    if info.writes or kind != "select":
+        return CachePlan(False, kind, info.reads, info.writes, ddl=kind == "ddl", temp_tables=temp, reason="writes")
+    if len(trees) != 1:
+        return CachePlan(False, kind, info.reads, reason="more than one statement")
+    reason = _uncacheable_reason(trees[0])
+    return CachePlan(not reason, kind, info.reads, reason=reason)
+
+
+def _uncacheable_reason(tree: exp.Expression) -> str:
+    for node in tree.walk():
+        if isinstance(node, _VOLATILE):
+            return f"volatile function {type(node).__name__}"
+        if isinstance(node, exp.Anonymous):
+            return f"function {node.name}() may be volatile"
+        if isinstance(node, exp.Lock):
+            return "locking clause"
+        if isinstance(node, (exp.Select,)) and node.args.get("locks"):
+            return "locking clause"
+        if isinstance(node, exp.Literal) and node.is_string and node.this.strip().lower() in ("now", "today", "tomorrow", "yesterday"):
+            return f"time-dependent literal {node.this!r}"
+        if isinstance(node, exp.Table):
+            schema = (node.db or "").lower()
+            name = node.name.lower()
+            if schema.startswith(_TEMP_SCHEMAS):
+                return "temporary table"
+            if schema in _SYSTEM_SCHEMAS or name.startswith(("pg_", "sqlite_")) or name in _SYSTEM_SCHEMAS:
+                return "system catalog"
+            if isinstance(node.this, exp.Anonymous) or isinstance(node.this, exp.Func):
+                return "table function"
+    return ""
+
+
+class _Entry:
+    __slots__ = ("columns", "rows", "rowcount", "status", "expires", "size", "tables")
+
+    def __init__(self, result: QueryResult, expires: float, size: int, tables: frozenset[str]) -> None:
+        self.columns = result.columns
+        self.rows = tuple(result.rows)
+        self.rowcount = result.rowcount
+        self.status = result.status
+        self.expires = expires
+        self.size = size
+        self.tables = tables
+
+
+class QueryCache:
+    """An LRU of query results bounded by entries and bytes, with adaptive TTLs.
+
+    Not thread-safe; it lives on the Session's event loop. Reads never take a lock.
+    """
+
+    def __init__(self, settings: CacheSettings, *, dialect: str = "postgres") -> None:
+        if settings.max_entries < 1 or settings.max_bytes < 1:
+            from engine.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"cache bounds must be positive, got max_entries={settings.max_entries!r}, max_bytes={settings.max_bytes!r}"
+            )
+        self.settings = settings
+        self.dialect = dialect
+        self._data: OrderedDict[Any, _Entry] = OrderedDict()
+        self._by_table: dict[str, set[Any]] = {}
+        self._gen: dict[str, int] = {}
+        self._epoch = 0
+        self._churn: dict[str, tuple[float, float]] = {}  # table -> (last write, EWMA interval)
+        self._temp: set[str] = set()
+        self.views: frozenset[str] = frozenset()
+        """Views (their base tables are unknown here: reads of them are not cached)."""
+        self.cascades: dict[str, frozenset[str]] = {}
+        """Table -> tables a write to it can change too (cascading foreign keys, triggers)."""
+        self._meta: dict[Any, tuple[float, Any]] = {}
+        self._bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self.uncacheable = 0
+        self.evictions = 0
+        self.invalidations = 0
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    def get(self, sql: str, params: Any = None) -> QueryResult | None:
+        """The cached result (a fresh QueryResult with ``cached=True``), or None."""
+        key = _key(sql, params)
+        entry = self._data.get(key) if key is not None else None
+        if entry is not None:
+            if entry.expires > _mono():
+                self._data.move_to_end(key)
+                self.hits += 1
+                return QueryResult(entry.columns, list(entry.rows), entry.rowcount, entry.status, 0.0, True)
+            self._drop(key)
+            self.evictions += 1
+        if key is not None and plan(sql, self.dialect).cacheable:
+            self.misses += 1
+        else:
+            self.uncacheable += 1
+        return None
+
+    def plan(self, sql: str) -> CachePlan:
+        return plan(sql, self.dialect)
+
+    def token(self, p: CachePlan) -> tuple:
+        """Remember the tables' write generations before running a read (see :meth:`put`)."""
+        gen = self._gen
+        return (self._epoch, *(gen.get(t, 0) for t in p.reads)) if p.reads else (self._epoch,)
+
+    def put(self, sql: str, params: Any, result: QueryResult, p: CachePlan, token: tuple) -> bool:
+        """Store ``result`` unless a write touched its tables since ``token`` was taken.
+
+        Returns whether it was stored.
+        """
+        if not p.cacheable or token != self.token(p) or len(result.rows) > self.settings.max_rows:
+            return False
+        if self._temp and not self._temp.isdisjoint(p.reads):
+            return False
+        if self.views and not self.views.isdisjoint(p.reads):
+            return False
+        key = _key(sql, params)
+        if key is None:
+            return False
+        size = approx_bytes(result)
+        if size > self.settings.max_bytes:
+            return False
+        if key in self._data:
+            self._drop(key)
+        entry = _Entry(result, _mono() + self.ttl_for(p.reads, result.elapsed), size, p.reads)
+        self._data[key] = entry
+        self._bytes += size
+        for t in p.reads:
+            self._by_table.setdefault(t, set()).add(key)
+        self._evict()
+        return True
+
+    def ttl_for(self, tables: Iterable[str], elapsed: float) -> float:
+        """Adaptive TTL: longer for slow queries, capped by how often the tables are written."""
+        s = self.settings
+        ttl = s.default_ttl * max(1.0, math.sqrt(max(elapsed, 0.0) / 0.05))
+        written = [self._churn[t][1] for t in tables if t in self._churn and self._churn[t][1] > 0]
+        if written:
+            ttl = min(ttl, min(written))
+        elif tables:
+            ttl *= 2  # never written while we watched
+        return min(max(ttl, s.min_ttl), s.max_ttl)
+
+    # -- invalidation ---------------------------------------------------------------------------
+
+    def invalidate(self, tables: Iterable[str]) -> int:
+        """Drop every entry that read one of ``tables``; later stores of older reads are refused."""
+        dropped = 0
+        now = _mono()
+        todo = [t.lower() for t in tables]
+        seen: set[str] = set()
+        while todo:
+            t = todo.pop()
+            if t in seen:
+                continue
+            seen.add(t)
+            if t in self.cascades:
+                if "*" in self.cascades[t]:
+                    self.clear()
+                todo.extend(c for c in self.cascades[t] if c != "*")
+            self._gen[t] = self._gen.get(t, 0) + 1
+            last, interval = self._churn.get(t, (0.0, 0.0))
+            if last:
+                gap = now - last
+                interval = gap if not interval else 0.7 * interval + 0.3 * gap
+            self._churn[t] = (now, interval)
+            for key in self._by_table.pop(t, ()):
+                if key in self._data:
+                    self._drop(key)
+                    dropped += 1
+        self.invalidations += dropped
+        return dropped
+
+    def clear(self) -> int:
+        """Drop everything (a statement that could change anything, an external change)."""
+        dropped = len(self._data)
+        self._epoch += 1
+        self._data.clear()
+        self._by_table.clear()
+        self._meta.clear()
+        self._bytes = 0
+        self.invalidations += dropped
+        return dropped
+
+    def note_temp_tables(self, names: Iterable[str]) -> None:
+        """Temporary tables created in this session: reads of them are never cached."""
+        self._temp.update(n.lower() for n in names)
+
+    def applied(self, p: CachePlan) -> None:
+        """Account for a statement that ran (or may have run): invalidate what it changed."""
+        if p.clears_all:
+            self.clear()
+            return
+        if p.temp_tables:
+            self.note_temp_tables(p.temp_tables)
+        if p.writes:
+            self.invalidate(p.writes)
+        if p.ddl:
+            self._meta.clear()
+
+    # -- schema metadata ------------------------------------------------------------------------
+
+    def meta_get(self, key: Any) -> Any:
+        """Cached schema metadata (``Session.schema()`` and friends), or None."""
+        found = self._meta.get(key)
+        if found is None or found[0] <= _mono():
+            return None
+        return found[1]
+
+    def meta_put(self, key: Any, value: Any) -> None:
+        self._meta[key] = (_mono() + self.settings.default_ttl, value)
+
+    def drop_meta(self) -> None:
+        self._meta.clear()
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+
+    def _drop(self, key: Any) -> None:
+        entry = self._data.pop(key)
+        self._bytes -= entry.size
+        for t in entry.tables:
+            keys = self._by_table.get(t)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_table[t]
+
+    def _evict(self) -> None:
+        s = self.settings
+        data = self._data
+        while data and (len(data) > s.max_entries or self._bytes > s.max_bytes):
+            self._drop(next(iter(data)))
+            self.evictions += 1
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
+
+    def metrics(self) -> CacheSnapshot:
+        lookups = self.hits + self.misses
+        return CacheSnapshot(
+            hits=self.hits,
+            misses=self.misses,
+            hit_rate=self.hits / lookups if lookups else 0.0,
+            entries=len(self._data),
+            bytes=self._bytes,
+            max_entries=self.settings.max_entries,
+            max_bytes=self.settings.max_bytes,
+            evictions=self.evictions,
+            invalidations=self.invalidations,
+            uncacheable=self.uncacheable,
+        )
+
+
+def _key(sql: str, params: Any) -> Any:
+    if not params:
+        return sql
+    try:
+        values = tuple(params)
+        key = (sql, values, tuple(type(v) for v in values))
+        hash(key)
+    except TypeError:
+        return None  # unhashable parameters (lists, dicts): not cached
+    return key
+
+
+def approx_bytes(result: QueryResult) -> int:
+    """Approximate memory of a result, from a sample of up to 16 rows."""
+    rows = result.rows
+    n = len(rows)
+    base = 200 + 100 * len(result.columns)
+    if not n:
+        return base
+    step = max(1, n // 16)
+    sample = rows[::step][:16]
+    getsize = sys.getsizeof
+    per_row = sum(getsize(r) + sum(getsize(v) for v in r) for r in sample) / len(sample)
+    return base + int(per_row * n) + 8 * n
+
+
+# -- external schema changes --------------------------------------------------------------------
+
+
+class SchemaWatcher:
+    """Notices schema changes made by other clients, cheaply, and tells the cache.
+
+    PostgreSQL: a catalog epoch (count and sum of ``pg_class`` row versions) is polled; when it
+    moves, the per-relation row versions are diffed and the changed names invalidated. SQLite:
+    ``PRAGMA schema_version`` (diffed through ``sqlite_master``) and ``PRAGMA data_version``
+    (another process committed: everything is cleared, the cache cannot know what changed).
+    """
+
+    def __init__(self, cache: QueryCache, dialect: str) -> None:
+        self.cache = cache
+        self.dialect = dialect
+        self._epoch: Any = None
+        self._relations: dict[str, str] | None = None
+        self.changes = 0
+
+    async def check(self, conn: Any) -> bool:
+        """One poll on ``conn``; True when something changed (and was invalidated)."""
+        if self.dialect == "postgres":
+            epoch = (await conn.execute(_PG_EPOCH)).rows[0]
+        elif self.dialect == "sqlite":
+            rows = await conn.execute("SELECT * FROM pragma_schema_version, pragma_data_version")
+            epoch = rows.rows[0]
+        else:
+            return False
+        if epoch == self._epoch:
+            return False
+        first = self._epoch is None
+        data_changed = self.dialect == "sqlite" and not first and epoch[1] != self._epoch[1]
+        self._epoch = epoch
+        relations = await self._relations_now(conn)
+        previous, self._relations = self._relations, relations
+        if first or previous is None:
+            return False
+        self.changes += 1
+        if data_changed:
+            self.cache.clear()
+            return True
+        changed = {n for n in relations.keys() | previous.keys() if relations.get(n) != previous.get(n)}
+        if changed:
+            self.cache.invalidate(changed)
+            self.cache.drop_meta()
+        return bool(changed)
+
+    async def _relations_now(self, conn: Any) -> dict[str, str]:
+        """Relation name -> version; also refreshes the cache's views and cascades."""
+        cascades: dict[str, set[str]] = {}
+        if self.dialect == "postgres":
+            rows = (await conn.execute(_PG_RELATIONS)).rows
+            edges = (await conn.execute(_PG_EDGES)).rows
+        else:
+            rows = (await conn.execute(
+                "SELECT lower(name), type || ':' || coalesce(sql, '') FROM sqlite_master WHERE type IN ('table', 'view')"
+            )).rows
+            edges = (await conn.execute(_SQLITE_EDGES)).rows
+        for parent, child in edges:
+            if parent and child:
+                cascades.setdefault(str(parent), set()).add(str(child))
+        relations = {str(r[0]): str(r[1]) for r in rows}
+        self.cache.views = frozenset(n for n, v in relations.items() if v.startswith(("v:", "view:")))
+        self.cache.cascades = {k: frozenset(v) for k, v in cascades.items()}
+        return relations
+
+
+_PG_EPOCH = "SELECT count(*), sum(xmin::text::bigint) FROM pg_catalog.pg_class"
+_PG_RELATIONS = (
+    "SELECT lower(c.relname), string_agg(c.relkind::text || ':' || c.xmin::text || ':' || c.oid::text, ',') "
+    "FROM pg_catalog.pg_class c WHERE c.relkind IN ('r','v','m','f','p') GROUP BY 1"
+)
+# Writes to the first table can change the second: cascading foreign keys and user triggers
+# (a trigger may write anything: its table cascades to every table, spelled '*').
+_PG_EDGES = (
+    "SELECT lower(p.relname), lower(ch.relname) FROM pg_catalog.pg_constraint k "
+    "JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_class p ON p.oid = k.confrelid "
+    "WHERE k.contype = 'f' AND (k.confdeltype IN ('c','n','d') OR k.confupdtype IN ('c','n','d')) "
+    "UNION SELECT lower(c.relname), '*' FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+    "WHERE NOT t.tgisinternal"
+)
+_SQLITE_EDGES = (
+    "SELECT lower(f.\"table\"), lower(m.name) FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+    "WHERE m.type = 'table' AND (upper(f.on_delete) IN ('CASCADE','SET NULL','SET DEFAULT') "
+    "OR upper(f.on_update) IN ('CASCADE','SET NULL','SET DEFAULT')) "
+    "UNION SELECT lower(tbl_name), '*' FROM sqlite_master WHERE type = 'trigger'"
+)
+
+
+__all__ = ["QueryCache", "CachePlan", "plan", "approx_bytes", "SchemaWatcher", "CacheSnapshot"]
