@@ -71,6 +71,8 @@ class CacheSettings:
     """Upper bound for the adaptive TTL (slow, rarely invalidated queries)."""
     max_rows: int = 10_000
     """Results with more rows than this are not cached."""
+    schema_poll_interval: float = 2.0
+    """Seconds between cheap checks for schema changes made by other clients (0: never)."""
 
 
 @dataclass(slots=True)
@@ -117,6 +119,11 @@ class MemorySettings:
     """Weight of the shape's success rate."""
     weight_same_db: float = 0.03
     """Boost for entries from the current database."""
+    max_runs_per_statement: int = 100
+    """Runs kept per distinct statement; older ones fold into its counters when consolidating."""
+    synchronous: str = "normal"
+    """SQLite synchronous mode for the memory file: 'normal' (survives a crash of aishell) or
+    'full' (also survives power loss, at an fsync a statement)."""
 
 
 @dataclass(slots=True)

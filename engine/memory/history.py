@@ -1,0 +1,150 @@
+r"""Reading other tools' history files into memory entries.
+
+- ``psql``: one entry a line. libedit writes ``_HiStOrY_V2_`` first and escapes characters as
+  octal (``\040`` space, ``\012`` newline, ``\134`` backslash); psql with readline marks the
+  newlines of a multi-line query with ``\x01``. Meta-commands (``\d``, ``\timing``) are skipped.
+- ``pgcli``: prompt_toolkit's file history: ``# <timestamp>`` then the entry's lines prefixed ``+``.
+- ``plain``: statements separated by ``;`` (outside quotes and comments), or one a line when the
+  file has no ``;``.
+
+>>> [e.text for e in parse_psql("_HiStOrY_V2_\nSELECT\\040*\\040FROM\\040t;\n\\dt\n")]
+['SELECT * FROM t;']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from engine.errors import ConfigurationError
+
+KINDS = ("psql", "pgcli", "plain")
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
+@dataclass(slots=True)
+class HistoryItem:
+    text: str
+    started_at: float | None = None
+
+
+def parse(text: str, kind: str) -> list[HistoryItem]:
+    """Entries of a history file's ``text`` read as ``kind`` (psql, pgcli or plain)."""
+    if kind == "psql":
+        return parse_psql(text)
+    if kind == "pgcli":
+        return parse_pgcli(text)
+    if kind == "plain":
+        return parse_plain(text)
+    raise ConfigurationError(f"unknown history kind {kind!r}: use one of {', '.join(KINDS)}")
+
+
+def guess_kind(path: str | os.PathLike[str], text: str) -> str:
+    """psql for ``_HiStOrY_V2_`` or ``.psql_history``; pgcli for ``# <date>`` + ``+line`` blocks; else plain."""
+    name = Path(path).name
+    if text.startswith("_HiStOrY_V2_") or "psql_history" in name:
+        return "psql"
+    if re.search(r"^# \d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d.*\n\+", text, re.M) or name == "history" and "\n+" in text:
+        return "pgcli"
+    return "plain"
+
+
+def parse_psql(text: str) -> list[HistoryItem]:
+    items: list[HistoryItem] = []
+    lines = text.split("\n")
+    if lines and lines[0].strip() == "_HiStOrY_V2_":
+        lines = lines[1:]
+        libedit = True
+    else:
+        libedit = False
+    for line in lines:
+        if not line.strip():
+            continue
+        entry = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), line) if libedit or "\\0" in line else line
+        entry = entry.replace("\x01", "\n")
+        stripped = entry.strip()
+        if not stripped or stripped.startswith("\\"):
+            continue
+        items.append(HistoryItem(entry.rstrip()))
+    return items
+
+
+def parse_pgcli(text: str) -> list[HistoryItem]:
+    items: list[HistoryItem] = []
+    stamp: float | None = None
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            entry = "\n".join(current)
+            if entry.strip() and not entry.strip().startswith("\\"):
+                items.append(HistoryItem(entry.rstrip(), stamp))
+            current.clear()
+
+    for line in text.split("\n"):
+        if line.startswith("+"):
+            current.append(line[1:])
+        elif line.startswith("#"):
+            flush()
+            stamp = _timestamp(line[1:].strip())
+        elif not line.strip():
+            flush()
+    flush()
+    return items
+
+
+def parse_plain(text: str) -> list[HistoryItem]:
+    statements = list(split_statements(text))
+    if len(statements) <= 1 and "\n" in text.strip() and ";" not in text:
+        statements = [line for line in text.split("\n")]
+    return [HistoryItem(s.strip()) for s in statements if s.strip() and not s.strip().startswith("\\")]
+
+
+def split_statements(text: str) -> Iterator[str]:
+    """Split on ``;`` outside quotes, dollar quotes and comments; each piece keeps its ``;``."""
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch in ("'", '"'):
+            end = text.find(ch, i + 1)
+            while end != -1 and end + 1 < n and text[end + 1] == ch:
+                end = text.find(ch, end + 2)
+            i = n if end == -1 else end + 1
+            continue
+        if ch == "-" and text.startswith("--", i):
+            end = text.find("\n", i)
+            i = n if end == -1 else end + 1
+            continue
+        if ch == "/" and text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end == -1 else end + 2
+            continue
+        if ch == "$":
+            m = re.match(r"\$([A-Za-z_]\w*)?\$", text[i:])
+            if m:
+                tag = m.group(0)
+                end = text.find(tag, i + len(tag))
+                i = n if end == -1 else end + len(tag)
+                continue
+        if ch == ";":
+            yield text[start : i + 1]
+            start = i + 1
+        i += 1
+    if text[start:].strip():
+        yield text[start:]
+
+
+def _timestamp(text: str) -> float | None:
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.astimezone()  # pgcli writes local time
+    return value.timestamp()

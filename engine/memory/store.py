@@ -1,0 +1,681 @@
+"""The memory file: one SQLite database (aiosqlite, WAL) holding every statement and each run.
+
+Layout (schema version 1, migrations below): ``statements`` has one row per distinct statement
+text with its fingerprint, float32 embedding bytes and all-time counters; ``runs`` has one row per
+execution (database, times, rows, outcome, msgpack ``info`` with tables touched, kind and source);
+``fingerprints`` keeps frequency and success per statement shape; ``statements_fts`` is an FTS5
+index (porter stemming, external content) kept in step by triggers; ``meta`` holds msgpack values.
+
+Files are created mode 0600 in a 0700 directory. A file that is not ours (not SQLite, another
+application's, damaged) is moved aside as ``memory.db.corrupt-<UTC time>`` with its WAL, never
+deleted, and a fresh store takes its place; :attr:`MemoryStore.notice` says so. A directory or
+disk that refuses writes raises :class:`~engine.errors.MemoryUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import os
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable, Sequence
+
+import aiosqlite
+import msgpack
+import numpy as np
+
+from engine.errors import MemoryUnavailable
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x41534D31  # "ASM1": aishell memory
+SQLITE_MAGIC = b"SQLite format 3\x00"
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
+        """CREATE TABLE statements (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            text_hash BLOB NOT NULL UNIQUE,
+            fingerprint TEXT NOT NULL,
+            embedding BLOB NOT NULL,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            successes INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX statements_fingerprint ON statements (fingerprint)",
+        "CREATE INDEX statements_last_seen ON statements (last_seen)",
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            statement_id INTEGER NOT NULL REFERENCES statements (id) ON DELETE CASCADE,
+            database TEXT NOT NULL,
+            schema TEXT,
+            started_at REAL NOT NULL,
+            ended_at REAL,
+            duration_ms REAL,
+            rows INTEGER,
+            success INTEGER,
+            error TEXT,
+            info BLOB
+        )""",
+        "CREATE INDEX runs_statement ON runs (statement_id, started_at)",
+        "CREATE INDEX runs_started ON runs (started_at)",
+        "CREATE INDEX runs_database ON runs (database, started_at)",
+        "CREATE INDEX runs_success ON runs (success, started_at)",
+        """CREATE TABLE fingerprints (
+            fingerprint TEXT PRIMARY KEY,
+            runs INTEGER NOT NULL DEFAULT 0,
+            successes INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            total_ms REAL NOT NULL DEFAULT 0,
+            last_run REAL NOT NULL DEFAULT 0
+        ) WITHOUT ROWID""",
+        """CREATE VIRTUAL TABLE statements_fts USING fts5 (
+            text, content='statements', content_rowid='id', tokenize='porter unicode61'
+        )""",
+        """CREATE TRIGGER statements_fts_insert AFTER INSERT ON statements BEGIN
+            INSERT INTO statements_fts (rowid, text) VALUES (new.id, new.text);
+        END""",
+        """CREATE TRIGGER statements_fts_delete AFTER DELETE ON statements BEGIN
+            INSERT INTO statements_fts (statements_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END""",
+    ),
+}
+
+
+@dataclass(slots=True)
+class Entry:
+    """One execution to remember. ``success`` None means unknown (imported history)."""
+
+    text: str
+    database: str = ""
+    started_at: float = field(default_factory=time.time)
+    """Epoch seconds."""
+    duration_ms: float | None = None
+    rows: int | None = None
+    success: bool | None = True
+    error: str | None = None
+    schema: str | None = None
+    tables: tuple[str, ...] = ()
+    kind: str = ""
+    source: str = "session"
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An entry with what recording derives from its text."""
+
+    entry: Entry
+    text_hash: bytes
+    fingerprint: str
+    embedding: np.ndarray
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A statement with its most relevant run, as search needs it."""
+
+    id: int
+    text: str
+    fingerprint: str
+    last_seen: float
+    runs: int
+    shape_runs: int
+    shape_successes: int
+    shape_failures: int
+    database: str
+    started_at: float
+    duration_ms: float | None
+    rows: int | None
+    success: bool | None
+    error: str | None
+    schema: str | None
+    tables: tuple[str, ...]
+
+
+class MemoryStore:
+    """The memory database. Create with :meth:`open`; writes are serialized by one lock."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, notice: str | None) -> None:
+        self._conn = conn
+        self.path = path
+        self.notice = notice
+        """Set when a damaged or foreign file was moved aside on open (a message for the user)."""
+        self.uid = ""
+        """A random id of this store, so saved vector indexes can tell whose they are."""
+        self._write = asyncio.Lock()
+        self._closed = False
+
+    # -- opening ----------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: str | os.PathLike[str], *, synchronous: str = "normal") -> "MemoryStore":
+        """Open or create the store at ``path``.
+
+        A foreign or damaged file is moved aside and replaced (see :attr:`notice`). Raises
+        MemoryUnavailable when the directory or disk refuses writes or the file is from a newer
+        aishell.
+        """
+        path = Path(path)
+        notice = None
+        for attempt in range(2):
+            try:
+                _prepare_file(path)
+                conn = await aiosqlite.connect(str(path), isolation_level=None)
+            except OSError as exc:
+                raise MemoryUnavailable(f"memory off: cannot create {path}: {exc.strerror or exc}") from None
+            except sqlite3.Error as exc:
+                raise MemoryUnavailable(f"memory off: cannot open {path}: {exc}") from None
+            try:
+                uid = await _initialize(conn, path, synchronous)
+            except _Foreign as exc:
+                await conn.close()
+                if attempt:
+                    raise MemoryUnavailable(f"memory off: {path} is still unusable after moving it aside") from None
+                aside = _move_aside(path)
+                notice = f"memory file {path} was {exc.reason}; moved aside to {aside.name}, starting a fresh memory"
+                continue
+            except MemoryUnavailable:
+                await conn.close()
+                raise
+            except sqlite3.Error as exc:
+                await conn.close()
+                raise MemoryUnavailable(f"memory off: {path}: {exc}") from None
+            store = cls(conn, path, notice)
+            store.uid = uid
+            return store
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._conn.close()
+        except (sqlite3.Error, ValueError):
+            pass
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    async def add(self, item: Prepared) -> tuple[int, bool]:
+        """Record one run in its own transaction, committed on return. ``(statement_id, new)``."""
+        e = item.entry
+        ok, bad = _outcome(e.success)
+        async with self._write:
+            conn = self._conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = await conn.execute_fetchall(
+                    "INSERT INTO statements (text, text_hash, fingerprint, embedding, first_seen, last_seen, runs, successes, failures)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)"
+                    " ON CONFLICT (text_hash) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen),"
+                    " runs = runs + 1, successes = successes + excluded.successes, failures = failures + excluded.failures"
+                    " RETURNING id, runs",
+                    (e.text, item.text_hash, item.fingerprint, _vector_bytes(item.embedding), e.started_at, e.started_at, ok, bad),
+                )
+                statement_id, runs = next(iter(rows))
+                await conn.execute(_INSERT_RUN, _run_row(statement_id, e))
+                await conn.execute(_UPSERT_SHAPE, (item.fingerprint, 1, ok, bad, e.duration_ms or 0.0, e.started_at))
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+        return statement_id, runs == 1
+
+    async def add_many(self, items: Sequence[Prepared]) -> list[tuple[int, np.ndarray]]:
+        """Record many runs in one transaction. Returns ``(statement_id, embedding)`` of the
+        statements that are new to the store."""
+        if not items:
+            return []
+        by_hash: dict[bytes, list[Prepared]] = {}
+        for item in items:
+            by_hash.setdefault(item.text_hash, []).append(item)
+        shapes: dict[str, list[float]] = {}
+        for item in items:
+            ok, bad = _outcome(item.entry.success)
+            s = shapes.setdefault(item.fingerprint, [0, 0, 0, 0.0, 0.0])
+            s[0] += 1
+            s[1] += ok
+            s[2] += bad
+            s[3] += item.entry.duration_ms or 0.0
+            s[4] = max(s[4], item.entry.started_at)
+        hashes = list(by_hash)
+        created: list[tuple[int, np.ndarray]] = []
+        async with self._write:
+            conn = self._conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                existing: dict[bytes, int] = {}
+                for start in range(0, len(hashes), 900):
+                    chunk = hashes[start : start + 900]
+                    marks = ",".join("?" * len(chunk))
+                    for sid, h in await conn.execute_fetchall(
+                        f"SELECT id, text_hash FROM statements WHERE text_hash IN ({marks})", chunk
+                    ):
+                        existing[bytes(h)] = sid
+                (max_id,) = next(iter(await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM statements")))
+                ids: dict[bytes, int] = {}
+                new_rows = []
+                update_rows = []
+                for h, group in by_hash.items():
+                    first = min(g.entry.started_at for g in group)
+                    last = max(g.entry.started_at for g in group)
+                    ok = sum(_outcome(g.entry.success)[0] for g in group)
+                    bad = sum(_outcome(g.entry.success)[1] for g in group)
+                    if h in existing:
+                        ids[h] = existing[h]
+                        update_rows.append((first, last, len(group), ok, bad, existing[h]))
+                    else:
+                        max_id += 1
+                        ids[h] = max_id
+                        g0 = group[0]
+                        new_rows.append(
+                            (max_id, g0.entry.text, h, g0.fingerprint, _vector_bytes(g0.embedding), first, last, len(group), ok, bad)
+                        )
+                        created.append((max_id, g0.embedding))
+                if new_rows:
+                    await conn.executemany(
+                        "INSERT INTO statements (id, text, text_hash, fingerprint, embedding, first_seen, last_seen, runs, successes, failures)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        new_rows,
+                    )
+                if update_rows:
+                    await conn.executemany(
+                        "UPDATE statements SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),"
+                        " runs = runs + ?, successes = successes + ?, failures = failures + ? WHERE id = ?",
+                        update_rows,
+                    )
+                await conn.executemany(_INSERT_RUN, [_run_row(ids[item.text_hash], item.entry) for item in items])
+                await conn.executemany(_UPSERT_SHAPE, [(fp, *vals) for fp, vals in shapes.items()])
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+        return created
+
+    async def delete(self, ids: Iterable[int]) -> list[int]:
+        """Forget statements (and their runs). Returns the ids that existed."""
+        ids = [int(i) for i in ids]
+        gone: list[int] = []
+        async with self._write:
+            conn = self._conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for start in range(0, len(ids), 900):
+                    chunk = ids[start : start + 900]
+                    marks = ",".join("?" * len(chunk))
+                    rows = await conn.execute_fetchall(f"DELETE FROM statements WHERE id IN ({marks}) RETURNING id", chunk)
+                    gone.extend(r[0] for r in rows)
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+        return gone
+
+    async def prune(self, *, max_statements: int, max_runs_per_statement: int, half_life_days: float, batch: int = 2000) -> list[int]:
+        """Consolidate and prune, in small transactions so recording never waits long.
+
+        Runs beyond the newest ``max_runs_per_statement`` of a statement are dropped (its
+        counters keep the totals). Past ``max_statements``, the least important statements go:
+        importance is recency with each doubling of runs worth one half-life. Returns the ids of
+        the statements removed (for the vector index).
+        """
+        async with self._write:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.execute(
+                    "DELETE FROM runs WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER"
+                    " (PARTITION BY statement_id ORDER BY started_at DESC, id DESC) AS n FROM runs) WHERE n > ?)",
+                    (max_runs_per_statement,),
+                )
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._conn)
+                raise
+        (count,) = next(iter(await self._conn.execute_fetchall("SELECT count(*) FROM statements")))
+        excess = count - max_statements
+        removed: list[int] = []
+        half_life = half_life_days * 86400.0
+        while excess > 0:
+            take = min(excess, batch)
+            rows = await self._conn.execute_fetchall(
+                "SELECT id FROM statements ORDER BY last_seen + ? * aishell_log2(1 + runs) ASC, id ASC LIMIT ?",
+                (half_life, take),
+            )
+            gone = await self.delete([r[0] for r in rows])
+            if not gone:
+                break
+            removed.extend(gone)
+            excess -= len(gone)
+            await asyncio.sleep(0)
+        return removed
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def embeddings(self, *, after_id: int = 0, chunk: int = 20_000) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+        """``(ids, vectors)`` of every statement with id > ``after_id``, in id order, chunk by chunk."""
+        last = after_id
+        while True:
+            rows = await self._conn.execute_fetchall(
+                "SELECT id, embedding FROM statements WHERE id > ? ORDER BY id LIMIT ?", (last, chunk)
+            )
+            if not rows:
+                return
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            yield ids, vectors
+            last = int(ids[-1])
+            if len(rows) < chunk:
+                return
+
+    async def ids(self) -> np.ndarray:
+        """Every statement id, ascending."""
+        rows = await self._conn.execute_fetchall("SELECT id FROM statements ORDER BY id")
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    async def summary(self) -> tuple[int, int]:
+        """``(statement count, max id)``: cheap, to check a saved index against the store."""
+        rows = await self._conn.execute_fetchall("SELECT count(*), coalesce(max(id), 0) FROM statements")
+        count, max_id = next(iter(rows))
+        return int(count), int(max_id)
+
+    async def texts(self, ids: Sequence[int]) -> list[tuple[int, str]]:
+        marks = ",".join("?" * len(ids))
+        return [tuple(r) for r in await self._conn.execute_fetchall(f"SELECT id, text FROM statements WHERE id IN ({marks})", list(ids))]
+
+    async def all_texts(self, *, chunk: int = 5000) -> AsyncIterator[list[tuple[int, str]]]:
+        last = 0
+        while True:
+            rows = await self._conn.execute_fetchall("SELECT id, text FROM statements WHERE id > ? ORDER BY id LIMIT ?", (last, chunk))
+            if not rows:
+                return
+            yield [tuple(r) for r in rows]
+            last = rows[-1][0]
+
+    async def set_embeddings(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
+        async with self._write:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self._conn.executemany(
+                    "UPDATE statements SET embedding = ? WHERE id = ?", [(_vector_bytes(v), i) for i, v in rows]
+                )
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._conn)
+                raise
+
+    async def text_search(self, match: str, limit: int) -> list[tuple[int, float]]:
+        """``(statement_id, bm25)`` best first (bm25 is negative: lower is better)."""
+        try:
+            rows = await self._conn.execute_fetchall(
+                "SELECT rowid, bm25(statements_fts) AS r FROM statements_fts WHERE statements_fts MATCH ? ORDER BY r LIMIT ?",
+                (match, limit),
+            )
+        except sqlite3.OperationalError:  # a query FTS5 cannot read
+            return []
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    async def candidates(self, ids: Sequence[int], database: str) -> list[Candidate]:
+        """Statements by id with their most relevant run (latest on ``database``, else latest)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self._conn.execute_fetchall(
+            "SELECT s.id, s.text, s.fingerprint, s.last_seen, s.runs,"
+            " coalesce(f.runs, s.runs), coalesce(f.successes, s.successes), coalesce(f.failures, s.failures),"
+            " r.database, r.started_at, r.duration_ms, r.rows, r.success, r.error, r.schema, r.info"
+            " FROM statements s LEFT JOIN fingerprints f ON f.fingerprint = s.fingerprint"
+            " LEFT JOIN runs r ON r.id = (SELECT r2.id FROM runs r2 WHERE r2.statement_id = s.id"
+            "   ORDER BY (r2.database = ?) DESC, r2.started_at DESC, r2.id DESC LIMIT 1)"
+            f" WHERE s.id IN ({marks})",
+            (database, *ids),
+        )
+        out = []
+        for r in rows:
+            info = _unpack(r[15])
+            out.append(
+                Candidate(
+                    id=r[0], text=r[1], fingerprint=r[2], last_seen=r[3], runs=r[4],
+                    shape_runs=r[5], shape_successes=r[6], shape_failures=r[7],
+                    database=r[8] or "", started_at=r[9] if r[9] is not None else r[3],
+                    duration_ms=r[10], rows=r[11], success=None if r[12] is None else bool(r[12]),
+                    error=r[13], schema=r[14], tables=tuple(info.get("tables", ())),
+                )
+            )
+        return out
+
+    async def recent(self, limit: int, database: str | None = None) -> list[int]:
+        """Ids of the most recently run statements (optionally on one database)."""
+        if database:
+            rows = await self._conn.execute_fetchall(
+                "SELECT statement_id FROM runs WHERE database = ? GROUP BY statement_id ORDER BY max(started_at) DESC LIMIT ?",
+                (database, limit),
+            )
+        else:
+            rows = await self._conn.execute_fetchall("SELECT id FROM statements ORDER BY last_seen DESC LIMIT ?", (limit,))
+        return [r[0] for r in rows]
+
+    async def stats(self) -> dict[str, Any]:
+        """Counts, time span, success rate, databases and the most frequent shapes."""
+        q = self._conn.execute_fetchall
+        (statements, runs_total, fails, first, last) = next(iter(await q(
+            "SELECT (SELECT count(*) FROM statements), coalesce(sum(runs), 0), coalesce(sum(failures), 0),"
+            " min(first_seen), max(last_seen) FROM statements"
+        )))
+        (stored_runs,) = next(iter(await q("SELECT count(*) FROM runs")))
+        (shapes,) = next(iter(await q("SELECT count(*) FROM fingerprints")))
+        databases = [
+            {"database": r[0], "runs": r[1]}
+            for r in await q("SELECT database, count(*) FROM runs GROUP BY database ORDER BY count(*) DESC LIMIT 20")
+        ]
+        top = [
+            {"fingerprint": r[0], "runs": r[1], "successes": r[2], "failures": r[3], "example": r[4]}
+            for r in await q(
+                "SELECT f.fingerprint, f.runs, f.successes, f.failures,"
+                " (SELECT text FROM statements s WHERE s.fingerprint = f.fingerprint ORDER BY last_seen DESC LIMIT 1)"
+                " FROM fingerprints f ORDER BY f.runs DESC LIMIT 10"
+            )
+        ]
+        size = sum(p.stat().st_size for p in (self.path, _sidecar(self.path, "-wal")) if p.exists())
+        return {
+            "path": str(self.path),
+            "bytes": size,
+            "statements": statements,
+            "runs": int(runs_total),
+            "runs_stored": stored_runs,
+            "failures": int(fails),
+            "fingerprints": shapes,
+            "first_seen": first,
+            "last_seen": last,
+            "databases": databases,
+            "top": top,
+            "schema_version": SCHEMA_VERSION,
+        }
+
+    async def get_meta(self, key: str, default: Any = None) -> Any:
+        rows = await self._conn.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        for (value,) in rows:
+            return msgpack.unpackb(value, raw=False)
+        return default
+
+    async def set_meta(self, key: str, value: Any) -> None:
+        async with self._write:
+            await self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, msgpack.packb(value, use_bin_type=True)),
+            )
+
+    async def checkpoint(self) -> None:
+        """Fold the WAL into the main file (background housekeeping)."""
+        await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+
+_INSERT_RUN = (
+    "INSERT INTO runs (statement_id, database, schema, started_at, ended_at, duration_ms, rows, success, error, info)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPSERT_SHAPE = (
+    "INSERT INTO fingerprints (fingerprint, runs, successes, failures, total_ms, last_run) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (fingerprint) DO UPDATE SET runs = runs + excluded.runs, successes = successes + excluded.successes,"
+    " failures = failures + excluded.failures, total_ms = total_ms + excluded.total_ms,"
+    " last_run = max(last_run, excluded.last_run)"
+)
+
+
+class _Foreign(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _outcome(success: bool | None) -> tuple[int, int]:
+    if success is None:
+        return 0, 0
+    return (1, 0) if success else (0, 1)
+
+
+def _vector_bytes(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _run_row(statement_id: int, e: Entry) -> tuple:
+    info = {"tables": list(e.tables), "kind": e.kind, "source": e.source}
+    ended = e.started_at + e.duration_ms / 1000.0 if e.duration_ms is not None else None
+    return (
+        statement_id, e.database, e.schema, e.started_at, ended, e.duration_ms, e.rows,
+        None if e.success is None else int(e.success), e.error, msgpack.packb(info, use_bin_type=True),
+    )
+
+
+def _unpack(blob: bytes | None) -> dict[str, Any]:
+    if not blob:
+        return {}
+    try:
+        value = msgpack.unpackb(blob, raw=False)
+    except (msgpack.UnpackException, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _sidecar(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the directory (0700) and an empty file (0600) so SQLite never creates it wider."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            try:
+                os.chmod(path, 0o600)
+            except OSError:
+                pass
+        return
+    os.close(fd)
+
+
+async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) -> str:
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head and head != SQLITE_MAGIC:
+        raise _Foreign("not an SQLite database")
+    try:
+        (app_id,) = next(iter(await conn.execute_fetchall("PRAGMA application_id")))
+        (version,) = next(iter(await conn.execute_fetchall("PRAGMA user_version")))
+        (tables,) = next(iter(await conn.execute_fetchall("SELECT count(*) FROM sqlite_master")))
+    except sqlite3.DatabaseError as exc:
+        if _is_corruption(exc):
+            raise _Foreign(f"damaged ({exc})") from None
+        raise
+    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
+        raise _Foreign("another application's database")
+    if version > SCHEMA_VERSION:
+        raise MemoryUnavailable(
+            f"memory off: {path} has schema version {version}, newer than this aishell's {SCHEMA_VERSION}"
+        )
+    if app_id == APPLICATION_ID and path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+        try:
+            result = [r[0] for r in await conn.execute_fetchall("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as exc:
+            raise _Foreign(f"damaged ({exc})") from None
+        if result != ["ok"]:
+            raise _Foreign(f"damaged ({'; '.join(map(str, result[:3]))})")
+    try:
+        mode = next(iter(await conn.execute_fetchall("PRAGMA journal_mode=WAL")))[0]
+    except sqlite3.OperationalError as exc:
+        raise MemoryUnavailable(f"memory off: {path} is not writable ({exc})") from None
+    if str(mode).lower() != "wal":
+        raise MemoryUnavailable(f"memory off: {path}: cannot use WAL mode (got {mode})")
+    sync = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}.get(synchronous.lower(), "NORMAL")
+    await conn.execute(f"PRAGMA synchronous={sync}")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute("PRAGMA busy_timeout=5000")
+    await conn.create_function("aishell_log2", 1, _log2, deterministic=True)
+    try:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[target]:
+                    await conn.execute(statement)
+                if target == 1:
+                    await conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    await conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('uid', ?), ('created', ?)",
+                        (msgpack.packb(uuid.uuid4().hex), msgpack.packb(time.time())),
+                    )
+                await conn.execute(f"PRAGMA user_version={target}")
+                await conn.execute("COMMIT")
+            except BaseException:
+                await _rollback(conn)
+                raise
+        rows = await conn.execute_fetchall("SELECT value FROM meta WHERE key = 'uid'")
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "readonly" in text or "read-only" in text or "disk" in text or "full" in text or "unable to open" in text:
+            raise MemoryUnavailable(f"memory off: {path} is not writable ({exc})") from None
+        raise
+    except sqlite3.DatabaseError as exc:
+        if _is_corruption(exc):
+            raise _Foreign(f"damaged ({exc})") from None
+        raise
+    for (value,) in rows:
+        return str(msgpack.unpackb(value, raw=False))
+    raise _Foreign("missing its identity record")
+
+
+def _log2(x: float) -> float:
+    return math.log2(x) if x and x > 0 else 0.0
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text or "encrypted" in text
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = _sidecar(path, suffix)
+        if source.exists():
+            os.replace(source, _sidecar(aside, suffix))
+    return aside
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    try:
+        await conn.execute("ROLLBACK")
+    except (sqlite3.Error, ValueError):
+        pass

@@ -1,0 +1,259 @@
+"""Statement text as memory sees it: sqlglot tokens, the normalized fingerprint, secrets redacted.
+
+One pass of sqlglot's tokenizer feeds both the fingerprint and the embedder, so recording a
+statement lexes it once. Literals become ``?``, keywords upper case, identifiers lower case, and
+lists of literals collapse, so runs that differ only in their constants share a fingerprint:
+
+>>> fingerprint("SELECT * FROM Orders WHERE id = 42") == fingerprint("select * from orders where id=7")
+True
+>>> normalize("SELECT name FROM t WHERE id IN (1, 2, 3) AND note = 'x'")
+'SELECT name FROM t WHERE id IN (?) AND note = ?'
+>>> redact_statement("ALTER ROLE bob WITH PASSWORD 'hunter2'")
+"ALTER ROLE bob WITH PASSWORD '***'"
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Token, Tokenizer, TokenType
+
+from engine.drivers.url import redact_text
+
+LITERALS = frozenset(
+    {
+        TokenType.STRING,
+        TokenType.NUMBER,
+        TokenType.NATIONAL_STRING,
+        TokenType.BIT_STRING,
+        TokenType.HEX_STRING,
+        TokenType.BYTE_STRING,
+        TokenType.RAW_STRING,
+        TokenType.HEREDOC_STRING,
+        TokenType.UNICODE_STRING,
+    }
+    & set(TokenType)
+)
+NAMES = frozenset({TokenType.VAR, TokenType.IDENTIFIER})
+_PARAM = re.compile(r"^\$\d+$")
+_IN_LIST = re.compile(r"\?(?: , \?)+")
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*|\d+(?:\.\d+)?|'[^']*'?|\S")
+_TOKENIZER = Tokenizer()
+
+
+Lexeme = tuple
+"""One token, normalized: ``(kind, text, raw)`` with ``kind`` ``k`` (keyword or symbol, upper
+case), ``n`` (name, lower case; ``raw`` keeps its spelling for splitting ``camelCase``) or ``l``
+(literal, text ``?``). Plain tuples: recording lexes every statement, so they must be cheap."""
+
+_LITERAL = ("l", "?", "")
+
+
+def lex(sql: str) -> list[Lexeme]:
+    """sqlglot tokens of ``sql`` normalized; text that does not tokenize falls back to words."""
+    try:
+        tokens = _TOKENIZER.tokenize(sql)
+    except (SqlglotError, RecursionError, ValueError, IndexError):
+        return [_fallback(w) for w in _WORDS.findall(sql)]
+    out: list[Lexeme] = []
+    append = out.append
+    for tok in tokens:
+        tt = tok.token_type
+        if tt in LITERALS:
+            append(_LITERAL)
+        elif tt in NAMES:
+            text = tok.text
+            if tt is TokenType.VAR and text[:1] == "$" and (text[:2] == "$$" or _PARAM.match(text)):
+                append(_LITERAL)
+            else:
+                append(("n", text.lower(), text))
+        else:
+            append(("k", tok.text.upper(), ""))
+    return out
+
+
+def _fallback(word: str) -> Lexeme:
+    if word[0] == "'" or word[0].isdigit():
+        return _LITERAL
+    if word[0].isalpha() or word[0] == "_":
+        upper = word.upper()
+        if upper in Tokenizer.KEYWORDS:
+            return ("k", upper, "")
+        return ("n", word.lower(), word)
+    return ("k", word, "")
+
+
+_SIMPLE_LITERAL = re.compile(r"'(?:[^'\\]|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def literal_key(sql: str) -> str | None:
+    """``sql`` with plain numbers and quoted strings replaced by ``?``, or None when the text has
+    comments, dollar quotes, escapes or prefixed strings that only the real lexer reads right.
+
+    Two texts with the same key lex to the same tokens apart from literal values, so callers may
+    cache per-shape work (fingerprint, embedding) under it.
+    """
+    if "--" in sql or "/*" in sql or "$" in sql or "\\" in sql or "#" in sql or "?" in sql:
+        return None
+    key = _SIMPLE_LITERAL.sub("?", sql)
+    if "'" in key or '"' in key and key.count('"') % 2:
+        return None
+    if re.search(r"[A-Za-z_]\?", key):  # E'..', B'..', x'..' prefixed literals
+        return None
+    return key
+
+
+def normalize_lexemes(lexemes: list[Lexeme]) -> str:
+    """The statement's shape: literals as ``?``, literal lists collapsed, one space between tokens."""
+    text = " ".join([x[1] for x in lexemes])
+    text = _IN_LIST.sub("?", text)
+    text = text.replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+    return text.rstrip(" ;")
+
+
+def normalize(sql: str) -> str:
+    """``normalize_lexemes(lex(sql))``."""
+    return normalize_lexemes(lex(sql))
+
+
+def fingerprint_lexemes(lexemes: list[Lexeme]) -> str:
+    """16 hex digits identifying the statement's shape (same for runs differing in literals)."""
+    return hashlib.blake2b(normalize_lexemes(lexemes).encode(), digest_size=8).hexdigest()
+
+
+@lru_cache(maxsize=8192)
+def fingerprint(sql: str) -> str:
+    """The normalized fingerprint of ``sql`` (literals stripped, case folded)."""
+    return fingerprint_lexemes(lex(sql))
+
+
+def text_hash(sql: str) -> bytes:
+    """16 bytes identifying the exact statement text (distinct texts are distinct entries)."""
+    return hashlib.blake2b(sql.encode(), digest_size=16).digest()
+
+
+# -- secrets ----------------------------------------------------------------------------------------
+
+_SECRET_WORDS = ("PASSWORD", "PASSWD", "IDENTIFIED")
+_ROLE_OBJECTS = ("ROLE", "USER", "GROUP", "LOGIN")
+
+
+def carries_password(sql: str, dialect: str = "postgres") -> bool:
+    """True for statements that set a password: ``ALTER ROLE … PASSWORD``, ``CREATE USER …``,
+    MySQL's ``IDENTIFIED BY``, ``SET PASSWORD``, user mappings with a password option.
+
+    The statement kind comes from sqlglot's AST; PostgreSQL role statements parse as
+    ``exp.Command``, whose text is then checked token by token.
+    """
+    upper = sql.upper()
+    if not any(word in upper for word in _SECRET_WORDS):
+        return False
+    spans = _secret_spans(sql, dialect)
+    return spans is None or bool(spans)
+
+
+def redact_statement(sql: str, dialect: str = "postgres") -> str:
+    """``sql`` with every password literal replaced by ``'***'``; other text unchanged.
+
+    Connection URLs with a password inside the text are redacted too. Text that neither parses
+    nor tokenizes but mentions a password is masked after the keyword, to be safe.
+    """
+    upper = sql.upper()
+    if "://" in sql:
+        sql = redact_text(sql)
+    if not any(word in upper for word in _SECRET_WORDS):
+        return sql
+    spans = _secret_spans(sql, dialect)
+    if spans is None:  # untokenizable: mask everything after the keyword
+        match = re.search(r"(?i)(password|passwd|identified\s+by)\s*(=\s*)?", sql)
+        return sql[: match.end()] + "***" if match else sql
+    for start, end in sorted(spans, reverse=True):
+        sql = sql[:start] + "'***'" + sql[end + 1 :]
+    return sql
+
+
+def _secret_spans(sql: str, dialect: str) -> list[tuple[int, int]] | None:
+    """Character spans (inclusive) of password literals, or None when the text does not tokenize."""
+    quiet = logging.getLogger("sqlglot")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # role statements fall back to exp.Command with a warning
+    try:
+        statements = sqlglot.parse(sql, read=dialect)
+    except (SqlglotError, RecursionError, ValueError):
+        statements = [None]
+    finally:
+        quiet.setLevel(level)
+    try:
+        tokens = Tokenizer().tokenize(sql) if dialect in ("", None) else sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
+    except (SqlglotError, RecursionError, ValueError):
+        return None
+    if not any(_may_set_password(tree) for tree in statements):
+        return []
+    spans: list[tuple[int, int]] = []
+    for i, tok in enumerate(tokens):
+        if tok.token_type not in LITERALS and tok.token_type not in NAMES:
+            continue
+        if tok.token_type in NAMES and not tok.text.startswith("$$"):
+            continue
+        if _follows_secret_keyword(tokens, i):
+            spans.append(_quoted_span(sql, tok))
+    return spans
+
+
+def _may_set_password(tree: exp.Expression | None) -> bool:
+    if tree is None:  # did not parse: judge by tokens alone
+        return True
+    if isinstance(tree, exp.Command):
+        head = (tree.this or "").upper()
+        rest = str(tree.expression or "").lstrip().upper()
+        if head in ("ALTER", "CREATE"):
+            return rest.startswith(_ROLE_OBJECTS) or rest.startswith(("USER MAPPING", "SERVER"))
+        return head in ("SET", "GRANT")
+    if isinstance(tree, (exp.Create, exp.Alter)):
+        return True
+    if isinstance(tree, exp.Set):
+        return True
+    return False
+
+
+def _follows_secret_keyword(tokens: list[Token], i: int) -> bool:
+    j = i - 1
+    while j >= 0 and (tokens[j].token_type is TokenType.EQ or tokens[j].text.upper() == "BY"):
+        j -= 1
+    if j < 0:
+        return False
+    word = tokens[j].text.upper()
+    if word in ("PASSWORD", "PASSWD"):
+        return True
+    if word == "IDENTIFIED":
+        return True
+    # SET PASSWORD = PASSWORD('x') / FOR user = 'x'
+    if word == "(" and j >= 1 and tokens[j - 1].text.upper() == "PASSWORD":
+        return True
+    return False
+
+
+def _quoted_span(sql: str, tok: Token) -> tuple[int, int]:
+    """The span of the literal including its quotes and prefix (E'', U&'')."""
+    start, end = tok.start, tok.end
+    while start > 0 and sql[start - 1] in "'$":
+        start -= 1
+    while start > 0 and sql[start - 1] in "EeNnUu&":
+        start -= 1
+    while end + 1 < len(sql) and sql[end + 1] in "'$":
+        end += 1
+    return start, end
+
+
+def ignored(sql: str, *, ignore_space: bool = True) -> bool:
+    """True when ``sql`` must stay out of memory: empty, or (``ignore_space``) starting with a space,
+    like shells' ``HISTCONTROL=ignorespace``."""
+    if not sql.strip():
+        return True
+    return ignore_space and sql[:1] in (" ", "\t")
