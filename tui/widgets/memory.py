@@ -1,0 +1,269 @@
+"""Memory pane: search everything run before, see why each hit ranked, recall it.
+
+Typing in the search box posts ``SearchChanged`` (every change; the app runs the search in an
+exclusive worker so a newer text supersedes an older one) and the app answers with
+``show_hits``. Enter on a hit posts ``Recall`` with its statement so the app can put it in the
+editor. Each hit shows its statement on one line; under it a success mark, the database, the
+age ("3 min ago"), the duration and the rows; then its score and the per-signal scores that
+explain the rank ("ranked 0.91: text 0.82 · recency 0.40").
+
+Public API (the app codes against exactly this)::
+
+    pane = MemoryPane()
+    pane.show_hits(hits: list[dict])   # keys: text, database, age_s, duration_ms, rows, success,
+                                       #       score, signals: dict[str, float]  (all but text optional)
+    pane.show_unavailable(reason: str) # memory store missing/corrupt: say so, disable the search box
+    pane.search_text -> str            # what is in the search box
+
+    MemoryPane.SearchChanged(pane, text: str)
+    MemoryPane.Recall(pane, text: str)
+
+Keys (binding ids in brackets): ``/`` focuses the search box [memory.focus_search]; Down or Enter
+in the search box moves to the hits [memory.to_hits]; Enter on a hit recalls it (OptionList).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+__all__ = ["MemoryPane", "format_age"]
+
+
+def format_age(seconds: float) -> str:
+    """How long ago, the way people say it.
+
+    >>> format_age(20), format_age(185), format_age(7300), format_age(86400 * 3)
+    ('just now', '3 min ago', '2 h ago', '3 days ago')
+    """
+    if seconds < 45:
+        return "just now"
+    minutes = seconds / 60
+    if minutes < 59.5:
+        return f"{max(1, round(minutes))} min ago"
+    hours = minutes / 60
+    if hours < 23.5:
+        return f"{round(hours)} h ago"
+    days = round(hours / 24)
+    if days < 60:
+        return "1 day ago" if days == 1 else f"{days} days ago"
+    months = round(days / 30.4)
+    if months < 24:
+        return f"{months} months ago"
+    return f"{round(days / 365.25)} years ago"
+
+
+def _duration(ms: float) -> str:
+    if ms < 1000:
+        return f"{ms:.1f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.2f} s"
+    return f"{int(ms // 60_000)} min {int(ms % 60_000 // 1000):02d} s"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _SearchInput(Input):
+    """The search box: Down (or Enter) moves into the hits."""
+
+    BINDINGS = [
+        Binding("down", "to_hits", "To hits", show=False, id="memory.to_hits", tooltip="Move to the list of hits"),
+    ]
+
+    def action_to_hits(self) -> None:
+        self.query_ancestor(MemoryPane).focus_hits()
+
+
+class MemoryPane(Vertical):
+    """A search box over the statement history and the ranked hits."""
+
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", id="memory.focus_search", tooltip="Type to search the history"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "memory-pane--meta",
+        "memory-pane--ok",
+        "memory-pane--failed",
+        "memory-pane--score",
+        "memory-pane--signal",
+    }
+
+    DEFAULT_CSS = """
+    MemoryPane {
+        height: 1fr;
+        & > .memory-pane--meta { color: $text-muted; }
+        & > .memory-pane--ok { color: $success; text-style: bold; }
+        & > .memory-pane--failed { color: $error; text-style: bold; }
+        & > .memory-pane--score { color: $accent; }
+        & > .memory-pane--signal { color: $text-muted; text-style: italic; }
+        #memory-search {
+            height: 1;
+            border: none;
+            padding: 0 1;
+            background: $boost;
+            &:focus { background: $primary 25%; }
+        }
+        #memory-hits {
+            height: 1fr;
+            border: none;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
+        #memory-status { height: auto; color: $text-muted; padding: 0 1; text-style: italic; }
+        &.-unavailable #memory-status { color: $warning; text-style: none; }
+        &.-unavailable #memory-hits { display: none; }
+    }
+    """
+
+    @dataclass
+    class SearchChanged(Message):
+        """The search text changed: search the memory and call `show_hits`."""
+
+        pane: MemoryPane
+        """The pane asking."""
+        text: str
+        """The text to search for (may be empty)."""
+
+        @property
+        def control(self) -> MemoryPane:
+            return self.pane
+
+    @dataclass
+    class Recall(Message):
+        """The user picked a hit: put `text` in the editor."""
+
+        pane: MemoryPane
+        """The pane asking."""
+        text: str
+        """The statement recalled."""
+
+        @property
+        def control(self) -> MemoryPane:
+            return self.pane
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._hits: list[Mapping[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield _SearchInput(placeholder="Search history…  (/)", id="memory-search")
+        yield Static("Type to search the statements you ran", id="memory-status", markup=False)
+        yield OptionList(id="memory-hits")
+
+    # -- public API
+
+    @property
+    def search_text(self) -> str:
+        """The text in the search box."""
+        return self.query_one("#memory-search", Input).value
+
+    def show_hits(self, hits: list[dict]) -> None:
+        """Show these hits, best first (replacing the previous ones)."""
+        self.remove_class("-unavailable")
+        self.query_one("#memory-search", Input).disabled = False
+        self._hits = [hit for hit in hits if isinstance(hit.get("text"), str)]
+        option_list = self.query_one("#memory-hits", OptionList)
+        option_list.clear_options()
+        option_list.add_options([Option(self._hit_prompt(hit)) for hit in self._hits])
+        if self._hits:
+            option_list.highlighted = 0
+        status = self.query_one("#memory-status", Static)
+        if self._hits:
+            status.update(f"{len(self._hits)} match{'es' if len(self._hits) != 1 else ''} · Enter recalls")
+        elif self.search_text.strip():
+            status.update("No statement in the history matches")
+        else:
+            status.update("Type to search the statements you ran")
+
+    def show_unavailable(self, reason: str) -> None:
+        """Say why the memory cannot be searched; the search box is disabled until `show_hits`."""
+        self._hits = []
+        self.query_one("#memory-hits", OptionList).clear_options()
+        self.query_one("#memory-search", Input).disabled = True
+        self.query_one("#memory-status", Static).update(f"Memory not available: {reason}")
+        self.add_class("-unavailable")
+
+    def focus_hits(self) -> None:
+        """Move the focus to the list of hits (if there are any), on the best one."""
+        if self._hits:
+            option_list = self.query_one("#memory-hits", OptionList)
+            option_list.highlighted = 0
+            option_list.focus()
+
+    # -- events and actions
+
+    def action_focus_search(self) -> None:
+        self.query_one("#memory-search", Input).focus()
+
+    @on(Input.Changed, "#memory-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.post_message(self.SearchChanged(self, event.value))
+
+    @on(Input.Submitted, "#memory-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_hits()
+
+    @on(OptionList.OptionSelected, "#memory-hits")
+    def _hit_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if 0 <= event.option_index < len(self._hits):
+            self.post_message(self.Recall(self, self._hits[event.option_index]["text"]))
+
+    # -- internals
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _hit_prompt(self, hit: Mapping[str, Any]) -> Text:
+        statement = " ".join(hit["text"].split())
+        prompt = Text(statement, no_wrap=True, overflow="ellipsis", end="")
+        meta_style = self._style("memory-pane--meta")
+        meta = Text(no_wrap=True, overflow="ellipsis", end="")
+        meta.append("  ")
+        success = hit.get("success")
+        if success is True:
+            meta.append("✓ ", style=self._style("memory-pane--ok"))
+        elif success is False:
+            meta.append("✗ ", style=self._style("memory-pane--failed"))
+        parts: list[str] = []
+        if isinstance(hit.get("database"), str) and hit["database"]:
+            parts.append(hit["database"])
+        if _is_number(hit.get("age_s")):
+            parts.append(format_age(hit["age_s"]))
+        if _is_number(hit.get("duration_ms")):
+            parts.append(_duration(hit["duration_ms"]))
+        if _is_number(hit.get("rows")) and hit["rows"] >= 0:
+            parts.append(f"{int(hit['rows']):,} row{'' if hit['rows'] == 1 else 's'}")
+        meta.append(" · ".join(parts), style=meta_style)
+        lines = [prompt, meta]
+        why = Text(no_wrap=True, overflow="ellipsis", end="")
+        if _is_number(hit.get("score")):
+            why.append(f"    ranked {hit['score']:.2f}", style=self._style("memory-pane--score"))
+        signals = hit.get("signals")
+        if isinstance(signals, Mapping) and signals:
+            ranked = sorted(
+                ((str(key), value) for key, value in signals.items() if _is_number(value)),
+                key=lambda item: -item[1],
+            )
+            reasons = " · ".join(f"{key} {value:.2f}" for key, value in ranked)
+            if reasons:
+                why.append(": " if why else "    ", style=self._style("memory-pane--signal"))
+                why.append(reasons, style=self._style("memory-pane--signal"))
+        if why:
+            lines.append(why)
+        return Text("\n", end="").join(lines)
