@@ -592,6 +592,8 @@ class _Parser:
     def value(self) -> Any:
         self.skip()
         char = self.peek()
+        if not char:
+            raise self.error("expected a value, found end of input")
         if char == "{":
             return self.object()
         if char == "[":
@@ -604,8 +606,6 @@ class _Parser:
             return self.number()
         if char and _IDENT_START.match(char):
             return self.word()
-        if not char:
-            raise self.error("expected a value, found end of input")
         raise self.error(f"expected a value, found {self.found()}")
 
     def object(self) -> dict[str, Any]:
@@ -617,7 +617,7 @@ class _Parser:
                 return result
             key_at = self.pos
             char = self.peek()
-            if char in "'\"":
+            if char and char in "'\"":
                 key = self.string()
             elif char.isdigit():
                 number = self.number()
@@ -701,7 +701,7 @@ class _Parser:
     def number(self) -> int | float:
         start = self.pos
         negative = False
-        if self.peek() in "+-":
+        if self.peek() in ("+", "-"):
             negative = self.peek() == "-"
             self.pos += 1
             if self.text.startswith("Infinity", self.pos):
