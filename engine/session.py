@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
@@ -22,7 +23,7 @@ from typing import Any, AsyncIterator
 from engine.config import Settings
 from engine.drivers import driver_for
 from engine.drivers.base import Connection, Driver, Params, QueryResult, RowStream, SchemaInfo, TableInfo, ColumnInfo, IndexInfo
-from engine.errors import AishellError, ConnectionLost
+from engine.errors import AishellError, ConnectionLost, MemoryUnavailable, QueryError
 
 
 class SingleConnection:
@@ -41,7 +42,7 @@ class SingleConnection:
         self._conn = await self._driver.connect()
 
     @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[Connection]:
+    async def acquire(self, *, timeout: float | None = None, write: bool = True) -> AsyncIterator[Connection]:
         async with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = await self._driver.connect()
@@ -62,6 +63,16 @@ class SingleConnection:
 
 
 @dataclass(slots=True)
+class _Pin:
+    """A pool connection kept by the session: an open transaction, or session state (SET...)."""
+
+    lease: Any
+    connection: Connection
+    sticky: bool
+    """Kept until the session closes (session state), not just until the transaction ends."""
+
+
+@dataclass(slots=True)
 class Running:
     """The statement in flight, so :meth:`Session.cancel` can reach it."""
 
@@ -73,13 +84,22 @@ class Running:
 class Session:
     """A connected database session. Create with :meth:`open`; close with :meth:`close`."""
 
-    def __init__(self, driver: Driver, settings: Settings, source: Any) -> None:
+    def __init__(self, driver: Driver, settings: Settings, source: Any, *, cache: Any = None) -> None:
         self.driver = driver
         self.settings = settings
         self._source = source
+        self._cache = cache
+        self._pin: _Pin | None = None
+        self._pin_lock = asyncio.Lock()
+        self._tx_plans: list[Any] = []
+        self._watcher: Any = None
+        self._watch_task: asyncio.Task | None = None
         self._running: set[Running] = set()  # type: ignore[misc]
         self._running_list: list[Running] = []
         self._closed = False
+        self.memory: Any = None
+        """The :class:`engine.memory.Memory` recording this session's statements (None: off)."""
+        self._owns_memory = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -91,8 +111,13 @@ class Session:
         settings: Settings | None = None,
         read_only: bool | None = None,
         create: bool = False,
+        memory: Any = None,
     ) -> "Session":
         """Connect to ``target`` (URL or SQLite path).
+
+        ``memory``: an open :class:`engine.memory.Memory` to share; else one is opened from
+        settings unless ``settings.memory.enabled`` is off (one that cannot open is off, never
+        an error).
 
         Raises UnsupportedURL, ConnectionFailed, AuthenticationFailed, DatabaseNotFound.
         """
@@ -102,16 +127,42 @@ class Session:
         if settings.pool.statement_timeout and target.split(":", 1)[0].startswith("postgres"):
             options["statement_timeout"] = settings.pool.statement_timeout
         driver = driver_for(target, read_only=read_only, create=create, **options)
-        source = SingleConnection(driver)
-        await source.start()
-        return cls(driver, settings, source)
+        source: Any
+        if settings.pool.enabled and driver.name in ("postgres", "sqlite"):
+            from engine.pool import create_pool
+
+            source = await create_pool(driver, settings.pool)
+        else:
+            source = SingleConnection(driver)
+            await source.start()
+        cache = None
+        if settings.cache.enabled and driver.dialect in ("postgres", "sqlite"):
+            from engine.cache import QueryCache
+
+            cache = QueryCache(settings.cache, dialect=driver.dialect)
+        session = cls(driver, settings, source, cache=cache)
+        if cache is not None:
+            await session._start_watcher()
+        await session._open_memory(memory)
+        return session
 
     async def close(self) -> None:
         """Close every connection; safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        task, self._watch_task = self._watch_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        pin, self._pin = self._pin, None
+        if pin is not None:
+            with contextlib.suppress(Exception):
+                await pin.lease.__aexit__(None, None, None)
         await self._source.close()
+        if self.memory is not None and self._owns_memory:
+            await self.memory.close()
 
     async def __aenter__(self) -> "Session":
         return self
@@ -137,29 +188,184 @@ class Session:
     # -- statements -----------------------------------------------------------------------------
 
     async def execute(self, sql: str, params: Params = None) -> QueryResult:
-        """Run ``sql`` and return its whole result.
+        """Run ``sql`` and return its whole result, recorded in memory before it is returned.
 
         Raises QueryError (with position), QueryCancelled, ConnectionLost, PoolTimeout.
         """
         started = time.perf_counter()
-        async with self._source.acquire() as conn:
+        wall = time.time()
+        try:
+            result = await self._execute(sql, params)
+        except (QueryError, ConnectionLost, asyncio.CancelledError) as exc:
+            await self._remember(sql, wall, started, None, exc)
+            raise
+        await self._remember(sql, wall, started, result.rowcount, None)
+        return result
+
+    async def _execute(self, sql: str, params: Params = None) -> QueryResult:
+        """:meth:`execute` without the memory record."""
+        started = time.perf_counter()
+        cache = self._cache
+        if cache is not None and self._pin is None:
+            hit = cache.get(sql, params)
+            if hit is not None:
+                hit.elapsed = time.perf_counter() - started
+                return hit
+        plan = _plan(sql, self.driver.dialect)
+        if self._pin is not None:
+            result = await self._execute_pinned(sql, params, plan)
+            result.elapsed = time.perf_counter() - started
+            return result
+        token = cache.token(plan) if cache is not None and plan.cacheable else None
+        if cache is not None and (plan.writes or plan.clears_all):
+            cache.applied(plan)  # before too: a concurrent read of the old rows is not stored
+        lease = self._source.acquire(write=plan.kind != "select" or bool(plan.writes))
+        conn = await lease.__aenter__()
+        running = Running(sql, conn, time.monotonic())
+        self._running_list.append(running)
+        try:
+            result = await conn.execute(sql, params)
+        except BaseException as exc:
+            self._running_list.remove(running)
+            if cache is not None and not plan.cacheable:
+                cache.applied(plan)  # a failed script may have written part of its work
+            if not isinstance(exc, ConnectionLost) and not conn.closed and conn.in_transaction:
+                self._pin = _Pin(lease, conn, False)  # e.g. "BEGIN; <error>": the transaction stays open
+            else:
+                await lease.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._running_list.remove(running)
+        if conn.in_transaction or _changes_session_state(sql, self.driver.dialect):
+            self._pin = _Pin(lease, conn, not conn.in_transaction)
+        else:
+            await lease.__aexit__(None, None, None)
+        if cache is not None:
+            if token is not None and self._pin is None:
+                cache.put(sql, params, result, plan, token)
+            elif not plan.cacheable:
+                cache.applied(plan)
+                if plan.ddl:
+                    await self._refresh_watcher()
+        result.elapsed = time.perf_counter() - started
+        return result
+
+    async def _execute_pinned(self, sql: str, params: Params, plan: Any) -> QueryResult:
+        """Run on the connection this session keeps (open transaction or session state)."""
+        async with self._pin_lock:
+            pin = self._pin
+            if pin is None:  # the transaction ended while this statement waited
+                return await self._execute(sql, params)
+            conn = pin.connection
             running = Running(sql, conn, time.monotonic())
             self._running_list.append(running)
             try:
-                result = await conn.execute(sql, params)
+                return await conn.execute(sql, params)
             finally:
                 self._running_list.remove(running)
-        result.elapsed = time.perf_counter() - started
-        return result
+                if self._cache is not None and not plan.cacheable:
+                    self._cache.applied(plan)
+                    self._tx_plans.append(plan)
+                if _changes_session_state(sql, self.driver.dialect):
+                    pin.sticky = True
+                await self._after_pinned(pin)
+
+    async def _after_pinned(self, pin: _Pin) -> None:
+        """Give the kept connection back once its transaction ended (or it broke)."""
+        conn = pin.connection
+        if conn.closed:
+            self._pin = None
+            await pin.lease.__aexit__(ConnectionLost, ConnectionLost("connection lost"), None)
+        elif not conn.in_transaction and not pin.sticky:
+            self._pin = None
+            await pin.lease.__aexit__(None, None, None)
+        else:
+            return
+        plans, self._tx_plans = self._tx_plans, []
+        if self._cache is not None:
+            for plan in plans:  # committed now: drop what was read meanwhile outside
+                self._cache.applied(plan)
+
+    @contextlib.asynccontextmanager
+    async def _lease(self, *, write: bool = True) -> AsyncIterator[Connection]:
+        """A connection for one operation: the kept one when pinned, else one from the source."""
+        if self._pin is not None:
+            async with self._pin_lock:
+                pin = self._pin
+                if pin is not None:
+                    try:
+                        yield pin.connection
+                    finally:
+                        await self._after_pinned(pin)
+                    return
+        lease = self._source.acquire(write=write)
+        conn = await lease.__aenter__()
+        failed: BaseException | None = None
+        try:
+            yield conn
+        except BaseException as exc:
+            failed = exc
+            raise
+        finally:
+            if failed is None and not conn.closed and conn.in_transaction:
+                self._pin = _Pin(lease, conn, False)
+            elif failed is not None:
+                await lease.__aexit__(type(failed), failed, failed.__traceback__)
+            else:
+                await lease.__aexit__(None, None, None)
+
+    async def _start_watcher(self) -> None:
+        """Learn views and cascades now; then poll for schema changes made elsewhere."""
+        from engine.cache import SchemaWatcher
+
+        self._watcher = SchemaWatcher(self._cache, self.driver.dialect)
+        await self._refresh_watcher()
+        interval = self.settings.cache.schema_poll_interval
+        if interval > 0:
+            self._watch_task = asyncio.get_running_loop().create_task(self._watch(interval), name="aishell-schema-watch")
+
+    async def _refresh_watcher(self) -> None:
+        if self._watcher is None or self._pin is not None:
+            return
+        try:
+            async with self._lease(write=True) as conn:
+                await asyncio.wait_for(self._watcher.check(conn), 10.0)
+        except (AishellError, asyncio.TimeoutError):
+            pass  # the next poll tries again
+
+    async def _watch(self, interval: float) -> None:
+        while not self._closed:
+            await asyncio.sleep(interval)
+            await self._refresh_watcher()
 
     @contextlib.asynccontextmanager
     async def stream(self, sql: str, params: Params = None, *, page_size: int | None = None) -> AsyncIterator[RowStream]:
         """``async with session.stream(sql) as rows``: pages of rows, memory bounded by page size.
 
         ``rows.columns`` is set on entry; ``rows.rowcount`` and ``rows.status`` once exhausted.
+        The statement is recorded in memory when the stream ends or fails, before the context exits.
         """
+        started = time.perf_counter()
+        wall = time.time()
+        seen: Any = None
+        try:
+            async with self._stream(sql, params, page_size=page_size) as rows:
+                seen = rows
+                yield rows
+        except BaseException as exc:
+            failed = exc if isinstance(exc, (QueryError, ConnectionLost, asyncio.CancelledError)) else None
+            await self._remember(sql, wall, started, getattr(seen, "rowcount", None), failed)
+            raise
+        await self._remember(sql, wall, started, getattr(seen, "rowcount", None), None)
+
+    @contextlib.asynccontextmanager
+    async def _stream(self, sql: str, params: Params = None, *, page_size: int | None = None) -> AsyncIterator[RowStream]:
+        """:meth:`stream` without the memory record."""
         size = page_size or self.settings.ui.page_size
-        async with self._source.acquire() as conn:
+        plan = _plan(sql, self.driver.dialect)
+        cache = self._cache
+        if cache is not None and not plan.cacheable:
+            cache.applied(plan)
+        async with self._lease(write=plan.kind != "select" or bool(plan.writes)) as conn:
             running = Running(sql, conn, time.monotonic())
             self._running_list.append(running)
             try:
@@ -167,6 +373,10 @@ class Session:
                     yield rows
             finally:
                 self._running_list.remove(running)
+                if cache is not None and not plan.cacheable:
+                    cache.applied(plan)
+                    if self._pin is not None:
+                        self._tx_plans.append(plan)
 
     async def cancel(self) -> bool:
         """Cancel every statement this session is running, on the server. True if any was."""
@@ -182,31 +392,101 @@ class Session:
     def busy(self) -> bool:
         return bool(self._running_list)
 
+    # -- memory ---------------------------------------------------------------------------------
+
+    async def recall(self, text: str, *, limit: int = 10) -> list[Any]:
+        """Remembered statements matching ``text`` (words or a similar query), best first, as
+        :class:`engine.memory.SearchHit` with per-signal scores; this database's runs rank higher.
+
+        Raises MemoryUnavailable when memory is off (``str(err)`` says why).
+        """
+        if self.memory is None:
+            raise MemoryUnavailable("memory off: disabled in settings")
+        return await self.memory.search(text, limit=limit, database=self.display_url)
+
+    async def _open_memory(self, memory: Any) -> None:
+        if memory is not None:
+            self.memory = memory
+            return
+        if not self.settings.memory.enabled:
+            return
+        from engine.memory.service import Memory
+
+        try:
+            self.memory = await Memory.open(self.settings)
+            self._owns_memory = True
+        except Exception as exc:  # memory never keeps a session from opening
+            logging.getLogger("engine.memory").warning("memory off: %s", exc)
+
+    async def _remember(self, sql: str, wall: float, started: float, rows: int | None, error: BaseException | None) -> None:
+        """Record one statement in memory, committed on return; never raises."""
+        memory = self.memory
+        if memory is None or not memory.enabled:
+            return
+        from engine.memory.store import Entry
+        from engine.statements import describe
+
+        try:
+            info = describe(sql, self.dialect if self.dialect in ("postgres", "sqlite") else "postgres")
+            if isinstance(error, asyncio.CancelledError):
+                message: str | None = "cancelled"
+            elif error is not None:
+                one_line = getattr(error, "one_line", None)
+                message = one_line() if callable(one_line) else str(error)
+            else:
+                message = None
+            entry = Entry(
+                text=sql,
+                database=self.display_url,
+                started_at=wall,
+                duration_ms=(time.perf_counter() - started) * 1000.0,
+                rows=rows if rows is not None and rows >= 0 else None,
+                success=error is None,
+                error=message,
+                tables=tuple(sorted(info.reads | info.writes)),
+                kind=info.kind,
+            )
+            await asyncio.shield(memory.record(entry, dialect=self.dialect))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logging.getLogger("engine.memory").warning("memory: could not record: %s", exc)
+
     # -- catalog --------------------------------------------------------------------------------
 
     async def schemas(self) -> list[str]:
-        async with self._source.acquire() as conn:
+        async with self._lease(write=False) as conn:
             return await conn.schemas()
 
     async def tables(self, schema: str | None = None) -> list[TableInfo]:
-        async with self._source.acquire() as conn:
+        async with self._lease(write=False) as conn:
             return await conn.tables(schema)
 
     async def columns(self, table: str, schema: str | None = None) -> list[ColumnInfo]:
-        async with self._source.acquire() as conn:
-            return await conn.columns(table, schema)
+        return await self._metadata(("columns", table, schema), lambda conn: conn.columns(table, schema))
 
     async def indexes(self, table: str, schema: str | None = None) -> list[IndexInfo]:
-        async with self._source.acquire() as conn:
-            return await conn.indexes(table, schema)
+        return await self._metadata(("indexes", table, schema), lambda conn: conn.indexes(table, schema))
 
     async def schema(self) -> SchemaInfo:
         """The whole catalog with columns and indexes (for completion and the analyzer)."""
-        async with self._source.acquire() as conn:
-            return await conn.schema_info()
+        return await self._metadata(("schema",), lambda conn: conn.schema_info())
+
+    async def _metadata(self, key: tuple, fetch: Any) -> Any:
+        """Schema metadata through the cache (dropped on DDL and on external schema changes)."""
+        cache = self._cache if self._pin is None else None
+        if cache is not None:
+            found = cache.meta_get(key)
+            if found is not None:
+                return found
+        async with self._lease(write=False) as conn:
+            value = await fetch(conn)
+        if cache is not None:
+            cache.meta_put(key, value)
+        return value
 
     async def server_version(self) -> str:
-        async with self._source.acquire() as conn:
+        async with self._lease(write=False) as conn:
             return await conn.server_version()
 
     # -- metrics --------------------------------------------------------------------------------
@@ -216,7 +496,25 @@ class Session:
 
         Keys: ``pool`` and ``cache``, each a snapshot object or None when not available.
         """
-        return {"pool": self._source.metrics(), "cache": None}
+        return {"pool": self._source.metrics(), "cache": self._cache.metrics() if self._cache is not None else None}
+
+
+def _plan(sql: str, dialect: str) -> Any:
+    """engine.cache.plan, imported on first use (keeps ``import engine.session`` light)."""
+    global _plan
+    from engine.cache import plan
+
+    _plan = plan
+    return plan(sql, dialect)
+
+
+def _changes_session_state(sql: str, dialect: str) -> bool:
+    """engine.pool.changes_session_state, imported on first use."""
+    global _changes_session_state
+    from engine.pool import changes_session_state
+
+    _changes_session_state = changes_session_state
+    return changes_session_state(sql, dialect)
 
 
 __all__ = ["Session", "SingleConnection", "ConnectionLost"]
