@@ -1,0 +1,266 @@
+"""Suggestions pane: the analyzer's findings for the statement under the cursor, and the plan.
+
+Findings are listed with their severity in colour, code, rule, position and suggestion.
+Selecting one (Enter or click) posts ``FindingSelected`` so the app can move the editor's cursor
+there. The plan summary and the findings from it (EXPLAIN, index advice) are shown below the
+statement's findings once the app calls ``show_plan``; keys ask the app for them.
+
+Public API (the app codes against exactly this)::
+
+    pane = SuggestionsPane()
+    pane.show_findings(findings: list[dict])   # keys: code, rule, severity ("info"|"warning"|"error"),
+                                               #       message, line, column, suggestion (all optional
+                                               #       but message)
+    pane.show_plan(summary: str, findings: list[dict])   # plan text and the findings/advice from it
+    pane.clear_plan()
+    pane.show_unavailable(reason: str)
+
+    SuggestionsPane.FindingSelected(pane, line: int, column: int | None)
+    SuggestionsPane.ExplainRequested(pane)
+    SuggestionsPane.AdviceRequested(pane)
+
+Keys (binding ids in brackets): ``p`` runs EXPLAIN [suggestions.explain], ``a`` asks for index
+advice [suggestions.advice]; Enter on a finding jumps to it (OptionList).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+__all__ = ["SuggestionsPane"]
+
+SEVERITIES = ("error", "warning", "info")
+"""Known severities, most severe first."""
+
+_ICONS = {"error": "✗", "warning": "▲", "info": "●"}
+
+
+def _position(finding: Mapping[str, Any]) -> str:
+    line, column = finding.get("line"), finding.get("column")
+    if not isinstance(line, int) or isinstance(line, bool):
+        return ""
+    if isinstance(column, int) and not isinstance(column, bool):
+        return f"{line}:{column}"
+    return f"{line}"
+
+
+class SuggestionsPane(Vertical, can_focus=False):
+    """Findings, plan summary and advice for the statement being edited."""
+
+    BINDINGS = [
+        Binding("p", "explain", "Explain", id="suggestions.explain", tooltip="Show the query plan (EXPLAIN) of the statement"),
+        Binding("a", "advice", "Index advice", id="suggestions.advice", tooltip="Ask for index advice on the statement"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "suggestions-pane--error",
+        "suggestions-pane--warning",
+        "suggestions-pane--info",
+        "suggestions-pane--code",
+        "suggestions-pane--position",
+        "suggestions-pane--suggestion",
+    }
+
+    DEFAULT_CSS = """
+    SuggestionsPane {
+        height: 1fr;
+        & > .suggestions-pane--error { color: $error; text-style: bold; }
+        & > .suggestions-pane--warning { color: $warning; text-style: bold; }
+        & > .suggestions-pane--info { color: $primary; text-style: bold; }
+        & > .suggestions-pane--code { color: $text-muted; }
+        & > .suggestions-pane--position { color: $accent; }
+        & > .suggestions-pane--suggestion { color: $success; }
+        #suggestions-header { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+        #suggestions-list { height: 1fr; border: none; text-wrap: nowrap; text-overflow: ellipsis; }
+        #suggestions-plan {
+            height: auto;
+            max-height: 50%;
+            display: none;
+            border-top: hkey $panel;
+            padding: 0 1;
+        }
+        &.-plan #suggestions-plan { display: block; }
+        #suggestions-status { padding: 1 1; color: $text-muted; text-style: italic; display: none; }
+        &.-unavailable #suggestions-status { display: block; color: $warning; text-style: none; }
+        &.-unavailable #suggestions-list, &.-unavailable #suggestions-plan { display: none; }
+    }
+    """
+
+    @dataclass
+    class FindingSelected(Message):
+        """A finding with a position was picked: move the editor's cursor there."""
+
+        pane: SuggestionsPane
+        """The pane it came from."""
+        line: int
+        """Line of the finding (as the analyzer reported it)."""
+        column: int | None
+        """Column of the finding, if known."""
+
+        @property
+        def control(self) -> SuggestionsPane:
+            return self.pane
+
+    @dataclass
+    class ExplainRequested(Message):
+        """The user wants the plan of the statement under the cursor."""
+
+        pane: SuggestionsPane
+        """The pane it came from."""
+
+        @property
+        def control(self) -> SuggestionsPane:
+            return self.pane
+
+    @dataclass
+    class AdviceRequested(Message):
+        """The user wants index advice for the statement under the cursor."""
+
+        pane: SuggestionsPane
+        """The pane it came from."""
+
+        @property
+        def control(self) -> SuggestionsPane:
+            return self.pane
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._findings: list[Mapping[str, Any]] = []
+        self._plan_findings: list[Mapping[str, Any]] = []
+        self._plan_summary: str | None = None
+        self._rows: list[Mapping[str, Any] | None] = []
+        """The finding behind each option of the list (None for separators)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("No statement analysed yet", id="suggestions-header", markup=False)
+        yield Static(id="suggestions-status", markup=False)
+        yield OptionList(id="suggestions-list")
+        with VerticalScroll(id="suggestions-plan", can_focus=False):
+            yield Static(id="suggestions-plan-text", markup=False)
+
+    # -- public API
+
+    def show_findings(self, findings: list[dict]) -> None:
+        """Show the analyzer's findings for the statement (replacing the previous ones)."""
+        self.remove_class("-unavailable")
+        self._findings = [finding for finding in findings if isinstance(finding, Mapping)]
+        self._rebuild()
+
+    def show_plan(self, summary: str, findings: list[dict]) -> None:
+        """Show the plan summary and the findings or advice drawn from it."""
+        self.remove_class("-unavailable")
+        self._plan_summary = summary
+        self._plan_findings = [finding for finding in findings if isinstance(finding, Mapping)]
+        self.query_one("#suggestions-plan-text", Static).update(Text(summary))
+        self.add_class("-plan")
+        self._rebuild()
+
+    def clear_plan(self) -> None:
+        """Forget the plan (e.g. when the statement changed)."""
+        self._plan_summary = None
+        self._plan_findings = []
+        self.remove_class("-plan")
+        self._rebuild()
+
+    def show_unavailable(self, reason: str) -> None:
+        """Say why there are no suggestions (e.g. the analyzer is not installed)."""
+        self.query_one("#suggestions-status", Static).update(f"Suggestions not available: {reason}")
+        self.query_one("#suggestions-header", Static).update("Suggestions")
+        self.add_class("-unavailable")
+
+    # -- actions and events
+
+    def action_explain(self) -> None:
+        self.post_message(self.ExplainRequested(self))
+
+    def action_advice(self) -> None:
+        self.post_message(self.AdviceRequested(self))
+
+    @on(OptionList.OptionSelected, "#suggestions-list")
+    def _finding_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if not 0 <= event.option_index < len(self._rows):
+            return
+        finding = self._rows[event.option_index]
+        if finding is None:
+            return
+        line, column = finding.get("line"), finding.get("column")
+        if isinstance(line, int) and not isinstance(line, bool):
+            column = column if isinstance(column, int) and not isinstance(column, bool) else None
+            self.post_message(self.FindingSelected(self, line, column))
+        else:
+            self.app.bell()
+
+    # -- internals
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def _rebuild(self) -> None:
+        option_list = self.query_one("#suggestions-list", OptionList)
+        highlighted = option_list.highlighted
+        option_list.clear_options()
+        options: list[Option | None] = []
+        rows: list[Mapping[str, Any] | None] = []
+        for finding in self._findings:
+            options.append(Option(self._finding_prompt(finding)))
+            rows.append(finding)
+        if self._plan_findings:
+            options.append(Option(Text("Plan", style="bold"), disabled=True))
+            rows.append(None)
+            for finding in self._plan_findings:
+                options.append(Option(self._finding_prompt(finding)))
+                rows.append(finding)
+        option_list.add_options(options)
+        self._rows = rows
+        if rows:
+            option_list.highlighted = 0 if highlighted is None else min(highlighted, len(rows) - 1)
+        self.query_one("#suggestions-header", Static).update(self._header_text())
+
+    def _header_text(self) -> Text:
+        findings = self._findings
+        if not findings:
+            text = Text("No findings ✓")
+        else:
+            counts = {severity: 0 for severity in SEVERITIES}
+            for finding in findings:
+                severity = str(finding.get("severity", "info"))
+                counts[severity if severity in counts else "info"] += 1
+            text = Text(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}: ")
+            parts = [f"{count} {severity}{'s' if count != 1 else ''}" for severity, count in counts.items() if count]
+            text.append(", ".join(parts))
+        if self._plan_summary is not None:
+            text.append(" · plan below")
+        text.append("  (p explain · a advice)", style="dim")
+        return text
+
+    def _finding_prompt(self, finding: Mapping[str, Any]) -> Text:
+        severity = str(finding.get("severity", "info"))
+        style_name = f"suggestions-pane--{severity}" if severity in SEVERITIES else "suggestions-pane--info"
+        first = Text(no_wrap=True, overflow="ellipsis", end="")
+        first.append(f"{_ICONS.get(severity, '●')} {severity}", style=self._style(style_name))
+        if position := _position(finding):
+            first.append(f"  {position}", style=self._style("suggestions-pane--position"))
+        code, rule = finding.get("code"), finding.get("rule")
+        label = " ".join(str(part) for part in (code, rule) if part)
+        if label:
+            first.append(f"  {label}", style=self._style("suggestions-pane--code"))
+        lines = [first]
+        message = " ".join(str(finding.get("message", "")).split())
+        lines.append(Text(f"  {message}", no_wrap=True, overflow="ellipsis", end=""))
+        suggestion = finding.get("suggestion")
+        if suggestion:
+            suggestion_text = " ".join(str(suggestion).split())
+            lines.append(Text(f"  → {suggestion_text}", style=self._style("suggestions-pane--suggestion"), no_wrap=True, overflow="ellipsis", end=""))
+        return Text("\n", end="").join(lines)
