@@ -1,0 +1,40 @@
+"""Query analysis on sqlglot ASTs: rules with stable codes, EXPLAIN plan reading and index advice.
+
+    from engine.analyzer import analyze
+    for finding in analyze(sql, dialect="postgres", schema=schema).findings:
+        print(finding.line, finding.column, finding.code, finding.message)
+
+:func:`analyze` is synchronous, pure and never raises; :func:`fingerprint` gives a statement's
+normalized shape. Plans (``engine.analyzer.plan.explain``) and index advice
+(``engine.analyzer.advisor.advise``) need a live connection and are async.
+"""
+
+from engine.analyzer.cache import fingerprint
+from engine.analyzer.findings import SEVERITIES, Analysis, Finding, IndexCandidate, Rule, severity_rank
+from engine.analyzer.pipeline import PARSE_ERROR, analyze, cache_stats, clear_cache
+from engine.analyzer.rules import RULES
+from engine.config import AnalyzerSettings
+from engine.drivers.base import SchemaInfo
+
+
+def rules() -> list[Rule]:
+    """Every rule's identity, AS000 first."""
+    return [PARSE_ERROR] + [module.RULE for module in RULES]
+
+
+__all__ = [
+    "analyze",
+    "fingerprint",
+    "clear_cache",
+    "cache_stats",
+    "rules",
+    "Analysis",
+    "AnalyzerSettings",
+    "Finding",
+    "IndexCandidate",
+    "Rule",
+    "RULES",
+    "SchemaInfo",
+    "SEVERITIES",
+    "severity_rank",
+]

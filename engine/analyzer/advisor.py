@@ -1,0 +1,160 @@
+"""Index advice: the indexes the rules and the plan propose, tried as HypoPG hypothetical
+indexes, kept only when the planner's estimated cost drops by at least ``min_reduction``
+(50 % by default, as Dexter does).
+
+Nothing is created for real: hypothetical indexes live in the backend's memory and are reset
+before returning. Without HypoPG (or on SQLite) the advice says so and lists the rule-based
+candidates unverified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.analyzer.findings import Finding, IndexCandidate, Rule
+from engine.analyzer.pipeline import analyze
+from engine.analyzer.plan import explain
+from engine.config import AnalyzerSettings
+from engine.drivers.base import SchemaInfo
+from engine.errors import QueryError
+
+ADVICE = Rule("AS110", "index-advice", "warning", "An index that lowers the estimated cost (HypoPG)")
+UNVERIFIED = Rule("AS111", "index-advice-unverified", "info", "An index proposed by the rules, not verified")
+
+
+@dataclass(frozen=True, slots=True)
+class IndexAdvice:
+    """One candidate and what the planner thought of it."""
+
+    candidate: IndexCandidate
+    statement: str
+    """The CREATE INDEX to run (left to the user)."""
+    cost_before: float | None = None
+    cost_after: float | None = None
+    used: bool = False
+    """The planner chose the hypothetical index."""
+
+    @property
+    def reduction(self) -> float | None:
+        """Share of the cost saved (0.7 = 70 % cheaper), None when not measured."""
+        if self.cost_before is None or self.cost_after is None or self.cost_before <= 0:
+            return None
+        return 1.0 - self.cost_after / self.cost_before
+
+
+@dataclass(slots=True)
+class Advice:
+    """The outcome: ``recommended`` indexes (verified by HypoPG, or rule-based without it),
+    ``rejected`` candidates (too little gain or not used), and findings for the same."""
+
+    hypopg: bool
+    message: str
+    cost_before: float | None = None
+    recommended: list[IndexAdvice] = field(default_factory=list)
+    rejected: list[IndexAdvice] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+async def hypopg_available(conn) -> bool:
+    """True when the HypoPG extension is installed in the connection's database."""
+    if getattr(conn, "dialect", "") != "postgres":
+        return False
+    result = await conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'hypopg'")
+    return bool(result.rows and result.rows[0][0])
+
+
+async def advise(
+    conn,
+    sql: str,
+    schema: SchemaInfo | None,
+    *,
+    min_reduction: float = 0.5,
+    settings: AnalyzerSettings | None = None,
+) -> Advice:
+    """Index advice for one statement on ``conn`` (a driver Connection).
+
+    Raises QueryError when the server cannot plan the statement.
+    """
+    dialect = getattr(conn, "dialect", "postgres")
+    candidates = _candidates(sql, dialect, schema, settings)
+    if dialect != "postgres":
+        return _unverified(candidates, "hypothetical indexes need PostgreSQL with HypoPG: showing the rules' candidates, not verified", dialect)
+    if not await hypopg_available(conn):
+        return _unverified(candidates, "HypoPG is not installed (CREATE EXTENSION hypopg): showing the rules' candidates, not verified", dialect)
+    base = await explain(conn, sql, dialect="postgres", settings=settings)
+    for finding in base.findings:
+        if finding.candidate is not None and finding.candidate not in candidates:
+            candidates.append(finding.candidate)
+    advice = Advice(True, "", base.total_cost)
+    if not candidates:
+        advice.message = "no index candidates for this statement"
+        return advice
+    try:
+        for candidate in candidates:
+            advice_item = await _try(conn, sql, candidate, base.total_cost, settings)
+            reduction = advice_item.reduction
+            if advice_item.used and reduction is not None and reduction >= min_reduction:
+                advice.recommended.append(advice_item)
+                advice.findings.append(
+                    Finding(
+                        ADVICE.code, ADVICE.name, ADVICE.severity,
+                        f"index on {candidate.qualified_table} ({', '.join(candidate.columns)}) lowers the estimated cost "
+                        f"from {advice_item.cost_before:,.0f} to {advice_item.cost_after:,.0f} ({reduction:.0%} less)",
+                        1, 1, advice_item.statement, 0, None, None, candidate,
+                    )
+                )
+            else:
+                advice.rejected.append(advice_item)
+    finally:
+        await _reset(conn)
+    kept = len(advice.recommended)
+    advice.message = (
+        f"{kept} of {len(candidates)} candidate index(es) lower the cost by at least {min_reduction:.0%} (HypoPG)"
+        if kept else f"none of {len(candidates)} candidate index(es) lowers the cost by {min_reduction:.0%} or more (HypoPG)"
+    )
+    return advice
+
+
+def _candidates(sql: str, dialect: str, schema: SchemaInfo | None, settings: AnalyzerSettings | None) -> list[IndexCandidate]:
+    out: list[IndexCandidate] = []
+    for finding in analyze(sql, dialect=dialect, schema=schema, settings=settings).findings:
+        if finding.candidate is not None and finding.candidate not in out:
+            out.append(finding.candidate)
+    return out
+
+
+def _unverified(candidates: list[IndexCandidate], message: str, dialect: str) -> Advice:
+    advice = Advice(False, message)
+    for candidate in candidates:
+        statement = candidate.create_statement(dialect=dialect)
+        advice.recommended.append(IndexAdvice(candidate, statement))
+        advice.findings.append(
+            Finding(
+                UNVERIFIED.code, UNVERIFIED.name, UNVERIFIED.severity,
+                f"index on {candidate.qualified_table} ({', '.join(candidate.columns)}) proposed by the rules; {message.split(':')[0]}",
+                1, 1, statement, 0, None, None, candidate,
+            )
+        )
+    return advice
+
+
+async def _try(conn, sql: str, candidate: IndexCandidate, before: float | None, settings) -> IndexAdvice:
+    statement = candidate.create_statement(dialect="postgres")
+    try:
+        created = await conn.execute("SELECT indexrelid, indexname FROM hypopg_create_index($1)", [statement])
+    except QueryError:
+        return IndexAdvice(candidate, statement, before, None, False)
+    oid, name = created.rows[0]
+    try:
+        report = await explain(conn, sql, dialect="postgres", settings=settings)
+    finally:
+        await conn.execute("SELECT hypopg_drop_index($1)", [oid])
+    used = any(node.index == name for node in report.nodes)
+    return IndexAdvice(candidate, statement, before, report.total_cost, used)
+
+
+async def _reset(conn) -> None:
+    try:
+        await conn.execute("SELECT hypopg_reset()")
+    except QueryError:
+        pass

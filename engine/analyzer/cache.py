@@ -1,0 +1,168 @@
+"""Fingerprints of statements and the analysis cache.
+
+A fingerprint is the statement's token stream with literals replaced by ``?``, keywords
+upper-cased, unquoted identifiers lower-cased and comments and layout dropped, so
+``SELECT * FROM t WHERE id = 1`` and ``select *  from T where id=42 -- x`` share one. Memory
+reuses :func:`fingerprint` to group statements of the same shape.
+
+The analysis cache keys a statement by its fingerprint plus the *class* of each literal — the
+only facts about literal values any rule looks at: whether a string starts with a LIKE
+wildcard (``%``/``_``) and whether a number reaches the deep-OFFSET threshold. Findings are
+stored with positions as token indices, so a hit for the same shape with other literals (or
+other spacing) is re-located in the new text without parsing. Findings whose message or
+suggestion quotes a literal of the statement are not reused across texts.
+
+>>> fingerprint("select *  from T where id=42 and kind in ('a', 'b') -- x")
+'SELECT * FROM t WHERE id = ? AND kind IN (?)'
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Hashable
+
+from sqlglot.dialects import Dialect
+from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Token, TokenType
+
+LITERALS = frozenset(
+    {
+        TokenType.STRING,
+        TokenType.NUMBER,
+        TokenType.NATIONAL_STRING,
+        TokenType.RAW_STRING,
+        TokenType.BIT_STRING,
+        TokenType.HEX_STRING,
+        TokenType.BYTE_STRING,
+        TokenType.HEREDOC_STRING,
+        TokenType.UNICODE_STRING,
+    }
+)
+STRINGS = LITERALS - {TokenType.NUMBER}
+PLACEHOLDERS = frozenset({TokenType.PLACEHOLDER})
+_KEEP_CASE = frozenset({TokenType.IDENTIFIER})
+_NAMES = frozenset({TokenType.VAR})
+SEPARATOR = "\x1f"
+
+
+_DIALECTS: dict[str, Dialect] = {}
+
+
+def dialect_of(name: str | None) -> Dialect:
+    """The sqlglot dialect object (kept per name); ValueError for an unknown name."""
+    name = name or "postgres"
+    found = _DIALECTS.get(name)
+    if found is None:
+        found = _DIALECTS[name] = Dialect.get_or_raise(name)
+    return found
+
+
+def normalized_parts(tokens: list[Token]) -> list[str]:
+    """One normalized string a token, aligned with ``tokens``."""
+    parts: list[str] = []
+    append = parts.append
+    for token in tokens:
+        kind = token.token_type
+        if kind in LITERALS or kind in PLACEHOLDERS:
+            append("?")
+        elif kind in _NAMES:
+            append(token.text.lower())
+        elif kind in _KEEP_CASE:
+            append('"' + token.text + '"')
+        else:
+            append(token.text.upper())
+    return parts
+
+
+def literal_classes(tokens: list[Token], deep_offset: int) -> str:
+    """One character a literal: ``w`` a string starting with a LIKE wildcard, ``s`` another
+    string, ``N`` a number at or above ``deep_offset``, ``n`` another number."""
+    out = []
+    for token in tokens:
+        kind = token.token_type
+        if kind is TokenType.NUMBER:
+            try:
+                big = abs(float(token.text)) >= deep_offset
+            except ValueError:
+                big = False
+            out.append("N" if big else "n")
+        elif kind in STRINGS:
+            out.append("w" if token.text[:1] in ("%", "_") else "s")
+    return "".join(out)
+
+
+def fingerprint(sql: str, dialect: str = "postgres") -> str:
+    """The normalized shape of ``sql`` with literals stripped (lists of literals collapse to
+    one ``?``). Text that cannot be tokenized is fingerprinted by its whitespace-collapsed
+    form, so the function never raises for bad SQL (ValueError for an unknown dialect)."""
+    tokenizer = dialect_of(dialect).tokenizer()
+    try:
+        tokens = tokenizer.tokenize(sql)
+    except (SqlglotError, RecursionError, ValueError):
+        return " ".join(sql.split())
+    parts = normalized_parts(tokens)
+    out: list[str] = []
+    i = 0
+    n = len(parts)
+    while i < n:
+        part = parts[i]
+        if part == "?" and out and out[-1] == "(":
+            j = i + 1
+            while j + 1 < n and parts[j] == "," and parts[j + 1] == "?":
+                j += 2
+            out.append("?")
+            i = j
+            continue
+        out.append(part)
+        i += 1
+    while out and out[-1] == ";":
+        out.pop()
+    return _join(out)
+
+
+def _join(parts: list[str]) -> str:
+    text = " ".join(parts)
+    for before, after in ((" ,", ","), ("( ", "("), (" )", ")"), (" .", "."), (". ", "."), (" ;", ";")):
+        text = text.replace(before, after)
+    return text
+
+
+class LRU:
+    """A small thread-safe least-recently-used map."""
+
+    __slots__ = ("maxsize", "_data", "_lock", "hits", "misses")
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        if self.maxsize <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._data)

@@ -1,0 +1,305 @@
+"""What every rule gets besides the tree: the text, dialect, schema, settings, an index of the
+tree's nodes by type (built from one walk, shared by all rules) and scope helpers that resolve
+columns to the tables of their SELECT.
+
+Rules never mutate the tree; helpers here only read it.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from sqlglot import exp
+
+from engine.config import AnalyzerSettings
+from engine.drivers.base import SchemaInfo, TableInfo
+from engine.analyzer.findings import Finding, IndexCandidate, Rule
+
+
+@dataclass(slots=True)
+class Source:
+    """Something a SELECT reads rows from: a table (``info`` set when the schema knows it), a
+    derived table, a function, VALUES. ``key`` is the lower-cased alias or name."""
+
+    key: str
+    node: exp.Expression
+    name: str | None = None
+    """The table's name when the source is a table."""
+    db: str | None = None
+    info: TableInfo | None = None
+
+    @property
+    def is_table(self) -> bool:
+        return self.name is not None
+
+
+class LineIndex:
+    """Offsets to 1-based (line, column) over one text, by binary search of line starts."""
+
+    __slots__ = ("starts",)
+
+    def __init__(self, text: str) -> None:
+        starts = [0]
+        find = text.find
+        pos = find("\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        self.starts = starts
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        line = bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+
+class Context:
+    """Per-statement state shared by the rules of the pipeline."""
+
+    __slots__ = (
+        "sql", "dialect", "schema", "settings", "statement", "lines", "tree", "start", "generator_dialect", "tokens",
+        "_index", "_sources", "_subclass_cache",
+    )
+
+    def __init__(
+        self,
+        sql: str,
+        tree: exp.Expression,
+        *,
+        dialect: str,
+        schema: SchemaInfo | None,
+        settings: AnalyzerSettings,
+        statement: int,
+        lines: LineIndex,
+        start: int = 0,
+        generator_dialect: object | None = None,
+        tokens: list | None = None,
+    ) -> None:
+        self.tokens = tokens or []
+        self.sql = sql
+        self.start = start
+        self.generator_dialect = generator_dialect if generator_dialect is not None else dialect
+        self.tree = tree
+        self.dialect = dialect
+        self.schema = schema
+        self.settings = settings
+        self.statement = statement
+        self.lines = lines
+        index: dict[type, list[exp.Expression]] = {}
+        for node in tree.walk():
+            kind = type(node)
+            bucket = index.get(kind)
+            if bucket is None:
+                index[kind] = [node]
+            else:
+                bucket.append(node)
+        self._index = index
+        self._sources: dict[int, dict[str, Source]] = {}
+        self._subclass_cache: dict[type, list[list[exp.Expression]]] = {}
+
+    # -- traversal ------------------------------------------------------------------------------
+
+    def find_all(self, *types: type) -> Iterator[exp.Expression]:
+        """Every node of the statement that is an instance of one of ``types`` (from the shared
+        index: no new walk)."""
+        for kind in types:
+            buckets = self._subclass_cache.get(kind)
+            if buckets is None:
+                buckets = [nodes for key, nodes in self._index.items() if issubclass(key, kind)]
+                self._subclass_cache[kind] = buckets
+            for nodes in buckets:
+                yield from nodes
+
+    def has(self, kind: type) -> bool:
+        return next(self.find_all(kind), None) is not None
+
+    # -- findings -------------------------------------------------------------------------------
+
+    def span(self, node: exp.Expression) -> tuple[int, int] | None:
+        """Offsets of the first and last character of ``node`` in the text, from the token
+        positions sqlglot keeps on identifiers, literals, functions and stars."""
+        probe: exp.Expression | None = node
+        while probe is not None:
+            start = end = None
+            for sub in probe.walk():
+                meta = sub._meta
+                if meta and "start" in meta:
+                    s, e = meta["start"], meta["end"]
+                    if start is None or s < start:
+                        start = s
+                    if end is None or e > end:
+                        end = e
+            if start is not None:
+                if isinstance(node, (exp.Func, exp.Cast)) and self.tokens:
+                    start = self._name_before(start)
+                return start, end
+            probe = probe.parent
+        return None
+
+    def _name_before(self, start: int) -> int:
+        """For ``f(x)`` located at ``x``: the offset of ``f`` (function name or CAST)."""
+        tokens = self.tokens
+        lo, hi = 0, len(tokens)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if tokens[mid].start < start:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo >= 2 and tokens[lo - 1].token_type.name == "L_PAREN":
+            return tokens[lo - 2].start
+        return start
+
+    def finding(
+        self,
+        rule: Rule,
+        node: exp.Expression | None,
+        message: str,
+        *,
+        suggestion: str | None = None,
+        severity: str | None = None,
+        candidate: IndexCandidate | None = None,
+        anchor: exp.Expression | None = None,
+        at_start: bool = False,
+    ) -> Finding:
+        """A finding of ``rule`` located at ``anchor`` (or ``node``); ``at_start`` puts it at
+        the statement's first keyword (for findings about the whole statement)."""
+        where = None
+        if at_start:
+            end = self.span(self.tree)
+            where = (self.start, end[1] if end else self.start)
+        elif node is not None or anchor is not None:
+            where = self.span(anchor if anchor is not None else node)
+        if where is None:
+            where = self.span(self.tree) or (self.start, self.start)
+        line, column = self.lines.locate(where[0])
+        end_line, end_column = self.lines.locate(where[1])
+        return Finding(
+            rule.code,
+            rule.name,
+            severity or rule.severity,
+            message,
+            line,
+            column,
+            suggestion,
+            self.statement,
+            end_line,
+            end_column,
+            candidate,
+        )
+
+    def sql_of(self, node: exp.Expression) -> str:
+        """``node`` as SQL of the statement's dialect (for messages and suggestions).
+
+        Expressions without a query inside are generated in place (sqlglot's generator only
+        rewrites query nodes); anything holding a query is generated from a copy."""
+        for sub in node.walk():
+            if isinstance(sub, exp.Query):
+                return node.sql(dialect=self.generator_dialect)
+        return node.sql(dialect=self.generator_dialect, copy=False)
+
+    # -- scopes ---------------------------------------------------------------------------------
+
+    def sources(self, select: exp.Expression) -> dict[str, Source]:
+        """The row sources of a SELECT (FROM and JOINs) by lower-cased alias or name."""
+        key = id(select)
+        found = self._sources.get(key)
+        if found is not None:
+            return found
+        found = {}
+        from_ = select.args.get("from_")
+        items: list[exp.Expression] = []
+        if from_ is not None and from_.this is not None:
+            items.append(from_.this)
+        for join in select.args.get("joins") or ():
+            if join.this is not None:
+                items.append(join.this)
+        for item in items:
+            source = self.source_of(item)
+            found.setdefault(source.key, source)
+        self._sources[key] = found
+        return found
+
+    def source_of(self, item: exp.Expression) -> Source:
+        alias = item.alias
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
+            name = item.name
+            db = item.db or None
+            info = self.schema.find(name, db) if self.schema is not None else None
+            return Source((alias or name).lower(), item, name, db, info)
+        return Source((alias or item.alias_or_name or f"#{id(item)}").lower(), item)
+
+    def resolve(self, column: exp.Column, select: exp.Expression | None = None) -> Source | None:
+        """The source of ``select`` (default: the column's own SELECT) that ``column`` reads,
+        or None when it cannot be told (unqualified with several sources and no schema)."""
+        select = select if select is not None else column.parent_select
+        if select is None:
+            return None
+        sources = self.sources(select)
+        qualifier = column.table
+        if qualifier:
+            return sources.get(qualifier.lower())
+        if len(sources) == 1:
+            return next(iter(sources.values()))
+        if self.schema is None:
+            return None
+        name = column.name
+        owners = [s for s in sources.values() if s.info is not None and s.info.column(name) is not None]
+        return owners[0] if len(owners) == 1 else None
+
+    def column_info(self, column: exp.Column, select: exp.Expression | None = None):
+        """(Source, ColumnInfo) of a column when the schema knows it, else None."""
+        source = self.resolve(column, select)
+        if source is None or source.info is None:
+            return None
+        info = source.info.column(column.name)
+        return (source, info) if info is not None else None
+
+    def is_large(self, source: Source) -> bool | None:
+        """True when the schema's row estimate reaches ``settings.large_table_rows``; None when
+        the size is unknown."""
+        if source.info is None or source.info.row_estimate < 0:
+            return None
+        return source.info.row_estimate >= self.settings.large_table_rows
+
+
+def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
+    """The AND-ed parts of a condition (or of a WHERE/HAVING clause), parentheses removed."""
+    if isinstance(condition, (exp.Where, exp.Having)):
+        condition = condition.this
+    if condition is None:
+        return []
+    out: list[exp.Expression] = []
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.And):
+            stack.append(node.expression)
+            stack.append(node.this)
+        else:
+            out.append(node)
+    return out
+
+
+def columns_in(node: exp.Expression, *, prune_subqueries: bool = True) -> list[exp.Column]:
+    """Columns referenced by ``node``, not looking inside subqueries by default."""
+    if isinstance(node, exp.Column):
+        return [node]
+    prune = (lambda n: isinstance(n, (exp.Subquery, exp.Select)) and n is not node) if prune_subqueries else None
+    return [n for n in node.walk(prune=prune) if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star)]
+
+
+def is_constant(node: exp.Expression) -> bool:
+    """True for literals, parameters, NULL, intervals and functions of those (no column, no
+    subquery): the side of a predicate an index lookup can use as a key."""
+    for sub in node.walk():
+        if isinstance(sub, (exp.Column, exp.Subquery, exp.Select, exp.Star)):
+            return False
+    return True
+
+
+def first(items: Iterable) -> object | None:
+    return next(iter(items), None)

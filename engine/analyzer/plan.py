@@ -1,0 +1,403 @@
+"""Reading query plans into findings: PostgreSQL ``EXPLAIN (FORMAT JSON)`` and SQLite
+``EXPLAIN QUERY PLAN``.
+
+PostgreSQL findings: sequential scans of large tables that keep few rows (AS101), row
+estimates off by 10× or more (AS102, needs ANALYZE), sorts and hashes spilling to disk (AS103),
+nested loops over many rows (AS104) and the slowest step (AS105, needs ANALYZE). SQLite
+findings: full scans of large tables (AS101) and temporary B-trees for ORDER BY/GROUP BY on
+them (AS103).
+
+``EXPLAIN ANALYZE`` runs the statement: a write is only analyzed when ``allow_writes`` is
+set, and then inside a transaction that is rolled back.
+
+The pure readers (:func:`read_postgres_plan`, :func:`read_sqlite_plan`) take the plan as the
+server returned it, so they are tested without a server.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.analyzer.findings import Finding, IndexCandidate, Rule
+from engine.config import AnalyzerSettings
+from engine.errors import QueryError
+from engine.statements import describe
+
+SEQ_SCAN = Rule("AS101", "seq-scan-large", "warning", "Sequential scan of a large table keeping few rows")
+MISESTIMATE = Rule("AS102", "row-misestimate", "warning", "Planner's row estimate off by 10x or more")
+SPILL = Rule("AS103", "sort-spill", "warning", "Sort or hash spilling to disk (or sorting a large table)")
+NESTED_LOOP = Rule("AS104", "nested-loop-many", "warning", "Nested loop over many rows")
+SLOWEST = Rule("AS105", "slowest-node", "info", "The slowest step of the plan")
+NOTE = Rule("AS106", "plan-note", "info", "A note about how the plan was obtained")
+PLAN_RULES = (SEQ_SCAN, MISESTIMATE, SPILL, NESTED_LOOP, SLOWEST, NOTE)
+
+SELECTIVE = 0.1
+"""A scan that keeps at most this share of the table's rows is selective enough for an index."""
+MISESTIMATE_FACTOR = 10.0
+MANY_LOOPS = 1000
+
+
+@dataclass(slots=True)
+class PlanNode:
+    """One step of a plan, flattened in pre-order with its depth."""
+
+    depth: int
+    node_type: str
+    relation: str | None = None
+    alias: str | None = None
+    index: str | None = None
+    total_cost: float | None = None
+    plan_rows: float | None = None
+    actual_rows: float | None = None
+    loops: float | None = None
+    total_time_ms: float | None = None
+    exclusive_time_ms: float | None = None
+    detail: str = ""
+    raw: dict = field(default_factory=dict, repr=False)
+
+    def label(self) -> str:
+        text = self.node_type
+        if self.relation:
+            text += f" on {self.relation}"
+            if self.alias and self.alias != self.relation:
+                text += f" {self.alias}"
+        if self.index:
+            text += f" using {self.index}"
+        return text
+
+
+@dataclass(slots=True)
+class PlanReport:
+    """What a plan says: findings (positions are 1:1 of the statement), a readable summary,
+    the total estimated cost (PostgreSQL), times when ANALYZE ran, the flattened nodes and
+    the raw plan."""
+
+    dialect: str
+    findings: list[Finding]
+    summary: str
+    total_cost: float | None
+    nodes: list[PlanNode]
+    analyzed: bool = False
+    planning_ms: float | None = None
+    execution_ms: float | None = None
+    raw: Any = None
+
+
+async def explain(
+    conn,
+    sql: str,
+    *,
+    analyze: bool = False,
+    dialect: str | None = None,
+    allow_writes: bool = False,
+    settings: AnalyzerSettings | None = None,
+) -> PlanReport:
+    """The plan of one statement on ``conn`` (a driver Connection), read into findings.
+
+    ``analyze`` runs the statement (PostgreSQL ``EXPLAIN ANALYZE, BUFFERS``); for a write this
+    happens only with ``allow_writes``, inside a transaction rolled back afterwards.
+    Raises QueryError when the server rejects the statement, ConnectionLost when the link broke.
+    """
+    settings = settings or AnalyzerSettings()
+    dialect = dialect or getattr(conn, "dialect", "postgres")
+    statement = sql.strip().rstrip(";").strip()
+    if not statement:
+        raise QueryError("nothing to explain: the statement is empty")
+    info = describe(statement, dialect)
+    notes: list[Finding] = []
+    if analyze and info.is_write and not allow_writes:
+        analyze = False
+        notes.append(_note("ANALYZE skipped: the statement writes (pass allow_writes to run it in a rolled-back transaction)"))
+    if dialect == "sqlite":
+        result = await conn.execute(f"EXPLAIN QUERY PLAN {statement}")
+        sizes = await _sqlite_sizes(conn, result.rows)
+        report = read_sqlite_plan(result.rows, sizes=sizes, settings=settings)
+    elif dialect == "postgres":
+        options = "FORMAT JSON, ANALYZE, BUFFERS" if analyze else "FORMAT JSON"
+        text = f"EXPLAIN ({options}) {statement}"
+        if analyze and info.is_write:
+            rows = await _in_rolled_back_transaction(conn, text)
+        else:
+            rows = (await conn.execute(text)).rows
+        plan = rows[0][0] if rows and rows[0] else "[]"
+        document = json.loads(plan) if isinstance(plan, str) else plan
+        sizes = await _postgres_sizes(conn, document)
+        report = read_postgres_plan(document, sizes=sizes, settings=settings)
+    else:
+        raise QueryError(f"plans are not available for {dialect!r} connections")
+    report.findings[:0] = notes
+    return report
+
+
+async def _in_rolled_back_transaction(conn, text: str) -> list:
+    if conn.in_transaction:
+        await conn.execute("SAVEPOINT aishell_explain")
+        try:
+            return (await conn.execute(text)).rows
+        finally:
+            await conn.execute("ROLLBACK TO SAVEPOINT aishell_explain")
+    await conn.execute("BEGIN")
+    try:
+        return (await conn.execute(text)).rows
+    finally:
+        await conn.execute("ROLLBACK")
+
+
+def _relations(plan: dict) -> set[str]:
+    out: set[str] = set()
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        if node.get("Relation Name"):
+            out.add(node["Relation Name"])
+        stack.extend(node.get("Plans") or ())
+    return out
+
+
+async def _postgres_sizes(conn, document) -> dict[str, int]:
+    try:
+        root = document[0]["Plan"]
+    except (KeyError, IndexError, TypeError):
+        return {}
+    names = sorted(_relations(root))
+    if not names:
+        return {}
+    result = await conn.execute(
+        "SELECT c.relname, max(CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END) "
+        "FROM pg_class c WHERE c.relname = ANY($1::text[]) GROUP BY c.relname",
+        [names],
+    )
+    return {r[0]: int(r[1]) for r in result.rows}
+
+
+async def _sqlite_sizes(conn, rows) -> dict[str, int]:
+    names = {name for name in (_sqlite_table(str(r[-1])) for r in rows) if name}
+    if not names:
+        return {}
+    sizes = {}
+    for table in await conn.tables():
+        if table.name in names:
+            sizes[table.name] = table.row_estimate
+    return sizes
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+def read_postgres_plan(document: Any, *, sizes: dict[str, int] | None = None, settings: AnalyzerSettings | None = None) -> PlanReport:
+    """Findings from ``EXPLAIN (FORMAT JSON[, ANALYZE])`` output (the parsed JSON document).
+
+    ``sizes`` maps relation names to row estimates (pg_class.reltuples) for the large-table test.
+    """
+    settings = settings or AnalyzerSettings()
+    sizes = sizes or {}
+    top = document[0] if isinstance(document, list) and document else document
+    if not isinstance(top, dict) or not isinstance(top.get("Plan"), dict):
+        raise QueryError("the server returned no plan")
+    nodes: list[PlanNode] = []
+    _flatten(top["Plan"], 0, nodes)
+    analyzed = any(n.actual_rows is not None for n in nodes)
+    findings: list[Finding] = []
+    for node in nodes:
+        findings.extend(_node_findings(node, sizes, settings, analyzed))
+    if analyzed and nodes:
+        slowest = max(nodes, key=lambda n: n.exclusive_time_ms or 0.0)
+        total = top.get("Execution Time") or nodes[0].total_time_ms or 0.0
+        if slowest.exclusive_time_ms and total:
+            share = 100.0 * slowest.exclusive_time_ms / total
+            findings.append(
+                _finding(
+                    SLOWEST,
+                    f"slowest step: {slowest.label()} took {slowest.exclusive_time_ms:.2f} ms ({share:.0f}% of {total:.2f} ms)",
+                )
+            )
+    return PlanReport(
+        "postgres",
+        findings,
+        "\n".join(_describe(n) for n in nodes),
+        float(top["Plan"].get("Total Cost")) if top["Plan"].get("Total Cost") is not None else None,
+        nodes,
+        analyzed,
+        top.get("Planning Time"),
+        top.get("Execution Time"),
+        document,
+    )
+
+
+def _flatten(plan: dict, depth: int, out: list[PlanNode]) -> float:
+    """Appends ``plan`` and its children; returns the node's inclusive time (ms, all loops)."""
+    loops = plan.get("Actual Loops")
+    total_time = plan.get("Actual Total Time")
+    inclusive = (total_time or 0.0) * (loops or 1)
+    node = PlanNode(
+        depth,
+        plan.get("Node Type", "?"),
+        plan.get("Relation Name"),
+        plan.get("Alias"),
+        plan.get("Index Name"),
+        plan.get("Total Cost"),
+        plan.get("Plan Rows"),
+        plan.get("Actual Rows"),
+        loops,
+        inclusive if total_time is not None else None,
+        None,
+        plan.get("Filter") or plan.get("Index Cond") or plan.get("Hash Cond") or plan.get("Join Filter") or "",
+        plan,
+    )
+    out.append(node)
+    children = 0.0
+    for child in plan.get("Plans") or ():
+        if child.get("Parent Relationship") == "InitPlan" or child.get("Parent Relationship") == "SubPlan":
+            _flatten(child, depth + 1, out)
+            continue
+        children += _flatten(child, depth + 1, out)
+    if total_time is not None:
+        node.exclusive_time_ms = max(inclusive - children, 0.0)
+    return inclusive
+
+
+def _node_findings(node: PlanNode, sizes: dict[str, int], settings: AnalyzerSettings, analyzed: bool):
+    raw = node.raw
+    kind = node.node_type
+    if kind in ("Seq Scan", "Parallel Seq Scan") and node.relation and raw.get("Filter"):
+        table_rows = sizes.get(node.relation, -1)
+        if analyzed and raw.get("Rows Removed by Filter") is not None:
+            kept = (node.actual_rows or 0) * (node.loops or 1)
+            scanned = kept + raw["Rows Removed by Filter"] * (node.loops or 1)
+            table_rows = max(table_rows, int(scanned / (node.loops or 1)))
+        else:
+            kept = (node.plan_rows or 0)
+            scanned = table_rows
+        if table_rows >= settings.large_table_rows and scanned > 0 and kept / scanned <= SELECTIVE:
+            candidate = _filter_candidate(node.relation, raw.get("Filter", ""))
+            yield _finding(
+                SEQ_SCAN,
+                f"Seq Scan on {node.relation} reads ~{int(scanned):,} rows to keep ~{int(kept):,} (filter {raw['Filter']})",
+                suggestion=candidate.create_statement() if candidate else "an index on the filtered columns",
+                candidate=candidate,
+            )
+    if analyzed and node.actual_rows is not None and node.plan_rows is not None:
+        estimate, actual = float(node.plan_rows), float(node.actual_rows)
+        high, low = max(estimate, actual), max(min(estimate, actual), 1.0)
+        if high >= 100 and high / low >= MISESTIMATE_FACTOR:
+            target = f"ANALYZE {node.relation};" if node.relation else "ANALYZE the tables involved;"
+            yield _finding(
+                MISESTIMATE,
+                f"{node.label()}: estimated {int(estimate):,} rows, got {int(actual):,} ({high / low:.0f}x off)",
+                suggestion=f"{target}  -- or CREATE STATISTICS for correlated columns",
+            )
+    if raw.get("Sort Space Type") == "Disk":
+        used = raw.get("Sort Space Used", 0)
+        yield _finding(
+            SPILL,
+            f"{node.label()} spilled {used:,} kB to disk ({raw.get('Sort Method', 'external sort')})",
+            suggestion=f"SET work_mem = '{max(4, int(used * 2 / 1024) + 1)}MB';  -- or an index that returns rows in order",
+        )
+    if kind == "Hash" and (raw.get("Hash Batches") or 1) > 1:
+        yield _finding(
+            SPILL,
+            f"Hash spilled to disk in {raw['Hash Batches']} batches (peak {raw.get('Peak Memory Usage', '?')} kB)",
+            suggestion="SET work_mem higher for this query, or filter the hashed side earlier",
+        )
+    if kind == "Nested Loop":
+        children = [c for c in raw.get("Plans") or () if c.get("Parent Relationship") in ("Outer", "Inner")]
+        outer = next((c for c in children if c.get("Parent Relationship") == "Outer"), None)
+        inner = next((c for c in children if c.get("Parent Relationship") == "Inner"), None)
+        if outer is not None and inner is not None:
+            outer_rows = outer.get("Actual Rows") if analyzed else outer.get("Plan Rows")
+            outer_rows = (outer_rows or 0) * ((outer.get("Actual Loops") or 1) if analyzed else 1)
+            inner_scan = inner.get("Node Type", "")
+            if outer_rows >= MANY_LOOPS and ("Seq Scan" in inner_scan or "Materialize" in inner_scan or not analyzed):
+                yield _finding(
+                    NESTED_LOOP,
+                    f"Nested Loop runs its inner side ({inner_scan}"
+                    + (f" on {inner['Relation Name']}" if inner.get("Relation Name") else "")
+                    + f") {int(outer_rows):,} times",
+                    suggestion="an index on the inner side's join key, or ANALYZE so the planner picks a hash join",
+                )
+
+
+def _filter_candidate(relation: str, condition: str) -> IndexCandidate | None:
+    """An index on the columns of a plan's Filter (parsed with sqlglot)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(condition, read="postgres")
+    except Exception:  # noqa: BLE001 - a filter sqlglot cannot read just gives no candidate
+        return None
+    names: list[str] = []
+    for column in tree.find_all(exp.Column):
+        if column.name and column.name not in names:
+            names.append(column.name)
+    return IndexCandidate(relation, tuple(names[:3])) if names else None
+
+
+def _describe(node: PlanNode) -> str:
+    text = "  " * node.depth + node.label()
+    if node.total_cost is not None:
+        text += f"  (cost={node.total_cost:.2f} rows={int(node.plan_rows or 0)})"
+    if node.actual_rows is not None:
+        text += f"  (actual rows={int(node.actual_rows)} loops={int(node.loops or 1)} time={node.total_time_ms or 0:.3f} ms)"
+    return text
+
+
+def _finding(rule: Rule, message: str, *, suggestion: str | None = None, candidate: IndexCandidate | None = None) -> Finding:
+    return Finding(rule.code, rule.name, rule.severity, message, 1, 1, suggestion, 0, None, None, candidate)
+
+
+def _note(message: str) -> Finding:
+    return _finding(NOTE, message)
+
+
+# -- SQLite -------------------------------------------------------------------------------------
+
+
+def _sqlite_table(detail: str) -> str | None:
+    words = detail.split()
+    if not words or words[0] not in ("SCAN", "SEARCH"):
+        return None
+    rest = words[1:]
+    if rest and rest[0] == "TABLE":  # SQLite before 3.36: "SCAN TABLE t"
+        rest = rest[1:]
+    return rest[0] if rest else None
+
+
+def read_sqlite_plan(rows, *, sizes: dict[str, int] | None = None, settings: AnalyzerSettings | None = None) -> PlanReport:
+    """Findings from ``EXPLAIN QUERY PLAN`` rows ``(id, parent, notused, detail)``."""
+    settings = settings or AnalyzerSettings()
+    sizes = sizes or {}
+    depth_of: dict[int, int] = {0: -1}
+    nodes: list[PlanNode] = []
+    findings: list[Finding] = []
+    for row in rows:
+        node_id, parent, detail = int(row[0]), int(row[1]), str(row[-1])
+        depth = depth_of.get(parent, -1) + 1
+        depth_of[node_id] = depth
+        table = _sqlite_table(detail)
+        words = detail.split()
+        kind = words[0] if words else "?"
+        index = None
+        if " USING " in detail:
+            after = detail.split(" USING ", 1)[1]
+            index = after.replace("COVERING INDEX ", "").replace("INDEX ", "").split(" (")[0]
+        nodes.append(PlanNode(depth, kind, table, None, index, detail=detail, raw={"detail": detail}))
+        rows_in_table = sizes.get(table or "", -1)
+        large = rows_in_table >= settings.large_table_rows
+        if kind == "SCAN" and table and " USING " not in detail and large:
+            findings.append(
+                _finding(SEQ_SCAN, f"SCAN {table} reads all ~{rows_in_table:,} rows (no index used)",
+                         suggestion="an index on the columns this query filters or joins on")
+            )
+        if detail.startswith("USE TEMP B-TREE FOR"):
+            scanned = [n for n in nodes if n.relation and sizes.get(n.relation, -1) >= settings.large_table_rows]
+            if scanned:
+                what = detail.removeprefix("USE TEMP B-TREE FOR ")
+                findings.append(
+                    _finding(SPILL, f"builds a temporary B-tree for {what} over {scanned[-1].relation} (~{sizes[scanned[-1].relation]:,} rows)",
+                             suggestion=f"an index whose columns match the {what}")
+                )
+    summary = "\n".join("  " * n.depth + n.detail for n in nodes)
+    return PlanReport("sqlite", findings, summary, None, nodes, False, None, None, [tuple(r) for r in rows])

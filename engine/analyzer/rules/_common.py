@@ -1,0 +1,171 @@
+"""Helpers the rules share: outer queries, predicate contexts, comparisons, type families and
+paths for rewriting copies. Nothing here mutates the tree it is given."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from sqlglot import exp
+
+COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+RANGE = (exp.GT, exp.GTE, exp.LT, exp.LTE)
+QUERY_SCOPE = (exp.Select, exp.SetOperation, exp.Subquery)
+
+
+def outer_selects(tree: exp.Expression) -> list[exp.Select]:
+    """The SELECTs whose rows are the statement's result (union branches, INSERT … SELECT,
+    CREATE TABLE … AS SELECT), not subqueries or CTE bodies."""
+    out: list[exp.Select] = []
+    stack: list[exp.Expression | None] = [tree]
+    while stack:
+        node = stack.pop()
+        if node is None:
+            continue
+        if isinstance(node, exp.Select):
+            out.append(node)
+        elif isinstance(node, exp.SetOperation):
+            stack.append(node.expression)
+            stack.append(node.this)
+        elif isinstance(node, exp.Subquery):
+            stack.append(node.this)
+        elif isinstance(node, (exp.Insert, exp.Create)):
+            stack.append(node.expression)
+    return out
+
+
+def predicate_owner(node: exp.Expression) -> exp.Expression | None:
+    """The WHERE, HAVING or JOIN (for its ON) that ``node`` is part of, stopping at the
+    enclosing query; None when the node is elsewhere (select list, ORDER BY…)."""
+    child = node
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, (exp.Where, exp.Having)):
+            return parent
+        if isinstance(parent, exp.Join) and child.arg_key == "on":
+            return parent
+        if isinstance(parent, (exp.Select, exp.SetOperation, exp.Subquery, exp.Update, exp.Delete)):
+            return None
+        child, parent = parent, parent.parent
+    return None
+
+
+def walk_scope(node: exp.Expression) -> Iterator[exp.Expression]:
+    """``node`` and its descendants without entering subqueries."""
+    return node.walk(prune=lambda n: n is not node and isinstance(n, (exp.Subquery, exp.Select)))
+
+
+def or_branches(node: exp.Expression) -> list[exp.Expression]:
+    """The OR-ed alternatives of a condition, parentheses removed."""
+    out: list[exp.Expression] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if isinstance(item, exp.Or):
+            stack.append(item.expression)
+            stack.append(item.this)
+        else:
+            out.append(item)
+    return out
+
+
+def unparen(node: exp.Expression | None) -> exp.Expression | None:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def plain_column(node: exp.Expression | None) -> exp.Column | None:
+    """The column when ``node`` is a bare column reference (not ``t.*``)."""
+    node = unparen(node)
+    if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+        return node
+    return None
+
+
+def path_to(node: exp.Expression, ancestor: exp.Expression) -> list[tuple[str, int | None]] | None:
+    """How to reach ``node`` from ``ancestor``: (arg key, index in a list or None) steps."""
+    steps: list[tuple[str, int | None]] = []
+    current = node
+    while current is not ancestor:
+        parent = current.parent
+        if parent is None:
+            return None
+        value = parent.args.get(current.arg_key)
+        index = current.index if isinstance(value, list) else None
+        steps.append((current.arg_key, index))
+        current = parent
+    steps.reverse()
+    return steps
+
+
+def follow(root: exp.Expression, steps: list[tuple[str, int | None]]) -> exp.Expression | None:
+    """The node at ``steps`` below ``root`` (used on copies, to rewrite them)."""
+    current: exp.Expression | None = root
+    for key, index in steps:
+        if current is None:
+            return None
+        value = current.args.get(key)
+        current = value[index] if index is not None and isinstance(value, list) and index < len(value) else value
+        if not isinstance(current, exp.Expression):
+            return None
+    return current
+
+
+def unqualified(node: exp.Expression) -> exp.Expression:
+    """A copy of ``node`` with table qualifiers removed from its columns (index expressions)."""
+    copy = node.copy()
+    for column in list(copy.find_all(exp.Column)):
+        column.set("table", None)
+        column.set("db", None)
+    return copy
+
+
+def type_family(type_name: str, dialect: str = "postgres") -> str | None:
+    """A coarse family for comparing types: integer, numeric, text, datetime, boolean, uuid,
+    json, binary; None when unknown. SQLite names follow its type-affinity rules."""
+    name = (type_name or "").lower().strip()
+    if not name:
+        return None
+    if dialect == "sqlite":
+        upper = name.upper()
+        if "INT" in upper:
+            return "integer"
+        if "CHAR" in upper or "CLOB" in upper or "TEXT" in upper:
+            return "text"
+        if "BLOB" in upper:
+            return "binary"
+        if "REAL" in upper or "FLOA" in upper or "DOUB" in upper:
+            return "numeric"
+        if "DATE" in upper or "TIME" in upper:
+            return None  # stored as text or numbers: affinity NUMERIC, not comparable by name
+        return "numeric"
+    base = name.split("(")[0].strip().rstrip("[]").strip()
+    if base in ("smallint", "integer", "bigint", "int", "int2", "int4", "int8", "serial", "bigserial", "smallserial", "oid"):
+        return "integer"
+    if base in ("numeric", "decimal", "real", "double precision", "float4", "float8", "money", "float"):
+        return "numeric"
+    if base in ("text", "character varying", "varchar", "character", "char", "bpchar", "name", "citext"):
+        return "text"
+    if base.startswith(("timestamp", "time", "date", "interval")):
+        return "interval" if base.startswith("interval") else "datetime"
+    if base in ("boolean", "bool"):
+        return "boolean"
+    if base == "uuid":
+        return "uuid"
+    if base in ("json", "jsonb"):
+        return "json"
+    if base == "bytea":
+        return "binary"
+    return None
+
+
+def literal_family(node: exp.Expression) -> str | None:
+    """``number``, ``string`` or None for a literal (sign included)."""
+    node = unparen(node)
+    if isinstance(node, exp.Neg):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        return "string" if node.is_string else "number"
+    return None

@@ -1,0 +1,78 @@
+"""AS010 distinct-fanout: ``SELECT DISTINCT`` over a join whose joined table contributes no
+column to the result — the join multiplies rows (one-to-many) and DISTINCT throws the
+copies away again. A semi-join (``EXISTS``) says it without the duplicates.
+
+>>> from engine.analyzer import analyze
+>>> sql = "SELECT DISTINCT c.id, c.name FROM customers c JOIN orders o ON o.customer_id = c.id"
+>>> f = analyze(sql).findings[0]
+>>> f.code, f.suggestion
+('AS010', 'SELECT c.id, c.name FROM customers AS c WHERE EXISTS(SELECT 1 FROM orders AS o WHERE o.customer_id = c.id)')
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from sqlglot import exp
+
+from engine.analyzer.findings import Finding, Rule
+
+RULE = Rule("AS010", "distinct-fanout", "warning", "DISTINCT hiding a join fan-out")
+
+
+def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
+    for select in ctx.find_all(exp.Select):
+        distinct = select.args.get("distinct")
+        if distinct is None or distinct.args.get("on") is not None or not select.args.get("joins"):
+            continue
+        sources = ctx.sources(select)
+        if len(sources) < 2:
+            continue
+        used: set[str] = set()
+        resolved = True
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star):
+                used.update(sources)
+                continue
+            for column in projection.find_all(exp.Column):
+                if isinstance(column.this, exp.Star):
+                    if column.table:
+                        used.add(column.table.lower())
+                    continue
+                if column.parent_select is not select:
+                    continue
+                source = ctx.resolve(column, select)
+                if source is None:
+                    resolved = False
+                    break
+                used.add(source.key)
+        if not resolved or not used:
+            continue
+        unused = [s for key, s in sources.items() if key not in used]
+        if not unused:
+            continue
+        names = ", ".join(s.key for s in unused)
+        yield ctx.finding(
+            RULE,
+            distinct,
+            f"DISTINCT removes the duplicate rows that joining {names} creates, yet {names} adds no column: "
+            "the join multiplies rows only for DISTINCT to drop them",
+            suggestion=_semi_join(select, unused, ctx),
+            anchor=select.expressions[0] if select.expressions else distinct,
+        )
+
+
+def _semi_join(select: exp.Select, unused, ctx) -> str:
+    fallback = "replace the join by WHERE EXISTS (SELECT 1 FROM <joined table> WHERE <join condition>) and drop DISTINCT"
+    if len(unused) != 1:
+        return fallback
+    joins = select.args.get("joins") or []
+    target = next((j for j in joins if ctx.source_of(j.this).key == unused[0].key), None)
+    if target is None or target.args.get("on") is None or (target.args.get("side") or "").upper() in ("LEFT", "RIGHT", "FULL"):
+        return fallback
+    copy = select.copy()
+    copy.set("distinct", None)
+    copy.set("joins", [j.copy() for j in joins if j is not target] or None)
+    sub = exp.select("1").from_(target.this.copy(), copy=False).where(target.args["on"].copy(), copy=False)
+    copy = copy.where(exp.Exists(this=sub), copy=False)
+    return ctx.sql_of(copy)

@@ -1,0 +1,129 @@
+"""AS006 or-across-columns: ``a = 1 OR b = 2`` in WHERE filters on different columns, so no
+single index serves it (PostgreSQL can only combine two bitmap scans when both columns are
+indexed; most planners fall back to a full scan). Suggests one query per branch joined by
+UNION, or indexing each column. ``x = 1 OR x = 2`` is a hint to write ``x IN (1, 2)``.
+
+Optional-filter idioms such as ``(:p IS NULL OR col = :p)`` are not reported.
+
+>>> from engine.analyzer import analyze
+>>> [f.code for f in analyze("SELECT id FROM t WHERE a = 1 OR b = 2").findings]
+['AS006']
+>>> analyze("SELECT id FROM t WHERE (a = 1 AND b = 2) OR (a = 3 AND b = 4)").findings
+[]
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from sqlglot import exp
+
+from engine.analyzer.context import conjuncts, is_constant
+from engine.analyzer.findings import Finding, Rule
+from engine.analyzer.rules._common import follow, or_branches, path_to, plain_column, walk_scope
+
+RULE = Rule("AS006", "or-across-columns", "warning", "OR across different columns")
+
+
+def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
+    for where in ctx.find_all(exp.Where):
+        for node in walk_scope(where.this):
+            if not isinstance(node, exp.Or):
+                continue
+            parent = node.parent
+            while isinstance(parent, exp.Paren):
+                parent = parent.parent
+            if isinstance(parent, exp.Or):
+                continue  # reported at the top of the OR chain
+            finding = _check_or(node, where, ctx)
+            if finding is not None:
+                yield finding
+
+
+def _column_key(column: exp.Column) -> tuple[str, str]:
+    return ((column.table or "").lower(), column.name.lower())
+
+
+def _check_or(node: exp.Or, where: exp.Where, ctx) -> Finding | None:
+    branches = or_branches(node)
+    sets = []
+    for branch in branches:
+        columns = {_column_key(c) for c in walk_scope(branch) if isinstance(c, exp.Column) and not isinstance(c.this, exp.Star)}
+        if not columns:
+            return None  # an optional-filter idiom or a constant branch
+        sets.append(columns)
+    common = set.intersection(*sets)
+    if common:
+        return None
+    same = _same_column_equalities(branches)
+    if same is not None:
+        column, values = same
+        return ctx.finding(
+            RULE, node,
+            f"OR of equalities on the same column {column}: an IN list reads better and plans the same or better",
+            suggestion=f"{column} IN ({', '.join(values)})", severity="info",
+        )
+    select = where.parent
+    severity = "info"
+    if ctx.schema is not None and isinstance(select, exp.Select):
+        unindexed = []
+        for branch in branches:
+            for column in walk_scope(branch):
+                if not isinstance(column, exp.Column) or isinstance(column.this, exp.Star):
+                    continue
+                source = ctx.resolve(column, select)
+                if source is not None and source.info is not None and column.name.lower() not in source.info.leading_index_columns():
+                    unindexed.append(column.name)
+        if not unindexed:
+            return None  # every branch has its own index: bitmap OR / OR-by-union handles it
+        severity = "warning"
+    names = sorted({name for s in sets for _, name in s})
+    return ctx.finding(
+        RULE, node,
+        f"OR across different columns ({', '.join(names)}): no single index serves it, so the table is likely scanned",
+        suggestion=_union_rewrite(node, select, branches, ctx),
+        severity=severity,
+    )
+
+
+def _same_column_equalities(branches):
+    column = None
+    values = []
+    for branch in branches:
+        if not isinstance(branch, exp.EQ):
+            return None
+        left, right = plain_column(branch.this), plain_column(branch.expression)
+        if left is not None and is_constant(branch.expression):
+            col, value = left, branch.expression
+        elif right is not None and is_constant(branch.this):
+            col, value = right, branch.this
+        else:
+            return None
+        name = col.sql()
+        if column is not None and name != column:
+            return None
+        column = name
+        values.append(value.sql())
+    return (column, values) if column is not None and len(values) > 1 else None
+
+
+def _union_rewrite(node: exp.Or, select, branches, ctx) -> str:
+    fallback = "split into one query per OR branch combined with UNION, or index each column"
+    if not isinstance(select, exp.Select) or not any(c is node for c in conjuncts(select.args["where"].this)):
+        return fallback
+    if any(select.args.get(k) for k in ("group", "order", "limit", "offset", "having", "distinct")):
+        return fallback
+    if any(p.find(exp.AggFunc) for p in select.expressions):
+        return fallback
+    steps = path_to(node, select)
+    if steps is None:
+        return fallback
+    parts = []
+    for branch in branches:
+        copy = select.copy()
+        target = follow(copy, steps)
+        if target is None:
+            return fallback
+        target.replace(exp.paren(branch.copy(), copy=False) if isinstance(branch, exp.Or) else branch.copy())
+        parts.append(ctx.sql_of(copy))
+    return "\nUNION\n".join(parts)
