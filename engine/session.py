@@ -100,6 +100,8 @@ class Session:
         self.memory: Any = None
         """The :class:`engine.memory.Memory` recording this session's statements (None: off)."""
         self._owns_memory = False
+        self._schema_cache: SchemaInfo | None = None
+        """The catalog last loaded by :meth:`schema`, used by :meth:`analyze`."""
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -470,7 +472,9 @@ class Session:
 
     async def schema(self) -> SchemaInfo:
         """The whole catalog with columns and indexes (for completion and the analyzer)."""
-        return await self._metadata(("schema",), lambda conn: conn.schema_info())
+        info = await self._metadata(("schema",), lambda conn: conn.schema_info())
+        self._schema_cache = info
+        return info
 
     async def _metadata(self, key: tuple, fetch: Any) -> Any:
         """Schema metadata through the cache (dropped on DDL and on external schema changes)."""
@@ -488,6 +492,38 @@ class Session:
     async def server_version(self) -> str:
         async with self._lease(write=False) as conn:
             return await conn.server_version()
+
+    # -- analysis -------------------------------------------------------------------------------
+
+    def analyze(self, sql: str) -> Any:
+        """:class:`engine.analyzer.Analysis` of ``sql``: sync, cached, never raises. Schema-aware
+        rules use the catalog last loaded by :meth:`schema` (none before the first load)."""
+        from engine.analyzer import Analysis, analyze
+
+        if self.dialect == "mongo":
+            return Analysis()
+        return analyze(sql, dialect=self.dialect, schema=self._schema_cache, settings=self.settings.analyzer)
+
+    async def explain(self, sql: str, *, analyze: bool = False, allow_writes: bool = False) -> Any:
+        """:class:`engine.analyzer.plan.PlanReport` of one statement. ``analyze`` runs it (a write
+        only with ``allow_writes``, rolled back). Raises QueryError, ConnectionLost, PoolTimeout."""
+        from engine.analyzer.plan import explain
+
+        async with self._lease(write=analyze and allow_writes) as conn:
+            return await explain(
+                conn, sql, analyze=analyze, dialect=self.dialect, allow_writes=allow_writes, settings=self.settings.analyzer
+            )
+
+    async def advise(self, sql: str) -> Any:
+        """:class:`engine.analyzer.advisor.Advice` for one statement (HypoPG hypothetical indexes
+        on PostgreSQL; rule-based candidates otherwise). Creates nothing for real."""
+        from engine.analyzer.advisor import advise
+
+        schema = self._schema_cache if self._schema_cache is not None else await self.schema()
+        async with self._lease(write=False) as conn:
+            return await advise(
+                conn, sql, schema, min_reduction=self.settings.analyzer.min_cost_reduction, settings=self.settings.analyzer
+            )
 
     # -- metrics --------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ normalized shape. Plans (``engine.analyzer.plan.explain``) and index advice
 
 from engine.analyzer.cache import fingerprint
 from engine.analyzer.findings import SEVERITIES, Analysis, Finding, IndexCandidate, Rule, severity_rank
-from engine.analyzer.pipeline import PARSE_ERROR, analyze, cache_stats, clear_cache
+from engine.analyzer.pipeline import PARSE_ERROR, Statement, analyze, cache_stats, clear_cache, split_statements
 from engine.analyzer.rules import RULES
 from engine.config import AnalyzerSettings
 from engine.drivers.base import SchemaInfo
@@ -28,6 +28,8 @@ __all__ = [
     "clear_cache",
     "cache_stats",
     "rules",
+    "split_statements",
+    "Statement",
     "Analysis",
     "AnalyzerSettings",
     "Finding",

@@ -300,3 +300,41 @@ def _token_error_message(sql: str, offset: int) -> str:
     if head.startswith("$"):
         return "syntax error: unterminated dollar-quoted string"
     return f"syntax error: cannot read {head[:1]!r} here"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a script: its 0-based index, its text (without the ``;``) and where it
+    starts in the script (offset, 1-based line and column)."""
+
+    index: int
+    text: str
+    offset: int
+    line: int
+    column: int
+
+
+def split_statements(sql: str, dialect: str = "postgres") -> list[Statement]:
+    """The statements of ``sql`` as the analyzer numbers them (split on ``;`` tokens, so
+    semicolons inside strings and comments do not count). Text after a tokenizer error is one
+    last statement. Never raises for bad SQL; ValueError for an unknown dialect."""
+    dialect = DIALECT_ALIASES.get((dialect or "").lower(), (dialect or "").lower())
+    tokenizer = dialect_of(dialect).tokenizer()
+    lines = LineIndex(sql)
+    try:
+        tokens = tokenizer.tokenize(sql)
+        rest = None
+    except (SqlglotError, ValueError, IndexError, RecursionError):
+        tokens = list(tokenizer.tokens)
+        rest = _resume_offset(sql, tokens)
+    out: list[Statement] = []
+    chunks = _split(tokens)
+    if rest is not None and chunks and tokens and tokens[-1].token_type is not TokenType.SEMICOLON:
+        last = chunks.pop()
+        rest = last[0].start
+    for chunk in chunks:
+        start, end = chunk[0].start, chunk[-1].end + 1
+        out.append(Statement(len(out), sql[start:end], start, *lines.locate(start)))
+    if rest is not None and sql[rest:].strip():
+        out.append(Statement(len(out), sql[rest:].rstrip(), rest, *lines.locate(rest)))
+    return out
