@@ -116,6 +116,26 @@ async def test_cursor_navigation_and_copy_via_osc52() -> None:
         assert app.clipboard == "2\titem 2\t0.5"
         await pilot.press("up", "up", "up")
         assert grid.cursor_coordinate == (0, 1)
+        assert "row 1/50 · name (text)" in screen_text(app)
+        # A click puts the cursor on the cell under the mouse (line 0 is the header).
+        await pilot.click(ResultsBody, offset=(2, 4))
+        assert grid.cursor_coordinate == (3, 0)
+        await pilot.click(ResultsBody, offset=(12, 6))
+        assert grid.cursor_coordinate == (5, 1)
+        await pilot.press("y")
+        assert app.clipboard == "item 5"
+
+
+async def test_finish_with_fewer_rows_loaded_than_counted() -> None:
+    app, grid = _harness()
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid.set_columns(COLUMNS)
+        grid.append_rows(_rows(0, 10))
+        await pilot.pause()
+        assert "10 rows loaded · more rows available" in screen_text(app)
+        grid.finish(5000, 250.0, "SELECT 5000")
+        await pilot.pause()
+        assert "10 of 5,000 rows loaded · 250.0 ms · SELECT 5000" in screen_text(app)
 
 
 async def test_expanded_record_view() -> None:

@@ -28,7 +28,8 @@ Public API (the app codes against exactly this)::
 Keys (binding ids in brackets): arrows/PageUp/PageDown/Home/End/g/G move the cell cursor
 [results.cursor_*]; ``y`` copies the cell and ``Y`` the row (tab-separated) through OSC 52
 [results.copy_cell, results.copy_row]; ``e`` asks for a file name to export to
-[results.export]; ``x`` toggles the record view [results.toggle_expanded].
+[results.export]; ``x`` toggles the record view [results.toggle_expanded]. A click puts the
+cursor on a cell; the wheel scrolls.
 
 Status line while running: ``Running… 1.2 s``; while the result streams: ``500 rows loaded ·
 more rows available``; at the end: ``1,000,000 rows · 2.35 s · SELECT 1000000``.
@@ -52,7 +53,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -111,6 +112,15 @@ def cell_text(value: Any) -> str:
     else:
         text = str(value)
     return text.translate(_CONTROL)
+
+
+def _copy_text(value: Any) -> str:
+    """What copying a cell puts on the clipboard: strings as they are, NULL as nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return cell_text(value)
 
 
 def _is_number(value: Any) -> bool:
@@ -321,6 +331,24 @@ class ResultsBody(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._grid._check_need_rows()
+
+    def on_click(self, event: events.Click) -> None:
+        """Put the cursor on the clicked cell (or record field)."""
+        grid = self._grid
+        if not grid._columns or not grid._rows:
+            return
+        scroll_x, scroll_y = self.scroll_offset
+        if grid.expanded:
+            row, field = divmod(scroll_y + event.y, len(grid._columns) + 1)
+            if row < len(grid._rows):
+                self.cursor_row, self.cursor_column = row, max(0, field - 1)
+            return
+        if event.y < 1:
+            return
+        row = scroll_y + event.y - 1
+        column = bisect_right(grid._offsets, scroll_x + event.x) - 1
+        if row < len(grid._rows) and 0 <= column < len(grid._columns):
+            self.cursor_row, self.cursor_column = row, column
 
     # -- geometry
 
@@ -789,8 +817,7 @@ class ResultsGrid(Widget):
         row, column = self.cursor_coordinate
         values = self._rows[row]
         value = values[column] if column < len(values) else None
-        text = "" if value is None else str(_csv_value(value))
-        self.app.copy_to_clipboard(text)
+        self.app.copy_to_clipboard(_copy_text(value))
         self._flash(f"Copied cell {self._columns[column][0]} of row {row + 1:,}")
 
     def action_copy_row(self) -> None:
@@ -798,7 +825,7 @@ class ResultsGrid(Widget):
             self.app.bell()
             return
         row = self.cursor_coordinate[0]
-        fields = ["" if value is None else str(_csv_value(value)) for value in self._rows[row]]
+        fields = [_copy_text(value).replace("\t", " ").replace("\n", " ") for value in self._rows[row]]
         self.app.copy_to_clipboard("\t".join(fields))
         self._flash(f"Copied row {row + 1:,}")
 
@@ -851,7 +878,8 @@ class ResultsGrid(Widget):
         body = self.body
         body.set_reactive(ResultsBody.cursor_row, 0)
         body.set_reactive(ResultsBody.cursor_column, 0)
-        body.scroll_to(0, 0, animate=False, immediate=True)
+        if body.is_mounted:
+            body.scroll_to(0, 0, animate=False, immediate=True)
 
     def _refresh_all(self) -> None:
         self.body.update_virtual_size()
@@ -917,7 +945,11 @@ class ResultsGrid(Widget):
     def _final_status_text(self) -> str:
         parts: list[str] = []
         if self._columns:
-            parts.append(_plural(len(self._rows), "row"))
+            loaded = len(self._rows)
+            if self._rowcount is not None and self._rowcount > loaded:
+                parts.append(f"{loaded:,} of {_plural(self._rowcount, 'row')} loaded")
+            else:
+                parts.append(_plural(loaded, "row"))
         elif self._rowcount is not None and self._rowcount >= 0 and not self._status:
             parts.append(_plural(self._rowcount, "row") + " affected")
         if self._elapsed_ms is not None:
@@ -958,4 +990,6 @@ class ResultsGrid(Widget):
                 f"row {row + 1:,}/{len(self._rows):,}{'' if self._finished else '+'}"
                 f" · {self._columns[column][0]}"
             )
+            if self._columns[column][1]:
+                position += f" ({self._columns[column][1]})"
         self.query_one("#results-position", Static).update(position)
