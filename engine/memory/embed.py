@@ -49,6 +49,30 @@ _STOP = frozenset(
     "me my i we our show list find get give is are was were be been do does did how many much "
     "from where select".split()
 )
+# Words people type for what SQL spells differently: each adds the SQL side's features.
+_INTENT: dict[str, tuple[str, ...]] = {}
+for _words, _features in (
+    ("average avg mean", ("w:avg",)),
+    ("total sum", ("w:sum",)),
+    ("count number many", ("w:count",)),
+    ("biggest largest highest top best most expensive max maximum", ("k:DESC", "k:LIMIT", "w:max")),
+    ("smallest lowest least cheapest min minimum", ("k:ASC", "k:LIMIT", "w:min")),
+    ("recent latest newest last", ("k:DESC", "k:ORDER BY")),
+    ("oldest earliest first", ("k:ASC", "k:ORDER BY")),
+    ("per each by group", ("k:GROUP BY",)),
+    ("without missing never no none unpaid unused", ("k:IS", "k:NULL", "k:NOT", "k:EXISTS", "k:LEFT")),
+    ("delete remove purge", ("k:DELETE",)),
+    ("update change set rename deactivate activate", ("k:UPDATE", "k:SET")),
+    ("add insert", ("k:INSERT",)),
+    ("distinct unique different", ("k:DISTINCT",)),
+    ("join joined with", ("k:JOIN",)),
+    ("month monthly", ("w:month", "w:strftime", "w:date_trunc")),
+    ("day daily date", ("w:day", "w:date", "w:date_trunc")),
+):
+    for _word in _words.split():
+        _INTENT[_word] = _INTENT.get(_word, ()) + _features
+INTENT_WEIGHT = 0.5
+
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
@@ -174,6 +198,9 @@ class HashingEmbedder:
                     grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
                     w = 0.6 / len(grams) ** 0.5
                     feats.extend(("g:" + g, w) for g in grams)
+            if len(parts) == 1:
+                for feature in _INTENT.get(parts[0], ()):
+                    feats.append((feature, INTENT_WEIGHT))
             key = zlib.crc32(("w:" + "_".join(stemmed)).encode())
         buckets: list[int] = []
         weights: list[float] = []

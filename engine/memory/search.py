@@ -103,7 +103,8 @@ def rank(
     settings: MemorySettings,
     limit: int,
 ) -> list[SearchHit]:
-    """Score every candidate and return the best ``limit``, highest score first."""
+    """Score every candidate and return the best ``limit``, highest score first, one a
+    fingerprint (the best-scoring statement of each shape stands for the others)."""
     best_text = max((-s for s in text_scores.values()), default=0.0)
     half_life = max(settings.half_life_days, 1e-6) * 86400.0
     weights = {
@@ -137,4 +138,13 @@ def rank(
             )
         )
     hits.sort(key=lambda h: (-h.score, -h.started_at, h.id))
-    return hits[:limit]
+    shown: list[SearchHit] = []
+    shapes: set[str] = set()
+    for hit in hits:  # one hit a shape: runs differing only in literals are one line
+        if hit.fingerprint in shapes:
+            continue
+        shapes.add(hit.fingerprint)
+        shown.append(hit)
+        if len(shown) == limit:
+            break
+    return shown

@@ -241,7 +241,7 @@ class Memory:
                 ids = await self.store.recent(limit, database or None) or await self.store.recent(limit)
                 cands = await self.store.candidates(ids, database)
                 return rank(cands, vector_scores={}, text_scores={}, database=database, now=now, settings=self.settings, limit=limit)
-            k = max(limit * 4, 40)
+            k = max(limit * 8, 64)
             vector_scores: dict[int, float] = {}
             index = await self._ready_index()
             if index is not None:
