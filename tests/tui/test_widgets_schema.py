@@ -96,6 +96,27 @@ async def test_thousands_of_tables_in_one_batch(monkeypatch) -> None:
         assert not app.posted(SchemaTree.Expand)
 
 
+async def test_load_error_then_retry() -> None:
+    tree = SchemaTree()
+    app = WidgetHarness(tree)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree.set_schemas(["public"])
+        tree.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert _expands(app) == [("public", None)]
+        tree.show_load_error("public", None, "permission denied for schema public")
+        await pilot.pause()
+        assert "permission denied for schema public" in screen_text(app)
+        await pilot.press("space", "space")  # collapse, expand: asks again
+        await pilot.pause()
+        assert _expands(app) == [("public", None), ("public", None)]
+        assert "loading…" in screen_text(app) and "permission denied" not in screen_text(app)
+        tree.set_tables("public", TABLES)
+        await pilot.pause()
+        assert "permission denied" not in screen_text(app)
+
+
 async def test_empty_states() -> None:
     tree = SchemaTree()
     app = WidgetHarness(tree)

@@ -14,6 +14,7 @@ Public API (the app codes against exactly this)::
     tree.set_table_details(schema: str, table: str,
                            columns: list[tuple[str, str, bool]],         # (name, type, nullable)
                            indexes: list[tuple[str, tuple[str, ...], bool]])  # (name, columns, unique)
+    tree.show_load_error(schema: str, table: str | None, message: str)   # loading failed; retried on next expand
     tree.expand_schema(name: str)        # expand it (posts Expand if not loaded yet)
 
     SchemaTree.Expand(tree, schema: str, table: str | None)   # load this schema's tables / this table's details
@@ -22,6 +23,7 @@ Public API (the app codes against exactly this)::
 Keys (binding ids in brackets): Enter inserts the name under the cursor [schema.insert_name],
 Space expands or collapses [schema.toggle], ``r`` reloads the node [schema.reload]. Tables of
 the ``default_schemas`` are inserted without their schema; others as ``schema.table``.
+Columns that are a unique index by themselves are highlighted.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class SchemaTree(Tree[_Node]):
         "schema-tree--detail",
         "schema-tree--kind",
         "schema-tree--key",
+        "schema-tree--error",
     }
 
     DEFAULT_CSS = """
@@ -111,6 +114,7 @@ class SchemaTree(Tree[_Node]):
         & > .schema-tree--detail { color: $text-muted; }
         & > .schema-tree--kind { color: $secondary; text-style: italic; }
         & > .schema-tree--key { color: $warning; }
+        & > .schema-tree--error { color: $error; }
     }
     """
 
@@ -237,6 +241,20 @@ class SchemaTree(Tree[_Node]):
                 index_items.append((label, _Node("index", schema, table, index_name), False))
             self._add_batch(group, index_items)
 
+    def show_load_error(self, schema: str, table: str | None, message: str) -> None:
+        """Loading a schema's tables (`table` None) or a table's details failed: say why.
+
+        The node stays unloaded, so collapsing and expanding it (or ``r``) tries again.
+        """
+        node = self._schemas.get(schema) if table is None else self._tables.get((schema, table))
+        if node is None or node.data is None:
+            return
+        node.data.loaded = False
+        node.remove_children()
+        error_style = self.get_component_rich_style("schema-tree--error", partial=True)
+        label = Text(" ".join(message.split()) or "could not be loaded", style=error_style)
+        self._add_batch(node, [(label, _Node("placeholder", schema, table), False)])
+
     def expand_schema(self, name: str) -> None:
         """Expand schema `name` (posting Expand when its tables are not loaded yet)."""
         node = self._schemas.get(name)
@@ -249,8 +267,9 @@ class SchemaTree(Tree[_Node]):
         data = event.node.data
         if data is None or data.loaded or data.kind not in ("schema", "table"):
             return
-        if not event.node.children:
-            event.node.add_leaf(Text("loading…", style="italic"), _Node("placeholder", data.schema, data.table))
+        # An unloaded node only ever holds a placeholder ("loading…" or the last load error).
+        event.node.remove_children()
+        event.node.add_leaf(Text("loading…", style="italic"), _Node("placeholder", data.schema, data.table))
         self.post_message(self.Expand(self, data.schema, data.table))
 
     def action_insert_name(self) -> None:
