@@ -74,8 +74,24 @@ class CsvWriter(Writer):
         if self.names:
             self._csv.writerow(self.names)
 
+        self._convert: list[int] | None = None
+
     def rows(self, rows: list[tuple]) -> None:
-        self._csv.writerows([[text_value(v, null="") for v in row] for row in rows])
+        if self._convert is None:
+            # csv writes str, int, float, Decimal, dates and None (as "") itself; only columns
+            # holding other types (bytes, bool, arrays, JSON) need converting, cell by cell.
+            self._convert = [i for i in range(len(self.names)) if any(isinstance(r[i], bool) or not isinstance(r[i], _CSV_NATIVE) for r in rows)]
+        if not self._convert:
+            self._csv.writerows(rows)
+            return
+        convert = self._convert
+        out = []
+        for row in rows:
+            cells = list(row)
+            for i in convert:
+                cells[i] = text_value(cells[i], null="")
+            out.append(cells)
+        self._csv.writerows(out)
 
 
 class TableWriter(Writer):
@@ -120,6 +136,9 @@ class TableWriter(Writer):
             self.out.write(f"({rowcount} {noun})\n")
         else:
             self.out.write((status or "OK") + "\n")
+
+
+_CSV_NATIVE = (str, int, float, decimal.Decimal, dt.date, dt.time, uuid.UUID, type(None))
 
 
 def json_value(value: Any) -> str:

@@ -181,7 +181,7 @@ class PostgresConnection:
 
     async def tables(self, schema: str | None = None) -> list[TableInfo]:
         rows = await self._fetch(
-            f"""SELECT n.nspname, c.relname, c.relkind,
+            f"""SELECT n.nspname, c.relname, c.relkind::text,
                        CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r','v','m','f','p')
@@ -219,7 +219,7 @@ class PostgresConnection:
         path = await self._fetch("SELECT unnest(current_schemas(false))")
         info = SchemaInfo(search_path=tuple(r[0] for r in path) or ("public",))
         for r in await self._fetch(
-            f"""SELECT n.nspname, c.relname, c.relkind,
+            f"""SELECT n.nspname, c.relname, c.relkind::text,
                        CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE c.relkind IN ('r','v','m','f','p') AND {cond}""",

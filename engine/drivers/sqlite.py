@@ -66,17 +66,23 @@ class SQLiteDriver:
             raw = aiosqlite.connect(
                 self._uri(mode), uri=True, isolation_level=None, timeout=self.busy_timeout, check_same_thread=False
             )
-            raw.daemon = True  # a forgotten connection never keeps the process alive
+            thread = getattr(raw, "_thread", None)
+            if thread is not None:
+                thread.daemon = True  # a connection left open never keeps the process alive
             await raw
-            conn = SQLiteConnection(raw, self)
+        except sqlite3.Error as exc:
+            raise ConnectionFailed(f"cannot open {self.display_url}: {exc}") from None
+        conn = SQLiteConnection(raw, self)
+        try:
             # Reading the schema fails fast on a file that is not a database.
             await conn._fetch("SELECT count(*) FROM sqlite_master")
             if self.read_only or mode == "ro":
                 await conn._fetch("PRAGMA query_only = ON")
-        except AishellError as exc:
-            raise ConnectionFailed(f"cannot open {self.display_url}: {exc}") from None
-        except sqlite3.Error as exc:
-            raise ConnectionFailed(f"cannot open {self.display_url}: {exc}") from None
+        except (Exception, asyncio.CancelledError) as exc:
+            await conn.close()  # its worker thread would otherwise keep the process alive
+            if isinstance(exc, AishellError):
+                raise ConnectionFailed(f"cannot open {self.display_url}: {exc}") from None
+            raise
         return conn
 
 
