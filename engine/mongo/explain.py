@@ -47,6 +47,8 @@ class PlanStage:
     used_disk: bool = False
     memory_bytes: int | None = None
     is_multikey: bool = False
+    after: str | None = None
+    """For an aggregation ``$sort``: the pipeline stage whose output it sorts (None: the query's)."""
 
     @property
     def label(self) -> str:
@@ -90,8 +92,14 @@ class ExplainSummary:
 
     @property
     def blocking_sorts(self) -> list[PlanStage]:
-        """Sorts done in memory (not by walking an index in order)."""
-        return [s for s in self.stages if s.stage in ("SORT", "$sort", "sort")]
+        """Sorts done in memory that an index could have avoided (not by walking an index in
+        order). A ``$sort`` after ``$group`` or ``$unwind`` sorts computed documents: no index
+        can help it, so it counts only when it spilled to disk."""
+        return [
+            s
+            for s in self.stages
+            if s.stage in ("SORT", "sort") or (s.stage == "$sort" and (s.after is None or s.used_disk))
+        ]
 
     @property
     def examined(self) -> int:
@@ -128,6 +136,11 @@ def _read(doc: Mapping[str, Any], summary: ExplainSummary, shard: str | None) ->
             summary.execution_success = False
             summary.error = str(stats.get("errorMessage") or stats.get("errorCode") or "execution failed")
     winning = planner.get("winningPlan") or {}
+    if not summary.namespace:
+        for part in winning.get("shards") or []:  # mongos: the namespace is per shard
+            if isinstance(part, Mapping) and part.get("namespace"):
+                summary.namespace = str(part["namespace"])
+                break
     slot_based = "queryPlan" in winning or str(doc.get("explainVersion", "1")) == "2"
     summary.slot_based = summary.slot_based or slot_based
     executed = stats.get("executionStages")
@@ -138,6 +151,7 @@ def _read(doc: Mapping[str, Any], summary: ExplainSummary, shard: str | None) ->
 
 
 def _read_pipeline(stages: list[Any], summary: ExplainSummary, shard: str | None) -> None:
+    previous: str | None = None
     for stage in stages:
         if not isinstance(stage, Mapping):
             continue
@@ -160,8 +174,10 @@ def _read_pipeline(stages: list[Any], summary: ExplainSummary, shard: str | None
                     time_ms=_int(stage.get("executionTimeMillisEstimate")),
                     used_disk=bool(stage.get("usedDisk")),
                     memory_bytes=_int(stage.get("totalDataSizeSortedBytesEstimate")),
+                    after=previous,
                 )
             )
+        previous = name
 
 
 def _add_totals(summary: ExplainSummary, stats: Mapping[str, Any]) -> None:
@@ -195,6 +211,8 @@ def _walk(node: Any, summary: ExplainSummary, depth: int, shard: str | None, pla
             if not isinstance(part, Mapping):
                 continue
             name = str(part.get("shardName") or "")
+            if not summary.namespace and part.get("namespace"):
+                summary.namespace = str(part["namespace"])
             if name and name not in summary.shards:
                 summary.shards.append(name)
             if part.get("executionSuccess") is False:
@@ -284,10 +302,10 @@ class IndexSuggestion:
         if self.equality:
             parts.append("equality on " + ", ".join(self.equality))
         if self.sort:
-            parts.append("then the sort on " + ", ".join(self.sort))
+            parts.append("sort on " + ", ".join(self.sort))
         if self.range:
-            parts.append("then the range on " + ", ".join(self.range))
-        return "; ".join(parts) + " (equality → sort → range)"
+            parts.append("range on " + ", ".join(self.range))
+        return ", then ".join(parts) + " (equality → sort → range)"
 
 
 def classify_filter(filter_doc: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -411,6 +429,7 @@ def findings(
     scans = summary.collscans
     if scans:
         examined = sum(s.docs_examined or 0 for s in scans) or (summary.docs_examined or 0)
+        matched = sum(s.n_returned or 0 for s in scans) if all(s.n_returned is not None for s in scans) else returned
         where = f" on {', '.join(sorted({s.shard for s in scans if s.shard}))}" if any(s.shard for s in scans) else ""
         if summary.has_execution_stats and examined >= min_docs:
             out.append(
@@ -418,7 +437,7 @@ def findings(
                     "MG001",
                     "collection-scan",
                     "warning",
-                    f"collection scan{where}: read {examined:,} documents to return {returned or 0:,}",
+                    f"collection scan{where}: read {examined:,} documents to find {matched or 0:,}",
                     index_text or "add an index on the fields the filter tests",
                     advice,
                 )
@@ -436,7 +455,10 @@ def findings(
             )
     if summary.has_execution_stats and not scans:
         examined = summary.examined
-        ratio = examined / max(returned or 0, 1)
+        # Behind a blocking sort every match must be read before the limit applies: compare
+        # with what reached the sort, not with what the limit let through.
+        wanted = max([returned or 0] + [_input_returned(summary.stages, s) for s in summary.blocking_sorts])
+        ratio = examined / max(wanted, 1)
         if examined >= min_docs and ratio > max_ratio:
             used = ", ".join(summary.index_names) or "the index"
             out.append(
@@ -445,7 +467,7 @@ def findings(
                     "examined-ratio",
                     "warning",
                     f"{used} is not selective here: examined {summary.keys_examined or 0:,} keys and "
-                    f"{summary.docs_examined or 0:,} documents to return {returned or 0:,} ({ratio:,.0f}:1)",
+                    f"{summary.docs_examined or 0:,} documents to return {wanted:,} ({ratio:,.0f}:1)",
                     index_text or "extend the index with the fields the filter tests so fewer entries are read",
                     advice,
                 )
@@ -469,6 +491,20 @@ def findings(
         )
         break
     return out
+
+
+def _input_returned(stages: list[PlanStage], stage: PlanStage) -> int:
+    """Documents the stage's first input produced (0 when unknown)."""
+    try:
+        at = next(i for i, s in enumerate(stages) if s is stage)
+    except StopIteration:
+        return 0
+    for child in stages[at + 1 :]:
+        if child.depth <= stage.depth:
+            break
+        if child.depth == stage.depth + 1:
+            return child.n_returned or 0
+    return 0
 
 
 # -- confirmation -------------------------------------------------------------------------------

@@ -1085,6 +1085,8 @@ def format_value(value: Any) -> str:
     if isinstance(value, Int64Value):
         return f"NumberLong({value.value})"
     if isinstance(value, RegexValue):
+        if "/" in value.pattern or "\n" in value.pattern:
+            return f"RegExp({_quote(value.pattern)}, {_quote(value.flags)})"
         return f"/{value.pattern}/{value.flags}"
     return repr(value)
 

@@ -1,0 +1,328 @@
+"""Explain reading, findings, ESR index advice, destructive statements and fingerprints.
+
+The fixtures in tests/fixtures/mongo/ follow the executionStats structure MongoDB documents
+(classic plans, slot-based plans of 7.0, sharded SHARD_MERGE, aggregation $cursor stages,
+write explains, a failed execution).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.drivers.base import IndexInfo
+from engine.mongo.explain import (
+    classify_filter,
+    findings,
+    is_destructive,
+    plan_rows,
+    read_explain,
+    suggest_index,
+)
+from engine.mongo.fingerprint import describe, fingerprint, fingerprint_text, normalize
+from engine.mongo.shell import parse
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "mongo"
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def codes(found) -> list[str]:
+    return [f.code for f in found]
+
+
+# -- reading plans ------------------------------------------------------------------------------
+
+
+def test_collscan_totals_and_stages():
+    s = read_explain(load("collscan"))
+    assert s.namespace == "shop.orders"
+    assert (s.n_returned, s.docs_examined, s.keys_examined, s.time_ms) == (1204, 50000, 0, 38)
+    assert [st.stage for st in s.stages] == ["COLLSCAN"]
+    assert s.collscans[0].docs_examined == 50000
+    assert s.has_execution_stats and not s.slot_based
+
+
+def test_ixscan_fetch_nesting():
+    s = read_explain(load("ixscan_fetch_filter"))
+    assert [(st.stage, st.depth) for st in s.stages] == [("FETCH", 0), ("IXSCAN", 1)]
+    ix = s.stages[1]
+    assert (ix.index_name, ix.key_pattern, ix.keys_examined) == ("status_1", {"status": 1}, 12000)
+    assert s.stages[0].filter == {"total": {"$gt": 500}}
+    assert s.index_names == ["status_1"]
+
+
+def test_sort_stage_is_blocking():
+    s = read_explain(load("sort_in_memory"))
+    sort = s.blocking_sorts[0]
+    assert (sort.stage, sort.sort_pattern, sort.memory_bytes, sort.used_disk) == ("SORT", {"ts": -1}, 5240123, False)
+    assert plan_rows(s)[0][0] == "SORT {ts: -1}"
+    assert plan_rows(s)[2][0] == "    IXSCAN status_1"
+
+
+def test_slot_based_plan_uses_query_plan_and_totals():
+    s = read_explain(load("sbe_collscan"))
+    assert s.slot_based
+    assert [st.stage for st in s.stages] == ["COLLSCAN"]  # not the SBE "filter"/"scan" nodes
+    assert (s.docs_examined, s.n_returned) == (250000, 12)
+
+
+def test_shard_merge_reads_every_shard():
+    s = read_explain(load("shard_merge"))
+    assert s.shards == ["shard-a", "shard-b"]
+    assert s.namespace == "shop.events"
+    scans = s.collscans
+    assert [(c.shard, c.docs_examined) for c in scans] == [("shard-a", 40000), ("shard-b", 40000)]
+    assert s.stages[0].stage == "SHARD_MERGE" and s.stages[1].depth == 1 and scans[0].depth == 2
+    assert (s.n_returned, s.docs_examined) == (1500, 80000)
+
+
+def test_aggregation_cursor_stage_and_pipeline():
+    s = read_explain(load("aggregate_cursor"))
+    assert s.pipeline_stages == ["$group", "$sort"]
+    assert s.docs_examined == 50000
+    assert [st.stage for st in s.stages] == ["PROJECTION_SIMPLE", "COLLSCAN", "$sort"]
+    # A $sort of $group's output cannot use an index: not reported as avoidable.
+    assert s.blocking_sorts == []
+
+
+def test_or_plan_with_input_stages():
+    s = read_explain(load("or_stage"))
+    assert [st.stage for st in s.stages] == ["SUBPLAN", "FETCH", "OR", "IXSCAN", "IXSCAN"]
+    assert s.index_names == ["status_1", "priority_1"]
+
+
+def test_queryplanner_only_has_no_counts():
+    doc = load("collscan")
+    del doc["executionStats"]
+    s = read_explain(doc)
+    assert not s.has_execution_stats and s.collscans
+    found = findings(s, parse('db.orders.find({status: "paid"})'))
+    assert codes(found) == ["MG001"] and found[0].severity == "info"
+
+
+# -- findings -----------------------------------------------------------------------------------
+
+
+def test_collscan_finding_with_index_advice():
+    found = findings(read_explain(load("collscan")), parse('db.orders.find({status: "paid"})'))
+    assert codes(found) == ["MG001"]
+    f = found[0]
+    assert f.severity == "warning"
+    assert "50,000 documents" in f.message and "1,204" in f.message
+    assert f.index is not None and f.index.command == "db.orders.createIndex({status: 1})"
+    assert "db.orders.createIndex({status: 1})" in f.suggestion
+
+
+def test_small_collscan_is_not_reported():
+    doc = load("collscan")
+    doc["executionStats"]["totalDocsExamined"] = 300
+    doc["executionStats"]["executionStages"]["docsExamined"] = 300
+    assert findings(read_explain(doc), parse('db.orders.find({status: "paid"})')) == []
+
+
+def test_poor_ratio_on_an_index_suggests_extending_it():
+    q = parse('db.orders.find({status: "paid", total: {$gt: 500}})')
+    indexes = [IndexInfo("_id_", ("_id",), True, True), IndexInfo("status_1", ("status",))]
+    found = findings(read_explain(load("ixscan_fetch_filter")), q, indexes)
+    assert codes(found) == ["MG002"]
+    assert "300:1" in found[0].message
+    assert found[0].index.key_document == {"status": 1, "total": 1}
+
+
+def test_in_memory_sort_finding_and_esr_index():
+    q = parse('db.orders.find({status: "paid"}).sort({ts: -1}).limit(20)')
+    found = findings(read_explain(load("sort_in_memory")), q)
+    # Every match had to be read before the limit: the ratio is measured against the sort's input.
+    assert codes(found) == ["MG003"]
+    assert "sorted {ts: -1} in memory, 5.0 MB" in found[0].message
+    assert found[0].index.command == "db.orders.createIndex({status: 1, ts: -1})"
+
+
+def test_index_walked_in_order_gives_no_findings():
+    q = parse('db.orders.find({status: "paid"}).sort({ts: -1}).limit(20)')
+    assert findings(read_explain(load("index_in_order")), q) == []
+
+
+def test_shard_merge_collscan_names_shards():
+    found = findings(read_explain(load("shard_merge")), parse('db.events.find({kind: "click"})'))
+    assert codes(found) == ["MG001"]
+    assert "shard-a, shard-b" in found[0].message
+
+
+def test_failed_execution_and_disk_sort():
+    found = findings(read_explain(load("failed_sort")), parse("db.events.find().sort({payload: 1})"))
+    assert codes(found) == ["MG004", "MG001", "MG003"]
+    assert "Sort exceeded memory limit" in found[0].message and found[0].severity == "error"
+    assert found[2].index.command == "db.events.createIndex({payload: 1})"
+
+
+def test_delete_explain_counts_matches_at_the_scan():
+    found = findings(
+        read_explain(load("delete_collscan")),
+        parse('db.sessions.deleteMany({expires: {$lt: ISODate("2024-06-01")}})'),
+    )
+    assert codes(found) == ["MG001"]
+    assert "read 90,000 documents to find 5,000" in found[0].message
+    assert found[0].index.command == "db.sessions.createIndex({expires: 1})"
+
+
+def test_thresholds_are_parameters():
+    s = read_explain(load("ixscan_fetch_filter"))
+    q = parse('db.orders.find({status: "paid", total: {$gt: 500}})')
+    assert findings(s, q, max_ratio=1000) == []
+    assert findings(s, q, min_docs=20000) == []
+
+
+# -- ESR advice ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ('db.o.find({status: "paid", total: {$gt: 100}}).sort({ts: -1})', {"status": 1, "ts": -1, "total": 1}),
+        ("db.o.find({total: {$gte: 5, $lt: 9}, status: 'x', region: 'eu'})", {"status": 1, "region": 1, "total": 1}),
+        ("db.o.find({sku: {$in: ['a', 'b']}}).sort({qty: 1, ts: -1})", {"sku": 1, "qty": 1, "ts": -1}),
+        ("db.o.find({name: /^Ann/})", {"name": 1}),
+        ("db.o.find({$and: [{a: 1}, {b: {$ne: 2}}]})", {"a": 1, "b": 1}),
+        ("db.o.find({a: 1, $or: [{b: 1}, {c: 2}]})", {"a": 1}),
+        ("db.o.find({a: {$eq: 3}}).sort({a: 1, b: 1})", {"a": 1, "b": 1}),
+        ("db.o.find({}).sort({ts: -1})", {"ts": -1}),
+        ("db.o.find({ts: {$gt: 1}}).sort({ts: 1})", {"ts": 1}),
+        ("db.o.aggregate([{$match: {s: 1}}, {$sort: {t: -1}}, {$group: {_id: '$c'}}])", {"s": 1, "t": -1}),
+        ("db.o.countDocuments({s: 1, n: {$lte: 4}})", {"s": 1, "n": 1}),
+        ("db.o.updateMany({s: 'old'}, {$set: {s: 'new'}})", {"s": 1}),
+        ("db.o.find({'address.city': 'Oslo', age: {$exists: true}})", {"address.city": 1, "age": 1}),
+        ("db.o.find({doc: {x: 1, y: 2}})", {"doc": 1}),
+    ],
+)
+def test_esr_order(text, keys):
+    advice = suggest_index(parse(text))
+    assert advice is not None and advice.key_document == keys
+
+
+def test_esr_parts_and_reason():
+    advice = suggest_index(parse('db.o.find({status: "paid", total: {$gt: 100}}).sort({ts: -1})'))
+    assert (advice.equality, advice.sort, advice.range) == (("status",), ("ts",), ("total",))
+    assert advice.reason == "equality on status, then sort on ts, then range on total (equality → sort → range)"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "db.o.find({_id: ObjectId('65a1b2c3d4e5f60718293a4b'), a: 1})",  # point lookup on _id
+        "db.o.find({$or: [{a: 1}, {b: 2}]})",
+        "db.o.find({$expr: {$gt: ['$a', '$b']}})",
+        "db.o.find({})",
+        "db.o.insertOne({a: 1})",
+        "db.o.find({tags: {$size: 3}})",
+        "db.o.find({items: {$elemMatch: {sku: 'A', qty: {$gt: 1}}}})",
+        "show dbs",
+    ],
+)
+def test_no_advice(text):
+    assert suggest_index(parse(text)) is None
+
+
+def test_existing_index_with_the_same_prefix_suppresses_advice():
+    q = parse('db.o.find({status: "paid"}).sort({ts: -1})')
+    assert suggest_index(q, [IndexInfo("status_1_ts_-1_total_1", ("status", "ts", "total"))]) is None
+    assert suggest_index(q, [IndexInfo("status_1", ("status",))]).key_document == {"status": 1, "ts": -1}
+
+
+def test_classify_filter():
+    assert classify_filter({"a": 1, "b": {"$gt": 2}, "c": {"$in": [1]}, "d": {"$in": [1], "$gt": 0}}) == (
+        ["a", "c"],
+        ["b", "d"],
+    )
+
+
+# -- destructive statements ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("db.orders.deleteMany({})", "deleteMany({}) deletes every document in orders"),
+        ("db.orders.deleteMany({$and: []})", "deleteMany({}) deletes every document in orders"),
+        ("db.orders.updateMany({}, {$set: {a: 1}})", "updateMany({}) changes every document in orders"),
+        ("db.orders.drop()", "drop() removes the collection orders with its documents and indexes"),
+        ("db.orders.dropIndex('status_1')", 'dropIndex() removes the index "status_1" from orders'),
+        ("db.dropDatabase()", "dropDatabase() removes the database with every collection"),
+        ("db.orders.aggregate([{$match: {}}, {$out: 'summary'}])", "$out replaces the collection summary"),
+        ("db.runCommand({drop: 'orders'})", "runCommand(drop) removes orders"),
+        ("db.runCommand({delete: 'orders', deletes: [{q: {}, limit: 0}]})", "runCommand(delete) deletes every document in orders"),
+    ],
+)
+def test_destructive(text, reason):
+    found = is_destructive(parse(text))
+    assert found is not None and found.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "db.orders.deleteMany({status: 'void'})",
+        "db.orders.deleteOne({})",
+        "db.orders.updateMany({a: 1}, {$set: {a: 2}})",
+        "db.orders.find({})",
+        "db.orders.explain('executionStats').deleteMany({})",
+        "db.orders.aggregate([{$merge: {into: 'x'}}])",
+        "db.runCommand({delete: 'orders', deletes: [{q: {}, limit: 1}]})",
+    ],
+)
+def test_not_destructive(text):
+    assert is_destructive(parse(text)) is None
+
+
+# -- fingerprints -------------------------------------------------------------------------------
+
+
+def test_fingerprint_strips_literals_but_keeps_shape():
+    a = parse('db.orders.find({status: "paid", qty: {$in: [1, 2, 3]}}, {total: 1}).sort({ts: -1}).limit(20)')
+    b = parse("db.orders.find({status: 'open', qty: {$in: [7]}}, {total: 1}).sort({ts: -1}).limit(5)")
+    c = parse("db.orders.find({status: 'open', qty: {$in: [7]}}, {total: 1}).sort({ts: 1}).limit(5)")
+    d = parse("db.orders.find({state: 'open', qty: {$in: [7]}}, {total: 1}).sort({ts: -1}).limit(5)")
+    assert normalize(a) == 'db.orders.find({status: ?, qty: {$in: [?]}}, {total: 1}).sort({ts: -1}).limit(?)'
+    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(a) != fingerprint(c)  # the sort order changes the plan
+    assert fingerprint(a) != fingerprint(d)
+    assert len(fingerprint(a)) == 16
+
+
+def test_fingerprint_of_pipelines_writes_and_scripts():
+    agg = parse(
+        "db.orders.aggregate([{$match: {ts: {$gte: ISODate('2024-01-01')}}}, "
+        "{$group: {_id: '$customer', n: {$sum: 1}}}, {$sort: {n: -1}}, {$limit: 10}])"
+    )
+    assert normalize(agg) == (
+        'db.orders.aggregate([{$match: {ts: {$gte: ?}}}, {$group: {_id: "$customer", n: {$sum: ?}}}, '
+        "{$sort: {n: -1}}, {$limit: ?}])"
+    )
+    ins3 = parse("db.o.insertMany([{a: 1, b: 'x'}, {a: 2, b: 'y'}, {a: 3, b: 'z'}])")
+    ins1 = parse("db.o.insertMany([{a: 9, b: 'q'}])")
+    assert fingerprint(ins3) == fingerprint(ins1)
+    assert normalize(parse("db.o.updateOne({a: 1}, {$set: {b: 2}}, {upsert: true})")) == (
+        "db.o.updateOne({a: ?}, {$set: {b: ?}}, {upsert: true})"
+    )
+    assert normalize(parse("db.o.createIndex({a: 1, b: -1}, {unique: true})")) == "db.o.createIndex({a: 1, b: -1}, {unique: true})"
+    assert normalize(parse('db.getCollection("my-coll").find({"a.b": 1})')) == 'db.getCollection("my-coll").find({"a.b": ?})'
+    text, digest = fingerprint_text("use shop\ndb.o.find({a: 1})")
+    assert text == "use shop; db.o.find({a: ?})"
+    assert digest == fingerprint_text("use shop; db.o.find({a: 2})")[1]
+
+
+def test_describe_for_session_and_tui():
+    info = describe("db.orders.deleteMany({})")
+    assert (info.kind, info.writes, info.destructive) == ("delete", frozenset({"orders"}), True)
+    info = describe("db.orders.find({a: 1})")
+    assert info.is_read_only and info.reads == frozenset({"orders"})
+    info = describe("db.orders.aggregate([{$lookup: {from: 'customers', localField: 'c', foreignField: '_id', as: 'cust'}}, {$out: 'report'}])")
+    assert info.reads == frozenset({"orders", "customers"}) and info.writes == frozenset({"report"})
+    assert info.destructive and info.is_write
+    assert describe("db.orders.find({").kind == "unknown"
+    assert describe("db.runCommand({dropDatabase: 1})").destructive
