@@ -9,6 +9,7 @@ on the server, so the server, not string matching, refuses writes.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from typing import Any
@@ -103,8 +104,8 @@ class PostgresDriver:
         if isinstance(exc, socket.gaierror):
             return ConnectionFailed(f"could not connect to {where}: unknown host ({exc.strerror})")
         if isinstance(exc, OSError):
-            reason = exc.strerror or message
-            return ConnectionFailed(f"could not connect to {where}: {reason}")
+            reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or message)
+            return ConnectionFailed(f"could not connect to {where}: {reason.lower()}")
         if isinstance(exc, asyncpg.PostgresError):
             return ConnectionFailed(f"could not connect to {where}: {message}")
         if isinstance(exc, (ValueError, asyncpg.InterfaceError, asyncpg.ClientConfigurationError)):
