@@ -53,8 +53,10 @@ class SingleConnection:
         """The connection a running statement uses (for cancel)."""
         return self._conn
 
-    def metrics(self) -> None:
-        return None
+    def metrics(self) -> Any:
+        """The pool snapshot of a driver that pools inside its client (MongoDB), else None."""
+        report = getattr(self._conn, "pool_metrics", None)
+        return report() if report is not None else None
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -126,7 +128,7 @@ class Session:
         settings = settings or Settings.load()
         read_only = settings.read_only if read_only is None else read_only
         options: dict[str, Any] = {}
-        if settings.pool.statement_timeout and target.split(":", 1)[0].startswith("postgres"):
+        if settings.pool.statement_timeout and target.split(":", 1)[0].startswith(("postgres", "mongodb")):
             options["statement_timeout"] = settings.pool.statement_timeout
         driver = driver_for(target, read_only=read_only, create=create, **options)
         source: Any
@@ -429,7 +431,12 @@ class Session:
         from engine.statements import describe
 
         try:
-            info = describe(sql, self.dialect if self.dialect in ("postgres", "sqlite") else "postgres")
+            if self.dialect == "mongo":
+                from engine.mongo.fingerprint import describe as describe_mongo
+
+                info = describe_mongo(sql)
+            else:
+                info = describe(sql, self.dialect if self.dialect in ("postgres", "sqlite") else "postgres")
             if isinstance(error, asyncio.CancelledError):
                 message: str | None = "cancelled"
             elif error is not None:
