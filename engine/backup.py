@@ -182,19 +182,19 @@ async def backup(
     url: str,
     out: str | os.PathLike[str],
     *,
-    format: str = "directory",
+    format: str | None = None,
     jobs: int | None = None,
     compress: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Manifest:
     """Back up the database at ``url`` into the new directory ``out`` and return its manifest.
 
-    ``format`` (PostgreSQL): ``directory`` (parallel with ``jobs``, default the number of cores)
-    or ``custom`` (one file). ``compress``: ``zstd``, ``gzip`` or ``none``; None picks zstd where
+    ``format`` (PostgreSQL): ``directory`` (the default; parallel with ``jobs``, default the
+    number of cores) or ``custom`` (one file). ``compress``: ``zstd``, ``gzip`` or ``none``; None picks zstd where
     available. ``out`` must not exist or be empty; it is removed again when the backup fails or
     is cancelled. Raises BackupError, ConnectionFailed, ConfigurationError.
     """
-    if format not in FORMATS:
+    if format is not None and format not in FORMATS:
         raise ConfigurationError(f"backup format {format!r} is not one of {', '.join(FORMATS)}")
     if compress is not None and compress not in COMPRESSIONS:
         raise ConfigurationError(f"compression {compress!r} is not one of {', '.join(COMPRESSIONS)}")
@@ -207,10 +207,12 @@ async def backup(
     started = time.monotonic()
     try:
         if kind == "postgres":
-            manifest = await _backup_postgres(url, out_dir, format, jobs, compress, _Reporter(progress, "backup"))
+            manifest = await _backup_postgres(url, out_dir, format or "directory", jobs, compress, _Reporter(progress, "backup"))
         else:
-            if compress not in (None, "none"):
-                raise ConfigurationError("compression applies to PostgreSQL backups; SQLite backups are plain database files")
+            if compress not in (None, "none") or format is not None:
+                raise ConfigurationError(
+                    "--format and --compress apply to PostgreSQL backups; a SQLite backup is a plain database file"
+                )
             manifest = await _backup_sqlite(url, out_dir, _Reporter(progress, "backup"))
         manifest.elapsed_s = round(time.monotonic() - started, 3)
         tmp = out_dir / (MANIFEST_NAME + ".tmp")

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("url", help="postgresql://… or sqlite:///path (a .db path works too)")
     parser.add_argument("--out", required=True, metavar="PATH", help="new directory for the backup (must not exist or be empty)")
     parser.add_argument(
-        "--format", choices=("directory", "custom"), default="directory",
+        "--format", choices=("directory", "custom"), default=None,
         help="PostgreSQL archive: directory (parallel pg_dump, parallel restore; default) or custom (one compressed file)",
     )
     parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="parallel pg_dump jobs (default: number of cores)")
