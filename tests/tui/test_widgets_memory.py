@@ -65,7 +65,9 @@ async def test_typing_posts_search_changed_and_enter_recalls() -> None:
         assert recall.text == "SELECT * FROM orderz" and recall.control is pane
 
         # Enter in the search box goes to the hits; Enter there recalls the best one.
-        search.focus()
+        pane.focus()
+        await pilot.pause()
+        assert search.has_focus
         await pilot.press("enter", "enter")
         await pilot.pause()
         assert app.posted(MemoryPane.Recall)[-1].text == HITS[0]["text"]

@@ -104,7 +104,9 @@ async def test_cursor_navigation_and_copy_via_osc52() -> None:
         grid.set_columns(COLUMNS)
         grid.append_rows(_rows(0, 50))
         grid.finish(50, 3.0, "SELECT 50")
-        grid.body.focus()
+        grid.focus()
+        await pilot.pause()
+        assert grid.body.has_focus
         await pilot.press("down", "down", "right", "right", "right")
         await pilot.pause()
         assert grid.cursor_coordinate == (2, 2)  # stops at the last column

@@ -55,7 +55,9 @@ async def test_findings_select_and_keys() -> None:
         assert "✗ error  3:5  AS000 parse-error" in text
 
         option_list = pane.query_one("#suggestions-list", OptionList)
-        option_list.focus()
+        pane.focus()
+        await pilot.pause()
+        assert option_list.has_focus
         await pilot.press("down", "enter")
         await pilot.pause()
         (selected,) = app.posted(SuggestionsPane.FindingSelected)

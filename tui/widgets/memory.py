@@ -14,6 +14,7 @@ Public API (the app codes against exactly this)::
                                        #       score, signals: dict[str, float]  (all but text optional)
     pane.show_unavailable(reason: str) # memory store missing/corrupt: say so, disable the search box
     pane.search_text -> str            # what is in the search box
+    pane.focus()                       # focuses the search box; pane.focus_hits() the list
 
     MemoryPane.SearchChanged(pane, text: str)
     MemoryPane.Recall(pane, text: str)
@@ -195,6 +196,11 @@ class MemoryPane(Vertical):
         self.query_one("#memory-search", Input).disabled = True
         self.query_one("#memory-status", Static).update(f"Memory not available: {reason}")
         self.add_class("-unavailable")
+
+    def focus(self, scroll_visible: bool = True) -> MemoryPane:
+        """Focus the search box (the pane container is not focusable)."""
+        self.query_one("#memory-search", Input).focus(scroll_visible)
+        return self
 
     def focus_hits(self) -> None:
         """Move the focus to the list of hits (if there are any), on the best one."""

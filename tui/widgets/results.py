@@ -16,6 +16,7 @@ Public API (the app codes against exactly this)::
     grid.set_running(running: bool)                    # running timer in the status line
     grid.request_export(fmt: str, path: str)           # posts ExportRequested (also bound to a key)
     grid.move_cursor(row: int, column: int)
+    grid.focus()                                       # focuses the scrolling grid (grid.body)
     grid.expanded: bool                                # reactive: record view (psql's \\x)
     grid.columns -> list[tuple[str, str]]; grid.rows -> Sequence[tuple] (loaded rows)
     grid.row_count -> int; grid.finished -> bool; grid.cursor_coordinate -> tuple[int, int]
@@ -672,6 +673,12 @@ class ResultsGrid(Widget):
         self._export_path = "results.csv"
         self.body = ResultsBody(self, id="results-body")
 
+    def watch_expanded(self) -> None:
+        self.body.update_virtual_size()
+        self.body.scroll_to_cursor()
+        self.body.refresh()
+        self._check_need_rows()
+
     def compose(self) -> ComposeResult:
         yield self.body
         yield Static(id="results-message")
@@ -682,12 +689,6 @@ class ResultsGrid(Widget):
 
     def on_mount(self) -> None:
         self._update_status()
-
-    def watch_expanded(self) -> None:
-        self.body.update_virtual_size()
-        self.body.scroll_to_cursor()
-        self.body.refresh()
-        self._check_need_rows()
 
     # -- public API
 
@@ -715,6 +716,11 @@ class ResultsGrid(Widget):
     def cursor_coordinate(self) -> tuple[int, int]:
         """(row, column) of the cell cursor."""
         return self.body.cursor_row, self.body.cursor_column
+
+    def focus(self, scroll_visible: bool = True) -> ResultsGrid:
+        """Focus the grid itself (the pane container is not focusable)."""
+        self.body.focus(scroll_visible)
+        return self
 
     def move_cursor(self, row: int, column: int) -> None:
         """Put the cell cursor on (`row`, `column`), clamped to the loaded data."""

@@ -14,6 +14,7 @@ Public API (the app codes against exactly this)::
     pane.show_plan(summary: str, findings: list[dict])   # plan text and the findings/advice from it
     pane.clear_plan()
     pane.show_unavailable(reason: str)
+    pane.focus()                               # focuses the list of findings
 
     SuggestionsPane.FindingSelected(pane, line: int, column: int | None)
     SuggestionsPane.ExplainRequested(pane)
@@ -178,6 +179,11 @@ class SuggestionsPane(Vertical, can_focus=False):
         self.query_one("#suggestions-status", Static).update(f"Suggestions not available: {reason}")
         self.query_one("#suggestions-header", Static).update("Suggestions")
         self.add_class("-unavailable")
+
+    def focus(self, scroll_visible: bool = True) -> SuggestionsPane:
+        """Focus the list of findings (the pane container is not focusable)."""
+        self.query_one("#suggestions-list", OptionList).focus(scroll_visible)
+        return self
 
     # -- actions and events
 
