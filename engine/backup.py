@@ -678,7 +678,15 @@ async def _restore_sqlite(manifest: Manifest, directory: Path, url: str, clean: 
                 "restore into a new file, or pass --clean to replace its contents"
             )
     target.parent.mkdir(parents=True, exist_ok=True)
-    await _sqlite_copy(_ro_uri(str(directory / manifest.files[0].path)), str(target), report, check=False)
+    existed = target.exists()
+    try:
+        # The backup API writes the target in one transaction: stopped early, it is rolled back.
+        await _sqlite_copy(_ro_uri(str(directory / manifest.files[0].path)), str(target), report, check=False)
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                target.unlink()
+        raise
 
 
 def _sqlite_object_count(path: Path) -> int:

@@ -343,3 +343,25 @@ def test_cli_sqlite_round_trip_and_bad_input(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("aishell: ") for line in err)
     assert not (tmp_path / "bk2").exists()
+
+
+async def test_sqlite_backup_cancelled_midway_leaves_nothing(tmp_path):
+    source = tmp_path / "big.db"
+    with sqlite3.connect(source) as db:
+        db.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)")
+        db.executemany("INSERT INTO blobs (body) VALUES (randomblob(4000))", [()] * 8000)  # ~32 MB
+    out = tmp_path / "bk"
+    first = asyncio.Event()
+    seen = []
+
+    def on_progress(p):
+        seen.append(p.bytes_done)
+        first.set()
+
+    task = asyncio.create_task(backup(str(source), out, progress=on_progress))
+    await asyncio.wait_for(first.wait(), 30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen and seen[-1] < source.stat().st_size, "stopped before the end"
+    assert not out.exists()
