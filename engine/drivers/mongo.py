@@ -699,7 +699,7 @@ def translate_error(
         return QueryCancelled("operation cancelled", statement=sql)
     if isinstance(exc, (errors.AutoReconnect, errors.ConnectionFailure)):
         return ConnectionLost(f"connection to {driver.display_url} lost: {message}")
-    if isinstance(exc, errors.InvalidOperation) and "closed" in message.lower():
+    if isinstance(exc, errors.InvalidOperation) and "close" in message.lower():
         return ConnectionLost(f"connection to {driver.display_url} lost: {message}")
     if isinstance(exc, (BSONError, errors.InvalidName, errors.InvalidOperation, errors.ConfigurationError, ValueError, TypeError, KeyError, OverflowError)):
         return QueryError(message or type(exc).__name__, statement=sql, position=position)
@@ -1061,6 +1061,8 @@ class PoolMonitor:
         self.in_use = 0
         self.peak_in_use = 0
         self.clears = 0
+        self.pools = 0
+        """Connection pools open now (one per server the client talks to)."""
         self.consecutive_failures = 0
         self._born: dict[tuple[Any, int], float] = {}
         self._lifetimes_total = 0.0
@@ -1069,7 +1071,7 @@ class PoolMonitor:
 
     # pool events
     def pool_created(self, event: Any) -> None:
-        pass
+        self.pools += 1
 
     def pool_ready(self, event: Any) -> None:
         self._cleared.discard(event.address)
@@ -1079,6 +1081,7 @@ class PoolMonitor:
         self._cleared.add(event.address)
 
     def pool_closed(self, event: Any) -> None:
+        self.pools = max(0, self.pools - 1)
         self._cleared.discard(event.address)
 
     # connection events

@@ -1,0 +1,332 @@
+"""The Mongo driver without a server: routing, refusals before anything is sent, unreachable
+servers, value conversion, explain commands, error translation and pool monitoring.
+
+Everything that needs a running MongoDB is in tests/integration/test_mongo_server.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import decimal
+import time
+import uuid
+
+import bson
+import pytest
+from pymongo import errors, monitoring
+
+from engine.drivers import driver_for
+from engine.drivers.mongo import (
+    MongoDriver,
+    PoolMonitor,
+    database_from_url,
+    explain_command,
+    index_info,
+    to_bson,
+    translate_error,
+)
+from engine.errors import (
+    AuthenticationFailed,
+    ConnectionFailed,
+    ConnectionLost,
+    QueryCancelled,
+    QueryError,
+    ReadOnlyViolation,
+)
+from engine.metrics import PoolSnapshot
+from engine.mongo.shell import parse
+
+DEAD = "mongodb://app:s3cret@127.0.0.1:1/shop?authSource=admin"
+
+
+def test_urls_route_to_the_mongo_driver():
+    for url in ("mongodb://localhost/shop", "mongodb+srv://u:p@cluster0.example.net/shop"):
+        driver = driver_for(url)
+        assert isinstance(driver, MongoDriver)
+        assert (driver.name, driver.dialect) == ("mongo", "mongo")
+        assert driver.IMPLEMENTS_CANCEL and driver.IMPLEMENTS_EXPLAIN and not driver.IMPLEMENTS_TRANSACTIONS
+    assert driver_for(DEAD).display_url == "mongodb://app:***@127.0.0.1:1/shop?authSource=admin"
+    assert driver_for(DEAD, read_only=True).read_only
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("mongodb://localhost", "test"),
+        ("mongodb://localhost/", "test"),
+        ("mongodb://h1:27017,h2:27017/shop?replicaSet=rs0", "shop"),
+        ("mongodb://u:p%2Fq@host/my%20db?authSource=admin", "my db"),
+        ("mongodb+srv://u:p@cluster0.example.net/analytics", "analytics"),
+    ],
+)
+def test_database_from_url(url, name):
+    assert database_from_url(url) == name
+
+
+def test_bad_driver_options_show_the_value():
+    with pytest.raises(ValueError, match="-1"):
+        MongoDriver("mongodb://localhost", connect_timeout=-1)
+    with pytest.raises(ValueError, match="0"):
+        MongoDriver("mongodb://localhost", max_pool_size=0)
+
+
+async def test_unreachable_server_is_connection_failed_without_the_password():
+    driver = MongoDriver(DEAD, connect_timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailed) as err:
+        await driver.connect()
+    assert time.monotonic() - started < 5
+    assert "s3cret" not in str(err.value) and "app:***@" in str(err.value)
+    assert "no server answered within 0.3s" in str(err.value)
+    # The failed connect released the client: the pool PyMongo opened for the seed is closed again.
+    assert driver._client is None and driver.listener.pools == 0
+
+
+async def test_invalid_settings_are_connection_failed():
+    with pytest.raises(ConnectionFailed, match="invalid connection settings"):
+        await MongoDriver("mongodb://localhost:99999/shop").connect()
+    with pytest.raises(ConnectionFailed, match="invalid connection settings"):
+        await MongoDriver("mongodb://localhost/shop", replicaSet=5).connect()
+
+
+async def test_parse_errors_and_read_only_refusals_send_nothing():
+    # The server is unreachable: anything sent would end in ConnectionLost, not these errors.
+    driver = MongoDriver(DEAD, connect_timeout=0.3, read_only=True)
+    conn = await driver.connect(verify=False)
+    try:
+        with pytest.raises(QueryError) as err:
+            await conn.execute("db.orders.find({status: 'paid'")
+        assert not isinstance(err.value, ConnectionLost) and err.value.position == 31
+        script = "db.orders.find({})\ndb.orders.deleteMany({})"
+        with pytest.raises(ReadOnlyViolation) as err:
+            await conn.execute(script)
+        assert err.value.position == script.index("db.orders.deleteMany") + 1
+        assert "nothing was sent" in str(err.value)
+        for text in (
+            "db.orders.aggregate([{$out: 'copy'}])",
+            "db.orders.createIndex({a: 1})",
+            "db.runCommand({dropDatabase: 1})",
+        ):
+            with pytest.raises(ReadOnlyViolation):
+                await conn.execute(text)
+        with pytest.raises(ReadOnlyViolation):
+            async with conn.stream("db.orders.insertOne({a: 1})"):
+                pass
+        with pytest.raises(QueryError, match="no parameters"):
+            await conn.execute("db.orders.find({})", (1,))
+        # A read does reach the (dead) network: translated, password-free.
+        with pytest.raises(ConnectionLost) as lost:
+            await conn.execute("db.orders.find({})")
+        assert "s3cret" not in str(lost.value)
+        with pytest.raises(ConnectionLost):
+            async with conn.stream("db.orders.find({})"):
+                pass
+        assert await conn.cancel() is False  # nothing running
+        assert not conn.in_transaction and not conn.closed
+    finally:
+        await conn.close()
+    assert conn.closed
+    with pytest.raises(ConnectionLost):
+        await conn.execute("db.orders.find({})")
+    await conn.close()  # twice is fine
+
+
+async def test_connections_share_one_client_closed_with_the_last():
+    driver = MongoDriver(DEAD, connect_timeout=0.3)
+    a = await driver.connect(verify=False)
+    b = await driver.connect(verify=False)
+    assert a.client is b.client
+    await a.close()
+    assert driver._client is b.client
+    await b.close()
+    assert driver._client is None
+
+
+async def test_use_switches_the_connection_database_only():
+    driver = MongoDriver(DEAD, connect_timeout=0.3)
+    a = await driver.connect(verify=False)
+    b = await driver.connect(verify=False)
+    try:
+        result = await a.execute("use archive")
+        assert result.status == "switched to db archive"
+        assert (a.database, b.database) == ("archive", "shop")
+    finally:
+        await a.close()
+        await b.close()
+
+
+def test_to_bson_converts_shell_values_and_encodes():
+    q = parse(
+        'db.c.insertOne({_id: ObjectId("65a1b2c3d4e5f60718293a4b"), n: NumberLong(5), d: NumberDecimal("1.10"), '
+        "r: /^a/i, t: Timestamp(10, 1), b: BinData(0, 'aGk='), lo: MinKey(), hi: MaxKey(), "
+        "u: UUID('3b241101-e2bb-4255-8caf-4136c566a962'), at: ISODate('2024-01-02T03:04:05Z'), deep: [{x: NumberLong(1)}]})"
+    )
+    doc = to_bson(q.documents[0])
+    assert doc["_id"] == bson.ObjectId("65a1b2c3d4e5f60718293a4b")
+    assert isinstance(doc["n"], bson.Int64) and doc["n"] == 5
+    assert doc["d"] == bson.Decimal128("1.10")
+    assert doc["r"] == bson.Regex("^a", "i")
+    assert doc["t"] == bson.Timestamp(10, 1)
+    assert doc["b"] == bson.Binary(b"hi", 0)
+    assert isinstance(doc["lo"], bson.MinKey) and isinstance(doc["hi"], bson.MaxKey)
+    assert isinstance(doc["deep"][0]["x"], bson.Int64)
+    codec = bson.CodecOptions(tz_aware=True, uuid_representation=bson.binary.UuidRepresentation.STANDARD)
+    back = bson.decode(bson.encode(doc, codec_options=codec), codec_options=codec)
+    assert back["u"] == uuid.UUID("3b241101-e2bb-4255-8caf-4136c566a962")
+    assert back["at"] == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    assert back["d"].to_decimal() == decimal.Decimal("1.10")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        (
+            'db.orders.find({status: "paid"}, {total: 1}).sort({ts: -1}).skip(5).limit(20).hint({status: 1})',
+            {"find": "orders", "filter": {"status": "paid"}, "projection": {"total": 1}, "sort": {"ts": -1},
+             "limit": 20, "skip": 5, "hint": {"status": 1}},
+        ),
+        ("db.orders.findOne({a: 1})", {"find": "orders", "filter": {"a": 1}, "limit": 1}),
+        (
+            "db.orders.aggregate([{$match: {a: 1}}], {allowDiskUse: true})",
+            {"aggregate": "orders", "pipeline": [{"$match": {"a": 1}}], "cursor": {}, "allowDiskUse": True},
+        ),
+        ("db.orders.countDocuments({a: 1})", {"count": "orders", "query": {"a": 1}}),
+        ("db.orders.distinct('c', {a: 1})", {"distinct": "orders", "key": "c", "query": {"a": 1}}),
+        (
+            "db.orders.updateMany({a: 1}, {$set: {b: 2}}, {upsert: true})",
+            {"update": "orders", "updates": [{"q": {"a": 1}, "u": {"$set": {"b": 2}}, "multi": True, "upsert": True}]},
+        ),
+        ("db.orders.deleteOne({a: 1})", {"delete": "orders", "deletes": [{"q": {"a": 1}, "limit": 1}]}),
+        ("db.orders.deleteMany({})", {"delete": "orders", "deletes": [{"q": {}, "limit": 0}]}),
+        (
+            "db.orders.findOneAndDelete({a: 1}, {sort: {ts: 1}})",
+            {"findAndModify": "orders", "query": {"a": 1}, "remove": True, "sort": {"ts": 1}},
+        ),
+    ],
+)
+def test_explain_commands(text, command):
+    assert explain_command(parse(text)) == command
+
+
+def test_explain_command_refuses_what_cannot_be_explained():
+    with pytest.raises(QueryError, match="cannot be explained"):
+        explain_command(parse("db.orders.insertOne({a: 1})"))
+
+
+def test_index_info_from_list_indexes_documents():
+    primary = index_info({"v": 2, "key": {"_id": 1}, "name": "_id_"})
+    assert (primary.name, primary.columns, primary.unique, primary.primary) == ("_id_", ("_id",), True, True)
+    ix = index_info(
+        {"v": 2, "key": {"status": 1, "ts": -1}, "name": "status_1_ts_-1", "unique": True,
+         "partialFilterExpression": {"total": {"$gt": bson.Int64(0)}}}
+    )
+    assert ix.columns == ("status", "ts") and ix.unique and ix.partial and not ix.primary
+    assert ix.definition == "createIndex({status: 1, ts: -1}, {unique: true, partialFilterExpression: {total: {$gt: NumberLong(0)}}})"
+    text = index_info({"key": {"_fts": "text", "_ftsx": 1}, "name": "body_text", "weights": {"body": 1}})
+    assert text.columns == ("_fts", "_ftsx") and '"text"' in text.definition
+
+
+def test_translate_error_maps_server_codes():
+    driver = MongoDriver(DEAD)
+    sql = "db.orders.find({})"
+    cases = [
+        (errors.OperationFailure("operation was interrupted", 11601, {"codeName": "Interrupted"}), QueryCancelled),
+        (errors.ExecutionTimeout("operation exceeded time limit", 50, {"codeName": "MaxTimeMSExpired"}), QueryError),
+        (errors.OperationFailure("Authentication failed.", 18, {"codeName": "AuthenticationFailed"}), AuthenticationFailed),
+        (errors.AutoReconnect("connection closed"), ConnectionLost),
+        (errors.ServerSelectionTimeoutError("db:27017: timed out, Timeout: 5s, Topology Description: <...>"), ConnectionLost),
+        (errors.InvalidOperation("Cannot use AsyncMongoClient after close"), ConnectionLost),
+        (bson.errors.InvalidDocument("cannot encode object: <object>"), QueryError),
+        (OSError(104, "Connection reset by peer"), ConnectionLost),
+    ]
+    for exc, kind in cases:
+        assert type(translate_error(exc, sql, driver)) is kind, exc
+    timeout = translate_error(cases[1][0], sql, driver)
+    assert "time limit" in timeout.message and timeout.sqlstate == "MaxTimeMSExpired"
+    lost = translate_error(cases[4][0], sql, driver)
+    assert "Topology Description" not in lost.message
+
+
+def test_translate_error_details():
+    driver = MongoDriver(DEAD)
+    dup = errors.DuplicateKeyError(
+        "E11000 duplicate key error collection: shop.orders index: _id_ dup key: { _id: 1 }", 11000,
+        {"code": 11000, "errmsg": "E11000 duplicate key error"},
+    )
+    err = translate_error(dup, "db.orders.insertOne({_id: 1})", driver)
+    assert type(err) is QueryError and err.sqlstate == "DuplicateKey" and "E11000" in err.message
+    bulk = errors.BulkWriteError(
+        {"writeErrors": [{"index": 1, "code": 11000, "errmsg": "E11000 duplicate key error dup key: { _id: 2 }"}],
+         "nInserted": 1, "writeConcernErrors": [], "nUpserted": 0, "nMatched": 0, "nModified": 0, "nRemoved": 0, "upserted": []}
+    )
+    err = translate_error(bulk, "db.o.insertMany([{_id: 1}, {_id: 2}])", driver)
+    assert "(1 write error, 1 inserted)" in err.message
+    # A statement further down a script points at itself.
+    script = "use shop\ndb.o.find({a: 1})"
+    query = [q for q in __import__("engine.mongo.shell", fromlist=["parse_script"]).parse_script(script)][1]
+    failed = errors.OperationFailure("unknown operator: $foo", 2, {"codeName": "BadValue"})
+    err = translate_error(failed, script, driver, query)
+    assert err.position == script.index("db.o.find") + 1 and err.sqlstate == "BadValue"
+    assert err.line_column == (2, 1)
+    # Unauthorized in a read-only session reads as a read-only refusal.
+    ro = MongoDriver(DEAD, read_only=True)
+    denied = errors.OperationFailure("not authorized on shop to execute command { insert: ... }", 13, {"codeName": "Unauthorized"})
+    assert isinstance(translate_error(denied, "x", ro), ReadOnlyViolation)
+    assert type(translate_error(denied, "x", driver)) is QueryError
+    # After a cancel, a killed cursor is a cancellation.
+    gone = errors.CursorNotFound("cursor id 123 not found", 43, {"codeName": "CursorNotFound"})
+    assert isinstance(translate_error(gone, "x", driver, cancelled=True), QueryCancelled)
+    assert type(translate_error(gone, "x", driver)) is QueryError
+    secret = errors.OperationFailure("bad auth for mongodb://app:s3cret@h/x", 8000, {})
+    assert "s3cret" not in translate_error(secret, "x", driver).message
+
+
+def test_pool_monitor_snapshot_from_real_events():
+    monitor = PoolMonitor(min_size=1, max_size=4)
+    addr = ("db1", 27017)
+    monitor.pool_created(monitoring.PoolCreatedEvent(addr, {"maxPoolSize": 4}))
+    monitor.pool_ready(monitoring.PoolReadyEvent(addr))
+    for cid in (1, 2):
+        monitor.connection_created(monitoring.ConnectionCreatedEvent(addr, cid))
+        monitor.connection_ready(monitoring.ConnectionReadyEvent(addr, cid, 0.004))
+    for cid, wait in ((1, 0.001), (2, 0.003)):
+        monitor.connection_check_out_started(monitoring.ConnectionCheckOutStartedEvent(addr))
+        monitor.connection_checked_out(monitoring.ConnectionCheckedOutEvent(addr, cid, wait))
+    monitor.connection_check_out_started(monitoring.ConnectionCheckOutStartedEvent(addr))  # a waiter
+    snap = monitor.snapshot()
+    assert isinstance(snap, PoolSnapshot) and snap.backend == "mongo"
+    assert (snap.size, snap.in_use, snap.idle, snap.waiters, snap.acquisitions) == (2, 2, 0, 1, 2)
+    assert (snap.min_size, snap.max_size, snap.peak_in_use, snap.breaker) == (1, 4, 2, "closed")
+    assert snap.acquire_p50 == pytest.approx(0.002)
+    monitor.connection_check_out_failed(monitoring.ConnectionCheckOutFailedEvent(addr, "timeout", 10.0))
+    monitor.connection_checked_in(monitoring.ConnectionCheckedInEvent(addr, 1))
+    monitor.connection_closed(monitoring.ConnectionClosedEvent(addr, 1, "stale"))
+    monitor.pool_cleared(monitoring.PoolClearedEvent(addr))
+    monitor.connection_check_out_failed(monitoring.ConnectionCheckOutFailedEvent(addr, "connectionError", 0.5))
+    snap = monitor.snapshot()
+    assert (snap.size, snap.in_use, snap.idle, snap.waiters) == (1, 1, 0, 0)
+    assert (snap.timeouts, snap.errors, snap.releases, snap.opened, snap.closed) == (1, 1, 1, 2, 1)
+    assert (snap.breaker, snap.breaker_failures) == ("open", 1)
+    assert snap.lifetime_avg >= 0 and snap.lifetime_max >= 0
+    monitor.pool_ready(monitoring.PoolReadyEvent(addr))
+    monitor.connection_check_out_started(monitoring.ConnectionCheckOutStartedEvent(addr))
+    monitor.connection_checked_out(monitoring.ConnectionCheckedOutEvent(addr, 2, 0.001))
+    snap = monitor.snapshot()
+    assert (snap.breaker, snap.breaker_failures) == ("closed", 0)
+    assert set(snap.as_dict()) >= {"size", "in_use", "acquire_p95", "breaker"}
+
+
+async def test_driver_listener_receives_pymongo_events():
+    driver = MongoDriver(DEAD, connect_timeout=0.2)
+    assert isinstance(driver.listener, monitoring.ConnectionPoolListener)
+    conn = await driver.connect(verify=False)
+    try:
+        with pytest.raises(ConnectionLost):
+            await conn.ping()
+        assert driver.listener.pools == 1  # PyMongo created the seed server's pool and told us
+        assert conn.pool_metrics().backend == "mongo"
+    finally:
+        await conn.close()
+    await asyncio.sleep(0)
+    assert driver.listener.pools == 0
