@@ -237,3 +237,18 @@ def test_cli_migrate_end_to_end(tmp_path, capsys, monkeypatch):
     assert "does not exist" in capsys.readouterr().err
     assert cli(["migrate", "up"]) == 2
     assert "needs --db" in capsys.readouterr().err
+
+
+async def test_syntax_error_points_at_the_line_in_the_file(db, tmp_path):
+    d = tmp_path / "syntax"
+    d.mkdir()
+    (d / "0001_typo.sql").write_text(
+        "-- a migration with a typo\n-- up\n\nCREATE TABLE a (x integer);\nCREATE TABLE b (x integer,\n  y integer));\n"
+    )
+    async with await Migrator.open(db, d) as m:
+        with pytest.raises(MigrationFailed) as info:
+            await m.up()
+        assert "0001_typo.sql, line" in str(info.value)
+        line = int(str(info.value).split(", line ")[1].split(")")[0])
+        assert line == (6 if db.startswith("postgres") else 5)  # PostgreSQL gives the position; SQLite the statement
+        assert await _tables(db) == {STATE_TABLE}
