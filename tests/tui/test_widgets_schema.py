@@ -126,6 +126,9 @@ async def test_empty_states() -> None:
     tree = SchemaTree()
     app = WidgetHarness(tree)
     async with app.run_test(size=(80, 24)) as pilot:
+        tree.show_message("loading…")
+        await pilot.pause()
+        assert screen_text(app).split() == ["loading…"]
         tree.set_schemas([])
         await pilot.pause()
         assert "no schemas" in screen_text(app)

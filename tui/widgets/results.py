@@ -10,7 +10,7 @@ Public API (the app codes against exactly this)::
     grid = ResultsGrid(page_size=500, max_column_width=40)
     grid.set_columns(columns: list[tuple[str, str]])   # new result: (name, type name); drops old rows
     grid.append_rows(rows: list[tuple])                # a page of rows, in order
-    grid.finish(rowcount: int, elapsed_ms: float, status: str)   # no more rows will come
+    grid.finish(rowcount: int, elapsed_ms: float | None, status: str)   # no more rows will come; None: no time shown
     grid.show_error(message: str, line: int | None, column: int | None)
     grid.clear()                                       # back to the empty state
     grid.set_running(running: bool)                    # running timer in the status line
@@ -758,8 +758,11 @@ class ResultsGrid(Widget):
         self._update_status()
         self._check_need_rows()
 
-    def finish(self, rowcount: int, elapsed_ms: float, status: str) -> None:
-        """No more rows will come: show the final count, elapsed time and server status."""
+    def finish(self, rowcount: int, elapsed_ms: float | None, status: str) -> None:
+        """No more rows will come: show the final count, elapsed time and server status.
+
+        `elapsed_ms` None shows no time (e.g. psql's ``\timing`` off).
+        """
         self._stop_timer()
         self._finished = True
         self._need_pending = False
@@ -772,6 +775,8 @@ class ResultsGrid(Widget):
 
     def show_error(self, message: str, line: int | None = None, column: int | None = None) -> None:
         """Show a database (or any) error instead of the grid, with its position if known."""
+        if self._running_since is not None:
+            self._elapsed_ms = (time.monotonic() - self._running_since) * 1000
         self._stop_timer()
         self._error = True
         self._finished = True

@@ -10,6 +10,7 @@ Public API (the app codes against exactly this)::
 
     tree = SchemaTree(label="demo", default_schemas=("public", "main"))
     tree.set_schemas(names: list[str])
+    tree.show_message(text: str)         # the whole tree is one line, e.g. "loading…"
     tree.set_tables(schema: str, tables: list[tuple[str, str, int]])    # (name, kind, row_estimate < 0 = unknown)
     tree.set_table_details(schema: str, table: str,
                            columns: list[tuple[str, str, bool]],         # (name, type, nullable)
@@ -175,6 +176,13 @@ class SchemaTree(Tree[_Node]):
         self._add_batch(self.root, [(Text(name), _Node("schema", name), True) for name in names])
         self._schemas = {node.data.schema: node for node in self.root.children if node.data}
         self.cursor_line = 0
+
+    def show_message(self, text: str) -> None:
+        """Replace the tree with one line of text (e.g. "loading…" while connecting)."""
+        self.clear()
+        self._schemas.clear()
+        self._tables.clear()
+        self._add_batch(self.root, [(Text(text, style="italic"), _Node("placeholder", ""), False)])
 
     def set_tables(self, schema: str, tables: list[tuple[str, str, int]]) -> None:
         """Fill `schema` with its tables (name, kind, row estimate); replaces what it had."""
