@@ -46,7 +46,7 @@ from engine.errors import (
 )
 from engine.metrics import LatencyWindow, PoolSnapshot
 from engine.mongo import explain as explain_mod
-from engine.mongo.flatten import Flattener, cell, flatten
+from engine.mongo.flatten import Flattener, cell, flatten, type_name
 from engine.mongo.schema import FieldInfo, infer_fields
 from engine.mongo.shell import ShellQuery, format_value, parse_script
 from engine.mongo.values import (
@@ -394,8 +394,8 @@ class MongoConnection:
             kwargs = _options(options, {"maxTimeMS": "maxTimeMS", "collation": "collation", "hint": "hint"}, method)
             values = await coll.distinct(query.args[0], to_bson(query.filter), comment=tag, **kwargs)
             rows = [(cell(v),) for v in values]
-            kinds = {type(v).__name__ for v in values}
-            return QueryResult((Column(query.args[0], "|".join(sorted(kinds))),), rows, len(rows), f"DISTINCT {len(rows)}")
+            kinds = sorted({type_name(v) for v in values} - {"null"})
+            return QueryResult((Column(query.args[0], "|".join(kinds)),), rows, len(rows), f"DISTINCT {len(rows)}")
         if method == "insertOne":
             result = await coll.insert_one(to_bson(query.args[0]), comment=tag, **_options(options, _INSERT_OPTIONS, method))
             return QueryResult((Column("insertedId"),), [(cell(result.inserted_id),)], 1, "INSERT 1")
@@ -421,16 +421,17 @@ class MongoConnection:
         if method in ("findOneAndUpdate", "findOneAndReplace", "findOneAndDelete"):
             return await self._find_and_modify(query, coll, tag)
         if method == "createIndex":
-            keys = [(k, v) for k, v in to_bson(query.args[0]).items()]
-            name = await coll.create_index(keys, comment=tag, **to_bson(options))
+            keys = list(to_bson(query.args[0]).items())
+            index_options = {k: v for k, v in to_bson(options).items() if k != "comment"}
+            name = await coll.create_index(keys, comment=tag, **index_options)
             return QueryResult((Column("index", "string"),), [(name,)], 1, "CREATE INDEX")
         if method == "dropIndex":
             target = query.args[0]
             await coll.drop_index(target if isinstance(target, str) else list(to_bson(target).items()), comment=tag)
             return QueryResult((), [], 0, "DROP INDEX")
         if method == "drop":
-            dropped = await coll.drop(comment=tag)
-            return QueryResult((), [], 0, "DROP COLLECTION" if dropped is not False else "DROP COLLECTION (absent)")
+            await coll.drop(comment=tag)
+            return QueryResult((), [], 0, "DROP COLLECTION")
         raise QueryError(f"{method}() is not supported", statement=query.text)
 
     async def _database_call(self, query: ShellQuery, tag: str) -> QueryResult:
@@ -787,10 +788,13 @@ class _MongoStream:
             return rows
         self._first = None
         if self._cursor is None:
-            if self._conn._cancel_requested and self._query is not None and not self.status:
-                raise QueryCancelled("operation cancelled", statement=self._sql)
             self._finish()
             raise StopAsyncIteration
+        if self._conn._cursor is not self._cursor:
+            # MongoConnection.cancel() took the cursor away between pages (and closed it).
+            self._cursor = None
+            self.status = f"{_verb(self._query)} {self.rowcount} (cancelled)" if self._query else "cancelled"
+            raise QueryCancelled("operation cancelled", statement=self._sql)
         try:
             docs = await self._conn._guard(self._cursor.to_list(self._page_size), self._sql, self._query)
         except BaseException:
@@ -905,12 +909,7 @@ def _options(options: Mapping[str, Any], allowed: Mapping[str, str], method: str
             raise QueryError(f"unknown option {key!r} for {method}() (known: {', '.join(sorted(allowed))})")
         if allowed[key] == "comment":
             continue  # the statement's comment is its cancel tag, set separately
-        value = to_bson(value)
-        if allowed[key] in ("sort",) and isinstance(value, Mapping):
-            value = list(value.items())
-        if allowed[key] == "hint" and isinstance(value, Mapping):
-            value = list(value.items())
-        out[allowed[key]] = value
+        out[allowed[key]] = to_bson(value)  # PyMongo takes sort/hint documents as they are
     return out
 
 
@@ -924,11 +923,8 @@ def _find_kwargs(query: ShellQuery) -> dict[str, Any]:
         key = _FIND_OPTIONS.get("projection" if name == "project" else name)
         if key is None or key == "comment":
             continue
-        value = to_bson(value)
-        if key in ("sort", "hint") and isinstance(value, Mapping):
-            value = list(value.items())
-        kwargs[key] = value
-    if kwargs.get("sort") == []:
+        kwargs[key] = to_bson(value)
+    if kwargs.get("sort") in ([], {}):
         kwargs.pop("sort")
     return kwargs
 

@@ -1,0 +1,219 @@
+"""The Mongo driver against a real server. Runs when AISHELL_TEST_MONGO_URL points at one
+(e.g. ``mongodb://localhost:27017``); otherwise every test skips with that reason.
+
+Each test works in its own throwaway database, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import pytest
+
+from engine.drivers.base import ColumnInfo, QueryResult
+from engine.drivers.mongo import MongoConnection, MongoDriver
+from engine.errors import QueryCancelled, QueryError, ReadOnlyViolation
+from engine.metrics import PoolSnapshot
+from engine.mongo.schema import FieldInfo
+
+pytestmark = pytest.mark.mongo
+
+
+@pytest.fixture
+async def conn(mongo_url):
+    driver = MongoDriver(mongo_url, connect_timeout=5)
+    connection = await driver.connect()
+    name = f"aishell_test_{uuid.uuid4().hex[:10]}"
+    await connection.execute(f"use {name}")
+    try:
+        yield connection
+    finally:
+        try:
+            await connection.execute("db.dropDatabase()")
+        finally:
+            await connection.close()
+
+
+async def seed(conn: MongoConnection, n: int, collection: str = "orders") -> None:
+    statuses = ["paid", "open", "void"]
+    batch = []
+    for i in range(n):
+        ts = (dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=i)).isoformat().replace("+00:00", "Z")
+        extra = f", coupon: 'C{i}'" if i >= n - 3 else ""
+        batch.append(
+            f"{{_id: {i}, status: '{statuses[i % 3]}', total: {i % 97}.5, ts: ISODate('{ts}'), "
+            f"customer: {{name: 'c{i % 50}', city: '{'Oslo' if i % 2 else 'Bergen'}'}}, items: [{{sku: 'A{i % 7}', qty: {i % 4}}}]{extra}}}"
+        )
+        if len(batch) == 500:
+            await conn.execute(f"db.{collection}.insertMany([{', '.join(batch)}])")
+            batch = []
+    if batch:
+        await conn.execute(f"db.{collection}.insertMany([{', '.join(batch)}])")
+
+
+async def test_crud_round_trip(conn):
+    result = await conn.execute("db.orders.insertOne({_id: 1, status: 'paid', total: NumberDecimal('9.99'), tags: ['a', 'b']})")
+    assert (result.rowcount, result.status, result.rows) == (1, "INSERT 1", [(1,)])
+    result = await conn.execute("db.orders.insertMany([{_id: 2, status: 'open'}, {_id: 3, status: 'paid', customer: {name: 'Ann'}}])")
+    assert result.rowcount == 2
+    found = await conn.execute("db.orders.find({status: 'paid'}, {status: 1, 'customer.name': 1}).sort({_id: -1}).limit(5)")
+    assert [c.name for c in found.columns] == ["_id", "status", "customer.name"]
+    assert found.rows == [(3, "paid", "Ann"), (1, "paid", None)]
+    assert (await conn.execute("db.orders.countDocuments({status: 'paid'})")).rows == [(2,)]
+    assert sorted(r[0] for r in (await conn.execute("db.orders.distinct('status')")).rows) == ["open", "paid"]
+    updated = await conn.execute("db.orders.updateMany({status: 'paid'}, {$set: {flag: true}})")
+    assert updated.rowcount == 2 and updated.status.startswith("UPDATE 2")
+    one = await conn.execute("db.orders.findOne({_id: 1})")
+    names = [c.name for c in one.columns]
+    assert one.rows[0][names.index("tags")] == '["a", "b"]'
+    assert str(one.rows[0][names.index("total")]) == "9.99"
+    deleted = await conn.execute("db.orders.deleteOne({_id: 2})")
+    assert (deleted.rowcount, deleted.status) == (1, "DELETE 1")
+    agg = await conn.execute("db.orders.aggregate([{$group: {_id: '$status', n: {$sum: 1}}}, {$sort: {_id: 1}}])")
+    assert agg.rows == [("paid", 2)]
+    created = await conn.execute("db.orders.createIndex({status: 1, ts: -1})")
+    assert created.rows == [("status_1_ts_-1",)]
+    indexes = await conn.indexes("orders")
+    assert [i.name for i in indexes] == ["_id_", "status_1_ts_-1"] and indexes[1].columns == ("status", "ts")
+    await conn.execute("db.orders.dropIndex('status_1_ts_-1')")
+    assert [i.name for i in await conn.indexes("orders")] == ["_id_"]
+    script = await conn.execute("db.tmp.insertOne({a: 1}); db.tmp.countDocuments({})")
+    assert script.rows == [(1,)]
+
+
+async def test_stream_pages_with_stable_columns(conn):
+    await seed(conn, 2500)
+    pages: list[list[tuple]] = []
+    async with conn.stream("db.orders.find({}).sort({_id: 1})", page_size=1000) as rows:
+        columns = rows.columns
+        async for page in rows:
+            assert all(len(r) == len(columns) for r in page)
+            pages.append(page)
+    assert [len(p) for p in pages] == [1000, 1000, 500]
+    assert rows.rowcount == 2500
+    assert rows.status.startswith("FIND 2500") and "coupon" in rows.status
+    names = [c.name for c in columns]
+    assert names[:3] == ["_id", "status", "total"] and "customer.city" in names and "coupon" not in names
+    assert pages[2][-1][0] == 2499
+
+
+async def test_stream_of_a_write_and_of_an_empty_result(conn):
+    async with conn.stream("db.orders.insertOne({a: 1})") as rows:
+        pages = [p async for p in rows]
+    assert (rows.status, rows.rowcount, len(pages), len(pages[0])) == ("INSERT 1", 1, 1, 1)
+    assert len(pages[0][0][0]) == 24  # the new ObjectId, as hex
+    async with conn.stream("db.orders.find({a: 2})") as rows:
+        assert [p async for p in rows] == []
+    assert rows.rowcount == 0
+
+
+async def test_catalog(conn):
+    await seed(conn, 300)
+    await conn.execute("db.createCollection('empty')")
+    await conn.execute("db.runCommand({create: 'paid_orders', viewOn: 'orders', pipeline: [{$match: {status: 'paid'}}]})")
+    assert conn.database in await conn.schemas()
+    tables = {t.name: t for t in await conn.tables()}
+    assert tables["orders"].row_estimate == 300 and tables["orders"].kind == "collection"
+    assert tables["paid_orders"].kind == "view" and tables["paid_orders"].row_estimate == -1
+    assert tables["empty"].row_estimate == 0
+    columns = await conn.columns("orders")
+    assert all(isinstance(c, FieldInfo) and isinstance(c, ColumnInfo) for c in columns)
+    by_name = {c.name: c for c in columns}
+    assert by_name["_id"].position == 1 and by_name["status"].type_name == "string"
+    assert by_name["ts"].type_name == "date" and by_name["items.sku"].frequency == 1.0
+    assert 0 < by_name["coupon"].frequency < 0.1
+    assert await conn.columns("empty") == []
+    info = await conn.schema_info()
+    assert info.find("orders").columns and info.find("orders").indexes[0].primary
+    version = await conn.server_version()
+    assert version[0].isdigit()
+
+
+async def test_explain_and_advice(conn):
+    await seed(conn, 3000)
+    text = "db.orders.find({status: 'paid', total: {$gt: 50}}).sort({ts: -1}).limit(10)"
+    findings = await conn.advise(text)
+    assert [f.code for f in findings][:1] == ["MG001"]
+    advice = findings[0].index
+    assert advice is not None and advice.command == "db.orders.createIndex({status: 1, ts: -1, total: 1})"
+    await conn.execute(advice.command)
+    assert [f.code for f in await conn.advise(text)] == []
+    plan = await conn.execute(text.replace(".limit(10)", ".limit(10).explain('executionStats')"))
+    assert plan.status.startswith("EXPLAIN") and any("IXSCAN status_1_ts_-1_total_1" in r[0] for r in plan.rows)
+    raw = await conn.explain("db.orders.deleteMany({status: 'void'})")
+    assert "queryPlanner" in raw
+    assert (await conn.execute("db.orders.countDocuments({status: 'void'})")).rows == [(1000,)]  # nothing deleted
+
+
+async def test_cancel_stops_a_running_operation(conn):
+    await seed(conn, 200)
+    task = asyncio.ensure_future(conn.execute("db.orders.find({$where: 'sleep(50) || true'})"))
+    await asyncio.sleep(0.8)
+    assert await conn.cancel() is True
+    with pytest.raises(QueryCancelled):
+        await asyncio.wait_for(task, 10)
+    assert (await conn.execute("db.orders.countDocuments({})")).rows == [(200,)]  # usable afterwards
+
+
+async def test_cancel_between_pages_closes_the_cursor(conn):
+    await seed(conn, 1500)
+    async with conn.stream("db.orders.find({})", page_size=500) as rows:
+        first = await rows.__anext__()
+        assert len(first) == 500
+        assert await conn.cancel() is True
+        with pytest.raises(QueryCancelled):
+            await rows.__anext__()
+
+
+async def test_server_errors_are_query_errors(conn):
+    await conn.execute("db.orders.insertOne({_id: 1})")
+    with pytest.raises(QueryError) as err:
+        await conn.execute("db.orders.insertOne({_id: 1})")
+    assert err.value.sqlstate == "DuplicateKey"
+    with pytest.raises(QueryError) as err:
+        await conn.execute(f"use {conn.database}\ndb.orders.find({{a: {{$nope: 1}}}})")
+    assert err.value.sqlstate == "BadValue" and err.value.line_column == (2, 1)
+
+
+async def test_read_only_driver(mongo_url, conn):
+    await conn.execute("db.orders.insertOne({_id: 1})")
+    driver = MongoDriver(mongo_url, read_only=True)
+    ro = await driver.connect()
+    try:
+        await ro.execute(f"use {conn.database}")
+        assert (await ro.execute("db.orders.countDocuments({})")).rows == [(1,)]
+        with pytest.raises(ReadOnlyViolation):
+            await ro.execute("db.orders.deleteMany({})")
+    finally:
+        await ro.close()
+    assert (await conn.execute("db.orders.countDocuments({})")).rows == [(1,)]
+
+
+async def test_pool_metrics_follow_the_work(conn):
+    await seed(conn, 50)
+    await asyncio.gather(*(conn.client[conn.database].orders.count_documents({}) for _ in range(8)))
+    snap = conn.pool_metrics()
+    assert isinstance(snap, PoolSnapshot) and snap.backend == "mongo"
+    assert snap.acquisitions >= 8 and snap.releases >= 8 and snap.size >= 1
+    assert snap.in_use == 0 and snap.breaker == "closed" and snap.acquire_p99 >= snap.acquire_p50 >= 0
+
+
+async def test_session_facade(mongo_url):
+    from engine.session import Session
+
+    name = f"aishell_test_{uuid.uuid4().hex[:10]}"
+    async with await Session.open(mongo_url) as session:
+        assert session.dialect == "mongo"
+        await session.execute(f"use {name}")
+        try:
+            result = await session.execute("db.t.insertMany([{a: 1}, {a: 2, b: {c: 3}}])")
+            assert isinstance(result, QueryResult) and result.rowcount == 2
+            async with session.stream("db.t.find({}, {_id: 0}).sort({a: 1})") as rows:
+                pages = [p async for p in rows]
+            assert [c.name for c in rows.columns] == ["a", "b.c"]
+            assert pages == [[(1, None), (2, 3)]]
+            assert isinstance(session.metrics()["pool"], PoolSnapshot)
+        finally:
+            await session.execute("db.dropDatabase()")
