@@ -124,14 +124,6 @@ async def test_backup_restore_round_trip_matches_every_table(pgbench_source, sou
     assert await _fingerprint(target) == source_fingerprint
 
 
-async def test_single_job_restore_of_directory_archive(pgbench_source, source_fingerprint, pg_cluster, tmp_path):
-    out = tmp_path / "bk"
-    await backup(pgbench_source, out, jobs=1)
-    target = _new_db(pg_cluster)
-    await restore(out, target, jobs=1)
-    assert await _fingerprint(target) == source_fingerprint
-
-
 async def test_corrupted_backup_is_refused_and_target_untouched(pgbench_source, pg_cluster, tmp_path):
     out = tmp_path / "bk"
     manifest = await backup(pgbench_source, out, format="directory", jobs=2)
@@ -190,7 +182,8 @@ def test_cli_backup_verify_restore_and_corruption(pgbench_source, source_fingerp
     assert "not empty" in capsys.readouterr().err
 
 
-async def test_password_reaches_tools_only_through_a_private_passfile(pgbench_source, pg_cluster, tmp_path, monkeypatch):
+async def test_password_reaches_tools_only_through_a_private_passfile(pgbench_source, source_fingerprint, pg_cluster, tmp_path, monkeypatch):
+    """Also the one-job path: a directory archive restored in a single transaction."""
     seen = []
     real = asyncio.create_subprocess_exec
 
@@ -202,8 +195,10 @@ async def test_password_reaches_tools_only_through_a_private_passfile(pgbench_so
         return await real(*cmd, **kwargs)
 
     monkeypatch.setattr(asyncio, "create_subprocess_exec", recording)
-    await backup(pgbench_source, tmp_path / "bk", format="custom", compress="gzip")
-    await restore(tmp_path / "bk", _new_db(pg_cluster))
+    await backup(pgbench_source, tmp_path / "bk", format="directory", jobs=1)
+    target = _new_db(pg_cluster)
+    await restore(tmp_path / "bk", target, jobs=1)
+    assert any("--single-transaction" in cmd for cmd, *_ in seen)
     password = urlsplit(pgbench_source).password
     assert password and len(seen) >= 2
     for cmd, passfile, mode, has_pgpassword in seen:
@@ -211,6 +206,7 @@ async def test_password_reaches_tools_only_through_a_private_passfile(pgbench_so
         if "pg_dump" in cmd[0] or "pg_restore" in cmd[0]:
             assert passfile and mode == 0o600 and not has_pgpassword
             assert not Path(passfile).exists(), "passfile removed afterwards"
+    assert await _fingerprint(target) == source_fingerprint
 
 
 async def test_failed_dump_reports_the_tool_error_and_leaves_nothing(pg_cluster, tmp_path):
