@@ -6,8 +6,10 @@ upper-cased, unquoted identifiers lower-cased and comments and layout dropped, s
 reuses :func:`fingerprint` to group statements of the same shape.
 
 The analysis cache keys a statement by its fingerprint plus the *class* of each literal — the
-only facts about literal values any rule looks at: whether a string starts with a LIKE
-wildcard (``%``/``_``) and whether a number reaches the deep-OFFSET threshold. Findings are
+only facts about literal values any rule may look at (:func:`string_class`): whether a string
+is all wildcards, starts with a LIKE wildcard (``%``/``_``) or reads as a number, and whether a
+number reaches the deep-OFFSET threshold. A rule that needs another fact about a literal must
+add it here, or quote the literal in its finding (which disables reuse). Findings are
 stored with positions as token indices, so a hit for the same shape with other literals (or
 other spacing) is re-located in the new text without parsing. Findings whose message or
 suggestion quotes a literal of the statement are not reused across texts.
@@ -75,9 +77,76 @@ def normalized_parts(tokens: list[Token]) -> list[str]:
     return parts
 
 
+_VAR, _QUOTED, _STRING, _NUMBER, _PLACEHOLDER = 1, 2, 3, 4, 5
+_ACTIONS = {TokenType.VAR: _VAR, TokenType.IDENTIFIER: _QUOTED, TokenType.NUMBER: _NUMBER, TokenType.PLACEHOLDER: _PLACEHOLDER}
+_ACTIONS.update({kind: _STRING for kind in STRINGS})
+
+
+def split_keyed(tokens: list[Token], deep_offset: int) -> list[tuple[list[Token], str]]:
+    """Statements (split on ``;`` tokens) with their cache keys: the normalized shape joined
+    by :data:`SEPARATOR`, then the literal classes — :func:`normalized_parts` and
+    :func:`literal_classes` in one pass."""
+    out: list[tuple[list[Token], str]] = []
+    chunk: list[Token] = []
+    parts: list[str] = []
+    classes: list[str] = []
+    actions = _ACTIONS
+    semicolon = TokenType.SEMICOLON
+    for token in tokens:
+        kind = token.token_type
+        if kind is semicolon:
+            if chunk:
+                out.append((chunk, SEPARATOR.join(parts) + SEPARATOR + "".join(classes)))
+                chunk, parts, classes = [], [], []
+            continue
+        chunk.append(token)
+        action = actions.get(kind)
+        if action is None:
+            parts.append(token.text.upper())
+        elif action == _VAR:
+            parts.append(token.text.lower())
+        elif action == _STRING:
+            parts.append("?")
+            classes.append(string_class(token.text))
+        elif action == _NUMBER:
+            parts.append("?")
+            try:
+                classes.append("N" if abs(float(token.text)) >= deep_offset else "n")
+            except ValueError:
+                classes.append("n")
+        elif action == _PLACEHOLDER:
+            parts.append("?")
+        else:
+            parts.append('"' + token.text + '"')
+    if chunk:
+        out.append((chunk, SEPARATOR.join(parts) + SEPARATOR + "".join(classes)))
+    return out
+
+
+def looks_numeric(text: str) -> bool:
+    """True when a string literal reads as a number (``'12.50'``, ``'-3'``, ``'1e5'``)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def string_class(text: str) -> str:
+    """``p`` only wildcards (or empty), ``w`` a leading LIKE wildcard, ``d`` reads as a number,
+    ``s`` anything else."""
+    if text.strip("%") == "":
+        return "p"
+    if text[:1] in ("%", "_"):
+        return "w"
+    if text[:1] in "0123456789+-. " and looks_numeric(text):
+        return "d"
+    return "s"
+
+
 def literal_classes(tokens: list[Token], deep_offset: int) -> str:
-    """One character a literal: ``w`` a string starting with a LIKE wildcard, ``s`` another
-    string, ``N`` a number at or above ``deep_offset``, ``n`` another number."""
+    """One character a literal: a :func:`string_class` for strings, ``N`` a number at or
+    above ``deep_offset``, ``n`` another number."""
     out = []
     for token in tokens:
         kind = token.token_type
@@ -88,7 +157,7 @@ def literal_classes(tokens: list[Token], deep_offset: int) -> str:
                 big = False
             out.append("N" if big else "n")
         elif kind in STRINGS:
-            out.append("w" if token.text[:1] in ("%", "_") else "s")
+            out.append(string_class(token.text))
     return "".join(out)
 
 

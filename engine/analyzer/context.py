@@ -59,7 +59,7 @@ class Context:
 
     __slots__ = (
         "sql", "dialect", "schema", "settings", "statement", "lines", "tree", "start", "generator_dialect", "tokens",
-        "_index", "_sources", "_subclass_cache",
+        "_index", "_sources",
     )
 
     def __init__(
@@ -96,20 +96,18 @@ class Context:
                 bucket.append(node)
         self._index = index
         self._sources: dict[int, dict[str, Source]] = {}
-        self._subclass_cache: dict[type, list[list[exp.Expression]]] = {}
 
     # -- traversal ------------------------------------------------------------------------------
 
     def find_all(self, *types: type) -> Iterator[exp.Expression]:
         """Every node of the statement that is an instance of one of ``types`` (from the shared
         index: no new walk)."""
+        index = self._index
         for kind in types:
-            buckets = self._subclass_cache.get(kind)
-            if buckets is None:
-                buckets = [nodes for key, nodes in self._index.items() if issubclass(key, kind)]
-                self._subclass_cache[kind] = buckets
-            for nodes in buckets:
-                yield from nodes
+            for concrete in _subclasses(kind):
+                nodes = index.get(concrete)
+                if nodes:
+                    yield from nodes
 
     def has(self, kind: type) -> bool:
         return next(self.find_all(kind), None) is not None
@@ -131,24 +129,44 @@ class Context:
                     if end is None or e > end:
                         end = e
             if start is not None:
-                if isinstance(node, (exp.Func, exp.Cast)) and self.tokens:
-                    start = self._name_before(start)
+                if self.tokens and probe is node:
+                    start = self._leading_keywords(node, start)
                 return start, end
             probe = probe.parent
         return None
 
-    def _name_before(self, start: int) -> int:
-        """For ``f(x)`` located at ``x``: the offset of ``f`` (function name or CAST)."""
+    def _token_at(self, offset: int) -> int:
+        """Index of the first token starting at or after ``offset``."""
         tokens = self.tokens
         lo, hi = 0, len(tokens)
         while lo < hi:
             mid = (lo + hi) // 2
-            if tokens[mid].start < start:
+            if tokens[mid].start < offset:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo >= 2 and tokens[lo - 1].token_type.name == "L_PAREN":
-            return tokens[lo - 2].start
+        return lo
+
+    def _leading_keywords(self, node: exp.Expression, start: int) -> int:
+        """Move ``start`` back over the keywords that open ``node`` but carry no position in
+        the tree: a function's name and ``(`` (``CAST(``), ``(SELECT`` of a subquery,
+        ``ORDER BY``, a leading ``NULL``/``TRUE``/``FALSE`` operand."""
+        tokens = self.tokens
+        i = self._token_at(start)
+        kind = lambda j: tokens[j].token_type.name if 0 <= j < len(tokens) else ""  # noqa: E731
+        if isinstance(node, (exp.Func, exp.Cast)) and kind(i - 1) == "L_PAREN" and i >= 2:
+            return tokens[i - 2].start
+        if isinstance(node, exp.Subquery):
+            j = i - 1
+            while kind(j) in ("SELECT", "DISTINCT", "ALL"):
+                j -= 1
+            if kind(j) == "L_PAREN":
+                return tokens[j].start
+            return tokens[j + 1].start if j + 1 < i else start
+        if isinstance(node, exp.Order) and kind(i - 1) == "ORDER_BY":
+            return tokens[i - 1].start
+        if isinstance(node, exp.Binary) and isinstance(node.this, (exp.Null, exp.Boolean)) and kind(i - 2) in ("NULL", "TRUE", "FALSE"):
+            return tokens[i - 2].start
         return start
 
     def finding(
@@ -262,6 +280,25 @@ class Context:
         if source.info is None or source.info.row_estimate < 0:
             return None
         return source.info.row_estimate >= self.settings.large_table_rows
+
+
+_SUBCLASSES: dict[type, tuple[type, ...]] = {}
+
+
+def _subclasses(kind: type) -> tuple[type, ...]:
+    """``kind`` and every subclass of it, computed once per kind (expression classes are all
+    defined when sqlglot and its dialects are imported)."""
+    found = _SUBCLASSES.get(kind)
+    if found is None:
+        seen: list[type] = []
+        stack = [kind]
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.append(current)
+                stack.extend(current.__subclasses__())
+        found = _SUBCLASSES[kind] = tuple(seen)
+    return found
 
 
 def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:

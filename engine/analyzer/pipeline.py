@@ -20,7 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from engine.analyzer.cache import LRU, dialect_of, literal_classes, normalized_parts, SEPARATOR, LITERALS
+from engine.analyzer.cache import LRU, LITERALS, dialect_of, split_keyed
 from engine.analyzer.context import Context, LineIndex
 from engine.analyzer.findings import Analysis, Finding, Rule
 from engine.analyzer.rules import RULES
@@ -116,15 +116,15 @@ def _analyze(sql: str, dialect_name: str, schema: SchemaInfo | None, settings: A
     except (SqlglotError, ValueError, IndexError, RecursionError):
         tokens = list(tokenizer.tokens)
         token_error = _resume_offset(sql, tokens)
-    chunks = _split(tokens)
+    chunks = split_keyed(tokens, settings.deep_offset)
     unterminated = bool(token_error is not None and chunks and tokens and tokens[-1].token_type is not TokenType.SEMICOLON)
     findings: list[Finding] = []
     statements = 0
-    for number, chunk in enumerate(chunks):
+    for number, (chunk, shape) in enumerate(chunks):
         statements += 1
         if unterminated and number == len(chunks) - 1:
             break
-        findings.extend(_statement(sql, chunk, number, dialect, dialect_name, schema, settings, skey, lines))
+        findings.extend(_statement(sql, chunk, shape, number, dialect, dialect_name, schema, settings, skey, lines))
     if token_error is not None:
         if not unterminated:
             statements += 1
@@ -154,6 +154,7 @@ def _split(tokens: list[Token]) -> list[list[Token]]:
 def _statement(
     sql: str,
     chunk: list[Token],
+    shape: str,
     number: int,
     dialect,
     dialect_name: str,
@@ -164,8 +165,7 @@ def _statement(
 ) -> list[Finding]:
     cacheable = len(chunk) <= MAX_CACHED_TOKENS
     if cacheable:
-        shape = SEPARATOR.join(normalized_parts(chunk))
-        key = (shape, literal_classes(chunk, settings.deep_offset), dialect_name, id(schema), skey)
+        key = (shape, dialect_name, id(schema), skey)
         entry = _SHAPES.get(key)
         if entry is not None and entry[1] is schema:
             return _relocate(entry[0], chunk, number, lines)

@@ -73,6 +73,6 @@ def _semi_join(select: exp.Select, unused, ctx) -> str:
     copy = select.copy()
     copy.set("distinct", None)
     copy.set("joins", [j.copy() for j in joins if j is not target] or None)
-    sub = exp.select("1").from_(target.this.copy(), copy=False).where(target.args["on"].copy(), copy=False)
+    sub = exp.Select(expressions=[exp.Literal.number(1)]).from_(target.this.copy(), copy=False).where(target.args["on"].copy(), copy=False)
     copy = copy.where(exp.Exists(this=sub), copy=False)
     return ctx.sql_of(copy)

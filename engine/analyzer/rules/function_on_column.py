@@ -102,7 +102,7 @@ def _rewrite(predicate, wrapped, column: exp.Column, other, ctx) -> str | None:
     value = other[0] if other else None
     value_sql = ctx.sql_of(value) if isinstance(value, exp.Expression) else "?"
     is_eq = isinstance(predicate, exp.EQ)
-    to_date = isinstance(wrapped, exp.Date) or (isinstance(wrapped, (exp.Cast, exp.TryCast)) and wrapped.to.is_type("date"))
+    to_date = isinstance(wrapped, exp.Date) or (isinstance(wrapped, (exp.Cast, exp.TryCast)) and wrapped.to.this == exp.DataType.Type.DATE)
     if to_date and isinstance(predicate, COMPARISONS) and not isinstance(predicate, exp.NEQ):
         next_day = f"date({value_sql}, '+1 day')" if ctx.dialect == "sqlite" else f"CAST({value_sql} AS DATE) + 1"
         op = _op(predicate)

@@ -47,8 +47,13 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
 
 def _not_null(column: exp.Column, sub: exp.Select, ctx) -> bool:
     for condition in conjuncts(sub.args.get("where")):
+        test = None
         if isinstance(condition, exp.Not) and isinstance(unparen(condition.this), exp.Is):
-            tested = plain_column(unparen(condition.this).this)
+            test = unparen(condition.this)
+        elif isinstance(condition, exp.Is) and condition.args.get("negate"):
+            test = condition
+        if test is not None and isinstance(test.expression, exp.Null):
+            tested = plain_column(test.this)
             if tested is not None and tested.name.lower() == column.name.lower():
                 return True
     found = ctx.column_info(column, sub)

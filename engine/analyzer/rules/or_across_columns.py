@@ -20,24 +20,24 @@ from sqlglot import exp
 
 from engine.analyzer.context import conjuncts, is_constant
 from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import follow, or_branches, path_to, plain_column, walk_scope
+from engine.analyzer.rules._common import follow, or_branches, path_to, plain_column, predicate_owner, walk_scope
 
 RULE = Rule("AS006", "or-across-columns", "warning", "OR across different columns")
 
 
 def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
-    for where in ctx.find_all(exp.Where):
-        for node in walk_scope(where.this):
-            if not isinstance(node, exp.Or):
-                continue
-            parent = node.parent
-            while isinstance(parent, exp.Paren):
-                parent = parent.parent
-            if isinstance(parent, exp.Or):
-                continue  # reported at the top of the OR chain
-            finding = _check_or(node, where, ctx)
-            if finding is not None:
-                yield finding
+    for node in ctx.find_all(exp.Or):
+        parent = node.parent
+        while isinstance(parent, exp.Paren):
+            parent = parent.parent
+        if isinstance(parent, exp.Or):
+            continue  # reported at the top of the OR chain
+        owner = predicate_owner(node)
+        if not isinstance(owner, exp.Where):
+            continue
+        finding = _check_or(node, owner, ctx)
+        if finding is not None:
+            yield finding
 
 
 def _column_key(column: exp.Column) -> tuple[str, str]:
@@ -52,9 +52,6 @@ def _check_or(node: exp.Or, where: exp.Where, ctx) -> Finding | None:
         if not columns:
             return None  # an optional-filter idiom or a constant branch
         sets.append(columns)
-    common = set.intersection(*sets)
-    if common:
-        return None
     same = _same_column_equalities(branches)
     if same is not None:
         column, values = same
@@ -63,6 +60,9 @@ def _check_or(node: exp.Or, where: exp.Where, ctx) -> Finding | None:
             f"OR of equalities on the same column {column}: an IN list reads better and plans the same or better",
             suggestion=f"{column} IN ({', '.join(values)})", severity="info",
         )
+    common = set.intersection(*sets)
+    if common:
+        return None
     select = where.parent
     severity = "info"
     if ctx.schema is not None and isinstance(select, exp.Select):

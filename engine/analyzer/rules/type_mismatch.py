@@ -17,6 +17,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
+from engine.analyzer.cache import looks_numeric
 from engine.analyzer.findings import Finding, Rule
 from engine.analyzer.rules._common import COMPARISONS, literal_family, plain_column, type_family, unparen, walk_scope
 
@@ -86,9 +87,7 @@ def _compare(node, left, right, ctx) -> Finding | None:
     if literal == "string" and family in ("integer", "numeric"):
         value = unparen(other)
         text = value.this if isinstance(value, exp.Literal) else ""
-        try:
-            float(text)
-        except ValueError:
+        if not looks_numeric(text):
             return ctx.finding(
                 RULE,
                 node,
