@@ -332,7 +332,11 @@ def test_cli_sqlite_round_trip_and_bad_input(tmp_path, capsys):
     assert cli(["backup", str(demo), "--out", str(tmp_path / "bk")]) == 0
     assert cli(["restore", str(tmp_path / "bk"), str(tmp_path / "copy.db")]) == 0
     assert _sqlite_fingerprint(tmp_path / "copy.db") == _sqlite_fingerprint(demo)
-    capsys.readouterr()
+    assert "verify: " in capsys.readouterr().err
+    assert cli(["restore", str(tmp_path / "bk"), str(tmp_path / "copy2.db"), "--no-verify"]) == 0
+    err = capsys.readouterr().err
+    assert "restore: " in err and "verify: " not in err
+    assert _sqlite_fingerprint(tmp_path / "copy2.db") == _sqlite_fingerprint(demo)
     assert cli(["backup", str(demo), "--out", str(tmp_path / "bk2"), "--compress", "zstd"]) == 2
     assert cli(["restore", str(tmp_path / "nowhere"), str(tmp_path / "c.db")]) == 2
     assert cli(["restore", str(tmp_path / "bk")]) == 2  # no target
