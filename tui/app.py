@@ -1,0 +1,178 @@
+"""The AIShell workbench: the Textual App. It owns the Session (the only thing, with its
+screens, that talks to the engine), the settings, themes and key map; the main screen lays out
+the panes and runs statements in workers.
+
+    run_app("sqlite:///shop.db", settings=Settings.load(), read_only=False, create=False, theme=None)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState
+
+from engine.config import Settings
+from engine.errors import AishellError
+from tui.messages import Reconnected
+from tui.themes import choose_theme, load_themes
+
+CSS = Path(__file__).with_name("app.tcss")
+
+
+class AishellApp(App[int]):
+    """The workbench. ``session`` is set once connected (None while connecting)."""
+
+    CSS_PATH = str(CSS)
+    TITLE = "AIShell"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave AIShell (buffers are saved)", priority=True),
+        Binding("f1", "help", "Help", id="app.help", tooltip="Show every key and what it does"),
+        Binding("ctrl+t", "cycle_theme", "Theme", show=False, id="app.cycle_theme", tooltip="Switch to the next theme"),
+        Binding("ctrl+o", "connect", "Connect", show=False, id="app.connect", tooltip="Connect to another database (like \\c)"),
+    ]
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        settings: Settings | None = None,
+        read_only: bool = False,
+        create: bool = False,
+        theme: str | None = None,
+        session: Any = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or Settings.load()
+        self.target = target
+        self.read_only_requested = read_only or self.settings.read_only
+        self.create = create
+        self.session: Any = session
+        self.theme_errors: list[str] = []
+        themes, self.theme_errors = load_themes(self.settings.config_dir)
+        for item in themes:
+            self.register_theme(item)
+        self.theme = choose_theme(theme, self.settings.ui.theme, set(self.available_themes))
+        if self.settings.keys:
+            self.set_keymap(dict(self.settings.keys))
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from tui.screens.main import MainScreen
+
+        for error in self.theme_errors:
+            self.notify(error, title="Theme file skipped", severity="warning")
+        self.push_screen(MainScreen())
+        if self.session is None:
+            self.open_session(self.target)
+        else:
+            self.post_message(Reconnected(self.session.display_url, self.session.read_only))
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def open_session(self, target: str, *, replace: bool = False) -> None:
+        """Connect to ``target``; on success the new session replaces the old one."""
+        from engine.session import Session
+
+        try:
+            session = await Session.open(target, settings=self.settings, read_only=self.read_only_requested, create=self.create)
+        except AishellError as exc:
+            self._connect_failed(target, exc, replace)
+            return
+        old, self.session = self.session, session
+        self.target = target
+        if old is not None:
+            try:
+                await old.close()
+            except AishellError:
+                pass
+        self.screen.post_message(Reconnected(session.display_url, session.read_only))
+
+    def _connect_failed(self, target: str, exc: AishellError, replace: bool) -> None:
+        from engine.drivers.url import redact_url
+        from tui.screens.dialogs import ErrorScreen
+
+        where = redact_url(target)
+        if replace and self.session is not None:
+            self.notify(f"{exc}", title=f"Could not connect to {where}", severity="error", timeout=8)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "retry":
+                self.open_session(self.target)
+            elif choice == "connect":
+                self.action_connect()
+            else:
+                self.exit(2)
+
+        self.push_screen(
+            ErrorScreen(exc.title, f"{where}\n\n{exc}", buttons=(("retry", "Retry"), ("connect", "Connect to…"), ("quit", "Quit"))),
+            chosen,
+        )
+
+    async def action_quit(self) -> None:
+        from tui.screens.main import MainScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, MainScreen):
+                screen.save_buffers()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                await asyncio.wait_for(session.close(), 3)
+            except (AishellError, asyncio.TimeoutError):
+                pass
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_cycle_theme(self) -> None:
+        names = sorted(n for n in self.available_themes if n.startswith("aishell-")) or sorted(self.available_themes)
+        index = names.index(self.theme) + 1 if self.theme in names else 0
+        self.theme = names[index % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2)
+
+    def action_connect(self, url: str | None = None) -> None:
+        from tui.screens.dialogs import ConnectScreen
+
+        if url:
+            self.open_session(url, replace=self.session is not None)
+            return
+
+        def chosen(target: str | None) -> None:
+            if target:
+                self.open_session(target, replace=self.session is not None)
+            elif self.session is None:
+                self.exit(2)
+
+        self.push_screen(ConnectScreen(self.target), chosen)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place unexpected worker failures end up: shown, never fatal."""
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            title = getattr(error, "title", "Unexpected error")
+            self.notify(f"{type(error).__name__}: {error}", title=title, severity="error", timeout=10)
+
+
+def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None) -> int:
+    """Run the workbench until the user quits; the exit code (0, or 2 when it could not connect)."""
+    app = AishellApp(target, settings=settings, read_only=read_only, create=create, theme=theme)
+    result = app.run()
+    return int(result or 0) if app.return_code in (None, 0) else int(app.return_code)
+
+
+__all__ = ["AishellApp", "run_app"]

@@ -1,0 +1,180 @@
+"""pgcli-style backslash commands, answered from the Session's catalog calls.
+
+``parse`` splits a command line; ``run`` executes it against a Session and returns a
+:class:`Outcome` the results grid can show (columns + rows), or an ``action`` the app performs
+itself (``expanded``, ``timing``, ``connect``). Patterns work like psql's: ``*`` and ``?``
+wildcards, optionally ``schema.pattern``.
+
+>>> parse("\\\\d+ public.orders")
+('\\\\d', 'public.orders')
+>>> parse("\\\\x")
+('\\\\x', '')
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "\\dt": ("[PATTERN]", "List tables and views"),
+    "\\d": ("[NAME]", "Describe a table: columns and indexes (without NAME: \\dt)"),
+    "\\dn": ("[PATTERN]", "List schemas"),
+    "\\di": ("[PATTERN]", "List indexes"),
+    "\\l": ("", "List databases"),
+    "\\x": ("[on|off]", "Toggle the expanded record view"),
+    "\\timing": ("[on|off]", "Toggle showing the elapsed time of each statement"),
+    "\\c": ("URL", "Connect to another database (\\connect)"),
+    "\\?": ("", "List the backslash commands"),
+}
+_ALIASES = {"\\connect": "\\c", "\\list": "\\l", "\\h": "\\?", "\\help": "\\?", "\\dv": "\\dt", "\\d+": "\\d", "\\dt+": "\\dt", "\\di+": "\\di", "\\dn+": "\\dn", "\\l+": "\\l"}
+
+
+class BackslashError(ValueError):
+    """An unknown command or a missing argument: the message says which and what to type."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a command produced: a table to show and/or an action for the app."""
+
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
+    status: str = ""
+    action: str | None = None
+    """``expanded``, ``timing`` (with ``value`` True/False/None for toggle) or ``connect`` (``argument``: URL)."""
+    value: bool | None = None
+    argument: str = ""
+
+
+def parse(line: str) -> tuple[str, str]:
+    """``(command, argument)``; the command lower-cased with its aliases resolved."""
+    text = line.strip().rstrip(";").strip()
+    if not text.startswith("\\"):
+        raise BackslashError(f"not a backslash command: {line!r}")
+    head, _, rest = text.partition(" ")
+    command = head.lower()
+    command = _ALIASES.get(command, command)
+    return command, rest.strip()
+
+
+def _toggle(argument: str) -> bool | None:
+    arg = argument.lower()
+    if arg in ("on", "true", "1"):
+        return True
+    if arg in ("off", "false", "0"):
+        return False
+    if arg:
+        raise BackslashError(f"expected on or off, got {argument!r}")
+    return None
+
+
+def _matcher(pattern: str) -> tuple[str | None, Any]:
+    schema = None
+    if "." in pattern:
+        schema, pattern = pattern.split(".", 1)
+    pattern = pattern.strip('"')
+    if not pattern:
+        return schema, lambda name: True
+    if not any(ch in pattern for ch in "*?["):
+        lowered = pattern.lower()
+        return schema, lambda name: name.lower() == lowered
+    return schema, lambda name: fnmatch.fnmatchcase(name.lower(), pattern.lower())
+
+
+def help_outcome() -> Outcome:
+    rows = [(f"{cmd} {args}".strip(), text) for cmd, (args, text) in COMMANDS.items()]
+    return Outcome([("command", "text"), ("description", "text")], rows, f"{len(rows)} commands")
+
+
+async def run(session: Any, line: str) -> Outcome:
+    """Execute one backslash command. Raises BackslashError for bad input and the Session's
+    errors (QueryError, ConnectionLost) for database failures."""
+    command, argument = parse(line)
+    if command == "\\?":
+        return help_outcome()
+    if command == "\\x":
+        return Outcome(action="expanded", value=_toggle(argument))
+    if command == "\\timing":
+        return Outcome(action="timing", value=_toggle(argument))
+    if command == "\\c":
+        if not argument:
+            raise BackslashError("\\c needs a URL or path: \\c postgresql://user@host/db")
+        return Outcome(action="connect", argument=argument)
+    if command == "\\dn":
+        _, match = _matcher(argument)
+        names = [n for n in await session.schemas() if match(n)]
+        return Outcome([("schema", "text")], [(n,) for n in names], f"{len(names)} schemas")
+    if command == "\\dt" or (command == "\\d" and (not argument or any(c in argument for c in "*?"))):
+        return await _list_tables(session, argument)
+    if command == "\\d":
+        return await _describe(session, argument)
+    if command == "\\di":
+        return await _list_indexes(session, argument)
+    if command == "\\l":
+        return await _list_databases(session)
+    raise BackslashError(f"unknown command {command}: \\? lists the commands")
+
+
+async def _list_tables(session: Any, pattern: str) -> Outcome:
+    schema, match = _matcher(pattern)
+    tables = [t for t in await session.tables(schema) if match(t.name)]
+    rows = [(t.schema, t.name, t.kind, t.row_estimate if t.row_estimate >= 0 else None) for t in tables]
+    return Outcome([("schema", "text"), ("name", "text"), ("type", "text"), ("rows (estimate)", "int")], rows, f"{len(rows)} relations")
+
+
+async def _find_table(session: Any, name: str) -> tuple[str | None, str]:
+    schema, _, table = name.rpartition(".")
+    table = table.strip('"')
+    schema = schema.strip('"') or None
+    for info in await session.tables(schema):
+        if info.name.lower() == table.lower():
+            return info.schema or schema, info.name
+    raise BackslashError(f"no table or view named {name!r}")
+
+
+async def _describe(session: Any, name: str) -> Outcome:
+    schema, table = await _find_table(session, name)
+    columns = await session.columns(table, schema)
+    indexes = await session.indexes(table, schema)
+    rows: list[tuple] = [
+        (c.name, c.type_name, "" if c.nullable else "not null", c.default or "") for c in columns
+    ]
+    for ix in indexes:
+        kind = "primary key" if ix.primary else ("unique index" if ix.unique else "index")
+        rows.append((f"▸ {ix.name}", kind, ", ".join(ix.columns), ix.definition))
+    label = f"{schema}.{table}" if schema else table
+    return Outcome(
+        [("column", "text"), ("type", "text"), ("modifiers", "text"), ("default / definition", "text")],
+        rows,
+        f"{label}: {len(columns)} columns, {len(indexes)} indexes",
+    )
+
+
+async def _list_indexes(session: Any, pattern: str) -> Outcome:
+    schema, match = _matcher(pattern)
+    rows: list[tuple] = []
+    for table in await session.tables(schema):
+        if table.kind not in ("table", "materialized view", "partitioned table"):
+            continue
+        for ix in await session.indexes(table.name, table.schema or None):
+            if match(ix.name) or match(table.name):
+                rows.append((table.schema, ix.name, table.name, ", ".join(ix.columns), ix.unique, ix.primary))
+    return Outcome(
+        [("schema", "text"), ("index", "text"), ("table", "text"), ("columns", "text"), ("unique", "bool"), ("primary", "bool")],
+        rows,
+        f"{len(rows)} indexes",
+    )
+
+
+async def _list_databases(session: Any) -> Outcome:
+    if session.dialect == "postgres":
+        result = await session.execute(
+            "SELECT datname AS name, pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding, "
+            "pg_size_pretty(pg_database_size(datname)) AS size FROM pg_database WHERE NOT datistemplate ORDER BY 1"
+        )
+    else:
+        result = await session.execute("PRAGMA database_list")
+    columns = [(c.name, c.type_name) for c in result.columns]
+    return Outcome(columns, list(result.rows), f"{len(result.rows)} databases")

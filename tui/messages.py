@@ -1,0 +1,78 @@
+"""App-wide messages: what workers report back to the screen that started them.
+
+Workers never touch widgets; they post these and the screen's handlers update the panes, so
+all widget changes happen on the event loop in message order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class QueryStarted(Message):
+    """A statement was sent to the server."""
+
+    sql: str
+
+
+@dataclass
+class ColumnsReady(Message):
+    """The result's columns are known: a new result begins."""
+
+    columns: list[tuple[str, str]]
+
+
+@dataclass
+class RowsFetched(Message):
+    """A page of rows arrived from the open stream."""
+
+    rows: list[tuple]
+
+
+@dataclass
+class QueryFinished(Message):
+    """The statement completed; no more rows will come."""
+
+    rowcount: int
+    elapsed_ms: float
+    status: str
+
+
+@dataclass
+class QueryFailed(Message):
+    """The statement failed. ``line``/``column`` are 1-based in the editor buffer when known."""
+
+    title: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    connection_lost: bool = False
+
+
+@dataclass
+class CatalogLoaded(Message):
+    """The schema snapshot for completion: table name (lower) -> column names, schemas."""
+
+    tables: dict[str, list[str]]
+    schemas: list[str]
+
+
+@dataclass
+class AnalysisReady(Message):
+    """Analyzer findings for the statement under the cursor (``offset`` maps them to the buffer)."""
+
+    findings: list[dict[str, Any]]
+    line_offset: int
+    column_offset: int
+
+
+@dataclass
+class Reconnected(Message):
+    """The session was replaced (``\\c`` or recovery after a lost connection)."""
+
+    display_url: str
+    read_only: bool

@@ -1,0 +1,114 @@
+"""Modal dialogs: confirm a destructive statement, show an error, connect to a database."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask before running a destructive statement. Dismisses with True to run it."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Run it", id="confirm.yes", tooltip="Run the statement"),
+        Binding("n,escape", "answer(False)", "Don't run", id="confirm.no", tooltip="Go back without running"),
+    ]
+
+    def __init__(self, reason: str, sql: str) -> None:
+        super().__init__()
+        self.reason = reason
+        self.sql = sql
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-warning"):
+            yield Label("Run a destructive statement?", id="dialog-title")
+            yield Static(self.reason, id="dialog-reason", markup=False)
+            with VerticalScroll(id="dialog-sql"):
+                yield Static(self.sql if len(self.sql) < 2000 else self.sql[:2000] + "…", markup=False)
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Run it (y)", id="yes", variant="error")
+                yield Button("Cancel (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class ErrorScreen(ModalScreen[str]):
+    """An error that stops the work (a failed connection): title, message and choices."""
+
+    BINDINGS = [Binding("escape", "dismiss_default", "Close", id="error.close", tooltip="Close this message")]
+
+    def __init__(self, title: str, message: str, *, buttons: tuple[tuple[str, str], ...] = (("ok", "OK"),)) -> None:
+        super().__init__()
+        self.title_text = title
+        self.message = message
+        self.buttons = buttons
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-error"):
+            yield Label(self.title_text, id="dialog-title")
+            yield Static(self.message, id="dialog-reason", markup=False)
+            with Horizontal(id="dialog-buttons"):
+                for key, text in self.buttons:
+                    yield Button(text, id=key, variant="primary" if key == self.buttons[0][0] else "default")
+
+    def on_mount(self) -> None:
+        self.query(Button).first().focus()
+
+    def action_dismiss_default(self) -> None:
+        self.dismiss(self.buttons[-1][0] if len(self.buttons) > 1 else self.buttons[0][0])
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+
+class ConnectScreen(ModalScreen[str | None]):
+    """Type a URL or path to connect to (``\\c`` without an argument, Ctrl-O)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="connect.cancel", tooltip="Keep the current connection")]
+
+    def __init__(self, current: str = "") -> None:
+        super().__init__()
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Connect to a database", id="dialog-title")
+            yield Static("postgresql://user@host:5432/db · sqlite:///path/to/file.db · a .db path", id="dialog-reason")
+            yield Input(placeholder="URL or path", id="connect-url")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Connect", id="go", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "go":
+            value = self.query_one(Input).value.strip()
+            if value:
+                self.dismiss(value)
+        else:
+            self.dismiss(None)

@@ -1,0 +1,618 @@
+"""The SQL editor pane: buffers as tabs, highlighting, completion, run/format/comment/find.
+
+Never imports ``engine``. The app gives it plain data and listens to its messages::
+
+    editor = EditorPane(buffers_path=Path(...), dialect="sqlite")
+    editor.set_catalog(Catalog)            # tui.completion.Catalog: tables and columns
+    editor.set_frequencies(dict[str, float])   # identifier -> times used (completion ranking)
+    editor.set_dialect(str)                # sqlglot dialect for formatting
+    editor.mark_error(line, column)        # 1-based buffer position: move the cursor there
+    editor.insert_statement(text)          # put a statement in the buffer (memory recall)
+    editor.text / editor.text_area         # current buffer
+    editor.save()                          # persist buffers now (also done on every change, debounced)
+
+    EditorPane.RunRequested(sql, line, column, scope)   # scope: statement | selection | buffer;
+                                                        # line/column: 1-based start of sql
+    EditorPane.StatementChanged(sql, line, column)      # statement under the cursor (debounce upstream)
+
+Keys (binding ids): ctrl+n new buffer [editor.new_buffer], alt+w close [editor.close_buffer],
+ctrl+pagedown/alt+right next [editor.next_buffer], ctrl+pageup/alt+left previous
+[editor.prev_buffer], f4 format [editor.format], ctrl+/ (ctrl+_) comment toggle
+[editor.toggle_comment], ctrl+f find [editor.find], f3 find next [editor.find_next],
+ctrl+space complete [editor.complete]. Running is the app's key (it owns the Session).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.style import Style
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Tab, Tabs, TextArea
+from textual.widgets.option_list import Option
+from textual.widgets.text_area import Selection, TextAreaTheme
+
+from tui.completion import Catalog, Completion, complete
+from tui.sqltext import format_sql, location_of, offset_of, statement_at, toggle_comment, tokenize
+
+_WORD_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$\"")
+_KEYWORDS: frozenset[str] | None = None
+
+
+def _keywords() -> frozenset[str]:
+    global _KEYWORDS
+    if _KEYWORDS is None:
+        from sqlglot.tokens import Tokenizer
+
+        _KEYWORDS = frozenset(k for k in Tokenizer.KEYWORDS if k.isalpha()) | {"ILIKE", "RETURNING", "LIMIT"}
+    return _KEYWORDS
+
+
+def syntax_theme(variables: dict[str, str]) -> TextAreaTheme:
+    """A TextArea theme whose syntax colours come from the app theme's variables."""
+
+    from textual.color import Color, ColorParseError
+
+    def style(name: str, **kw: bool) -> Style:
+        try:
+            color = Color.parse(variables.get(name, "")).rich_color
+        except (ColorParseError, ValueError):
+            color = None
+        return Style(color=color, **kw)
+
+    return TextAreaTheme(
+        name="aishell",
+        syntax_styles={
+            "keyword": style("primary", bold=True),
+            "function": style("accent"),
+            "string": style("success"),
+            "number": style("warning"),
+            "comment": style("foreground-darken-3", italic=True),
+            "quoted": style("secondary"),
+            "operator": style("secondary"),
+            "param": style("warning", italic=True),
+            "backslash": style("accent", bold=True),
+        },
+    )
+
+
+class SqlTextArea(TextArea):
+    """A TextArea that highlights SQL with the forgiving lexer (no tree-sitter needed) and
+    hands arrow/tab/enter/escape keys to the completion menu while it is open."""
+
+    def _build_highlight_map(self) -> None:
+        self._line_cache.clear()
+        highlights = self._highlights
+        highlights.clear()
+        text = self.text
+        if len(text) > 500_000:
+            return
+        keywords = _keywords()
+        tokens = tokenize(text)
+        line_starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                line_starts.append(i + 1)
+        import bisect
+
+        for index, tok in enumerate(tokens):
+            kind = tok.kind
+            if kind == "word":
+                if index + 1 < len(tokens) and tokens[index + 1].text == "(" and tokens[index + 1].start == tok.end:
+                    name = "function"
+                elif tok.upper in keywords:
+                    name = "keyword"
+                else:
+                    continue
+            elif kind == "op":
+                name = "operator"
+            elif kind in ("string", "number", "comment", "quoted", "param", "backslash"):
+                name = kind
+            else:
+                continue
+            row = bisect.bisect_right(line_starts, tok.start) - 1
+            end_row = bisect.bisect_right(line_starts, tok.end - 1) - 1
+            if row == end_row:
+                line = text[line_starts[row] : tok.end]
+                start_b = len(text[line_starts[row] : tok.start].encode())
+                highlights[row].append((start_b, len(line.encode()), name))
+            else:
+                highlights[row].append((len(text[line_starts[row] : tok.start].encode()), None, name))
+                for r in range(row + 1, end_row):
+                    highlights[r].append((0, None, name))
+                highlights[end_row].append((0, len(text[line_starts[end_row] : tok.end].encode()), name))
+
+    async def _on_key(self, event: events.Key) -> None:
+        pane = self.parent
+        menu = pane.menu if isinstance(pane, EditorPane) else None
+        if menu is not None and menu.display:
+            if event.key in ("down", "up"):
+                event.prevent_default()
+                event.stop()
+                menu.action_cursor_down() if event.key == "down" else menu.action_cursor_up()
+                return
+            if event.key in ("tab", "enter"):
+                event.prevent_default()
+                event.stop()
+                pane.accept_completion()
+                return
+            if event.key == "escape":
+                event.prevent_default()
+                event.stop()
+                pane.hide_completion()
+                return
+        await super()._on_key(event)
+
+
+class CompletionMenu(OptionList, can_focus=False):
+    """The dropdown under the cursor; the editor keeps focus and drives it."""
+
+
+@dataclass(slots=True)
+class Buffer:
+    name: str
+    text: str = ""
+    cursor: tuple[int, int] = (0, 0)
+
+
+class EditorPane(Vertical):
+    """Tabs of SQL buffers over one text area, with find bar and completion menu."""
+
+    BINDINGS = [
+        Binding("ctrl+n", "new_buffer", "New buffer", id="editor.new_buffer", tooltip="Open a new, empty buffer"),
+        Binding("alt+w", "close_buffer", "Close buffer", id="editor.close_buffer", tooltip="Close the current buffer"),
+        Binding("ctrl+pagedown,alt+right", "next_buffer", "Next buffer", show=False, id="editor.next_buffer", tooltip="Switch to the next buffer"),
+        Binding("ctrl+pageup,alt+left", "prev_buffer", "Previous buffer", show=False, id="editor.prev_buffer", tooltip="Switch to the previous buffer"),
+        Binding("f4", "format", "Format", id="editor.format", tooltip="Pretty-print the statement under the cursor (or the selection)"),
+        Binding("ctrl+underscore,ctrl+slash", "toggle_comment", "Comment", show=False, id="editor.toggle_comment", tooltip="Comment or uncomment the selected lines"),
+        Binding("ctrl+f", "find", "Find", id="editor.find", tooltip="Find text in the buffer"),
+        Binding("f3", "find_next", "Find next", show=False, id="editor.find_next", tooltip="Find the next match"),
+        Binding("ctrl+@,ctrl+space", "complete", "Complete", show=False, id="editor.complete", tooltip="Show completions at the cursor"),
+    ]
+
+    @dataclass
+    class RunRequested(Message):
+        """Run ``sql`` (``scope``: statement, selection or buffer); ``line``/``column``: 1-based start."""
+
+        editor: "EditorPane"
+        sql: str
+        line: int
+        column: int
+        scope: str
+
+        @property
+        def control(self) -> "EditorPane":
+            return self.editor
+
+    @dataclass
+    class StatementChanged(Message):
+        """The statement under the cursor changed (text or position)."""
+
+        editor: "EditorPane"
+        sql: str
+        line: int
+        column: int
+
+        @property
+        def control(self) -> "EditorPane":
+            return self.editor
+
+    def __init__(self, *, buffers_path: Path | None = None, dialect: str | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._path = buffers_path
+        self._dialect = dialect
+        self._buffers: list[Buffer] = []
+        self._active = 0
+        self._catalog = Catalog()
+        self._frequencies: dict[str, float] = {}
+        self._completion: Completion | None = None
+        self._last_statement: tuple[str, int] | None = None
+        self._find_text = ""
+        self._save_timer = None
+        self._switching = False
+        self._area: SqlTextArea | None = None
+        self._load()
+
+    # -- composition ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Tabs(*[Tab(b.name, id=f"buf-{i}") for i, b in enumerate(self._buffers)], active=f"buf-{self._active}", id="buffer-tabs")
+        area = self._area = SqlTextArea(
+            self._buffers[self._active].text,
+            id="sql",
+            show_line_numbers=True,
+            soft_wrap=False,
+            tab_behavior="indent",
+        )
+        area.indent_width = 4
+        yield area
+        finder = Input(placeholder="Find… (Enter: next, Escape: close)", id="find")
+        finder.display = False
+        yield finder
+        menu = CompletionMenu(id="completion")
+        menu.display = False
+        yield menu
+
+    def on_mount(self) -> None:
+        self._apply_theme()
+        self.watch(self.app, "theme", lambda _: self._apply_theme(), init=False)
+        cursor = self._buffers[self._active].cursor
+        self.text_area.cursor_location = cursor
+
+    def _apply_theme(self) -> None:
+        area = self.text_area
+        area.register_theme(syntax_theme(self.app.theme_variables))
+        area.theme = "aishell"
+
+    # -- public API -------------------------------------------------------------------------------
+
+    @property
+    def text_area(self) -> SqlTextArea:
+        return self._area
+
+    @property
+    def menu(self) -> CompletionMenu:
+        return self.query_one("#completion", CompletionMenu)
+
+    @property
+    def text(self) -> str:
+        return self.text_area.text
+
+    @property
+    def buffer_names(self) -> list[str]:
+        return [b.name for b in self._buffers]
+
+    @property
+    def active_buffer(self) -> int:
+        return self._active
+
+    def set_catalog(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def set_frequencies(self, frequencies: dict[str, float]) -> None:
+        self._frequencies = {k.lower(): v for k, v in frequencies.items()}
+
+    def set_dialect(self, dialect: str | None) -> None:
+        self._dialect = dialect
+
+    def mark_error(self, line: int, column: int) -> None:
+        """Put the cursor on a 1-based buffer position and select the word there."""
+        area = self.text_area
+        row = max(0, line - 1)
+        col = max(0, column - 1)
+        area.cursor_location = (row, col)
+        text_line = area.document.get_line(min(row, area.document.line_count - 1))
+        end = col
+        while end < len(text_line) and (text_line[end].isalnum() or text_line[end] in "_$"):
+            end += 1
+        area.selection = Selection((row, col), (row, max(end, col + 1)))
+        area.focus()
+
+    def insert_statement(self, sql: str) -> None:
+        """Append ``sql`` as a new statement (or fill an empty buffer) and put the cursor on it."""
+        area = self.text_area
+        current = area.text.rstrip()
+        if not current:
+            area.load_text(sql)
+            area.cursor_location = (0, 0)
+        else:
+            sep = "\n\n" if current.endswith(";") else ";\n\n"
+            area.load_text(current + sep + sql)
+            row = area.document.line_count - 1 - sql.count("\n")
+            area.cursor_location = (row, 0)
+        self._changed()
+        area.focus()
+
+    def current_statement(self) -> tuple[str, int, int] | None:
+        """The statement under the cursor with its 1-based start line and column."""
+        text = self.text
+        offset = offset_of(text, *self.text_area.cursor_location)
+        stmt = statement_at(text, offset)
+        if stmt is None:
+            return None
+        line, col = location_of(text, stmt.start)
+        return stmt.text, line + 1, col + 1
+
+    def run_request(self, scope: str = "auto") -> None:
+        """Post RunRequested for the selection (when any), the statement or the buffer."""
+        area = self.text_area
+        selected = area.selected_text
+        if scope in ("auto", "selection") and selected.strip():
+            start = min(area.selection.start, area.selection.end)
+            lead = len(selected) - len(selected.lstrip())
+            line, col = location_of(area.text, offset_of(area.text, *start) + lead)
+            self.post_message(self.RunRequested(self, selected.strip(), line + 1, col + 1, "selection"))
+            return
+        if scope == "buffer":
+            text = area.text
+            if text.strip():
+                lead = len(text) - len(text.lstrip())
+                line, col = location_of(text, lead)
+                self.post_message(self.RunRequested(self, text.strip(), line + 1, col + 1, "buffer"))
+            return
+        found = self.current_statement()
+        if found is not None:
+            self.post_message(self.RunRequested(self, found[0], found[1], found[2], "statement"))
+
+    # -- buffers ----------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        data = None
+        if self._path is not None and self._path.is_file():
+            try:
+                data = json.loads(self._path.read_text())
+            except (OSError, ValueError):
+                data = None
+        buffers = []
+        if isinstance(data, dict):
+            for item in data.get("buffers", []):
+                if isinstance(item, dict) and isinstance(item.get("text"), str):
+                    cursor = item.get("cursor") or [0, 0]
+                    buffers.append(Buffer(str(item.get("name") or f"query {len(buffers) + 1}"), item["text"], (int(cursor[0]), int(cursor[1]))))
+        self._buffers = buffers or [Buffer("query 1", "")]
+        active = data.get("active", 0) if isinstance(data, dict) else 0
+        self._active = active if isinstance(active, int) and 0 <= active < len(self._buffers) else 0
+
+    def save(self) -> None:
+        """Write every buffer to the buffers file (atomically); errors are reported, not raised."""
+        if self._path is None:
+            return
+        self._sync_current()
+        payload = {
+            "active": self._active,
+            "buffers": [{"name": b.name, "text": b.text, "cursor": list(b.cursor)} for b in self._buffers],
+        }
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(payload))
+            os.replace(tmp, self._path)
+        except OSError as exc:
+            self.notify(f"Could not save buffers: {exc}", severity="error")
+
+    def _sync_current(self) -> None:
+        area = self._area
+        if area is None:
+            return
+        buf = self._buffers[self._active]
+        buf.text = area.text
+        buf.cursor = area.cursor_location
+
+    def _switch(self, index: int) -> None:
+        if index == self._active or not 0 <= index < len(self._buffers):
+            return
+        self._sync_current()
+        self._active = index
+        self._switching = True
+        area = self.text_area
+        buf = self._buffers[index]
+        area.load_text(buf.text)
+        area.cursor_location = buf.cursor
+        self._switching = False
+        self.query_one(Tabs).active = f"buf-{index}"
+        self.hide_completion()
+        self._schedule_save()
+        self._statement_moved(force=True)
+
+    def _retab(self) -> None:
+        tabs = self.query_one(Tabs)
+        tabs.clear()
+        for i, b in enumerate(self._buffers):
+            tabs.add_tab(Tab(b.name, id=f"buf-{i}"))
+        tabs.active = f"buf-{self._active}"
+
+    def action_new_buffer(self) -> None:
+        self._sync_current()
+        used = {b.name for b in self._buffers}
+        n = len(self._buffers) + 1
+        while f"query {n}" in used:
+            n += 1
+        self._buffers.append(Buffer(f"query {n}"))
+        target = len(self._buffers) - 1
+        self._retab()
+        self._switch(target)
+        self.text_area.focus()
+
+    def action_close_buffer(self) -> None:
+        self._sync_current()
+        if len(self._buffers) == 1:
+            self._buffers[0] = Buffer(self._buffers[0].name)
+            self.text_area.load_text("")
+        else:
+            del self._buffers[self._active]
+            self._active = min(self._active, len(self._buffers) - 1)
+            area = self.text_area
+            self._switching = True
+            area.load_text(self._buffers[self._active].text)
+            area.cursor_location = self._buffers[self._active].cursor
+            self._switching = False
+        self._retab()
+        self._schedule_save()
+
+    def action_next_buffer(self) -> None:
+        self._switch((self._active + 1) % len(self._buffers))
+
+    def action_prev_buffer(self) -> None:
+        self._switch((self._active - 1) % len(self._buffers))
+
+    @on(Tabs.TabActivated, "#buffer-tabs")
+    def _tab_clicked(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        if event.tab is not None and event.tab.id and not self._switching:
+            self._switch(int(event.tab.id.split("-", 1)[1]))
+
+    # -- editing actions --------------------------------------------------------------------------
+
+    def action_format(self) -> None:
+        area = self.text_area
+        if area.selected_text.strip():
+            start, end = sorted((area.selection.start, area.selection.end))
+            source = area.selected_text
+        else:
+            text = area.text
+            stmt = statement_at(text, offset_of(text, *area.cursor_location))
+            if stmt is None:
+                return
+            start, end = location_of(text, stmt.start), location_of(text, stmt.end)
+            source = stmt.text
+        try:
+            pretty = format_sql(source, self._dialect)
+        except ValueError as exc:
+            self.notify(f"Cannot format: {exc}", title="Format", severity="warning")
+            return
+        area.replace(pretty, start, end)
+
+    def action_toggle_comment(self) -> None:
+        area = self.text_area
+        start, end = sorted((area.selection.start, area.selection.end))
+        first, last = start[0], end[0]
+        if end[0] > start[0] and end[1] == 0:
+            last -= 1
+        lines = [area.document.get_line(i) for i in range(first, last + 1)]
+        new = toggle_comment(lines)
+        area.replace("\n".join(new), (first, 0), (last, len(lines[-1])))
+        area.selection = Selection((first, 0), (last, len(new[-1])))
+
+    def action_find(self) -> None:
+        finder = self.query_one("#find", Input)
+        finder.display = True
+        if self.text_area.selected_text and "\n" not in self.text_area.selected_text:
+            finder.value = self.text_area.selected_text
+        finder.focus()
+
+    def action_find_next(self) -> None:
+        if not self._find_text:
+            self.action_find()
+            return
+        area = self.text_area
+        text = area.text
+        here = offset_of(text, *max(area.selection.start, area.selection.end))
+        lowered, needle = text.lower(), self._find_text.lower()
+        found = lowered.find(needle, here)
+        if found == -1:
+            found = lowered.find(needle)
+        if found == -1:
+            self.notify(f"Not found: {self._find_text}", severity="warning")
+            return
+        area.selection = Selection(location_of(text, found), location_of(text, found + len(needle)))
+
+    @on(Input.Submitted, "#find")
+    def _find_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._find_text = event.value
+        self.action_find_next()
+
+    def on_key(self, event: events.Key) -> None:
+        finder = self.query_one("#find", Input)
+        if event.key == "escape" and finder.display and finder.has_focus:
+            event.stop()
+            finder.display = False
+            self.text_area.focus()
+
+    # -- completion -------------------------------------------------------------------------------
+
+    def action_complete(self) -> None:
+        self._show_completion(forced=True)
+
+    def _show_completion(self, forced: bool = False) -> None:
+        area = self.text_area
+        text = area.text
+        offset = offset_of(text, *area.cursor_location)
+        if offset and text[offset - 1 : offset] == "\\":
+            return
+        result = complete(text, offset, self._catalog, frequency=self._frequencies, limit=40)
+        menu = self.menu
+        if not result.candidates or (not forced and not result.prefix and result.context != "qualified"):
+            self.hide_completion()
+            return
+        if not forced and len(result.candidates) == 1 and result.candidates[0].text == result.prefix:
+            self.hide_completion()
+            return
+        self._completion = result
+        menu.clear_options()
+        menu.add_options(
+            [Option(f"{c.text}  [dim]{c.kind}{' · ' + c.detail if c.detail and c.kind == 'column' else ''}[/]", id=str(i)) for i, c in enumerate(result.candidates)]
+        )
+        menu.highlighted = 0
+        x, y = area.cursor_screen_offset
+        region = self.region
+        menu.styles.offset = (max(0, x - region.x - len(result.prefix)), y - region.y + 1)
+        menu.display = True
+
+    def hide_completion(self) -> None:
+        self._completion = None
+        if self.is_mounted:
+            self.menu.display = False
+
+    def accept_completion(self) -> None:
+        result = self._completion
+        menu = self.menu
+        if result is None or menu.highlighted is None:
+            self.hide_completion()
+            return
+        choice = result.candidates[menu.highlighted]
+        area = self.text_area
+        text = area.text
+        start = location_of(text, result.start)
+        area.replace(choice.text, start, area.cursor_location)
+        self.hide_completion()
+
+    @on(OptionList.OptionSelected, "#completion")
+    def _menu_clicked(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.accept_completion()
+        self.text_area.focus()
+
+    # -- change tracking --------------------------------------------------------------------------
+
+    @on(TextArea.Changed, "#sql")
+    def _text_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        if self._switching:
+            return
+        self._changed()
+        area = self.text_area
+        row, col = area.cursor_location
+        line = area.document.get_line(row)
+        typed = line[col - 1 : col] if col else ""
+        if typed and (typed in _WORD_CHARS or typed == "."):
+            self._show_completion()
+        else:
+            self.hide_completion()
+
+    def _changed(self) -> None:
+        self._schedule_save()
+        self._statement_moved(force=True)
+
+    @on(TextArea.SelectionChanged, "#sql")
+    def _selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        event.stop()
+        if self._completion is not None and not self.text_area.has_focus:
+            self.hide_completion()
+        self._statement_moved()
+
+    def _statement_moved(self, force: bool = False) -> None:
+        found = self.current_statement() if self.is_mounted else None
+        key = (found[0], found[1]) if found else None
+        if key == self._last_statement and not force:
+            return
+        if key == self._last_statement and force and found is not None and self._last_statement is not None:
+            return
+        self._last_statement = key
+        if found is not None:
+            self.post_message(self.StatementChanged(self, *found))
+
+    def _schedule_save(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(1.0, self.save)
+
+    def on_unmount(self) -> None:
+        self.save()
