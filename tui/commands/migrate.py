@@ -15,9 +15,13 @@ import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # --db/--dir are accepted before or after the action; SUPPRESS keeps one from erasing the other.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="URL", help="postgresql://… or sqlite:///path (a .db path works too)")
-    common.add_argument("--dir", default="migrations", metavar="DIR", help="the migrations directory (default: ./migrations)")
+    for target in (parser, common):
+        target.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
+                            help="postgresql://… or sqlite:///path (a .db path works too)")
+        target.add_argument("--dir", default=argparse.SUPPRESS, metavar="DIR",
+                            help="the migrations directory (default: ./migrations)")
     locking = argparse.ArgumentParser(add_help=False)
     locking.add_argument("--lock-timeout", type=float, default=60.0, metavar="S",
                          help="seconds to wait for another run to finish (PostgreSQL; default 60)")
@@ -48,6 +52,8 @@ def main(args: argparse.Namespace) -> int:
     from engine.errors import ConfigurationError
     from engine.migrate import new_migration
 
+    args.db = getattr(args, "db", None)
+    args.dir = getattr(args, "dir", "migrations")
     if args.action == "new":
         path = new_migration(args.dir, args.name)
         print(path)
