@@ -268,6 +268,7 @@ class PostgresPool(_PoolBase):
         super().__init__(driver, settings)
         self._raw: Any = None
         self._wrappers: dict[Any, Any] = {}  # asyncpg Connection -> PostgresConnection
+        self._deadlines = _Deadlines()
 
     async def start(self) -> None:
         """Open ``min_size`` connections. Raises ConnectionFailed and its subclasses."""
@@ -340,6 +341,7 @@ class PostgresPool(_PoolBase):
     async def close(self) -> None:
         """Close every connection (waits up to 5 s for borrowed ones, then terminates)."""
         await self._stop_maintenance()
+        self._deadlines.close()
         raw, self._raw = self._raw, None
         if raw is None:
             return
@@ -347,6 +349,64 @@ class PostgresPool(_PoolBase):
             await asyncio.wait_for(raw.close(), 5.0)
         except (Exception, asyncio.TimeoutError, asyncio.CancelledError):  # noqa: BLE001
             raw.terminate()
+
+
+_current_task = asyncio.current_task
+
+
+class _Deadlines:
+    """Acquire timeouts for every waiter on one periodic timer.
+
+    ``asyncio.timeout`` schedules (and cancels) a timer handle per call, which costs as much as
+    the rest of an acquisition; here a waiter is a dict entry and one sweeper task wakes every
+    ``tick`` while anyone waits, cancelling the tasks past their deadline (then told apart
+    from other cancellations by :meth:`expired`). Timeouts fire at most one tick late.
+    """
+
+    __slots__ = ("_waiting", "_expired", "_sweeper", "_tick")
+
+    def __init__(self) -> None:
+        self._waiting: dict[asyncio.Task, float] = {}
+        self._expired: set[asyncio.Task] = set()
+        self._sweeper: asyncio.Task | None = None
+        self._tick = 0.05
+
+    def add(self, task: asyncio.Task, timeout: float) -> None:
+        self._waiting[task] = _mono() + timeout
+        if timeout < self._tick * 10:
+            self._tick = max(timeout / 10, 0.001)
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="aishell-pool-deadlines")
+
+    def discard(self, task: asyncio.Task) -> None:
+        self._waiting.pop(task, None)
+
+    def expired(self, task: asyncio.Task) -> bool:
+        """True (once) when ``task`` was cancelled by its deadline, not by someone else."""
+        if task in self._expired:
+            self._expired.discard(task)
+            task.uncancel()
+            return True
+        return False
+
+    async def _sweep(self) -> None:
+        try:
+            while self._waiting:
+                await asyncio.sleep(self._tick)
+                now = _mono()
+                late = [task for task, deadline in self._waiting.items() if deadline <= now]
+                for task in late:
+                    del self._waiting[task]
+                    if not task.done():
+                        self._expired.add(task)
+                        task.cancel()
+        finally:
+            self._sweeper = None
+
+    def close(self) -> None:
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
 
 
 class _PostgresAcquire:
@@ -376,8 +436,17 @@ class _PostgresAcquire:
                 # reconnect, if the holder must make one, is bounded by the connect timeout).
                 proxy = await raw._acquire(None)
             else:
-                async with asyncio.timeout(timeout):
+                deadlines = pool._deadlines
+                task = _current_task()
+                deadlines.add(task, timeout)
+                try:
                     proxy = await raw._acquire(None)
+                except asyncio.CancelledError:
+                    if deadlines.expired(task):
+                        raise TimeoutError from None
+                    raise
+                finally:
+                    deadlines.discard(task)
         except (Exception, asyncio.CancelledError) as exc:
             pool._waiters -= 1
             raise pool._acquire_failed(exc, timeout) from None

@@ -74,7 +74,7 @@ class _Pin:
     """Kept until the session closes (session state), not just until the transaction ends."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Running:
     """The statement in flight, so :meth:`Session.cancel` can reach it."""
 
