@@ -231,7 +231,7 @@ def test_cli_migrate_end_to_end(tmp_path, capsys, monkeypatch):
     assert cli(["migrate", "status", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "create_users  applied" in out and "1 applied" in out
-    assert cli(["migrate", "down", "--db", str(db)]) == 0
+    assert cli(["migrate", "--db", str(db), "down"]) == 0  # options before the action work too
     assert "reverted 0001_create_users" in capsys.readouterr().out
     assert cli(["migrate", "up", "--db", str(db), "--dir", str(tmp_path / "elsewhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
