@@ -50,6 +50,14 @@ _VOLATILE = tuple(
     )
     if hasattr(exp, name)
 )
+# Functions sqlglot does not model but that are deterministic (their 'now' arguments are caught
+# as time-dependent literals). Anything else unknown may be volatile or write: not cached.
+_DETERMINISTIC = frozenset({
+    "datetime", "julianday", "unixepoch", "printf", "instr", "hex", "unhex", "typeof", "quote", "ifnull", "iif",
+    "format", "concat_ws", "split_part", "regexp_replace", "md5", "array_length", "jsonb_build_object",
+    "json_build_object", "jsonb_agg", "json_agg", "string_agg", "array_agg", "to_char", "date_part", "btrim",
+    "ltrim", "rtrim", "lpad", "rpad", "initcap", "translate", "char_length", "octet_length", "width_bucket",
+})
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "sqlite_master", "sqlite_temp_master"})
 _TEMP_SCHEMAS = ("pg_temp", "temp")
 
@@ -107,7 +115,7 @@ def _uncacheable_reason(tree: exp.Expression) -> str:
     for node in tree.walk():
         if isinstance(node, _VOLATILE):
             return f"volatile function {type(node).__name__}"
-        if isinstance(node, exp.Anonymous):
+        if isinstance(node, exp.Anonymous) and node.name.lower() not in _DETERMINISTIC:
             return f"function {node.name}() may be volatile"
         if isinstance(node, exp.Lock):
             return "locking clause"
