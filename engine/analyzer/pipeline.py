@@ -165,14 +165,16 @@ def _statement(
 ) -> list[Finding]:
     cacheable = len(chunk) <= MAX_CACHED_TOKENS
     if cacheable:
+        exact = (sql[chunk[0].start : chunk[-1].end + 1], dialect_name, id(schema), skey)
         key = (shape, dialect_name, id(schema), skey)
-        entry = _SHAPES.get(key)
+        entry = _SHAPES.get(exact) or _SHAPES.get(key)
         if entry is not None and entry[1] is schema:
             return _relocate(entry[0], chunk, number, lines)
     found = _run(sql, chunk, number, dialect, dialect_name, schema, settings, lines)
     if cacheable:
-        remembered = _remember(found, chunk, lines)
-        if remembered is not None:
+        remembered, reusable = _remember(found, chunk, lines)
+        _SHAPES.put(exact, (remembered, schema))
+        if reusable:
             _SHAPES.put(key, (remembered, schema))
     return found
 
@@ -191,22 +193,24 @@ def _relocate(entry: _Entry, chunk: list[Token], number: int, lines: LineIndex) 
     return out
 
 
-def _remember(found: list[Finding], chunk: list[Token], lines: LineIndex) -> _Entry | None:
-    """The findings as token-index templates, or None when one quotes a literal (then the
-    shape's findings depend on the values and are not reused for other texts)."""
+def _remember(found: list[Finding], chunk: list[Token], lines: LineIndex) -> tuple[_Entry, bool]:
+    """The findings as token-index templates, and whether they may be reused for other texts
+    of the same shape: not when one quotes a literal of the statement (its message or
+    suggestion then depends on the values). The same text can always reuse them."""
     starts = [t.start for t in chunk]
     literals = [t.text for t in chunk if t.token_type in LITERALS and t.text]
     templates = []
+    reusable = True
     for finding in found:
-        text = finding.message + "\x00" + (finding.suggestion or "")
-        if any(lit in text for lit in literals):
-            return None
+        if reusable and literals:
+            text = finding.message + "\x00" + (finding.suggestion or "")
+            reusable = not any(lit in text for lit in literals)
         start = lines.starts[finding.line - 1] + finding.column - 1
         end = lines.starts[(finding.end_line or finding.line) - 1] + (finding.end_column or finding.column) - 1
         first = max(bisect_right(starts, start) - 1, 0)
         last = max(bisect_right(starts, end) - 1, first)
         templates.append((finding, first, last))
-    return _Entry(tuple(templates))
+    return _Entry(tuple(templates)), reusable
 
 
 def _run(
