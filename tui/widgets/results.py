@@ -1,7 +1,8 @@
 """Results pane: a virtualized grid for query results of any size.
 
 Only the lines on screen are rendered (Textual's Line API on a ``ScrollView``), so a
-result of a million rows scrolls as smoothly as one of ten. Rows arrive in pages: the
+result of a million rows scrolls as smoothly as one of ten; rows are kept packed in chunks
+(``RowStore``), a sixth of the memory of Python tuples. Rows arrive in pages: the
 grid asks for more with ``NeedRows`` when the cursor or the viewport gets within a page
 of the last loaded row, and the app answers with ``append_rows``.
 
@@ -38,17 +39,14 @@ more rows available``; at the end: ``1,000,000 rows · 2.35 s · SELECT 1000000`
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import decimal
 import json
-import os
 import time
-import uuid
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -67,10 +65,10 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-__all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "export_rows", "format_elapsed"]
+from tui.widgets.export import EXPORT_FORMATS, export_rows
+from tui.widgets.rowstore import RowStore
 
-EXPORT_FORMATS = ("csv", "json", "jsonl")
-"""Formats understood by `export_rows` and carried by `ResultsGrid.ExportRequested`."""
+__all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "export_rows", "format_elapsed"]
 
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -79,8 +77,11 @@ _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson":
 _CONTROL = {code: chr(0x2400 + code) for code in range(32)}
 _CONTROL.update({10: "↵", 9: "→", 13: "", 127: "␡"})
 
-_WIDTH_SAMPLE = 2000
-"""Rows of one page measured for column widths; larger pages are sampled evenly."""
+_WIDTH_FULL = 2000
+"""The first rows of a result are all measured for column widths…"""
+
+_WIDTH_SAMPLE = 256
+"""…then at most this many rows of each later page, evenly spread."""
 
 _EXPANDED_VALUE_CAP = 1000
 """Longest value shown in the record view before truncation."""
@@ -112,7 +113,7 @@ def cell_text(value: Any) -> str:
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
         text = str(value)
-    return text.translate(_CONTROL)
+    return text if text.isprintable() else text.translate(_CONTROL)
 
 
 def _copy_text(value: Any) -> str:
@@ -153,121 +154,6 @@ def format_elapsed(ms: float) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
-
-
-# --------------------------------------------------------------------------- export
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
-    if isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            return str(value)
-        if value == value.to_integral_value():
-            return int(value)
-        as_float = float(value)
-        return as_float if decimal.Decimal(repr(as_float)) == value else str(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, _dt.timedelta):
-        return value.total_seconds()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_json_value(item) for item in value]
-    return str(value)
-
-
-def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float, decimal.Decimal)):
-        return value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(_json_value(value), ensure_ascii=False)
-    return str(value)
-
-
-def _unique_names(columns: Sequence[str | tuple[str, str]]) -> list[str]:
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for column in columns:
-        name = column if isinstance(column, str) else column[0]
-        if name in seen:
-            seen[name] += 1
-            candidate = f"{name}_{seen[name]}"
-            while candidate in seen:
-                seen[name] += 1
-                candidate = f"{name}_{seen[name]}"
-            name = candidate
-        seen.setdefault(name, 1)
-        names.append(name)
-    return names
-
-
-def export_rows(
-    columns: Sequence[str | tuple[str, str]],
-    rows: Iterable[Sequence[Any]],
-    fmt: str,
-    path: str | os.PathLike[str],
-) -> int:
-    """Write `rows` to `path` as CSV, JSON or JSONL and return how many rows were written.
-
-    `columns` are names or ``(name, type)`` pairs. CSV has a header line and writes NULL as
-    an empty field; JSON is one array of objects; JSONL one object a line (duplicate column
-    names get ``_2``, ``_3``… in objects). Rows are streamed, so `rows` may be a generator.
-    The file appears complete or not at all (written beside it, then renamed).
-
-    Raises:
-        ValueError: `fmt` is not one of EXPORT_FORMATS.
-        OSError: the file cannot be written (the partial file is removed).
-    """
-    if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.part")
-    names = _unique_names(columns)
-    count = 0
-    try:
-        with open(partial, "w", encoding="utf-8", newline="") as handle:
-            if fmt == "csv":
-                writer = csv.writer(handle)
-                writer.writerow(names)
-                for row in rows:
-                    writer.writerow([_csv_value(value) for value in row])
-                    count += 1
-            elif fmt == "jsonl":
-                for row in rows:
-                    record = {name: _json_value(value) for name, value in zip(names, row)}
-                    handle.write(json.dumps(record, ensure_ascii=False))
-                    handle.write("\n")
-                    count += 1
-            else:
-                handle.write("[")
-                for row in rows:
-                    record = {name: _json_value(value) for name, value in zip(names, row)}
-                    handle.write(",\n" if count else "\n")
-                    handle.write(json.dumps(record, ensure_ascii=False))
-                    count += 1
-                handle.write("\n]\n" if count else "]\n")
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return count
 
 
 # --------------------------------------------------------------------------- widgets
@@ -655,7 +541,7 @@ class ResultsGrid(Widget):
         self.page_size = page_size
         self.max_column_width = max_column_width
         self._columns: list[tuple[str, str]] = []
-        self._rows: list[Sequence[Any]] = []
+        self._rows = RowStore()
         self._widths: list[int] = []
         self._seen_widths: list[int] = []
         self._offsets: list[int] = [0]
@@ -699,7 +585,7 @@ class ResultsGrid(Widget):
 
     @property
     def rows(self) -> Sequence[Sequence[Any]]:
-        """The rows loaded so far (do not modify)."""
+        """The rows loaded so far, as a read-only sequence (stored packed; see RowStore)."""
         return self._rows
 
     @property
@@ -747,12 +633,12 @@ class ResultsGrid(Widget):
             width = max(len(row) for row in rows)
             self.set_columns([(f"column{index + 1}", "") for index in range(width)])
         first_page = not self._rows
+        if self._measure(rows):
+            self._recompute_offsets()
         self._rows.extend(rows)
         self._need_pending = False
         if first_page and self._running_since is not None:
             self._first_rows_ms = (time.monotonic() - self._running_since) * 1000
-        if self._measure(rows):
-            self._recompute_offsets()
         self.body.update_virtual_size()
         self.body.refresh()
         self._update_status()
@@ -872,7 +758,7 @@ class ResultsGrid(Widget):
 
     def _reset(self) -> None:
         self._columns = []
-        self._rows = []
+        self._rows = RowStore()
         self._widths = []
         self._seen_widths = []
         self._offsets = [0]
@@ -898,10 +784,11 @@ class ResultsGrid(Widget):
         self._update_status()
 
     def _measure(self, rows: Sequence[Sequence[Any]]) -> bool:
-        """Widen columns to fit `rows` (a sample of them for big pages); True if any grew."""
+        """Widen columns to fit `rows` (a sample of them after the first rows); True if any grew."""
         seen = self._seen_widths
         ncols = len(seen)
-        step = max(1, len(rows) // _WIDTH_SAMPLE)
+        budget = max(_WIDTH_SAMPLE, _WIDTH_FULL - len(self._rows))
+        step = max(1, -(-len(rows) // budget))
         before = list(seen)
         for index in range(0, len(rows), step):
             row = rows[index]
