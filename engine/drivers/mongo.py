@@ -30,7 +30,8 @@ import os
 import re
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo

@@ -20,7 +20,8 @@ equality → sort → range, the order MongoDB documents as best for compound in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from engine.drivers.base import IndexInfo
 from engine.mongo.shell import ShellQuery, format_value

@@ -15,7 +15,8 @@ True
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from engine.mongo.shell import ShellQuery, _format_key, format_value, parse_script
 

@@ -19,7 +19,8 @@ import datetime as _dt
 import decimal
 import math
 import uuid
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from engine.drivers.base import Column
 
@@ -74,33 +75,53 @@ _CLASS_TYPES = {
 
 def cell(value: Any) -> Any:
     """A scalar for the grid: Python scalars stay as they are (dates stay datetimes, Decimal128
-    becomes Decimal), ObjectId and other BSON types become their shell text."""
-    if value is None or type(value) in (str, bool, int, float, _dt.datetime, decimal.Decimal):
-        return value
-    if isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, int):
-        return int(value)  # Int64
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, _dt.datetime):
-        return value
-    if isinstance(value, (list, tuple)):
-        return summarize_array(value)
-    if isinstance(value, Mapping):
-        return compact(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    to_decimal = getattr(value, "to_decimal", None)
-    if to_decimal is not None:
-        return to_decimal()
-    if isinstance(value, (bytes, bytearray)):
-        if getattr(value, "subtype", None) in (3, 4) and len(value) == 16:
-            return str(uuid.UUID(bytes=bytes(value)))
-        return bytes(value)
-    return _bson_text(value)
+    becomes Decimal), ObjectId and other BSON types become their shell text.
+
+    The conversion is chosen once per Python type and remembered: a cell costs a dict lookup.
+    """
+    convert = _CONVERTERS.get(type(value))
+    if convert is None:
+        convert = _CONVERTERS[type(value)] = _converter_for(type(value))
+    return convert(value)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _converter_for(cls: type) -> Any:
+    if issubclass(cls, bool):
+        return bool
+    if issubclass(cls, int):
+        return int  # Int64
+    if issubclass(cls, float):
+        return float
+    if issubclass(cls, str):
+        return str
+    if issubclass(cls, (_dt.datetime, decimal.Decimal)):
+        return _same
+    if issubclass(cls, (list, tuple)):
+        return summarize_array
+    if issubclass(cls, Mapping):
+        return compact
+    if issubclass(cls, uuid.UUID):
+        return str
+    if hasattr(cls, "to_decimal"):
+        return lambda value: value.to_decimal()
+    if issubclass(cls, (bytes, bytearray)):
+        return _binary
+    return _bson_text
+
+
+def _binary(value: Any) -> Any:
+    if getattr(value, "subtype", None) in (3, 4) and len(value) == 16:
+        return str(uuid.UUID(bytes=bytes(value)))
+    return bytes(value)
+
+
+_CONVERTERS: dict[type, Any] = {
+    type(None): _same, str: _same, bool: _same, int: _same, float: _same, _dt.datetime: _same, decimal.Decimal: _same,
+}
 
 
 def _bson_text(value: Any) -> str:
@@ -142,7 +163,7 @@ def compact(value: Any, budget: int = 80) -> str:
 def _render(value: Any, out: list[str], left: list[int]) -> None:
     if left[0] <= 0:
         return
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) or (not isinstance(value, (str, int, float, list)) and isinstance(value, Mapping)):
         out.append("{")
         left[0] -= 1
         for i, (key, item) in enumerate(value.items()):
@@ -168,8 +189,13 @@ def _render(value: Any, out: list[str], left: list[int]) -> None:
         out.append("]")
         left[0] -= 1
         return
+    if type(value) is str:
+        text = '"' + value.replace('"', '\\"') + '"'
+        out.append(text)
+        left[0] -= len(text)
+        return
     shown = cell(value)
-    if isinstance(shown, str) and not isinstance(value, (bytes, bytearray)) and type(value).__name__ not in ("ObjectId", "Regex", "Timestamp", "MinKey", "MaxKey"):
+    if isinstance(shown, str) and isinstance(value, (str, uuid.UUID)):
         text = '"' + shown.replace('"', '\\"') + '"'
     elif shown is None:
         text = "null"
@@ -205,12 +231,14 @@ def summarize_array(values: Iterable[Any], budget: int = 80) -> str:
 
 
 class _Node:
-    __slots__ = ("children", "leaf", "types")
+    __slots__ = ("children", "leaf", "types", "nested")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
         self.leaf = False
         self.types: dict[str, int] = {}
+        self.nested: tuple[str, ...] = ()
+        """Children that have children of their own (set by freeze)."""
 
 
 class Flattener:
@@ -272,6 +300,7 @@ class Flattener:
         types: list[str] = []
 
         def walk(node: _Node, prefix: tuple[str, ...]) -> None:
+            node.nested = tuple(k for k, c in node.children.items() if c.children)
             for key, child in node.children.items():
                 path = prefix + (key,)
                 if child.leaf:
@@ -300,37 +329,46 @@ class Flattener:
         paths = self._paths
         out: list[tuple] = []
         budget = self.array_budget
+        root = self._root
+        converters = _CONVERTERS
         for doc in documents:
-            if not isinstance(doc, Mapping):
-                doc = {"value": doc}
+            if type(doc) is not dict:
+                doc = dict(doc) if isinstance(doc, Mapping) else {"value": doc}
             row = []
             for path in paths:
-                value: Any = doc
-                for key in path:
-                    if isinstance(value, Mapping):
+                value: Any = doc.get(path[0])
+                for key in path[1:]:
+                    if isinstance(value, dict):
+                        value = value.get(key)
+                    elif value is not None and isinstance(value, Mapping):
                         value = value.get(key)
                     else:
                         value = None
                         break
-                if isinstance(value, Mapping):
-                    # A subdocument where the first page had a scalar (or past max_depth).
-                    row.append(compact(value, budget))
+                convert = converters.get(type(value))
+                if convert is _same:
+                    row.append(value)
                 elif isinstance(value, (list, tuple)):
                     row.append(summarize_array(value, budget))
+                elif isinstance(value, Mapping):
+                    # A subdocument where the first page had a scalar (or past max_depth).
+                    row.append(compact(value, budget))
                 else:
                     row.append(cell(value))
             out.append(tuple(row))
-            self._note_unseen(self._root, doc, "")
+            if doc.keys() - root.children.keys() or root.nested:
+                self._note_unseen(root, doc, "")
         return out
 
     def _note_unseen(self, node: _Node, doc: Mapping[str, Any], prefix: str) -> None:
-        for key, value in doc.items():
-            child = node.children.get(str(key))
-            if child is None:
-                path = prefix + str(key)
-                self.unseen[path] = self.unseen.get(path, 0) + 1
-            elif isinstance(value, Mapping) and child.children:
-                self._note_unseen(child, value, prefix + str(key) + ".")
+        children = node.children
+        for key in doc.keys() - children.keys():
+            path = prefix + str(key)
+            self.unseen[path] = self.unseen.get(path, 0) + 1
+        for key in node.nested:
+            value = doc.get(key)
+            if isinstance(value, Mapping):
+                self._note_unseen(children[key], value, prefix + key + ".")
 
     def unseen_note(self) -> str:
         """A short status note naming fields that had no column, or ''."""

@@ -12,7 +12,8 @@ of documents are reported with MongoDB's dotted path (``items.sku``), counted on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from engine.drivers.base import ColumnInfo
 from engine.mongo.flatten import type_name

@@ -304,6 +304,7 @@ _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _KEY = re.compile(r"[A-Za-z_$][A-Za-z0-9_$.]*")
 _NUMBER = re.compile(r"(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
 _DB_NAME = re.compile(r"[^\s;/\\.\"$*<>:|?]+")
+_SKIP_START = frozenset(" \t\r\f\v\ufeff\n/")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "/": "/", "\\": "\\", "'": "'", '"': '"', "`": "`"}
 
 
@@ -331,6 +332,8 @@ class _Parser:
     def skip(self, *, newlines: bool = True) -> bool:
         """Skip blanks and comments; returns True if a new line was crossed."""
         text, crossed = self.text, False
+        if self.pos < len(text) and text[self.pos] not in _SKIP_START:
+            return False  # the common case: a token starts right here
         while self.pos < len(text):
             char = text[self.pos]
             if char == "\n":
