@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 from engine.drivers.url import redact_text, redact_url, url_password

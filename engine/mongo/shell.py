@@ -35,7 +35,7 @@ import difflib
 import math
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import QueryError
@@ -618,7 +618,6 @@ class _Parser:
             self.skip()
             if self.accept("}"):
                 return result
-            key_at = self.pos
             char = self.peek()
             if char and char in "'\"":
                 key = self.string()
@@ -637,7 +636,6 @@ class _Parser:
             if self.peek() != ":":
                 raise self.error(f"expected ':' after key {key!r}, found {self.found()}")
             self.pos += 1
-            del key_at
             result[key] = self.value()
             self.skip()
             if self.accept(","):
