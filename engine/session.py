@@ -433,8 +433,10 @@ class Session:
         try:
             if self.dialect == "mongo":
                 from engine.mongo.fingerprint import describe as describe_mongo
+                from engine.mongo.shell import redact_secrets
 
                 info = describe_mongo(sql)
+                sql = redact_secrets(sql)  # createUser/changeUserPassword: never stored in clear
             else:
                 info = describe(sql, self.dialect if self.dialect in ("postgres", "sqlite") else "postgres")
             if isinstance(error, asyncio.CancelledError):

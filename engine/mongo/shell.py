@@ -1119,7 +1119,28 @@ def format_query(query: ShellQuery) -> str:
     return text
 
 
+_STRING = r"(?:\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*')"
+_SECRET_VALUE = re.compile(r"""((?:["']?)(?:pwd|password|passwd|secret|secretAccessKey)(?:["']?)\s*:\s*)""" + _STRING, re.IGNORECASE)
+_CHANGE_PASSWORD = re.compile(r"(changeUserPassword\s*\(\s*" + _STRING + r"\s*,\s*)" + _STRING)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with passwords replaced by ``"***"``, for history and memory: ``pwd``/``password``
+    values (``db.createUser``, ``runCommand({createUser: …, pwd: …})``), the password argument of
+    ``db.changeUserPassword`` and URL passwords. Works on text that does not parse too.
+
+    >>> redact_secrets('db.runCommand({createUser: "bob", pwd: "s3cret", roles: []})')
+    'db.runCommand({createUser: "bob", pwd: "***", roles: []})'
+    """
+    from engine.drivers.url import redact_text
+
+    text = _SECRET_VALUE.sub(lambda m: m.group(1) + '"***"', text)
+    text = _CHANGE_PASSWORD.sub(lambda m: m.group(1) + '"***"', text)
+    return redact_text(text)
+
+
 __all__ = [
+    "redact_secrets",
     "ShellQuery",
     "MethodSpec",
     "parse",

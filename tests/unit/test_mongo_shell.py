@@ -314,3 +314,20 @@ def test_format_value_output_parses_back():
     }
     text = f"db.c.insertOne({format_value(value)})"
     assert parse(text).documents[0] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('db.runCommand({createUser: "bob", pwd: "s3cret", roles: []})', 'db.runCommand({createUser: "bob", pwd: "***", roles: []})'),
+        ("db.createUser({user: 'x', 'pwd': 'it\\'s', roles: ['read']})", "db.createUser({user: 'x', 'pwd': \"***\", roles: ['read']})"),
+        ('db.changeUserPassword("bob", "n3w")', 'db.changeUserPassword("bob", "***")'),
+        ('db.runCommand({updateUser: "u", Password: "p"})', 'db.runCommand({updateUser: "u", Password: "***"})'),
+        ('db.c.find({note: "password: x"})', 'db.c.find({note: "password: x"})'),
+        ("db.c.insertOne({url: 'mongodb://u:pw@h/x'})", "db.c.insertOne({url: 'mongodb://u:***@h/x'})"),
+    ],
+)
+def test_redact_secrets(text, expected):
+    from engine.mongo.shell import redact_secrets
+
+    assert redact_secrets(text) == expected
