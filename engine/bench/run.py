@@ -27,7 +27,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     from engine.config import Settings
     from engine.session import Session
 
-    rows = 200_000 if ctx.quick else 1_000_000
+    rows = 50_000 if ctx.quick else 1_000_000
     sql = f"SELECT * FROM {TABLE}"
     conn = await asyncpg.connect(ctx.pg_url)
     try:

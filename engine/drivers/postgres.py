@@ -38,7 +38,6 @@ from engine.errors import (
 )
 
 CONNECT_TIMEOUT = 10.0
-_MULTI_STATEMENT = "cannot insert multiple commands into a prepared statement"
 
 
 class PostgresDriver:
@@ -132,13 +131,12 @@ class PostgresConnection:
         self._running += 1
         self.uses += 1
         try:
-            try:
-                state = await self.raw._get_statement(sql, None)  # cached prepared statement
-            except asyncpg.PostgresSyntaxError as exc:
-                if _MULTI_STATEMENT in str(exc) and not args:
-                    status = await self.raw.execute(sql)  # simple protocol: a whole script
-                    return QueryResult((), [], _rowcount(status), status, time.perf_counter() - started)
-                raise
+            if not args and is_script(sql):
+                # Several statements: the simple protocol runs them all. Preparing first would
+                # fail and, inside the user's transaction, abort it.
+                status = await self.raw.execute(sql)
+                return QueryResult((), [], _rowcount(status), status, time.perf_counter() - started)
+            state = await self.raw._get_statement(sql, None)  # cached prepared statement
             columns = _columns(state)
             rows, status, _ = await self.raw._execute(sql, args, 0, None, return_status=True)
         except (Exception, asyncio.CancelledError) as exc:
@@ -377,12 +375,8 @@ class _PostgresStream:
         conn._running += 1
         conn.uses += 1
         try:
-            try:
-                state = await conn.raw._get_statement(self._sql, None)
-            except asyncpg.PostgresSyntaxError as exc:
-                if _MULTI_STATEMENT not in str(exc) or self._args:
-                    raise
-                state = None
+            script = not self._args and is_script(self._sql)
+            state = None if script else await conn.raw._get_statement(self._sql, None)
             if state is None or not _columns(state) or _is_not_cursorable(self._sql):
                 # Not a plain row-returning query (a write, DDL, script, or a data-modifying
                 # CTE): run it whole. Writes with RETURNING are bounded by what they touched.
@@ -445,6 +439,25 @@ class _PostgresStream:
                 pass
         if self._conn._running:
             self._conn._running -= 1
+
+
+def is_script(sql: str) -> bool:
+    """True when ``sql`` holds more than one statement.
+
+    Fast path without tokenizing: no ``;`` before the trailing ones means one statement.
+    Otherwise sqlglot's tokenizer tells separators from semicolons inside strings and comments.
+    """
+    body = sql.rstrip().rstrip(";")
+    if ";" not in body:
+        return False
+    from sqlglot.tokens import TokenType
+    from sqlglot.dialects.postgres import Postgres
+
+    try:
+        tokens = Postgres().tokenize(body)
+    except Exception:  # noqa: BLE001 - let the server judge text we cannot tokenize
+        return True
+    return any(token.token_type == TokenType.SEMICOLON for token in tokens)
 
 
 def _is_not_cursorable(sql: str) -> bool:

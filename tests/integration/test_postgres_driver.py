@@ -223,3 +223,11 @@ def test_driver_flags_and_redaction():
     assert driver.display_url == "postgres://bob:***@db.example:5433/shop"
     assert "hunter2" not in repr(driver.display_url)
     assert os.environ.get("AISHELL_HOME")
+
+
+async def test_script_inside_a_user_transaction(session):
+    await session.execute("BEGIN")
+    await session.execute("INSERT INTO customers (email) VALUES ('a;b'); INSERT INTO customers (email) VALUES ('c')")
+    assert (await session.execute("SELECT count(*) FROM customers WHERE email = 'a;b'")).rows == [(1,)]
+    await session.execute("COMMIT")
+    assert (await session.execute("SELECT count(*) FROM customers")).rows == [(2,)]
