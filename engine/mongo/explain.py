@@ -8,7 +8,10 @@ sharded plans (``SHARD_MERGE``/``SINGLE_SHARD`` with ``shards``), aggregations (
 documents (MG001), poor examined/returned ratios (MG002), blocking in-memory sorts (MG003),
 failed executions (MG004). :func:`suggest_index` proposes one compound index ordered
 equality → sort → range, the order MongoDB documents as best for compound indexes.
-:func:`is_destructive` tells the TUI when to ask before running a statement.
+:func:`is_destructive` tells the TUI when to ask before running a statement, and
+:func:`static_findings` gives live advice from the text and the catalog alone (MG000 parse
+error, MG005 destructive, MG006 no index serves the query, MG007 unindexable condition,
+MG008 deep skip), with no round trip.
 
 >>> from engine.mongo.shell import parse
 >>> suggest_index(parse('db.orders.find({status: "paid", total: {$gt: 100}}).sort({ts: -1})')).command
@@ -340,10 +343,14 @@ def _conditions(filter_doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
 def _condition_kind(value: Any) -> str | None:
     """``eq``, ``range`` or None (no single-field index bound) for one field's condition."""
     if isinstance(value, RegexValue) or type(value).__name__ in ("Regex", "Pattern"):
-        return "range"
+        return "range" if _prefix_regex(getattr(value, "pattern", ""), getattr(value, "flags", "")) else None
     if isinstance(value, Mapping) and value and all(str(k).startswith("$") for k in value):
         ops = set(value)
         if ops & _UNINDEXABLE or "$elemMatch" in ops:
+            return None
+        if ops <= {"$ne", "$nin", "$not"}:
+            return None  # matches most documents: not worth an index key
+        if "$regex" in ops and not _prefix_regex(str(value["$regex"]), str(value.get("$options", ""))):
             return None
         if ops <= _EQUALITY_OPS and len(ops) == 1:
             return "eq"  # $eq, or $in (a few point lookups: equality in ESR terms)
@@ -351,6 +358,11 @@ def _condition_kind(value: Any) -> str | None:
             return "range"
         return None
     return "eq"  # a literal, or an embedded document matched exactly
+
+
+def _prefix_regex(pattern: Any, flags: Any) -> bool:
+    """A case-sensitive regex anchored at the start: the only kind an index bounds tightly."""
+    return isinstance(pattern, str) and pattern.startswith("^") and not (isinstance(flags, str) and "i" in flags)
 
 
 def suggest_index(query: ShellQuery, existing: Sequence[IndexInfo] = ()) -> IndexSuggestion | None:
@@ -409,6 +421,9 @@ class MongoFinding:
     message: str
     suggestion: str = ""
     index: IndexSuggestion | None = None
+    line: int | None = None
+    """1-based line of the statement (or of the parse error) in the text, when known."""
+    column: int | None = None
 
 
 def findings(
@@ -508,6 +523,98 @@ def _input_returned(stages: list[PlanStage], stage: PlanStage) -> int:
     return 0
 
 
+# -- without a server -----------------------------------------------------------------------------
+
+
+def static_findings(
+    text: str,
+    schema: Any = None,
+    *,
+    large_collection: int = 10_000,
+    deep_skip: int = 1_000,
+) -> list[MongoFinding]:
+    """Advice from the statement alone (and the catalog, when given), for live suggestions while
+    typing: no round trip. ``schema`` is a :class:`engine.drivers.base.SchemaInfo` from
+    ``Session.schema()``; with it, filters and sorts no index serves are reported (MG006) for
+    collections of at least ``large_collection`` documents (or of unknown size).
+
+    Codes: MG000 parse error (with line and column), MG005 destructive statement, MG006 no
+    index serves the filter/sort, MG007 a condition no index bound can serve ($where,
+    unanchored or case-insensitive regex, $ne/$nin/$not alone), MG008 deep skip.
+    """
+    from engine.errors import QueryError
+    from engine.mongo.shell import parse_script
+
+    try:
+        queries = parse_script(text)
+    except QueryError as exc:
+        where = exc.line_column or (None, None)
+        return [MongoFinding("MG000", "parse-error", "error", exc.message, "", None, where[0], where[1])]
+    out: list[MongoFinding] = []
+    for query in queries:
+        line = text.count("\n", 0, query.start) + 1
+        column = query.start - (text.rfind("\n", 0, query.start) + 1) + 1
+        reason = is_destructive(query)
+        if reason:
+            out.append(MongoFinding("MG005", "destructive", "warning", reason,
+                                    "add a filter, or confirm that every document is meant", None, line, column))
+        for message, severity in _weak_conditions(query.filter if query.collection else {}):
+            out.append(MongoFinding("MG007", "unindexable-condition", severity, message, "", None, line, column))
+        skip = query.skip
+        if skip is not None and skip >= deep_skip:
+            out.append(MongoFinding(
+                "MG008", "deep-skip", "info",
+                f"skip({skip:,}) reads and throws away {skip:,} documents on every page",
+                "page by a range on an indexed field instead, e.g. {_id: {$gt: <last _id seen>}} with sort({_id: 1})",
+                None, line, column,
+            ))
+        if schema is not None and query.collection is not None and not query.explain:
+            table = schema.find(query.collection, query.database) if query.database else schema.find(query.collection)
+            if table is not None and (table.row_estimate < 0 or table.row_estimate >= large_collection):
+                advice = suggest_index(query, table.indexes)
+                if advice is not None and not _served(advice, table.indexes):
+                    size = f" ({table.row_estimate:,} documents)" if table.row_estimate >= 0 else ""
+                    out.append(MongoFinding(
+                        "MG006", "no-index", "info",
+                        f"no index of {query.collection}{size} serves this {_what(advice)}",
+                        f"create the index {advice.command} — {advice.reason}", advice, line, column,
+                    ))
+    return out
+
+
+def _what(advice: IndexSuggestion) -> str:
+    parts = (["filter"] if advice.equality or advice.range else []) + (["sort"] if advice.sort else [])
+    return " and ".join(parts) or "query"
+
+
+def _served(advice: IndexSuggestion, indexes: Sequence[IndexInfo]) -> bool:
+    """True when some index starts with the first key the query needs (it is at least usable)."""
+    first = advice.keys[0][0]
+    return any(ix.columns and ix.columns[0] == first for ix in indexes)
+
+
+def _weak_conditions(filter_doc: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in filter_doc.items():
+        if key == "$where":
+            yield "$where runs JavaScript on every document: it always scans the whole collection", "warning"
+        elif key in ("$and", "$or", "$nor") and isinstance(value, list):
+            for part in value:
+                if isinstance(part, Mapping):
+                    yield from _weak_conditions(part)
+        elif key.startswith("$"):
+            continue
+        elif isinstance(value, RegexValue) or (isinstance(value, Mapping) and "$regex" in value):
+            pattern = value.pattern if isinstance(value, RegexValue) else str(value.get("$regex", ""))
+            flags = value.flags if isinstance(value, RegexValue) else str(value.get("$options", ""))
+            if "i" in flags:
+                yield (f"case-insensitive regex on {key} cannot use index bounds: every index key is tested",
+                       "info")
+            elif not pattern.startswith("^"):
+                yield f"unanchored regex on {key} tests every index key (anchor it with ^ to use a range)", "info"
+        elif isinstance(value, Mapping) and value and set(value) <= {"$ne", "$nin", "$not"}:
+            yield f"{'/'.join(sorted(value))} on {key} alone matches most documents: an index barely helps", "info"
+
+
 # -- confirmation -------------------------------------------------------------------------------
 
 
@@ -581,4 +688,5 @@ __all__ = [
     "MongoFinding",
     "findings",
     "is_destructive",
+    "static_findings",
 ]

@@ -188,7 +188,8 @@ def test_thresholds_are_parameters():
         ("db.o.find({total: {$gte: 5, $lt: 9}, status: 'x', region: 'eu'})", {"status": 1, "region": 1, "total": 1}),
         ("db.o.find({sku: {$in: ['a', 'b']}}).sort({qty: 1, ts: -1})", {"sku": 1, "qty": 1, "ts": -1}),
         ("db.o.find({name: /^Ann/})", {"name": 1}),
-        ("db.o.find({$and: [{a: 1}, {b: {$ne: 2}}]})", {"a": 1, "b": 1}),
+        ("db.o.find({$and: [{a: 1}, {b: {$gte: 2}}]})", {"a": 1, "b": 1}),
+        ("db.o.find({a: 1, b: {$ne: 2}, c: /x/, d: /^y/i, e: {$regex: '^z'}})", {"a": 1, "e": 1}),
         ("db.o.find({a: 1, $or: [{b: 1}, {c: 2}]})", {"a": 1}),
         ("db.o.find({a: {$eq: 3}}).sort({a: 1, b: 1})", {"a": 1, "b": 1}),
         ("db.o.find({}).sort({ts: -1})", {"ts": -1}),
@@ -326,3 +327,45 @@ def test_describe_for_session_and_tui():
     assert info.destructive and info.is_write
     assert describe("db.orders.find({").kind == "unknown"
     assert describe("db.runCommand({dropDatabase: 1})").destructive
+
+
+# -- advice without a server ----------------------------------------------------------------------
+
+
+def _schema(rows: int = 50_000, indexes=(("_id_", ("_id",)),)):
+    from engine.drivers.base import SchemaInfo, TableInfo
+
+    schema = SchemaInfo(search_path=("shop",))
+    schema.add(TableInfo("shop", "orders", "collection", rows, [], [IndexInfo(n, c, n == "_id_", n == "_id_") for n, c in indexes]))
+    return schema
+
+
+def test_static_parse_error_has_line_and_column():
+    from engine.mongo.explain import static_findings
+
+    [f] = static_findings("db.orders.find({\n  a: ")
+    assert (f.code, f.severity, f.line, f.column) == ("MG000", "error", 2, 6)
+
+
+def test_static_no_index_uses_the_catalog():
+    from engine.mongo.explain import static_findings
+
+    text = 'use shop\ndb.orders.find({status: "paid"}).sort({ts: -1})'
+    [f] = static_findings(text, _schema())
+    assert (f.code, f.line, f.column) == ("MG006", 2, 1)
+    assert f.index.command == "db.orders.createIndex({status: 1, ts: -1})"
+    assert "50,000 documents" in f.message and "filter and sort" in f.message
+    assert static_findings(text, _schema(rows=500)) == []  # small collection
+    assert static_findings(text, _schema(indexes=(("_id_", ("_id",)), ("status_1", ("status",))))) == []
+    assert static_findings(text) == []  # no catalog, no claim
+
+
+def test_static_destructive_weak_conditions_and_deep_skip():
+    from engine.mongo.explain import static_findings
+
+    assert codes(static_findings("db.orders.deleteMany({})")) == ["MG005"]
+    found = static_findings("db.orders.find({a: /x/, b: /^y/i, $where: 'this.a > 1', c: {$ne: 1}, d: /^ok/}).skip(5000)")
+    assert codes(found) == ["MG007"] * 4 + ["MG008"]
+    assert [f.severity for f in found[:4]] == ["info", "info", "warning", "info"]
+    assert "unanchored regex on a" in found[0].message and "skip(5,000)" in found[4].message
+    assert static_findings("db.orders.find({d: /^ok/}).skip(10)") == []
