@@ -484,66 +484,17 @@ class _PostgresAcquire:
             return
         raw = pool._raw
         if raw is not None:
-            await raw.release(proxy)
-
-
-_POOLED_CLASS: Any = None
+            try:
+                await raw.release(proxy)
+            except Exception:  # noqa: BLE001 - the reset failed: asyncpg terminated it, a new one replaces it
+                pool._errors += 1
 
 
 def _pooled_connection_class() -> Any:
-    """PostgresConnection with a leaner ``execute`` for the pool's hot path.
+    """The driver's PostgresConnection: its ``execute`` is already the lean one-round-trip path."""
+    from engine.drivers.postgres import PostgresConnection
 
-    Same behaviour as the driver's (errors, scripts, status, rowcount), but the prepared
-    statement is looked up once instead of twice and column descriptions are reused per
-    prepared statement: together a tenth of the client-side cost of a ``SELECT 1``.
-    """
-    cls = _POOLED_CLASS
-    if cls is not None:
-        return cls
-    import asyncpg
-
-    from engine.drivers import postgres as pg
-    from engine.drivers.base import QueryResult
-
-    class PooledPostgresConnection(pg.PostgresConnection):
-        def __init__(self, raw: Any, driver: Any) -> None:
-            super().__init__(raw, driver)
-            self._described: dict[Any, tuple] = {}
-
-        async def execute(self, sql: str, params: Any = None) -> QueryResult:
-            args = tuple(params) if params else ()
-            started = _perf()
-            self._running += 1
-            self.uses += 1
-            raw = self.raw
-            try:
-                try:
-                    with raw._stmt_exclusive_section:
-                        result, state = await raw._Connection__execute(sql, args, 0, None, return_status=True)
-                except asyncpg.PostgresSyntaxError as exc:
-                    if pg._MULTI_STATEMENT in str(exc) and not args:
-                        status = await raw.execute(sql)  # simple protocol: a whole script
-                        return QueryResult((), [], pg._rowcount(status), status, _perf() - started)
-                    raise
-            except (Exception, asyncio.CancelledError) as exc:
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                raise self._translate(exc, sql) from None
-            finally:
-                self._running -= 1
-            rows, status, _ = result
-            columns = self._described.get(state)
-            if columns is None:
-                if len(self._described) > 512:
-                    self._described.clear()
-                columns = self._described[state] = pg._columns(state)
-            status_text = status.decode() if isinstance(status, bytes) else str(status or "")
-            tuples = [tuple(r) for r in rows]
-            rowcount = len(tuples) if columns else pg._rowcount(status_text)
-            return QueryResult(columns, tuples, rowcount, status_text, _perf() - started)
-
-    globals()["_POOLED_CLASS"] = PooledPostgresConnection
-    return PooledPostgresConnection
+    return PostgresConnection
 
 
 async def _close_quietly(con: Any) -> None:
