@@ -122,6 +122,7 @@ class PostgresConnection:
         self.driver = driver
         self._running = 0
         self.uses = 0
+        self._described: dict[Any, tuple[Column, ...]] = {}
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -136,9 +137,16 @@ class PostgresConnection:
                 # fail and, inside the user's transaction, abort it.
                 status = await self.raw.execute(sql)
                 return QueryResult((), [], _rowcount(status), status, time.perf_counter() - started)
-            state = await self.raw._get_statement(sql, None)  # cached prepared statement
-            columns = _columns(state)
-            rows, status, _ = await self.raw._execute(sql, args, 0, None, return_status=True)
+            raw = self.raw
+            # One round trip through asyncpg's statement cache; the prepared statement comes
+            # back too, so its columns are described once per statement, not per call.
+            with raw._stmt_exclusive_section:
+                (rows, status, _), state = await raw._Connection__execute(sql, args, 0, None, return_status=True)
+            columns = self._described.get(state)
+            if columns is None:
+                if len(self._described) > 512:
+                    self._described.clear()
+                columns = self._described[state] = _columns(state)
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError):
                 raise
