@@ -60,7 +60,7 @@ from engine.mongo.values import (
 )
 
 _CURSOR_METHODS = frozenset({"find", "aggregate", "getIndexes", "getCollectionInfos", "show"})
-_STREAMED = frozenset({"find", "aggregate", "getIndexes", "getCollectionInfos"})
+_STREAMED = frozenset({"find", "aggregate", "getCollectionInfos"})
 _INTERRUPTED = frozenset({11601, 11602, 237, 175})  # Interrupted, InterruptedAtShutdown, CursorKilled, QueryPlanKilled
 _TIME_LIMIT = 50  # MaxTimeMSExpired
 _UNAUTHORIZED = 13
@@ -834,6 +834,19 @@ def _doc_grid(query: ShellQuery, docs: list[Any]) -> tuple[tuple[Column, ...], l
     if query.method == "show" and query.target == "collections":
         names = sorted(d.get("name", "") for d in docs)
         return (Column("name", "string"),), [(n,) for n in names]
+    if query.method == "getIndexes":
+        # One line an index, its key pattern as shell text (not one column per key field).
+        rows = []
+        for doc in docs:
+            options = {k: v for k, v in doc.items() if k not in ("v", "key", "name", "unique", "ns")}
+            rows.append((
+                doc.get("name"),
+                format_value(_plain(dict(doc.get("key") or {}))),
+                bool(doc.get("unique")) or doc.get("name") == "_id_",
+                format_value(_plain(options)) if options else "",
+            ))
+        columns = (Column("name", "string"), Column("key", "object"), Column("unique", "bool"), Column("options", "object"))
+        return columns, rows
     return flatten(docs)
 
 

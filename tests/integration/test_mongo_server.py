@@ -75,6 +75,9 @@ async def test_crud_round_trip(conn):
     assert agg.rows == [("paid", 2)]
     created = await conn.execute("db.orders.createIndex({status: 1, ts: -1})")
     assert created.rows == [("status_1_ts_-1",)]
+    listing = await conn.execute("db.orders.getIndexes()")
+    assert [c.name for c in listing.columns] == ["name", "key", "unique", "options"]
+    assert listing.rows == [("_id_", "{_id: 1}", True, ""), ("status_1_ts_-1", "{status: 1, ts: -1}", False, "")]
     indexes = await conn.indexes("orders")
     assert [i.name for i in indexes] == ["_id_", "status_1_ts_-1"] and indexes[1].columns == ("status", "ts")
     await conn.execute("db.orders.dropIndex('status_1_ts_-1')")

@@ -330,3 +330,20 @@ async def test_driver_listener_receives_pymongo_events():
         await conn.close()
     await asyncio.sleep(0)
     assert driver.listener.pools == 0
+
+
+def test_get_indexes_grid_is_one_line_an_index():
+    from engine.drivers.mongo import _doc_grid
+
+    docs = [
+        {"v": 2, "key": {"_id": 1}, "name": "_id_"},
+        {"v": 2, "key": {"email": 1}, "name": "email_1", "unique": True, "collation": {"locale": "en", "strength": 2}},
+        {"v": 2, "key": {"at": 1}, "name": "at_1", "expireAfterSeconds": 3600},
+    ]
+    columns, rows = _doc_grid(parse("db.users.getIndexes()"), docs)
+    assert [c.name for c in columns] == ["name", "key", "unique", "options"]
+    assert rows == [
+        ("_id_", "{_id: 1}", True, ""),
+        ("email_1", "{email: 1}", True, '{collation: {locale: "en", strength: 2}}'),
+        ("at_1", "{at: 1}", False, "{expireAfterSeconds: 3600}"),
+    ]
