@@ -1,5 +1,17 @@
-"""MongoDB support that needs no server and no PyMongo: the mongosh-syntax parser, document
-flattening, explain-plan reading, index advice and query fingerprints.
+"""MongoDB support that needs no server and no PyMongo.
 
-The driver (:mod:`engine.drivers.mongo`) is the only place that imports PyMongo.
+- :mod:`.shell` — mongosh-syntax parser (``parse``, ``parse_script`` → :class:`ShellQuery`;
+  QueryError with a 1-based ``position``, nothing sent), ``format_value``/``format_query``,
+  ``redact_secrets`` for history and memory.
+- :mod:`.values` — ObjectId/NumberLong/Timestamp/... values the parser produces.
+- :mod:`.flatten` — documents into grid rows (``Flattener``: dotted columns, arrays summarized,
+  one column set for every page).
+- :mod:`.schema` — sample-based schema inference (``infer_fields`` → ``FieldInfo``).
+- :mod:`.explain` — ``read_explain`` + ``findings`` (MG001–MG004 from executionStats),
+  ``suggest_index`` (equality → sort → range), ``static_findings`` (live advice without a server),
+  ``is_destructive`` (confirmation before deleteMany({}), drop(), $out...).
+- :mod:`.fingerprint` — ``normalize``/``fingerprint`` (literals stripped) and ``describe``
+  (an :class:`engine.statements.StatementInfo` for Mongo statements).
+
+The driver, :mod:`engine.drivers.mongo`, is the only module that imports PyMongo.
 """
