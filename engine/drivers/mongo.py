@@ -455,7 +455,7 @@ class MongoConnection:
             await self.client.drop_database(db.name, comment=tag)
             return QueryResult((), [], 0, f"DROP DATABASE {db.name}")
         if method == "createCollection":
-            options = to_bson(query.options)
+            options = {k: v for k, v in to_bson(query.options).items() if k != "comment"}
             await db.create_collection(query.args[0], comment=tag, **options)
             return QueryResult((), [], 0, "CREATE COLLECTION")
         raise QueryError(f"{method}() is not supported", statement=query.text)
