@@ -347,3 +347,30 @@ def test_get_indexes_grid_is_one_line_an_index():
         ("email_1", "{email: 1}", True, '{collation: {locale: "en", strength: 2}}'),
         ("at_1", "{at: 1}", False, "{expireAfterSeconds: 3600}"),
     ]
+
+
+async def test_find_cursor_carries_every_modifier_and_the_cancel_tag():
+    # PyMongo builds a find cursor without I/O: this checks our keywords against its real API.
+    driver = MongoDriver("mongodb://127.0.0.1:1/shop", connect_timeout=0.2, statement_timeout=2)
+    conn = await driver.connect(verify=False)
+    try:
+        query = parse(
+            "db.o.find({a: ObjectId('65a1b2c3d4e5f60718293a4b')}, {b: 1}).sort({ts: -1}).skip(5).limit(20)"
+            ".hint({a: 1}).batchSize(7).collation({locale: 'en'}).allowDiskUse()"
+        )
+        cursor = await conn._open_cursor(query, batch_size=500)
+        state = vars(cursor)
+        assert cursor.collection.full_name == "shop.o"
+        assert state["_spec"] == {"a": bson.ObjectId("65a1b2c3d4e5f60718293a4b")}
+        assert (state["_projection"], state["_ordering"], state["_skip"], state["_limit"]) == ({"b": 1}, {"ts": -1}, 5, 20)
+        assert (state["_hint"], state["_batch_size"], state["_collation"]) == ({"a": 1}, 7, {"locale": "en"})
+        assert state["_max_time_ms"] == 2000 and state["_allow_disk_use"] is True
+        assert state["_comment"] == conn._tag and conn._tag.startswith("aishell-")
+        tagged = await conn._open_cursor(parse("db.o.find({}).comment('mine')"), batch_size=0)
+        assert vars(tagged)["_comment"] == "mine" == conn._tag
+        options = await conn._open_cursor(parse("db.o.find({}, {}, {sort: {a: 1}, limit: 3, maxTimeMS: 50})"), batch_size=0)
+        assert (vars(options)["_ordering"], vars(options)["_limit"], vars(options)["_max_time_ms"]) == ({"a": 1}, 3, 50)
+        with pytest.raises(QueryError, match="unknown option 'nope' for find"):
+            await conn._open_cursor(parse("db.o.find({}, {}, {nope: 1})"), batch_size=0)
+    finally:
+        await conn.close()
