@@ -374,3 +374,51 @@ async def test_find_cursor_carries_every_modifier_and_the_cancel_tag():
             await conn._open_cursor(parse("db.o.find({}, {}, {nope: 1})"), batch_size=0)
     finally:
         await conn.close()
+
+
+EVERY_CALL = [
+    "db.o.findOne({a: 1}, {b: 1}, {sort: {a: 1}})",
+    "db.o.aggregate([{$match: {a: 1}}], {allowDiskUse: true, hint: {a: 1}, let: {x: 1}}).maxTimeMS(50)",
+    "db.o.countDocuments({a: 1}, {limit: 5, skip: 1, hint: {a: 1}, maxTimeMS: 10})",
+    "db.o.estimatedDocumentCount({maxTimeMS: 10})",
+    "db.o.distinct('a', {b: 1}, {collation: {locale: 'en'}})",
+    "db.o.insertOne({a: NumberDecimal('1.5')}, {bypassDocumentValidation: true})",
+    "db.o.insertMany([{a: 1}, {a: 2}], {ordered: false})",
+    "db.o.updateOne({a: 1}, {$set: {b: 2}}, {upsert: true, arrayFilters: [{x: 1}], hint: {a: 1}, collation: {locale: 'en'}})",
+    "db.o.updateMany({a: 1}, [{$set: {b: '$a'}}], {let: {v: 1}})",
+    "db.o.replaceOne({a: 1}, {a: 1, b: 3}, {upsert: true})",
+    "db.o.deleteOne({a: 1}, {hint: {a: 1}})",
+    "db.o.deleteMany({a: {$lt: 5}}, {collation: {locale: 'en'}})",
+    "db.o.findOneAndUpdate({a: 1}, {$inc: {n: 1}}, {returnNewDocument: true, upsert: true, sort: {a: 1}, projection: {n: 1}})",
+    "db.o.findOneAndReplace({a: 1}, {a: 2}, {returnDocument: 'after'})",
+    "db.o.findOneAndDelete({a: 1}, {sort: {a: -1}, maxTimeMS: 10})",
+    "db.o.createIndex({a: 1, b: -1}, {name: 'ab', unique: true, partialFilterExpression: {a: {$gt: 0}}})",
+    "db.o.dropIndex('ab')",
+    "db.o.dropIndex({a: 1, b: -1})",
+    "db.o.drop()",
+    "db.o.getIndexes()",
+    "db.o.find({a: 1}).sort({a: 1}).explain('executionStats')",
+    "db.o.explain('executionStats').updateMany({a: 1}, {$set: {b: 1}})",
+    "db.getCollectionNames()",
+    "db.getCollectionInfos({name: 'o'})",
+    "db.stats()",
+    "db.runCommand({collStats: 'o'})",
+    "db.createCollection('c2', {capped: true, size: 4096})",
+    "db.dropDatabase()",
+    "show dbs",
+    "show collections",
+]
+
+
+async def test_every_call_reaches_the_network_with_accepted_keywords():
+    # Against an unreachable server each statement must fail with ConnectionLost: a keyword
+    # PyMongo does not take would fail earlier, as a QueryError, without a round trip.
+    driver = MongoDriver("mongodb://127.0.0.1:1/shop", connect_timeout=0.3)
+    conns = [await driver.connect(verify=False) for _ in EVERY_CALL]
+    try:
+        outcomes = await asyncio.gather(*(c.execute(t) for c, t in zip(conns, EVERY_CALL)), return_exceptions=True)
+    finally:
+        for c in conns:
+            await c.close()
+    wrong = {t: repr(o) for t, o in zip(EVERY_CALL, outcomes) if not isinstance(o, ConnectionLost)}
+    assert wrong == {}
