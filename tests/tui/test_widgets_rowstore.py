@@ -48,6 +48,20 @@ def test_round_trip_of_packed_chunks() -> None:
         store[len(rows)]
 
 
+def test_datetimes_keep_their_zone() -> None:
+    utc = dt.datetime(2024, 5, 1, 12, 30, 15, 999_999, tzinfo=dt.timezone.utc)
+    paris = dt.datetime(2024, 5, 1, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    naive = dt.datetime(9999, 12, 31, 23, 59, 59, 999_999)
+    for rows in ([(utc, naive)] * CHUNK_ROWS, [(utc, paris)] * CHUNK_ROWS):
+        store = RowStore()
+        store.extend(rows)
+        assert store.packed_bytes > 0
+        back = store[CHUNK_ROWS - 1]
+        assert back == rows[0]
+        assert [value.tzinfo for value in back] == [value.tzinfo for value in rows[0]]
+        assert [value.isoformat() for value in back] == [value.isoformat() for value in rows[0]]
+
+
 def test_values_msgpack_cannot_carry_keep_their_chunk_raw() -> None:
     odd = [(1, ipaddress.ip_network("10.0.0.0/8")), (2, 2**70), (3, (1, 2))]
     store = RowStore()

@@ -35,19 +35,27 @@ _CACHED_CHUNKS = 8
 _DECIMAL, _DATETIME, _DATE, _TIME, _UUID, _TIMEDELTA = range(1, 7)
 
 
+def _ext(code: int, data: bytes) -> msgpack.ExtType:
+    # ExtType's own constructor re-validates in Python; the packer only reads the two fields.
+    return tuple.__new__(msgpack.ExtType, (code, data))
+
+
+_ENCODERS: dict[type, Any] = {
+    decimal.Decimal: lambda value: _ext(_DECIMAL, str(value).encode()),
+    _dt.datetime: lambda value: _ext(_DATETIME, value.isoformat().encode()),
+    _dt.date: lambda value: _ext(_DATE, value.isoformat().encode()),
+    _dt.time: lambda value: _ext(_TIME, value.isoformat().encode()),
+    uuid.UUID: lambda value: _ext(_UUID, value.bytes),
+    _dt.timedelta: lambda value: _ext(_TIMEDELTA, msgpack.packb((value.days, value.seconds, value.microseconds))),
+}
+
+
 def _encode(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return msgpack.ExtType(_DECIMAL, str(value).encode())
-    if isinstance(value, _dt.datetime):
-        return msgpack.ExtType(_DATETIME, value.isoformat().encode())
-    if isinstance(value, _dt.date):
-        return msgpack.ExtType(_DATE, value.isoformat().encode())
-    if isinstance(value, _dt.time):
-        return msgpack.ExtType(_TIME, value.isoformat().encode())
-    if isinstance(value, uuid.UUID):
-        return msgpack.ExtType(_UUID, value.bytes)
-    if isinstance(value, _dt.timedelta):
-        return msgpack.ExtType(_TIMEDELTA, msgpack.packb((value.days, value.seconds, value.microseconds)))
+    encoder = _ENCODERS.get(type(value))
+    if encoder is not None:
+        return encoder(value)
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID class
+        return _ext(_UUID, value.bytes)
     if type(value).__name__ == "Record":  # asyncpg rows: a tuple of their values
         return tuple(value)
     raise TypeError(f"cannot pack {type(value).__name__}")
@@ -74,27 +82,40 @@ _PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, dict})
 _EXTENDED = frozenset({decimal.Decimal, _dt.datetime, _dt.date, _dt.time, uuid.UUID, _dt.timedelta})
 
 
-def _packable(rows: list[Sequence[Any]]) -> bool:
-    """True if every value comes back from msgpack equal and of the same type."""
+def _packable(rows: list[Sequence[Any]]) -> bool | None:
+    """Whether msgpack gives every value back equal and of the same type.
+
+    None: yes, and every aware datetime is in UTC, so msgpack's own (C) timestamps may carry
+    them; True: yes, through our extension types only; False: keep the rows as they are.
+    """
     for row_type in set(map(type, rows)):
         if row_type is not tuple and row_type.__name__ != "Record":
             return False
     value_types = {type(value) for row in rows for value in row}
-    return all(kind in _PLAIN or kind in _EXTENDED or issubclass(kind, uuid.UUID) for kind in value_types)
+    if not all(kind in _PLAIN or kind in _EXTENDED or issubclass(kind, uuid.UUID) for kind in value_types):
+        return False
+    if _dt.datetime in value_types:
+        zones = {value.tzinfo for row in rows for value in row if type(value) is _dt.datetime}
+        if not zones <= {None, _dt.timezone.utc}:
+            return True
+    return None
 
 
 def _pack(rows: list[Sequence[Any]]) -> bytes | list[Sequence[Any]]:
     """The rows packed, or the list itself when some value would not come back the same."""
-    if not _packable(rows):
+    verdict = _packable(rows)
+    if verdict is False:
         return rows
     try:
-        return msgpack.packb(rows, default=_encode, use_bin_type=True)
+        # UTC datetimes as msgpack timestamps (exact to the microsecond, packed in C); naive
+        # ones and other zones go through _encode and keep their tzinfo.
+        return msgpack.packb(rows, default=_encode, use_bin_type=True, datetime=verdict is None)
     except (TypeError, ValueError, OverflowError, UnicodeEncodeError):
         return rows
 
 
 def _unpack(data: bytes) -> list[tuple[Any, ...]]:
-    rows = msgpack.unpackb(data, use_list=True, raw=False, ext_hook=_decode, strict_map_key=False)
+    rows = msgpack.unpackb(data, use_list=True, raw=False, ext_hook=_decode, strict_map_key=False, timestamp=3)
     return [tuple(row) for row in rows]
 
 
