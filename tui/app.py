@@ -14,6 +14,7 @@ from typing import Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from engine.config import Settings
@@ -22,6 +23,8 @@ from tui.messages import Reconnected
 from tui.themes import choose_theme, load_themes
 
 CSS = Path(__file__).with_name("app.tcss")
+NARROW_WIDTH = 110
+"""Below this many columns the schema and insights columns start hidden."""
 
 
 class AishellApp(App[int]):
@@ -63,20 +66,23 @@ class AishellApp(App[int]):
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> "Screen":
         from tui.screens.main import MainScreen
 
+        return MainScreen(narrow=self.size.width < NARROW_WIDTH)
+
+    def on_mount(self) -> None:
         for error in self.theme_errors:
             self.notify(error, title="Theme file skipped", severity="warning")
-        self.push_screen(MainScreen())
         if self.session is None:
-            self.open_session(self.target)
+            self.call_after_refresh(self.open_session, self.target)
         else:
             self.post_message(Reconnected(self.session.display_url, self.session.read_only))
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def open_session(self, target: str, *, replace: bool = False) -> None:
         """Connect to ``target``; on success the new session replaces the old one."""
+        await asyncio.to_thread(_warm_imports)
         from engine.session import Session
 
         try:
@@ -166,6 +172,18 @@ class AishellApp(App[int]):
             error = event.worker.error
             title = getattr(error, "title", "Unexpected error")
             self.notify(f"{type(error).__name__}: {error}", title=title, severity="error", timeout=10)
+
+
+def _warm_imports() -> None:
+    """Import the engine's heavy parts (sqlglot, drivers, numpy/FAISS for memory) in a thread,
+    so the event loop keeps drawing while they load."""
+    import importlib
+
+    for name in ("engine.session", "engine.statements", "engine.pool", "engine.cache", "engine.analyzer", "engine.memory.service"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None) -> int:

@@ -14,6 +14,7 @@ import inspect
 import time
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Label, TabbedContent, TabPane
+from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from engine.errors import AishellError, ConnectionLost, QueryCancelled, QueryError
 from tui import backslash
@@ -70,7 +71,9 @@ class Header(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("AIShell", id="brand")
         yield Label("connecting…", id="target")
-        yield Label("READ-ONLY", id="read-only")
+        badge = Label("READ-ONLY", id="read-only")
+        badge.display = False
+        yield badge
         yield Label("", id="conn-state")
 
 
@@ -84,19 +87,20 @@ class MainScreen(Screen):
         Binding("escape,ctrl+c", "cancel", "Cancel", id="main.cancel", tooltip="Cancel the running statement on the server", priority=True),
         Binding("f7", "explain", "Explain", id="main.explain", tooltip="Show the plan of the statement under the cursor"),
         Binding("f8", "advise", "Advice", show=False, id="main.advise", tooltip="Index advice for the statement under the cursor"),
-        Binding("alt+1", "focus_pane('editor')", "Editor", show=False, id="main.focus_editor", tooltip="Focus the editor"),
-        Binding("alt+2", "focus_pane('results')", "Results", show=False, id="main.focus_results", tooltip="Focus the results"),
-        Binding("alt+3", "focus_pane('suggestions')", "Suggestions", show=False, id="main.focus_suggestions", tooltip="Focus the suggestions"),
-        Binding("alt+4", "focus_pane('metrics')", "Metrics", show=False, id="main.focus_metrics", tooltip="Focus the metrics"),
-        Binding("alt+5", "focus_pane('memory')", "Memory", show=False, id="main.focus_memory", tooltip="Focus the memory search"),
-        Binding("alt+6", "focus_pane('schema')", "Schema", show=False, id="main.focus_schema", tooltip="Focus the schema tree"),
+        Binding("alt+e", "focus_pane('editor')", "Editor", show=False, id="main.focus_editor", tooltip="Focus the editor", priority=True),
+        Binding("alt+r", "focus_pane('results')", "Results", show=False, id="main.focus_results", tooltip="Focus the results", priority=True),
+        Binding("alt+s", "focus_pane('suggestions')", "Suggestions", show=False, id="main.focus_suggestions", tooltip="Focus the suggestions", priority=True),
+        Binding("alt+m", "focus_pane('metrics')", "Metrics", show=False, id="main.focus_metrics", tooltip="Focus the metrics", priority=True),
+        Binding("alt+h", "focus_pane('memory')", "Memory", show=False, id="main.focus_memory", tooltip="Focus the memory search", priority=True),
+        Binding("alt+d", "focus_pane('schema')", "Schema", show=False, id="main.focus_schema", tooltip="Focus the schema tree", priority=True),
+        Binding("f2", "next_pane", "Next pane", show=False, id="main.next_pane", tooltip="Move the focus to the next visible pane", priority=True),
         Binding("ctrl+b", "toggle_schema", "Schema", id="main.toggle_schema", tooltip="Show or hide the schema tree"),
         Binding("f9", "toggle_insights", "Insights", id="main.toggle_insights", tooltip="Show or hide suggestions, metrics and memory"),
         Binding("f10", "maximize", "Maximize", id="main.maximize", tooltip="Maximize the focused pane (again: restore)"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, narrow: bool = False) -> None:
+        super().__init__(classes="-narrow" if narrow else None)
         self._stream_need: asyncio.Event | None = None
         self._stream_paused = False
         self._query_sql = ""
@@ -106,7 +110,7 @@ class MainScreen(Screen):
         self._pending_statement: tuple[str, int, int] | None = None
         self._frequencies: dict[str, float] = {}
         self.timing = True
-        self.narrow = False
+        self.narrow = narrow
 
     # -- composition ------------------------------------------------------------------------------
 
@@ -114,34 +118,51 @@ class MainScreen(Screen):
         settings = self.app.settings
         yield Header(id="header")
         with Horizontal(id="workspace"):
-            yield SchemaTree(id="schema")
+            tree = SchemaTree(id="schema")
+            tree.display = not self.narrow
+            yield tree
             with Vertical(id="center"):
                 yield EditorPane(buffers_path=settings.data_dir / "buffers.json", id="editor")
                 yield ResultsGrid(page_size=settings.ui.page_size, id="results")
-            with TabbedContent(id="insights", initial="tab-suggestions"):
+            insights = TabbedContent(id="insights", initial="tab-suggestions")
+            insights.display = not self.narrow
+            with insights:
                 with TabPane("Suggestions", id="tab-suggestions"):
                     yield SuggestionsPane(id="suggestions")
                 with TabPane("Metrics", id="tab-metrics"):
                     yield MetricsPane(id="metrics")
                 with TabPane("Memory", id="tab-memory"):
                     yield MemoryPane(id="memory")
-        yield Footer()
+        yield Static(self._key_hints(), id="keybar")
+
+    def _key_hints(self) -> Text:
+        """The main keys as one line (cheaper than a Footer, which recomposes on every focus change)."""
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        wanted = ("app.help", "main.run", "main.run_buffer", "main.cancel", "main.explain", "editor.format",
+                  "main.next_pane", "main.toggle_schema", "main.toggle_insights", "main.maximize", "app.quit")
+        labels = {"main.run_buffer": "Run all", "main.next_pane": "Pane", "main.toggle_insights": "Insights"}
+        bindings = {b.id: b for cls in (type(self.app), MainScreen, EditorPane) for b in cls.BINDINGS if isinstance(b, Binding)}
+        text = Text()
+        for binding_id in wanted:
+            binding = bindings.get(binding_id)
+            if binding is None:
+                continue
+            key = keymap.get(binding_id, binding.key).split(",")[0].strip()
+            text.append(f" {_key_label(key)} ", style="bold reverse")
+            text.append(f" {labels.get(binding_id, binding.description)}  ")
+        return text
 
     def on_mount(self) -> None:
-        self.query_one("#read-only").display = False
         self.query_one(EditorPane).text_area.focus()
-        self._apply_size(self.size.width)
         self.query_one(MetricsPane).update_metrics(None, None)
         self._metrics_timer = self.set_interval(max(0.1, self.app.settings.ui.metrics_interval), self._refresh_metrics, pause=True)
 
     def on_resize(self, event: Any) -> None:
-        self._apply_size(event.size.width)
+        from tui.app import NARROW_WIDTH
 
-    def _apply_size(self, width: int) -> None:
-        narrow = width < 110
-        if narrow != self.narrow or not self.has_class("-sized"):
+        narrow = event.size.width < NARROW_WIDTH
+        if narrow != self.narrow:
             self.narrow = narrow
-            self.add_class("-sized")
             self.set_class(narrow, "-narrow")
             self.query_one("#schema").display = not narrow
             self.query_one("#insights").display = not narrow
@@ -652,6 +673,20 @@ class MainScreen(Screen):
         target = pane if pane.can_focus else next((w for w in pane.query("*") if w.focusable), pane)
         self.call_after_refresh(target.focus)
 
+    def action_next_pane(self) -> None:
+        order = ("editor", "results", "insights", "schema")
+        focused = self.focused
+        current = next((i for i, name in enumerate(order) if focused is not None and (focused.id == name or any(a.id == name for a in focused.ancestors))), -1)
+        for step in range(1, len(order) + 1):
+            name = order[(current + step) % len(order)]
+            if self._pane(name).display:
+                if name == "insights":
+                    active = self.query_one("#insights", TabbedContent).active.removeprefix("tab-")
+                    self.action_focus_pane(active or "suggestions")
+                else:
+                    self.action_focus_pane(name)
+                return
+
     def action_toggle_schema(self) -> None:
         tree = self._pane("schema")
         tree.display = not tree.display
@@ -681,6 +716,11 @@ class MainScreen(Screen):
 
     def save_buffers(self) -> None:
         self.query_one(EditorPane).save()
+
+
+def _key_label(key: str) -> str:
+    label = key.replace("ctrl+", "^").replace("alt+", "M-")
+    return {"escape": "Esc"}.get(label, label.upper() if len(label) <= 3 else label.capitalize())
 
 
 def _finding(finding: Any) -> dict[str, Any]:

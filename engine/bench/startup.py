@@ -1,0 +1,162 @@
+"""Start-up: ``aishell --version`` wall time and the time to the workbench's first frame.
+
+Both run in fresh subprocesses (imports and all). The first frame is timed under a pseudo
+terminal of 120×36: from spawning ``aishell`` on the demo database until the header's text
+appears on the terminal. Harlequin is measured the same way in the same run when its
+``harlequin`` command is installed (``--version``, and its first frame on an in-memory
+DuckDB); without it the baseline is None and the metric says so.
+Targets: ``--version`` ≤ 0.15 s, first frame ≤ 0.6 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pty
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from engine.bench import BenchContext, BenchResult
+
+NAME = "startup"
+
+
+def _aishell() -> list[str]:
+    exe = Path(sys.executable).with_name("aishell")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tui.cli"]
+
+
+def _harlequin() -> list[str] | None:
+    exe = Path(sys.executable).with_name("harlequin")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("harlequin")
+    return [found] if found else None
+
+
+def time_version(cmd: list[str], *, repeat: int, env: dict[str, str]) -> float:
+    """Median seconds of ``cmd --version`` to exit."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd + ["--version"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=60)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def time_first_frame(cmd: list[str], marker: bytes, *, env: dict[str, str], timeout: float = 30.0) -> float | None:
+    """Seconds from spawn until ``marker`` appears on the pty, or None on timeout."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.environ.update(env)
+        os.environ["TERM"] = "xterm-256color"
+        os.environ["COLUMNS"], os.environ["LINES"] = "120", "36"
+        try:
+            os.execv(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    start = time.perf_counter()
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    except OSError:
+        pass
+    seen = b""
+    elapsed: float | None = None
+    try:
+        while time.perf_counter() - start < timeout:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen = (seen + chunk)[-200_000:]
+            if b"\x1b[6n" in chunk:  # answer cursor-position queries like a terminal would
+                os.write(fd, b"\x1b[1;1R")
+            if marker in seen:
+                elapsed = time.perf_counter() - start
+                break
+    finally:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(0.02)
+            else:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
+    return elapsed
+
+
+def _median_frame(cmd: list[str], marker: bytes, *, repeat: int, env: dict[str, str]) -> float | None:
+    samples = [time_first_frame(cmd, marker, env=env) for _ in range(repeat)]
+    good = [s for s in samples if s is not None]
+    return statistics.median(good) if good else None
+
+
+async def run(ctx: BenchContext) -> list[BenchResult]:
+    return await asyncio.to_thread(_run, ctx)
+
+
+def _run(ctx: BenchContext) -> list[BenchResult]:
+    repeat = 3 if ctx.quick else 7
+    home = Path(ctx.workdir) / "startup-home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, AISHELL_HOME=str(home))
+    env.pop("NO_COLOR", None)
+    ours = _aishell()
+    # The demo database is built once before timing (first use builds it; that is not start-up).
+    from engine.config import Settings
+    from engine.demo import ensure_demo_database
+
+    ensure_demo_database(Settings.load(env=env).demo_db_path)
+    harlequin = _harlequin()
+
+    version = time_version(ours, repeat=repeat, env=env)
+    frame = _median_frame(ours, b"AIShell", repeat=repeat, env=env)
+    h_version = time_version(harlequin, repeat=repeat, env=env) if harlequin else None
+    h_frame = _median_frame(harlequin + [":memory:"], b"Harlequin", repeat=repeat, env=env) if harlequin else None
+    missing = "" if harlequin else " (harlequin not installed: no baseline)"
+    results = [
+        BenchResult(
+            name="startup.version",
+            metric="aishell --version wall time" + missing,
+            value=version,
+            unit="s",
+            baseline="harlequin --version",
+            baseline_value=h_version,
+            target="<= 0.15 s",
+        )
+    ]
+    if frame is not None:
+        results.append(
+            BenchResult(
+                name="startup.first_frame",
+                metric="TUI first frame (120x36 pty, demo database)" + missing,
+                value=frame,
+                unit="s",
+                baseline="harlequin first frame (:memory:)",
+                baseline_value=h_frame,
+                target="<= 0.6 s",
+            )
+        )
+    return results
