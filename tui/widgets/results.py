@@ -647,7 +647,7 @@ class ResultsGrid(Widget):
     def finish(self, rowcount: int, elapsed_ms: float | None, status: str) -> None:
         """No more rows will come: show the final count, elapsed time and server status.
 
-        `elapsed_ms` None shows no time (e.g. psql's ``\timing`` off).
+        `elapsed_ms` None shows no time (e.g. psql's ``\\timing`` off).
         """
         self._stop_timer()
         self._finished = True
