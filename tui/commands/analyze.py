@@ -32,10 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     import asyncio
+    import logging
 
     import engine.analyzer  # noqa: F401 - imported before the clock starts
     from engine.errors import ConfigurationError
 
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" notes are not findings
     inputs = _read_inputs(args.paths)
     started = time.perf_counter()
     dialect = args.dialect
