@@ -129,6 +129,27 @@ async def test_cursor_navigation_and_copy_via_osc52() -> None:
         assert app.clipboard == "item 5"
 
 
+async def test_wide_results_scroll_horizontally_with_the_cursor() -> None:
+    app, grid = _harness()
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid.set_columns([(f"column_{n:02d}", "text") for n in range(30)])
+        grid.append_rows([tuple(f"r{r}c{n:02d}" for n in range(30)) for r in range(5)])
+        grid.finish(5, 1.0, "SELECT 5")
+        grid.focus()
+        await pilot.pause()
+        header = screen_text(app).splitlines()[0]
+        assert header.split()[0] == "column_00" and "column_29" not in header
+        await pilot.press(*["right"] * 29)
+        await pilot.pause()
+        assert grid.cursor_coordinate == (0, 29)
+        lines = screen_text(app).splitlines()
+        assert lines[0].split()[-1] == "column_29" and "column_00" not in lines[0]
+        assert lines[1].split()[-1] == "r0c29"
+        await pilot.press(*["left"] * 29)
+        await pilot.pause()
+        assert screen_text(app).splitlines()[0].split()[0] == "column_00"
+
+
 async def test_finish_with_fewer_rows_loaded_than_counted() -> None:
     app, grid = _harness()
     async with app.run_test(size=(80, 24)) as pilot:
