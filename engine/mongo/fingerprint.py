@@ -15,6 +15,8 @@ True
 from __future__ import annotations
 
 import hashlib
+import re
+from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
@@ -139,13 +141,19 @@ def describe(text: str) -> Any:
     TUI treat Mongo statements like SQL ones (cache only reads, confirm destructive ones).
     Text that does not parse is ``unknown`` (callers treat it as a possible write)."""
     from engine.errors import QueryError
-    from engine.mongo.explain import is_destructive
     from engine.statements import StatementInfo
 
     try:
         queries = parse_script(text)
     except QueryError:
         return StatementInfo("unknown")
+    return _describe(queries)
+
+
+def _describe(queries: list[ShellQuery]) -> Any:
+    from engine.mongo.explain import is_destructive
+    from engine.statements import StatementInfo
+
     reads: set[str] = set()
     writes: set[str] = set()
     kinds: list[str] = []
@@ -174,8 +182,12 @@ def describe(text: str) -> Any:
         elif name:
             reads.add(name)
             for stage in query.pipeline:
-                if isinstance(stage, Mapping) and isinstance(stage.get("$lookup"), Mapping):
-                    source = stage["$lookup"].get("from")
+                if not isinstance(stage, Mapping):
+                    continue
+                for key in ("$lookup", "$graphLookup", "$unionWith"):
+                    source = stage.get(key)
+                    if isinstance(source, Mapping):
+                        source = source.get("from") or source.get("coll")
                     if isinstance(source, str):
                         reads.add(source.lower())
         kinds.append(kind)
@@ -185,6 +197,75 @@ def describe(text: str) -> Any:
     else:
         kind = next((k for k in kinds if k != "select"), "other")
     return StatementInfo(kind, frozenset(reads), frozenset(writes), bool(reason), reason)
+
+
+# Aggregation stages and operators whose result changes between runs of the same text.
+_VOLATILE = frozenset({
+    "$sample", "$currentOp", "$listSessions", "$listLocalSessions", "$indexStats", "$collStats",
+    "$planCacheStats", "$changeStream", "$rand", "$function", "$accumulator", "$where", "$$NOW",
+    "$$CLUSTER_TIME", "$listSearchIndexes", "$shardedDataDistribution",
+})
+_NOW = re.compile(r"\b(?:new\s+Date|ISODate|Date|ObjectId|UUID)\s*\(\s*\)")
+_CACHEABLE = frozenset({"find", "findOne", "aggregate", "countDocuments", "estimatedDocumentCount", "distinct"})
+
+
+@lru_cache(maxsize=4096)
+def cache_plan(text: str) -> Any:
+    """An :class:`engine.cache.CachePlan` for a Mongo statement, so the result cache treats it
+    as it treats SQL: single plain reads are cacheable (keyed by the exact text), writes
+    invalidate the collections they touch, ``use``/``dropDatabase``/unknown commands clear all.
+
+    Not cacheable: explains, listings (show, getCollectionNames, stats), ``runCommand``, reads
+    with volatile stages or operators ($sample, $currentOp, $rand, $where, $$NOW...) and texts
+    that build "now" values (``new Date()``, ``ObjectId()``).
+    """
+    from engine.cache import CachePlan
+    from engine.errors import QueryError
+
+    try:
+        queries = parse_script(text)
+    except QueryError:
+        return CachePlan(False, "unknown", clears_all=True, reason="statement not understood")
+    info = _describe(queries)
+    reads, writes = info.reads, info.writes
+    if any(q.method in ("use", "dropDatabase") for q in queries):
+        return CachePlan(False, info.kind, reads, writes, ddl=True, clears_all=True, reason="changes the database")
+    if any(q.method == "runCommand" and q.is_write for q in queries):
+        return CachePlan(False, info.kind, reads, writes, ddl=True, clears_all=True, reason="a command that may change anything")
+    ddl = any(q.kind == "ddl" and not q.explain for q in queries)
+    if writes or info.kind not in ("select", "other"):
+        return CachePlan(False, info.kind, reads, writes, ddl=ddl, reason="writes")
+    if len(queries) != 1:
+        return CachePlan(False, info.kind, reads, reason="more than one statement")
+    query = queries[0]
+    if query.explain:
+        return CachePlan(False, info.kind, reads, reason="explain")
+    if query.method not in _CACHEABLE:
+        return CachePlan(False, "other", reads, reason="not a query")
+    volatile = _volatile(query.args) or _volatile([v for _, v in query.modifiers])
+    if volatile:
+        return CachePlan(False, info.kind, reads, reason=f"volatile {volatile}")
+    if _NOW.search(text):
+        return CachePlan(False, info.kind, reads, reason="time-dependent value")
+    return CachePlan(True, info.kind, reads)
+
+
+def _volatile(value: Any) -> str:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in _VOLATILE:
+                return key
+            found = _volatile(item)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _volatile(item)
+            if found:
+                return found
+    elif isinstance(value, str) and value in _VOLATILE:
+        return value
+    return ""
 
 
 _KINDS = {
@@ -199,4 +280,4 @@ _KINDS = {
     "use": "other", "runCommand": "other",
 }
 
-__all__ = ["normalize", "fingerprint", "fingerprint_text", "describe"]
+__all__ = ["normalize", "fingerprint", "fingerprint_text", "describe", "cache_plan"]

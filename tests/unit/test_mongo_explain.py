@@ -369,3 +369,40 @@ def test_static_destructive_weak_conditions_and_deep_skip():
     assert [f.severity for f in found[:4]] == ["info", "info", "warning", "info"]
     assert "unanchored regex on a" in found[0].message and "skip(5,000)" in found[4].message
     assert static_findings("db.orders.find({d: /^ok/}).skip(10)") == []
+
+
+# -- result cache plans ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "cacheable", "reads", "writes", "clears_all", "reason"),
+    [
+        ("db.orders.find({a: 1}).sort({b: 1})", True, {"orders"}, set(), False, ""),
+        ("db.orders.aggregate([{$lookup: {from: 'customers'}}, {$unionWith: 'archive'}])", True, {"orders", "customers", "archive"}, set(), False, ""),
+        ("db.orders.countDocuments({})", True, {"orders"}, set(), False, ""),
+        ("db.orders.aggregate([{$sample: {size: 3}}])", False, {"orders"}, set(), False, "volatile $sample"),
+        ("db.orders.find({$expr: {$lt: ['$ts', '$$NOW']}})", False, {"orders"}, set(), False, "volatile $$NOW"),
+        ("db.orders.find({ts: {$lt: new Date()}})", False, {"orders"}, set(), False, "time-dependent value"),
+        ("db.orders.find().explain('executionStats')", False, {"orders"}, set(), False, "explain"),
+        ("db.a.find(); db.b.find()", False, {"a", "b"}, set(), False, "more than one statement"),
+        ("show collections", False, set(), set(), False, "not a query"),
+        ("db.orders.insertOne({a: 1})", False, set(), {"orders"}, False, "writes"),
+        ("db.orders.aggregate([{$out: 'report'}])", False, {"orders"}, {"report"}, False, "writes"),
+        ("use archive", False, set(), set(), True, "changes the database"),
+        ("db.dropDatabase()", False, set(), set(), True, "changes the database"),
+        ("db.runCommand({drop: 'orders'})", False, set(), set(), True, "a command that may change anything"),
+        ("db.orders.find({", False, set(), set(), True, "statement not understood"),
+    ],
+)
+def test_cache_plan(text, cacheable, reads, writes, clears_all, reason):
+    from engine.mongo.fingerprint import cache_plan
+
+    p = cache_plan(text)
+    assert (p.cacheable, set(p.reads), set(p.writes), p.clears_all, p.reason) == (cacheable, reads, writes, clears_all, reason)
+
+
+def test_cache_plan_marks_index_changes_as_ddl():
+    from engine.mongo.fingerprint import cache_plan
+
+    assert cache_plan("db.orders.createIndex({a: 1})").ddl
+    assert not cache_plan("db.orders.updateMany({a: 1}, {$set: {b: 1}})").ddl
