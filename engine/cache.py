@@ -171,8 +171,10 @@ class QueryCache:
         self._temp: set[str] = set()
         self.views: frozenset[str] = frozenset()
         """Views (their base tables are unknown here: reads of them are not cached)."""
-        self.cascades: dict[str, frozenset[str]] = {}
-        """Table -> tables a write to it can change too (cascading foreign keys, triggers)."""
+        self.cascades: dict[str, frozenset[tuple[str, str]]] = {}
+        """Table -> (child, actions) a write to it can change too: ``actions`` holds ``d`` when a
+        delete cascades (ON DELETE CASCADE/SET NULL/SET DEFAULT), ``u`` for updates; a child
+        ``*`` (a user trigger, which may write anything) clears the whole cache."""
         self._meta: dict[Any, tuple[float, Any]] = {}
         self._bytes = 0
         self.hits = 0
@@ -248,8 +250,13 @@ class QueryCache:
 
     # -- invalidation ---------------------------------------------------------------------------
 
-    def invalidate(self, tables: Iterable[str]) -> int:
-        """Drop every entry that read one of ``tables``; later stores of older reads are refused."""
+    def invalidate(self, tables: Iterable[str], kind: str = "") -> int:
+        """Drop every entry that read one of ``tables``; later stores of older reads are refused.
+
+        ``kind`` (``insert``, ``update``, ``delete``...) decides which foreign-key cascades to
+        follow; empty follows them all.
+        """
+        action = {"insert": "-", "update": "u", "delete": "d"}.get(kind, "")
         dropped = 0
         now = _mono()
         todo = [t.lower() for t in tables]
@@ -259,10 +266,11 @@ class QueryCache:
             if t in seen:
                 continue
             seen.add(t)
-            if t in self.cascades:
-                if "*" in self.cascades[t]:
+            for child, actions in self.cascades.get(t, ()):
+                if child == "*":
                     self.clear()
-                todo.extend(c for c in self.cascades[t] if c != "*")
+                elif not action or action in actions:
+                    todo.append(child)
             self._gen[t] = self._gen.get(t, 0) + 1
             last, interval = self._churn.get(t, (0.0, 0.0))
             if last:
@@ -299,7 +307,7 @@ class QueryCache:
         if p.temp_tables:
             self.note_temp_tables(p.temp_tables)
         if p.writes:
-            self.invalidate(p.writes)
+            self.invalidate(p.writes, p.kind)
         if p.ddl:
             self._meta.clear()
 
@@ -435,7 +443,7 @@ class SchemaWatcher:
 
     async def _relations_now(self, conn: Any) -> dict[str, str]:
         """Relation name -> version; also refreshes the cache's views and cascades."""
-        cascades: dict[str, set[str]] = {}
+        cascades: dict[str, set[tuple[str, str]]] = {}
         if self.dialect == "postgres":
             rows = (await conn.execute(_PG_RELATIONS)).rows
             edges = (await conn.execute(_PG_EDGES)).rows
@@ -444,9 +452,9 @@ class SchemaWatcher:
                 "SELECT lower(name), type || ':' || coalesce(sql, '') FROM sqlite_master WHERE type IN ('table', 'view')"
             )).rows
             edges = (await conn.execute(_SQLITE_EDGES)).rows
-        for parent, child in edges:
+        for parent, child, actions in edges:
             if parent and child:
-                cascades.setdefault(str(parent), set()).add(str(child))
+                cascades.setdefault(str(parent), set()).add((str(child), str(actions)))
         relations = {str(r[0]): str(r[1]) for r in rows}
         self.cache.views = frozenset(n for n, v in relations.items() if v.startswith(("v:", "view:")))
         self.cache.cascades = {k: frozenset(v) for k, v in cascades.items()}
@@ -461,17 +469,22 @@ _PG_RELATIONS = (
 # Writes to the first table can change the second: cascading foreign keys and user triggers
 # (a trigger may write anything: its table cascades to every table, spelled '*').
 _PG_EDGES = (
-    "SELECT lower(p.relname), lower(ch.relname) FROM pg_catalog.pg_constraint k "
+    "SELECT lower(p.relname), lower(ch.relname), "
+    "CASE WHEN k.confdeltype IN ('c','n','d') THEN 'd' ELSE '' END || "
+    "CASE WHEN k.confupdtype IN ('c','n','d') THEN 'u' ELSE '' END FROM pg_catalog.pg_constraint k "
     "JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_class p ON p.oid = k.confrelid "
     "WHERE k.contype = 'f' AND (k.confdeltype IN ('c','n','d') OR k.confupdtype IN ('c','n','d')) "
-    "UNION SELECT lower(c.relname), '*' FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+    "UNION SELECT lower(c.relname), '*', '' FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
     "WHERE NOT t.tgisinternal"
 )
 _SQLITE_EDGES = (
-    "SELECT lower(f.\"table\"), lower(m.name) FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+    "SELECT lower(f.\"table\"), lower(m.name), "
+    "CASE WHEN upper(f.on_delete) IN ('CASCADE','SET NULL','SET DEFAULT') THEN 'd' ELSE '' END || "
+    "CASE WHEN upper(f.on_update) IN ('CASCADE','SET NULL','SET DEFAULT') THEN 'u' ELSE '' END "
+    "FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
     "WHERE m.type = 'table' AND (upper(f.on_delete) IN ('CASCADE','SET NULL','SET DEFAULT') "
     "OR upper(f.on_update) IN ('CASCADE','SET NULL','SET DEFAULT')) "
-    "UNION SELECT lower(tbl_name), '*' FROM sqlite_master WHERE type = 'trigger'"
+    "UNION SELECT lower(tbl_name), '*', '' FROM sqlite_master WHERE type = 'trigger'"
 )
 
 

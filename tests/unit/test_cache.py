@@ -191,10 +191,12 @@ def test_temporary_tables_views_and_cascades():
     assert not stored(cache, "SELECT * FROM scratch", [(1,)])
     cache.views = frozenset({"order_totals"})
     assert not stored(cache, "SELECT * FROM order_totals", [(1,)])
-    cache.cascades = {"customers": frozenset({"orders"}), "audit_me": frozenset({"*"})}
+    cache.cascades = {"customers": frozenset({("orders", "d")}), "audit_me": frozenset({("*", "")})}
     stored(cache, "SELECT * FROM orders", [(1,)])
     stored(cache, "SELECT * FROM products", [(1,)])
-    cache.invalidate({"customers"})  # ON DELETE CASCADE reaches orders
+    cache.applied(plan("UPDATE customers SET name = 'x' WHERE id = 1"))  # updates do not cascade here
+    assert cache.get("SELECT * FROM orders") is not None
+    cache.applied(plan("DELETE FROM customers WHERE id = 1"))  # ON DELETE CASCADE reaches orders
     assert cache.get("SELECT * FROM orders") is None
     assert cache.get("SELECT * FROM products") is not None
     cache.invalidate({"audit_me"})  # a table with a trigger: anything may have changed
