@@ -140,7 +140,7 @@ class Session:
             source = SingleConnection(driver)
             await source.start()
         cache = None
-        if settings.cache.enabled and driver.dialect in ("postgres", "sqlite"):
+        if settings.cache.enabled and driver.dialect in ("postgres", "sqlite", "mongo"):
             from engine.cache import QueryCache
 
             cache = QueryCache(settings.cache, dialect=driver.dialect)
@@ -545,9 +545,14 @@ class Session:
 
 
 def _plan(sql: str, dialect: str) -> Any:
-    """engine.cache.plan, imported on first use (keeps ``import engine.session`` light)."""
+    """engine.cache.plan (engine.mongo's cache_plan for Mongo statements), imported on first use
+    (keeps ``import engine.session`` light)."""
     global _plan
-    from engine.cache import plan
+    from engine.cache import plan as sql_plan
+    from engine.mongo.fingerprint import cache_plan as mongo_plan
+
+    def plan(sql: str, dialect: str) -> Any:
+        return mongo_plan(sql) if dialect == "mongo" else sql_plan(sql, dialect)
 
     _plan = plan
     return plan(sql, dialect)

@@ -422,3 +422,13 @@ async def test_every_call_reaches_the_network_with_accepted_keywords():
             await c.close()
     wrong = {t: repr(o) for t, o in zip(EVERY_CALL, outcomes) if not isinstance(o, ConnectionLost)}
     assert wrong == {}
+
+
+def test_session_plans_mongo_statements_for_the_cache():
+    from engine import session
+
+    assert session._plan("SELECT 1", "sqlite").kind == "select"  # whichever dialect comes first
+    mongo = session._plan("db.orders.find({a: 1})", "mongo")
+    assert mongo.cacheable and mongo.reads == frozenset({"orders"})
+    assert session._plan("db.orders.deleteMany({a: 1})", "mongo").writes == frozenset({"orders"})
+    assert session._plan("SELECT * FROM t", "postgres").reads == frozenset({"t"})
