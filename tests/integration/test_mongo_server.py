@@ -218,5 +218,11 @@ async def test_session_facade(mongo_url):
             assert [c.name for c in rows.columns] == ["a", "b.c"]
             assert pages == [[(1, None), (2, 3)]]
             assert isinstance(session.metrics()["pool"], PoolSnapshot)
+            first = await session.execute("db.t.find({a: {$gte: 1}}).sort({a: 1})")
+            again = await session.execute("db.t.find({a: {$gte: 1}}).sort({a: 1})")
+            assert (first.cached, again.cached, again.rows) == (False, True, first.rows)
+            await session.execute("db.t.insertOne({a: 3})")  # invalidates reads of t
+            fresh = await session.execute("db.t.find({a: {$gte: 1}}).sort({a: 1})")
+            assert not fresh.cached and len(fresh.rows) == 3
         finally:
             await session.execute("db.dropDatabase()")
