@@ -129,6 +129,20 @@ async def test_cursor_navigation_and_copy_via_osc52() -> None:
         assert app.clipboard == "item 5"
 
 
+async def test_cursor_is_reverse_video_without_colours(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, grid = _harness()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.no_color
+        grid.set_columns(COLUMNS)
+        grid.append_rows(_rows(0, 3))
+        grid.focus()
+        await pilot.pause()
+        strip = grid.body.render_line(1)
+        reversed_text = "".join(segment.text for segment in strip if segment.style and segment.style.reverse)
+        assert reversed_text.strip() == "0"
+
+
 async def test_wide_results_scroll_horizontally_with_the_cursor() -> None:
     app, grid = _harness()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -88,6 +88,8 @@ _EXPANDED_VALUE_CAP = 1000
 
 _CELL_PADDING = 1
 
+_REVERSE = Style(reverse=True)
+
 
 def cell_text(value: Any) -> str:
     """One-line display text for a cell value (no styling, control characters replaced).
@@ -187,8 +189,16 @@ class ResultsBody(ScrollView, can_focus=True):
         height: 1fr;
         background: $surface;
         & > .results-grid--header { background: $panel; color: $text; text-style: bold; }
-        & > .results-grid--cursor { background: $foreground 20%; color: $text; }
-        &:focus > .results-grid--cursor { background: $primary; color: $text; text-style: bold; }
+        & > .results-grid--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .results-grid--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
         & > .results-grid--cursor-row { background: $foreground 5%; }
         & > .results-grid--null { color: $text-muted; text-style: italic; }
         & > .results-grid--label { color: $accent; text-style: bold; }
@@ -397,7 +407,7 @@ class ResultsBody(ScrollView, can_focus=True):
             on_cursor_row = row == self.cursor_row
             row_style = base + self.get_component_rich_style("results-grid--cursor-row") if on_cursor_row else base
             null_style = self.get_component_rich_style("results-grid--null", partial=True)
-            cursor_style = self.get_component_rich_style("results-grid--cursor")
+            cursor_style = self._cursor_style()
             for index in range(first, last):
                 value = values[index] if index < len(values) else None
                 text = _fit(cell_text(value), grid._widths[index], _is_number(value))
@@ -411,6 +421,11 @@ class ResultsBody(ScrollView, can_focus=True):
         strip = Strip(segments, offsets[last] - offsets[first])
         start = scroll_x - offsets[first]
         return strip.crop_extend(start, start + width, base)
+
+    def _cursor_style(self) -> Style:
+        style = self.get_component_rich_style("results-grid--cursor")
+        # Without colours (NO_COLOR) a background is no cursor at all: use reverse video.
+        return style + _REVERSE if self.app.no_color else style
 
     def _record_line(self, line: int, scroll_x: int, width: int, base: Style) -> Strip:
         """One line of the record view: a record banner or a `column │ value` line."""
@@ -435,7 +450,7 @@ class ResultsBody(ScrollView, can_focus=True):
         label = _fit(grid._columns[column][0].translate(_CONTROL), label_width)
         label_style = base + self.get_component_rich_style("results-grid--label")
         if row == self.cursor_row and column == self.cursor_column:
-            value_style = base + self.get_component_rich_style("results-grid--cursor")
+            value_style = base + self._cursor_style()
         elif value is None:
             value_style = base + self.get_component_rich_style("results-grid--null", partial=True)
         else:
