@@ -187,8 +187,16 @@ class QueryCache:
 
     def get(self, sql: str, params: Any = None) -> QueryResult | None:
         """The cached result (a fresh QueryResult with ``cached=True``), or None."""
-        key = _key(sql, params)
-        entry = self._data.get(key) if key is not None else None
+        if params:
+            try:
+                values = tuple(params)
+                key: Any = (sql, values, tuple(map(type, values)))
+                entry = self._data.get(key)
+            except TypeError:  # unhashable parameters: never cached
+                key = entry = None
+        else:
+            key = sql
+            entry = self._data.get(sql)
         if entry is not None:
             if entry.expires > _mono():
                 self._data.move_to_end(key)
@@ -369,11 +377,12 @@ class QueryCache:
 
 
 def _key(sql: str, params: Any) -> Any:
+    """The cache key (kept in step with :meth:`QueryCache.get`'s inlined copy)."""
     if not params:
         return sql
     try:
         values = tuple(params)
-        key = (sql, values, tuple(type(v) for v in values))
+        key = (sql, values, tuple(map(type, values)))
         hash(key)
     except TypeError:
         return None  # unhashable parameters (lists, dicts): not cached
