@@ -205,7 +205,7 @@ _VOLATILE = frozenset({
     "$planCacheStats", "$changeStream", "$rand", "$function", "$accumulator", "$where", "$$NOW",
     "$$CLUSTER_TIME", "$listSearchIndexes", "$shardedDataDistribution",
 })
-_NOW = re.compile(r"\b(?:new\s+Date|ISODate|Date|ObjectId|UUID)\s*\(\s*\)")
+_NOW = re.compile(r"\b(?:new\s+Date|ISODate|Date|ObjectId|UUID)\s*\(\s*\)|\bDate\s*\.\s*now\b")
 _CACHEABLE = frozenset({"find", "findOne", "aggregate", "countDocuments", "estimatedDocumentCount", "distinct"})
 
 

@@ -593,6 +593,64 @@ class _Parser:
     # -- values --------------------------------------------------------------------------------
 
     def value(self) -> Any:
+        """A value, with JavaScript's arithmetic on numbers (``7 * 24 * 3600 * 1000``,
+        ``Date.now() - 86400000``) and ``+`` on strings."""
+        self.skip()
+        start = self.pos
+        left = self.term()
+        while True:
+            save = self.pos
+            self.skip()
+            op = self.peek()
+            if op not in ("+", "-") or not op:
+                self.pos = save
+                return left
+            self.pos += 1
+            left = self.arithmetic(op, left, self.term(), start)
+
+    def term(self) -> Any:
+        self.skip()
+        start = self.pos
+        left = self.factor()
+        while True:
+            save = self.pos
+            self.skip()
+            op = self.peek()
+            if op not in ("*", "/", "%") or not op:
+                self.pos = save
+                return left
+            self.pos += 1
+            left = self.arithmetic(op, left, self.factor(), start)
+
+    def factor(self) -> Any:
+        self.skip()
+        if self.peek() == "(":
+            self.pos += 1
+            inner = self.value()
+            self.expect(")", "to close the parenthesis")
+            return inner
+        return self.primary()
+
+    def arithmetic(self, op: str, left: Any, right: Any, at: int) -> Any:
+        if op == "+" and isinstance(left, str) and isinstance(right, str):
+            return left + right
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+        if not numbers:
+            raise self.error(f"'{op}' needs two numbers here (or two strings for '+')", at)
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        if op == "*":
+            return left * right
+        if right == 0:
+            return math.nan if op == "%" or left == 0 else math.copysign(math.inf, left)
+        if op == "%":
+            return math.fmod(left, right) if isinstance(left, float) or isinstance(right, float) else int(math.fmod(left, right))
+        quotient = left / right
+        return int(quotient) if quotient.is_integer() and abs(quotient) < 2**53 else quotient
+
+    def primary(self) -> Any:
         self.skip()
         char = self.peek()
         if not char:
@@ -769,6 +827,9 @@ class _Parser:
             return self.construct(ctor, ctor_at, new=True)
         if name in _CONSTANTS:
             return _CONSTANTS[name]
+        if name == "Date" and re.match(r"\s*\.\s*now\s*\(\s*\)", self.text[self.pos :]):
+            self.pos = re.compile(r"\s*\.\s*now\s*\(\s*\)").match(self.text, self.pos).end()
+            return int(_dt.datetime.now(_dt.timezone.utc).timestamp() * 1000)  # Date.now(): milliseconds
         if name in _CONSTRUCTORS:
             self.skip()
             if self.peek() == "(":

@@ -406,3 +406,9 @@ def test_cache_plan_marks_index_changes_as_ddl():
 
     assert cache_plan("db.orders.createIndex({a: 1})").ddl
     assert not cache_plan("db.orders.updateMany({a: 1}, {$set: {b: 1}})").ddl
+
+
+def test_cache_plan_refuses_date_now():
+    from engine.mongo.fingerprint import cache_plan
+
+    assert cache_plan("db.o.find({ts: {$gt: Date.now() - 1000}})").reason == "time-dependent value"

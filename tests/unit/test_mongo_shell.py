@@ -331,3 +331,32 @@ def test_redact_secrets(text, expected):
     from engine.mongo.shell import redact_secrets
 
     assert redact_secrets(text) == expected
+
+
+def test_arithmetic_and_date_now():
+    before = dt.datetime.now(UTC)
+    q = parse(
+        "db.o.find({ts: {$gte: new Date(Date.now() - 7 * 24 * 3600 * 1000)}, n: (1 + 2) * 3, h: 10 / 4, "
+        "whole: 10 / 2, m: 7 % 3, s: 'a' + \"b\", neg: -2 - -3, d: 1 - 0.5}).limit(10 * 2)"
+    )
+    week_ago = q.filter["ts"]["$gte"]
+    assert before - dt.timedelta(days=7, seconds=5) < week_ago <= dt.datetime.now(UTC) - dt.timedelta(days=7)
+    assert {k: q.filter[k] for k in ("n", "h", "whole", "m", "s", "neg", "d")} == {
+        "n": 9, "h": 2.5, "whole": 5, "m": 1, "s": "ab", "neg": 1, "d": 0.5,
+    }
+    assert type(q.filter["whole"]) is int and q.limit == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "fragment"),
+    [
+        ("db.o.find({a: 'x' - 1})", 15, "needs two numbers"),
+        ("db.o.find({a: 1 +})", 18, "expected a value"),
+        ("db.o.find({a: (1 + 2})", 21, "to close the parenthesis"),
+        ("db.o.find({a: true * 2})", 15, "needs two numbers"),
+    ],
+)
+def test_arithmetic_errors(text, position, fragment):
+    with pytest.raises(QueryError) as err:
+        parse(text)
+    assert fragment in err.value.message and err.value.position == position
