@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.style import Style
 
 from tests.tui.widgets_harness import WidgetHarness, screen_text, widget_snap_compare  # noqa: F401
-from tui.widgets.schema import SchemaTree, quote_identifier
+from tui.widgets.schema import GROUP_SIZE, SchemaTree, quote_identifier
 
 TABLES = [("customers", "table", 1200), ("orders", "table", 56_000), ("Order Items", "table", -1), ("big_sales", "view", 0)]
 COLUMNS = [("id", "integer", False), ("email", "text", False), ("note", "text", True)]
@@ -83,21 +83,35 @@ async def test_thousands_of_tables_in_one_batch(monkeypatch) -> None:
         invalidations = []
         original = SchemaTree._invalidate
         monkeypatch.setattr(SchemaTree, "_invalidate", lambda self: (invalidations.append(1), original(self)))
-        tree.set_tables("public", [(f"table_{i:05d}", "table", i) for i in range(5_000)])
+        tables = [(f"table_{i:05d}", "table", i) for i in range(5_000)]
+        tree.set_tables("public", tables)
         assert len(invalidations) <= 2  # one for clearing the placeholder, one for the batch
         tree.expand_schema("public")
         tree.focus()
         await pilot.pause()
         schema = tree.root.children[0]
-        assert len(schema.children) == 5_000
-        assert sum(len(table.children) for table in schema.children) == 0
+        # Ten slices of 500, none of their table nodes made yet.
+        assert len(schema.children) == 5_000 // GROUP_SIZE
+        assert all(not bucket.children for bucket in schema.children)
+        assert f"table_00000 … table_{GROUP_SIZE - 1:05d} ({GROUP_SIZE})" in screen_text(app)
+        await pilot.press("end", "space")
+        await pilot.pause()
+        last = schema.children[-1]
+        assert len(last.children) == GROUP_SIZE
+        assert sum(len(bucket.children) for bucket in schema.children) == GROUP_SIZE
         await pilot.press("end")
         await pilot.pause()
         assert "table_04999" in screen_text(app)
-        # Loaded already: expanding did not post Expand for the schema.
-        assert not app.posted(SchemaTree.Expand)
+        # A table of a slice works like any other: Expand for its details, its name inserted.
+        await pilot.press("enter", "space")
+        await pilot.pause()
+        assert app.posted(SchemaTree.InsertName)[-1].text == "table_04999"
+        assert [(m.schema, m.table) for m in app.posted(SchemaTree.Expand)] == [("public", "table_04999")]
+        tree.set_table_details("public", "table_04999", COLUMNS, [])
+        await pilot.pause()
+        assert [child.label.plain for child in last.children[-1].children][1] == "email text not null"
         # The cheap width used for layout is the rendered width.
-        for node in (schema, schema.children[0], schema.children[-1]):
+        for node in (schema, last, last.children[0]):
             assert tree.get_label_width(node) == tree.render_label(node, Style(), Style()).cell_len
 
 

@@ -2,9 +2,10 @@
 
 Nothing is loaded up front: expanding a schema or a table that has not been loaded yet
 posts ``Expand`` and shows a "loading…" line until the app answers with ``set_tables`` or
-``set_table_details``. Tables of a schema are added in one batch (no per-node relayout), and
-their columns and indexes are only created when the table is expanded, so databases with
-thousands of tables stay fast.
+``set_table_details``. Tables of a schema are added in one batch (no per-node relayout); a
+schema with more than GROUP_SIZE tables shows them in slices ("orders … payments (500)") whose
+nodes are made when the slice is expanded, and columns and indexes are only created when a table
+is expanded, so databases with tens of thousands of tables stay fast.
 
 Public API (the app codes against exactly this)::
 
@@ -39,7 +40,10 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-__all__ = ["SchemaTree", "quote_identifier"]
+__all__ = ["GROUP_SIZE", "SchemaTree", "quote_identifier"]
+
+GROUP_SIZE = 500
+"""A schema with more tables shows them in slices of this many, each made when expanded."""
 
 _PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
@@ -85,7 +89,7 @@ class _Node:
     """What a tree node stands for."""
 
     kind: str
-    """schema, table, column, index, group or placeholder."""
+    """schema, bucket (a slice of a schema's tables), table, column, index, group or placeholder."""
     schema: str
     table: str | None = None
     name: str | None = None
@@ -162,6 +166,8 @@ class SchemaTree(Tree[_Node]):
         self.guide_depth = 3
         self._schemas: dict[str, TreeNode[_Node]] = {}
         self._tables: dict[tuple[str, str], TreeNode[_Node]] = {}
+        self._buckets: dict[int, list[tuple[str, str, int]]] = {}
+        """Tables of each not yet expanded slice node, by node id."""
 
     # -- public API
 
@@ -170,6 +176,7 @@ class SchemaTree(Tree[_Node]):
         self.clear()
         self._schemas.clear()
         self._tables.clear()
+        self._buckets.clear()
         if not names:
             self._add_batch(self.root, [(Text("no schemas", style="italic"), _Node("placeholder", ""), False)])
             return
@@ -182,6 +189,7 @@ class SchemaTree(Tree[_Node]):
         self.clear()
         self._schemas.clear()
         self._tables.clear()
+        self._buckets.clear()
         self._add_batch(self.root, [(Text(text, style="italic"), _Node("placeholder", ""), False)])
 
     def set_tables(self, schema: str, tables: list[tuple[str, str, int]]) -> None:
@@ -193,29 +201,26 @@ class SchemaTree(Tree[_Node]):
             self._schemas[schema] = node
         for key in [key for key in self._tables if key[0] == schema]:
             del self._tables[key]
+        for child in node.children:
+            self._buckets.pop(child.id, None)
         node.remove_children()
         node.data.loaded = True
         if not tables:
             self._add_batch(node, [(Text("no tables", style="italic"), _Node("placeholder", schema), False)])
             return
-        detail = self.get_component_rich_style("schema-tree--detail", partial=True)
-        kind_style = self.get_component_rich_style("schema-tree--kind", partial=True)
-        items = []
-        for table, kind, estimate in tables:
-            # Spans by hand: Text.append is the cost that matters with 10,000s of tables.
-            plain, spans = table, []
-            if kind and kind not in ("table", "BASE TABLE"):
-                start = len(plain)
-                plain = f"{plain} {kind.lower()}"
-                spans.append(Span(start, len(plain), kind_style))
-            if rows := _estimate(estimate):
-                start = len(plain)
-                plain = f"{plain} {rows}"
-                spans.append(Span(start, len(plain), detail))
-            items.append((Text(plain, spans=spans, end=""), _Node("table", schema, table), True))
-        self._add_batch(node, items)
-        for child in node.children:
-            self._tables[(schema, child.data.table)] = child
+        if len(tables) <= GROUP_SIZE:
+            self._add_tables(node, schema, tables)
+            return
+        # Many tables: one collapsed node a slice of them; a slice's nodes are made on expand.
+        groups = []
+        for start in range(0, len(tables), GROUP_SIZE):
+            part = tables[start : start + GROUP_SIZE]
+            label = Text(f"{part[0][0]} … {part[-1][0]}", end="")
+            label.append(f" ({len(part):,})", style=self.get_component_rich_style("schema-tree--detail", partial=True))
+            groups.append((label, _Node("bucket", schema, loaded=True), True))
+        self._add_batch(node, groups)
+        for child, start in zip(node.children, range(0, len(tables), GROUP_SIZE)):
+            self._buckets[child.id] = tables[start : start + GROUP_SIZE]
 
     def set_table_details(
         self,
@@ -278,6 +283,9 @@ class SchemaTree(Tree[_Node]):
 
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[_Node]) -> None:
         data = event.node.data
+        if data is not None and data.kind == "bucket" and not event.node.children:
+            self._add_tables(event.node, data.schema, self._buckets.get(event.node.id, []))
+            return
         if data is None or data.loaded or data.kind not in ("schema", "table"):
             return
         # An unloaded node only ever holds a placeholder ("loading…" or the last load error).
@@ -287,7 +295,7 @@ class SchemaTree(Tree[_Node]):
 
     def action_insert_name(self) -> None:
         node = self.cursor_node
-        if node is None or node.data is None or node.data.kind in ("placeholder", "group"):
+        if node is None or node.data is None or node.data.kind in ("placeholder", "group", "bucket"):
             return
         data = node.data
         if data.kind == "schema":
@@ -312,6 +320,27 @@ class SchemaTree(Tree[_Node]):
             node.add_leaf(Text("loading…", style="italic"), _Node("placeholder", node.data.schema, node.data.table))
             self.post_message(self.Expand(self, node.data.schema, node.data.table))
         self.move_cursor(node)
+
+    def _add_tables(self, parent: TreeNode[_Node], schema: str, tables: list[tuple[str, str, int]]) -> None:
+        detail = self.get_component_rich_style("schema-tree--detail", partial=True)
+        kind_style = self.get_component_rich_style("schema-tree--kind", partial=True)
+        items = []
+        for table, kind, estimate in tables:
+            # Spans by hand: Text.append is the cost that matters with 10,000s of tables.
+            plain, spans = table, []
+            if kind and kind not in ("table", "BASE TABLE"):
+                start = len(plain)
+                plain = f"{plain} {kind.lower()}"
+                spans.append(Span(start, len(plain), kind_style))
+            if rows := _estimate(estimate):
+                start = len(plain)
+                plain = f"{plain} {rows}"
+                spans.append(Span(start, len(plain), detail))
+            items.append((Text(plain, spans=spans, end=""), _Node("table", schema, table), True))
+        self._add_batch(parent, items)
+        for child in parent.children:
+            if child.data is not None and child.data.kind == "table":
+                self._tables[(schema, child.data.table)] = child
 
     # -- Tree overrides (cheap enough for tens of thousands of nodes)
 
