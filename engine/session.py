@@ -510,7 +510,12 @@ class Session:
         from engine.analyzer import Analysis, analyze
 
         if self.dialect == "mongo":
-            return Analysis()
+            from engine.mongo.report import analysis
+
+            try:
+                return analysis(sql, self._schema_cache, self.settings.analyzer)
+            except Exception:  # noqa: BLE001 - never raises
+                return Analysis()
         return analyze(sql, dialect=self.dialect, schema=self._schema_cache, settings=self.settings.analyzer)
 
     async def explain(self, sql: str, *, analyze: bool = False, allow_writes: bool = False) -> Any:
@@ -518,6 +523,9 @@ class Session:
         only with ``allow_writes``, rolled back). Raises QueryError, ConnectionLost, PoolTimeout."""
         from engine.analyzer.plan import explain
 
+        if self.dialect == "mongo":  # explain never applies a write: nothing to roll back
+            async with self._lease(write=False) as conn:
+                return await conn.plan_report(sql, analyze=analyze, settings=self.settings.analyzer)
         async with self._lease(write=analyze and allow_writes) as conn:
             return await explain(
                 conn, sql, analyze=analyze, dialect=self.dialect, allow_writes=allow_writes, settings=self.settings.analyzer
@@ -528,6 +536,9 @@ class Session:
         on PostgreSQL; rule-based candidates otherwise). Creates nothing for real."""
         from engine.analyzer.advisor import advise
 
+        if self.dialect == "mongo":  # explain("executionStats") + the equality-sort-range rule
+            async with self._lease(write=False) as conn:
+                return await conn.advice(sql)
         schema = self._schema_cache if self._schema_cache is not None else await self.schema()
         async with self._lease(write=False) as conn:
             return await advise(

@@ -263,6 +263,27 @@ class MongoConnection:
         indexes = await self.indexes(query.collection, query.database)
         return explain_mod.findings(explain_mod.read_explain(doc), query, indexes, min_docs=min_docs, max_ratio=max_ratio)
 
+    async def plan_report(self, sql: str, *, analyze: bool = False, settings: Any = None) -> Any:
+        """:class:`engine.analyzer.plan.PlanReport` of the last statement: ``queryPlanner`` only,
+        or ``executionStats`` with ``analyze`` (the query runs; a write is planned and counted
+        but never applied by explain)."""
+        from engine.mongo.report import plan_report
+
+        query = self._prepare(sql, None, check_read_only=False)[-1]
+        if query.collection is None:
+            raise QueryError(f"{query.method} cannot be explained: explain a collection method", statement=sql)
+        verbosity = "executionStats" if analyze else "queryPlanner"
+        doc = await self._guard(self._explain_doc(query, verbosity), sql, query)
+        indexes = await self.indexes(query.collection, query.database)
+        return plan_report(doc, query, indexes, settings=settings, analyzed=analyze)
+
+    async def advice(self, sql: str) -> Any:
+        """:class:`engine.analyzer.advisor.Advice` from :meth:`advise` (the shell command to create
+        each suggested index is the recommendation's ``statement``)."""
+        from engine.mongo.report import advice
+
+        return advice(await self.advise(sql))
+
     def _prepare(self, sql: str, params: Params, *, check_read_only: bool = True) -> list[ShellQuery]:
         if self._closed:
             raise ConnectionLost(f"connection to {self.driver.display_url} is closed")

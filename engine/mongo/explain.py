@@ -22,6 +22,7 @@ MG008 deep skip), with no round trip.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -424,6 +425,8 @@ class MongoFinding:
     line: int | None = None
     """1-based line of the statement (or of the parse error) in the text, when known."""
     column: int | None = None
+    statement: int = 0
+    """0-based index of the statement in the script."""
 
 
 def findings(
@@ -551,7 +554,8 @@ def static_findings(
         where = exc.line_column or (None, None)
         return [MongoFinding("MG000", "parse-error", "error", exc.message, "", None, where[0], where[1])]
     out: list[MongoFinding] = []
-    for query in queries:
+    for number, query in enumerate(queries):
+        first = len(out)
         line = text.count("\n", 0, query.start) + 1
         column = query.start - (text.rfind("\n", 0, query.start) + 1) + 1
         reason = is_destructive(query)
@@ -579,6 +583,8 @@ def static_findings(
                         f"no index of {query.collection}{size} serves this {_what(advice)}",
                         f"create the index {advice.command} — {advice.reason}", advice, line, column,
                     ))
+        if number:
+            out[first:] = [dataclasses.replace(f, statement=number) for f in out[first:]]
     return out
 
 

@@ -224,5 +224,10 @@ async def test_session_facade(mongo_url):
             await session.execute("db.t.insertOne({a: 3})")  # invalidates reads of t
             fresh = await session.execute("db.t.find({a: {$gte: 1}}).sort({a: 1})")
             assert not fresh.cached and len(fresh.rows) == 3
+            report = await session.explain("db.t.find({a: 2})", analyze=True)
+            assert report.dialect == "mongo" and report.analyzed and report.nodes[0].node_type in ("COLLSCAN", "FETCH")
+            advice = await session.advise("db.t.find({a: 2})")
+            assert advice.findings == [] and advice.recommended == []  # 3 documents: nothing worth an index
+            assert [f.code for f in session.analyze("db.t.deleteMany({})").findings] == ["MG005"]
         finally:
             await session.execute("db.dropDatabase()")

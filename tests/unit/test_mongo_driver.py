@@ -432,3 +432,14 @@ def test_session_plans_mongo_statements_for_the_cache():
     assert mongo.cacheable and mongo.reads == frozenset({"orders"})
     assert session._plan("db.orders.deleteMany({a: 1})", "mongo").writes == frozenset({"orders"})
     assert session._plan("SELECT * FROM t", "postgres").reads == frozenset({"t"})
+
+
+def test_session_analyze_gives_mongo_advice_without_a_round_trip():
+    from engine.config import Settings
+    from engine.session import Session, SingleConnection
+
+    driver = MongoDriver(DEAD)
+    session = Session(driver, Settings(), SingleConnection(driver))
+    result = session.analyze("db.orders.deleteMany({})")
+    assert [f.code for f in result.findings] == ["MG005"]
+    assert [f.code for f in session.analyze("db.orders.find({").findings] == ["MG000"]

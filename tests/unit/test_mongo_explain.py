@@ -412,3 +412,52 @@ def test_cache_plan_refuses_date_now():
     from engine.mongo.fingerprint import cache_plan
 
     assert cache_plan("db.o.find({ts: {$gt: Date.now() - 1000}})").reason == "time-dependent value"
+
+
+# -- in the analyzer's shapes ---------------------------------------------------------------------
+
+
+def test_analysis_for_the_suggestions_pane():
+    from engine.analyzer.findings import Analysis, Finding
+    from engine.mongo.report import analysis
+
+    result = analysis("use shop\ndb.orders.deleteMany({})\ndb.orders.find({status: 'x'}).sort({ts: -1})", _schema())
+    assert isinstance(result, Analysis) and result.statements == 3
+    assert all(isinstance(f, Finding) for f in result.findings)
+    assert [(f.code, f.line, f.column, f.statement) for f in result.findings] == [("MG005", 2, 1, 1), ("MG006", 3, 1, 2)]
+    assert result.findings[1].suggestion == "db.orders.createIndex({status: 1, ts: -1})"
+    assert result.findings[1].candidate.columns == ("status", "ts")
+    broken = analysis("db.orders.find({")
+    assert [(f.code, f.severity, f.line, f.column) for f in broken.findings] == [("MG000", "error", 1, 17)]
+    assert broken.worst() == "error"
+
+
+def test_plan_report_from_explain_output():
+    from engine.analyzer.plan import PlanReport
+    from engine.mongo.report import plan_report
+
+    q = parse('db.orders.find({status: "paid"}).sort({ts: -1}).limit(20)')
+    report = plan_report(load("sort_in_memory"), q)
+    assert isinstance(report, PlanReport) and report.dialect == "mongo" and report.analyzed
+    assert report.summary == "index status_1: 30,211 documents and 30,211 keys examined, 20 returned in 64 ms"
+    assert [(n.depth, n.label()) for n in report.nodes] == [(0, "SORT"), (1, "FETCH on orders"), (2, "IXSCAN on orders using status_1")]
+    assert report.nodes[2].detail == "30,211 keys examined" and report.execution_ms == 64.0
+    assert [(f.code, f.suggestion) for f in report.findings] == [("MG003", "db.orders.createIndex({status: 1, ts: -1})")]
+    planned = load("collscan")
+    del planned["executionStats"]
+    report = plan_report(planned, parse('db.orders.find({status: "paid"})'), analyzed=False)
+    assert report.summary == "collection scan (planned, not run)" and not report.analyzed
+    sharded = plan_report(load("shard_merge"), parse("db.events.find({kind: 'click'})"))
+    assert sharded.summary.endswith("across 2 shards") and sharded.nodes[2].detail == "shard shard-a, 40,000 docs examined"
+
+
+def test_advice_recommends_each_index_once():
+    from engine.analyzer.advisor import Advice
+    from engine.mongo.report import advice
+
+    found = findings(read_explain(load("failed_sort")), parse("db.events.find().sort({payload: 1})"))
+    result = advice(found)
+    assert isinstance(result, Advice) and not result.hypopg
+    assert [r.statement for r in result.recommended] == ["db.events.createIndex({payload: 1})"]
+    assert [f.code for f in result.findings] == ["MG004", "MG001", "MG003"]
+    assert advice([]).message == "no index would help this query"
