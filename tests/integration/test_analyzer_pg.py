@@ -23,6 +23,12 @@ pytestmark = pytest.mark.pg
 ACCOUNTS_BY_BALANCE = "SELECT aid, abalance FROM pgbench_accounts WHERE abalance = 5"
 
 
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    """The demo shop in SQLite (26,000 orders; some foreign keys without an index)."""
+    return ensure_demo_database(tmp_path_factory.mktemp("demo") / "demo.db")
+
+
 def _dbname(url: str) -> str:
     return url.rsplit("/", 1)[1].split("?", 1)[0]
 
@@ -168,9 +174,8 @@ async def test_cli_with_postgres(bench_db, tmp_path, capsys):
     assert code == 1
 
 
-async def test_sqlite_plans_and_advice(tmp_path):
-    db = ensure_demo_database(tmp_path / "demo.db")
-    conn = await driver_for(str(db)).connect()
+async def test_sqlite_plans_and_advice(demo_db):
+    conn = await driver_for(str(demo_db)).connect()
     try:
         schema = await conn.schema_info()
         report = await explain(conn, "SELECT id FROM orders WHERE status = 'shipped'")
@@ -186,8 +191,8 @@ async def test_sqlite_plans_and_advice(tmp_path):
         await conn.close()
 
 
-async def test_sqlite_session(tmp_path):
-    db = ensure_demo_database(tmp_path / "demo.db")
+async def test_sqlite_session(demo_db):
+    db = demo_db
     settings = Settings.load(read_file=False)
     settings.memory.enabled = False
     session = await Session.open(str(db), settings=settings)

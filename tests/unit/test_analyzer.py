@@ -68,6 +68,7 @@ def test_parse_error_reports_position_and_analysis_goes_on():
         "SELECT " + "NOT " * 3000 + "TRUE",
         "SELECT " + "a + " * 20000 + "1",
     ],
+    ids=lambda sql: repr(sql[:24]) + (f"…({len(sql)} chars)" if len(sql) > 24 else ""),
 )
 def test_never_raises_on_bad_input(sql):
     analysis = analyze(sql)
