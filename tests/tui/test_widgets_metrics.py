@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.widgets import Sparkline, Static
 
 from tests.tui.widgets_harness import WidgetHarness, screen_text, widget_snap_compare  # noqa: F401
@@ -29,6 +31,22 @@ POOL = {
 CACHE = {"hits": 900, "misses": 100, "hit_rate": 0.9, "entries": 120, "max_entries": 1000, "bytes": 1_500_000, "evictions": 3, "invalidations": 7}
 
 
+LABELS = (
+    "in use", "idle", "waiting", "peak in use", "acquire p50", "acquire p95", "acquire p99", "acquired",
+    "released", "timeouts", "errors", "hits", "misses", "hit rate", "entries", "size", "evictions", "invalidations",
+)
+
+
+def _figures(text: str) -> dict[str, str]:
+    """label -> value as laid out on screen (cells of `label value`, several a line)."""
+    found: dict[str, str] = {}
+    pattern = "|".join(re.escape(label) for label in sorted(LABELS, key=len, reverse=True))
+    for line in text.splitlines():
+        for match in re.finditer(rf"(?:^|\s)({pattern}) +(\S+(?: {{1,2}}\S+)*)", line):
+            found.setdefault(match.group(1), match.group(2))
+    return found
+
+
 async def test_not_available_then_figures() -> None:
     pane = MetricsPane()
     app = WidgetHarness(pane)
@@ -42,14 +60,16 @@ async def test_not_available_then_figures() -> None:
         await pilot.pause()
         text = screen_text(app)
         assert "not available" not in text
-        assert "3 in use / 5 open (max 10) · postgres" in text
-        assert "idle 2 · waiting 0 · peak 7" in text
-        assert "p50 0.12 ms · p95 0.80 ms · p99 12.3 ms" in text
-        assert "12,345 acquired · 12,342 released" in text
-        assert "1 timeouts · 0 errors" in text
-        assert "900 hits · 100 misses · hit rate 90.0%" in text
-        assert "120 entries of 1,000 · 1.4 MB" in text
-        assert "3 evictions · 7 invalidations" in text
+        figures = _figures(text)
+        assert "Connection pool · postgres" in text
+        assert figures["in use"] == "3 of 5 (max 10)"
+        assert (figures["idle"], figures["waiting"], figures["peak in use"]) == ("2", "0", "7")
+        assert (figures["acquire p50"], figures["acquire p95"], figures["acquire p99"]) == ("0.12 ms", "0.80 ms", "12.3 ms")
+        assert (figures["acquired"], figures["released"]) == ("12,345", "12,342")
+        assert (figures["timeouts"], figures["errors"]) == ("1", "0")
+        assert (figures["hits"], figures["misses"], figures["hit rate"]) == ("900", "100", "90.0%")
+        assert (figures["entries"], figures["size"]) == ("120 of 1,000", "1.4 MB")
+        assert (figures["evictions"], figures["invalidations"]) == ("3", "7")
         assert "breaker CLOSED" in text
         assert pane.query_one("#breaker").has_class("-closed")
 
@@ -58,6 +78,22 @@ async def test_not_available_then_figures() -> None:
         await pilot.pause()
         text = screen_text(app)
         assert "Cache metrics not available" in text and "Pool metrics not available" not in text
+
+
+async def test_narrow_pane_lays_one_figure_a_line() -> None:
+    pane = MetricsPane()
+    app = WidgetHarness(pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane.update_metrics(POOL, CACHE)
+        await pilot.pause()
+        wide = [line for line in screen_text(app).splitlines() if line.strip().startswith("in use ")]
+        assert "idle" in wide[0]  # side by side at 80 columns
+        pane.styles.width = 34
+        await pilot.pause()
+        await pilot.pause()
+        lines = [line[:34].rstrip() for line in screen_text(app).splitlines()]
+        assert " in use      3 of 5 (max 10)" in lines and " idle        2" in lines
+        assert _figures("\n".join(lines))["invalidations"] == "7"
 
 
 async def test_breaker_states_and_missing_keys() -> None:
@@ -71,8 +107,9 @@ async def test_breaker_states_and_missing_keys() -> None:
         text = screen_text(app)
         assert "breaker OPEN · 5 failures" in text
         # Missing keys are shown as missing, never as zero.
-        assert "– in use / – open" in text and "p50 – · p95 – · p99 –" in text
-        assert "– hits · – misses · hit rate –" in text
+        figures = _figures(text)
+        assert figures["in use"] == "– of –" and figures["acquire p95"] == "–" and figures["errors"] == "–"
+        assert figures["hits"] == "–" and figures["hit rate"] == "–" and figures["size"] == "–"
         assert pane.query_one("#spark-latency", Sparkline).data == []
         backgrounds = {"open": breaker.styles.background}
         for state in ("half-open", "closed"):

@@ -3,7 +3,8 @@
 The app calls ``update_metrics`` with the latest snapshots (twice a second); the pane keeps a
 short history for the sparklines (acquire latency p95, connections in use, cache hit rate per
 interval). A missing snapshot shows a clear "not available" state; a missing key shows "–".
-Nothing is ever estimated or made up.
+Nothing is ever estimated or made up. Figures are `label value` cells laid out as many a line as
+the pane is wide (one a line in a narrow side pane); waiters, timeouts and errors stand out.
 
 Public API (the app codes against exactly this)::
 
@@ -37,6 +38,9 @@ from textual.widgets import Label, Sparkline, Static
 __all__ = ["MetricsPane", "latency_ms"]
 
 _DASH = "–"
+
+_Pair = tuple[str, str, bool]
+"""(label, value, alert): alert values are highlighted (waiters, timeouts, errors...)."""
 
 _NESTED_LATENCY_KEYS = ("acquire_latency", "acquire_latency_ms", "latency", "latency_ms", "acquire", "acquire_ms")
 
@@ -116,10 +120,14 @@ class MetricsPane(VerticalScroll, can_focus=True):
         Binding("c", "reset_history", "Clear history", id="metrics.reset_history", tooltip="Forget the sparkline history"),
     ]
 
+    COMPONENT_CLASSES = {"metrics-pane--label", "metrics-pane--alert"}
+
     DEFAULT_CSS = """
     MetricsPane {
         height: 1fr;
         padding: 0 1;
+        & > .metrics-pane--label { color: $text-muted; }
+        & > .metrics-pane--alert { color: $warning; text-style: bold; }
         .metrics-title { text-style: bold; color: $primary; margin-top: 1; }
         .metrics-title.-first { margin-top: 0; }
         .metrics-body { color: $text; }
@@ -159,6 +167,8 @@ class MetricsPane(VerticalScroll, can_focus=True):
         self._in_use: deque[float] = deque(maxlen=history)
         self._hit_rate: deque[float] = deque(maxlen=history)
         self._previous_lookups: tuple[float, float] | None = None
+        self._pool_pairs: list[_Pair] = []
+        self._cache_pairs: list[_Pair] = []
         self.add_class("-no-pool", "-no-cache")
 
     def compose(self) -> ComposeResult:
@@ -216,33 +226,28 @@ class MetricsPane(VerticalScroll, can_focus=True):
         self.remove_class("-no-pool")
         get = lambda key: _number(pool, key)  # noqa: E731
         p50, p95, p99 = (latency_ms(pool, q) for q in ("p50", "p95", "p99"))
-        body = Text()
-        backend = pool.get("backend")
         in_use, size, max_size = get("in_use"), get("size"), get("max_size")
-        body.append("connections ", style="dim")
-        body.append(f"{_count(in_use)} in use / {_count(size)} open")
-        if max_size is not None:
-            body.append(f" (max {_count(max_size)})")
-        if isinstance(backend, str) and backend:
-            body.append(f" · {backend}", style="dim")
-        body.append("\n")
-        body.append("            ", style="dim")
-        body.append(f"idle {_count(get('idle'))} · waiting ")
-        waiters = get("waiters")
-        body.append(_count(waiters), style="bold" if waiters else "")
-        body.append(f" · peak {_count(get('peak_in_use'))}\n")
-        body.append("acquire     ", style="dim")
-        body.append(f"p50 {_ms(p50)} · p95 {_ms(p95)} · p99 {_ms(p99)}\n")
-        body.append("totals      ", style="dim")
-        body.append(f"{_count(get('acquisitions'))} acquired · {_count(get('releases'))} released\n")
-        body.append("            ", style="dim")
-        timeouts, errors = get("timeouts"), get("errors")
-        body.append(f"{_count(timeouts)} timeouts", style="bold" if timeouts else "")
-        body.append(" · ")
-        body.append(f"{_count(errors)} errors", style="bold" if errors else "")
+        backend = pool.get("backend")
+        title = "Connection pool" + (f" · {backend}" if isinstance(backend, str) and backend else "")
+        self.query_one("#pool-title", Static).update(title)
+        occupancy = f"{_count(in_use)} of {_count(size)}" + (f" (max {_count(max_size)})" if max_size is not None else "")
+        pairs: list[_Pair] = [
+            ("in use", occupancy, False),
+            ("idle", _count(get("idle")), False),
+            ("waiting", _count(get("waiters")), bool(get("waiters"))),
+            ("peak in use", _count(get("peak_in_use")), False),
+            ("acquire p50", _ms(p50), False),
+            ("acquire p95", _ms(p95), False),
+            ("acquire p99", _ms(p99), False),
+            ("acquired", _count(get("acquisitions")), False),
+            ("released", _count(get("releases")), False),
+            ("timeouts", _count(get("timeouts")), bool(get("timeouts"))),
+            ("errors", _count(get("errors")), bool(get("errors"))),
+        ]
         if get("opened") is not None or get("closed") is not None:
-            body.append(f" · {_count(get('opened'))} opened · {_count(get('closed'))} closed")
-        self.query_one("#pool-body", Static).update(body)
+            pairs += [("opened", _count(get("opened")), False), ("closed", _count(get("closed")), False)]
+        self._pool_pairs = pairs
+        self._render_pairs("#pool-body", pairs)
 
         state = pool.get("breaker")
         breaker.remove_class("-closed", "-open", "-half-open", "-unknown")
@@ -274,24 +279,21 @@ class MetricsPane(VerticalScroll, can_focus=True):
         hits, misses, hit_rate = get("hits"), get("misses"), get("hit_rate")
         if hit_rate is None and hits is not None and misses is not None and hits + misses:
             hit_rate = hits / (hits + misses)
-        body = Text()
-        body.append("lookups     ", style="dim")
-        body.append(f"{_count(hits)} hits · {_count(misses)} misses · hit rate ")
-        body.append(_DASH if hit_rate is None else f"{hit_rate:.1%}", style="bold")
-        body.append("\nsize        ", style="dim")
         entries, max_entries = get("entries"), get("max_entries")
-        body.append(f"{_count(entries)} entries")
-        if max_entries is not None:
-            body.append(f" of {_count(max_entries)}")
         size, max_bytes = get("bytes"), get("max_bytes")
-        body.append(f" · {_bytes(size)}")
-        if max_bytes is not None:
-            body.append(f" of {_bytes(max_bytes)}")
-        body.append("\ndropped     ", style="dim")
-        body.append(f"{_count(get('evictions'))} evictions · {_count(get('invalidations'))} invalidations")
+        pairs: list[_Pair] = [
+            ("hits", _count(hits), False),
+            ("misses", _count(misses), False),
+            ("hit rate", _DASH if hit_rate is None else f"{hit_rate:.1%}", True),
+            ("entries", _count(entries) + (f" of {_count(max_entries)}" if max_entries is not None else ""), False),
+            ("size", _bytes(size) + (f" of {_bytes(max_bytes)}" if max_bytes is not None else ""), False),
+            ("evictions", _count(get("evictions")), False),
+            ("invalidations", _count(get("invalidations")), False),
+        ]
         if get("uncacheable") is not None:
-            body.append(f" · {_count(get('uncacheable'))} uncacheable")
-        self.query_one("#cache-body", Static).update(body)
+            pairs.append(("uncacheable", _count(get("uncacheable")), False))
+        self._cache_pairs = pairs
+        self._render_pairs("#cache-body", pairs)
 
         # Hit rate over the last interval (only when there were lookups in it).
         if hits is not None and misses is not None:
@@ -305,6 +307,31 @@ class MetricsPane(VerticalScroll, can_focus=True):
             self._previous_lookups = (hits, misses)
         elif hit_rate is not None:
             self._push_hit_rate(hit_rate)
+
+    def on_resize(self) -> None:
+        if self._pool_pairs:
+            self._render_pairs("#pool-body", self._pool_pairs)
+        if self._cache_pairs:
+            self._render_pairs("#cache-body", self._cache_pairs)
+
+    def _render_pairs(self, target: str, pairs: list[_Pair]) -> None:
+        """Figures as `label value` cells, as many a line as the pane is wide."""
+        label_width = max(len(label) for label, _, _ in pairs) + 1
+        value_width = max(len(value) for _, value, _ in pairs)
+        cell = label_width + value_width + 3
+        width = self.scrollable_content_region.width or self.size.width or 80
+        per_line = max(1, width // cell)
+        label_style = self.get_component_rich_style("metrics-pane--label", partial=True)
+        alert_style = self.get_component_rich_style("metrics-pane--alert", partial=True)
+        text = Text(end="")
+        for index, (label, value, alert) in enumerate(pairs):
+            if index and index % per_line == 0:
+                text.append("\n")
+            text.append(label.ljust(label_width), style=label_style)
+            text.append(value.ljust(value_width) if (index + 1) % per_line else value, style=alert_style if alert else "")
+            if (index + 1) % per_line and index + 1 < len(pairs):
+                text.append("   ")
+        self.query_one(target, Static).update(text)
 
     def _push_hit_rate(self, rate: float) -> None:
         self._hit_rate.append(rate * 100)
