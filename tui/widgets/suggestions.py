@@ -82,7 +82,14 @@ class SuggestionsPane(Vertical, can_focus=False):
         & > .suggestions-pane--code { color: $text-muted; }
         & > .suggestions-pane--position { color: $accent; }
         & > .suggestions-pane--suggestion { color: $success; }
-        #suggestions-header { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+        #suggestions-header {
+            height: 1;
+            padding: 0 1;
+            background: $panel;
+            color: $text-muted;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+        }
         #suggestions-list { height: 1fr; border: none; text-wrap: nowrap; text-overflow: ellipsis; }
         #suggestions-plan {
             height: auto;
