@@ -60,6 +60,21 @@ def dialect_of(name: str | None) -> Dialect:
     return found
 
 
+_LOCAL = threading.local()
+
+
+def tools(dialect: Dialect):
+    """This thread's (tokenizer, parser) for ``dialect``: sqlglot resets both on every call, and
+    building them costs more than tokenizing a short statement."""
+    cached = getattr(_LOCAL, "tools", None)
+    if cached is None:
+        cached = _LOCAL.tools = {}
+    found = cached.get(id(dialect))
+    if found is None:
+        found = cached[id(dialect)] = (dialect.tokenizer(), dialect.parser())
+    return found
+
+
 def normalized_parts(tokens: list[Token]) -> list[str]:
     """One normalized string a token, aligned with ``tokens``."""
     parts: list[str] = []
@@ -165,7 +180,7 @@ def fingerprint(sql: str, dialect: str = "postgres") -> str:
     """The normalized shape of ``sql`` with literals stripped (lists of literals collapse to
     one ``?``). Text that cannot be tokenized is fingerprinted by its whitespace-collapsed
     form, so the function never raises for bad SQL (ValueError for an unknown dialect)."""
-    tokenizer = dialect_of(dialect).tokenizer()
+    tokenizer = tools(dialect_of(dialect))[0]
     try:
         tokens = tokenizer.tokenize(sql)
     except (SqlglotError, RecursionError, ValueError):

@@ -20,7 +20,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from engine.analyzer.cache import LRU, LITERALS, dialect_of, split_keyed
+from engine.analyzer.cache import LRU, LITERALS, dialect_of, split_keyed, tools
 from engine.analyzer.context import Context, LineIndex
 from engine.analyzer.findings import Analysis, Finding, Rule
 from engine.analyzer.rules import RULES
@@ -109,7 +109,7 @@ def _analyze(sql: str, dialect_name: str, schema: SchemaInfo | None, settings: A
         dialect = dialect_of(dialect_name)
     except ValueError:
         return Analysis([Finding("AS000", PARSE_ERROR.name, "error", f"unknown SQL dialect {dialect_name!r}", 1, 1)], 0)
-    tokenizer = dialect.tokenizer()
+    tokenizer, parser = tools(dialect)
     token_error: int | None = None
     try:
         tokens = tokenizer.tokenize(sql)
@@ -124,7 +124,7 @@ def _analyze(sql: str, dialect_name: str, schema: SchemaInfo | None, settings: A
         statements += 1
         if unterminated and number == len(chunks) - 1:
             break
-        findings.extend(_statement(sql, chunk, shape, number, dialect, dialect_name, schema, settings, skey, lines))
+        findings.extend(_statement(sql, chunk, shape, number, parser, dialect, dialect_name, schema, settings, skey, lines))
     if token_error is not None:
         if not unterminated:
             statements += 1
@@ -156,6 +156,7 @@ def _statement(
     chunk: list[Token],
     shape: str,
     number: int,
+    parser,
     dialect,
     dialect_name: str,
     schema: SchemaInfo | None,
@@ -170,7 +171,7 @@ def _statement(
         entry = _SHAPES.get(exact) or _SHAPES.get(key)
         if entry is not None and entry[1] is schema:
             return _relocate(entry[0], chunk, number, lines)
-    found = _run(sql, chunk, number, dialect, dialect_name, schema, settings, lines)
+    found = _run(sql, chunk, number, parser, dialect, dialect_name, schema, settings, lines)
     if cacheable:
         remembered, reusable = _remember(found, chunk, lines)
         _SHAPES.put(exact, (remembered, schema))
@@ -217,6 +218,7 @@ def _run(
     sql: str,
     chunk: list[Token],
     number: int,
+    parser,
     dialect,
     dialect_name: str,
     schema: SchemaInfo | None,
@@ -234,7 +236,7 @@ def _run(
     if deepest > MAX_NESTING:
         return [_at(chunk[0].start, lines, number, f"statement nested {deepest} levels deep: too deep to analyze (limit {MAX_NESTING})")]
     try:
-        trees = dialect.parser().parse(chunk, sql)
+        trees = parser.parse(chunk, sql)
     except ParseError as exc:
         return [_parse_error(exc, chunk, lines, number)]
     except RecursionError:
@@ -323,7 +325,7 @@ def split_statements(sql: str, dialect: str = "postgres") -> list[Statement]:
     semicolons inside strings and comments do not count). Text after a tokenizer error is one
     last statement. Never raises for bad SQL; ValueError for an unknown dialect."""
     dialect = DIALECT_ALIASES.get((dialect or "").lower(), (dialect or "").lower())
-    tokenizer = dialect_of(dialect).tokenizer()
+    tokenizer = tools(dialect_of(dialect))[0]
     lines = LineIndex(sql)
     try:
         tokens = tokenizer.tokenize(sql)

@@ -61,7 +61,9 @@ def _sides(node: exp.Expression):
 def _finding(predicate, wrapped, column: exp.Column, other, ctx) -> Finding | None:
     select = column.parent_select
     source = ctx.resolve(column, select) if select is not None else None
-    expression = unqualified(wrapped).sql(dialect=ctx.generator_dialect, copy=False)
+    as_written = ctx.sql_of(wrapped)
+    qualified = column.table or column.args.get("db")
+    expression = unqualified(wrapped).sql(dialect=ctx.generator_dialect, copy=False) if qualified else as_written
     severity = "info"
     note = "a plain index on the column cannot be used for it"
     if source is not None and source.info is not None:
@@ -86,7 +88,7 @@ def _finding(predicate, wrapped, column: exp.Column, other, ctx) -> Finding | No
     return ctx.finding(
         RULE,
         wrapped,
-        f"{ctx.sql_of(wrapped)} wraps column {column.name} in the condition: {note}",
+        f"{as_written} wraps column {column.name} in the condition: {note}",
         suggestion=suggestion,
         severity=severity,
         candidate=candidate,
@@ -98,7 +100,7 @@ def _norm(text: str) -> str:
 
 
 def _rewrite(predicate, wrapped, column: exp.Column, other, ctx) -> str | None:
-    col = ctx.sql_of(column)
+    col = column.name if not column.table and not column.this.quoted else ctx.sql_of(column)
     value = other[0] if other else None
     value_sql = ctx.sql_of(value) if isinstance(value, exp.Expression) else "?"
     is_eq = isinstance(predicate, exp.EQ)
