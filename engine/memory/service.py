@@ -118,6 +118,11 @@ class Memory:
         if self._closed:
             return
         self._closed = True
+        if self._tasks and not self._ready.is_set():
+            try:  # let a short index load finish, so the index is saved for next time
+                await asyncio.wait_for(asyncio.shield(self._ready.wait()), READY_WAIT)
+            except asyncio.TimeoutError:
+                pass
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

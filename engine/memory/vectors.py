@@ -113,8 +113,7 @@ class VectorIndex:
         with self._lock:
             if self.kind == "flat":
                 return self._index.search(query, min(k, self.ntotal))
-            ivf = faiss.extract_index_ivf(self._index)
-            return self._index.search(query, min(k, self.ntotal), params=faiss.SearchParametersIVF(nprobe=ivf.nlist))
+            return self._index.search(query, min(k, self.ntotal), params=faiss.SearchParametersIVF(nprobe=self._index.nlist))
 
     # -- IVF ------------------------------------------------------------------------------------
 
@@ -131,18 +130,12 @@ class VectorIndex:
             return
         if self.background:
             self._trainer = threading.Thread(target=self._train_guarded, name="aishell-ivf-train", daemon=True)
-            with self._lock:
-                self._journal = []
             self._trainer.start()
         else:
-            with self._lock:
-                self._journal = []
             self._train_guarded()
 
     def train_now(self) -> None:
         """Train and swap in an IVF index in this thread (benchmarks and tests)."""
-        with self._lock:
-            self._journal = []
         self._train_guarded()
 
     def _train_guarded(self) -> None:
@@ -155,15 +148,16 @@ class VectorIndex:
                 self._journal = None
 
     def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """A copy of every vector and id; changes from here on are journalled for the swap."""
         with self._lock:
+            self._journal = []
             index = self._index
             if self.kind == "flat":
                 flat = faiss.downcast_index(index.index)
                 vectors = faiss.rev_swig_ptr(flat.get_xb(), index.ntotal * self.dim).reshape(-1, self.dim).copy()
                 ids = faiss.vector_to_array(index.id_map).copy()
             else:
-                ids = faiss.vector_to_array(index.id_map).copy()
-                vectors = np.vstack([index.reconstruct(int(i))[None, :] for i in ids]) if len(ids) < 1000 else _ivf_vectors(index, len(ids), self.dim)
+                ids, vectors = _ivf_contents(index, self.dim)
         return ids, vectors
 
     def _train(self) -> None:
@@ -180,7 +174,7 @@ class VectorIndex:
         rng = np.random.default_rng(12345)
         sample = vectors if n <= nlist * 40 else vectors[rng.choice(n, nlist * 40, replace=False)]
         ivf.train(np.ascontiguousarray(sample))
-        index = faiss.IndexIDMap2(ivf)
+        index = ivf  # IVF keeps ids itself; IndexIDMap over IVF would misnumber after removals
         index.add_with_ids(vectors, ids)
         nprobe = _tune_nprobe(index, vectors, nlist, rng)
         with self._lock:
@@ -240,17 +234,29 @@ class VectorIndex:
         return self
 
     def ids(self) -> np.ndarray:
+        """Every id in the index (unordered)."""
         with self._lock:
-            return faiss.vector_to_array(self._index.id_map).copy()
+            if self.kind == "flat":
+                return faiss.vector_to_array(self._index.id_map).copy()
+            return _ivf_contents(self._index, self.dim, vectors=False)[0]
 
 
-def _ivf_vectors(index: Any, n: int, dim: int) -> np.ndarray:
-    ids = faiss.vector_to_array(index.id_map)
-    out = np.empty((n, dim), dtype=np.float32)
-    for start in range(0, n, 10_000):
-        chunk = ids[start : start + 10_000]
-        out[start : start + len(chunk)] = index.reconstruct_batch(chunk)
-    return out
+def _ivf_contents(index: Any, dim: int, *, vectors: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and vectors straight from an IVF-Flat index's inverted lists."""
+    lists = index.invlists
+    id_parts: list[np.ndarray] = []
+    vec_parts: list[np.ndarray] = []
+    for number in range(index.nlist):
+        size = lists.list_size(number)
+        if not size:
+            continue
+        id_parts.append(faiss.rev_swig_ptr(lists.get_ids(number), size).copy())
+        if vectors:
+            codes = faiss.rev_swig_ptr(lists.get_codes(number), size * index.code_size)
+            vec_parts.append(np.frombuffer(codes.tobytes(), dtype=np.float32).reshape(size, dim))
+    ids = np.concatenate(id_parts) if id_parts else np.zeros(0, np.int64)
+    vecs = np.concatenate(vec_parts) if vec_parts else np.zeros((0, dim), np.float32)
+    return ids, vecs
 
 
 def _tune_nprobe(index: Any, vectors: np.ndarray, nlist: int, rng: np.random.Generator, k: int = 10) -> int:
