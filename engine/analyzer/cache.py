@@ -213,40 +213,45 @@ def _join(parts: list[str]) -> str:
 
 
 class LRU:
-    """A small thread-safe least-recently-used map."""
+    """A small least-recently-used map, safe to share between threads without a lock: each
+    OrderedDict operation is atomic under the GIL, and a key evicted by another thread between
+    two of them is simply a miss."""
 
-    __slots__ = ("maxsize", "_data", "_lock", "hits", "misses")
+    __slots__ = ("maxsize", "_data", "hits", "misses")
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable) -> Any:
-        with self._lock:
-            value = self._data.get(key)
-            if value is None:
-                self.misses += 1
-                return None
+        value = self._data.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        try:
             self._data.move_to_end(key)
-            self.hits += 1
-            return value
+        except KeyError:  # evicted meanwhile by another thread
+            pass
+        self.hits += 1
+        return value
 
     def put(self, key: Hashable, value: Any) -> None:
         if self.maxsize <= 0:
             return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+        data = self._data
+        data[key] = value
+        try:
+            data.move_to_end(key)
+            while len(data) > self.maxsize:
+                data.popitem(last=False)
+        except KeyError:  # another thread evicted concurrently
+            pass
 
     def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self.hits = self.misses = 0
+        self._data.clear()
+        self.hits = self.misses = 0
 
     def __len__(self) -> int:
         return len(self._data)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
+from operator import attrgetter
 from dataclasses import dataclass, fields
 
 from sqlglot import exp
@@ -39,7 +40,8 @@ MAX_NESTING = 256
 """Parenthesis depth beyond which a statement is reported instead of parsed."""
 
 _DEFAULT_SETTINGS = AnalyzerSettings()
-_SETTING_NAMES = tuple(f.name for f in fields(AnalyzerSettings))
+_SETTINGS_KEY = attrgetter(*(f.name for f in fields(AnalyzerSettings)))
+"""The settings' values as a tuple: part of every cache key (settings objects are mutable)."""
 _TEXTS = LRU(_DEFAULT_SETTINGS.cache_size)
 _SHAPES = LRU(_DEFAULT_SETTINGS.cache_size * 4)
 _TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: \[.*?\]>")
@@ -76,7 +78,7 @@ def analyze(
             sql = bytes(sql).decode("utf-8", "replace") if isinstance(sql, (bytes, bytearray, memoryview)) else str(sql)
         settings = settings or _DEFAULT_SETTINGS
         dialect = DIALECT_ALIASES.get((dialect or "").lower(), (dialect or "").lower())
-        skey = tuple(getattr(settings, name) for name in _SETTING_NAMES)
+        skey = _SETTINGS_KEY(settings)
         key = (sql, dialect, id(schema), skey)
         cached = _TEXTS.get(key)
         if cached is not None and cached.schema is schema:

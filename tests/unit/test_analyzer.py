@@ -202,3 +202,22 @@ def test_tpch_queries_parse_and_cached_results_equal_cold_ones(tpch_queries):
         warm = analyze(variant)
         clear_cache()
         assert warm.findings == analyze(variant).findings, name
+
+
+def test_threads_share_the_cache_safely(tpch_queries):
+    """The TUI analyzes in worker threads: same results as one thread, no exception."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.analyzer import pipeline
+
+    queries = list(tpch_queries.values())
+    expected = [analyze(q).findings for q in queries]
+    small = pipeline.LRU(8)  # tiny caches force evictions while other threads read
+    saved = pipeline._TEXTS, pipeline._SHAPES
+    pipeline._TEXTS, pipeline._SHAPES = small, pipeline.LRU(8)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda q: analyze(q).findings, queries * 6))
+    finally:
+        pipeline._TEXTS, pipeline._SHAPES = saved
+    assert results == expected * 6
