@@ -184,13 +184,17 @@ def _secret_spans(sql: str, dialect: str) -> list[tuple[int, int]] | None:
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # role statements fall back to exp.Command with a warning
     try:
-        statements = sqlglot.parse(sql, read=dialect)
+        statements = sqlglot.parse(sql, read=dialect or None)
     except (SqlglotError, RecursionError, ValueError):
         statements = [None]
     finally:
         quiet.setLevel(level)
     try:
-        tokens = Tokenizer().tokenize(sql) if dialect in ("", None) else sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
+        tokenizer = sqlglot.Dialect.get_or_raise(dialect).tokenize if dialect else _TOKENIZER.tokenize
+    except ValueError:  # not an SQL dialect (mongo): the generic tokenizer
+        tokenizer = _TOKENIZER.tokenize
+    try:
+        tokens = tokenizer(sql)
     except (SqlglotError, RecursionError, ValueError):
         return None
     if not any(_may_set_password(tree) for tree in statements):
