@@ -102,9 +102,7 @@ async def explain(
     """
     settings = settings or AnalyzerSettings()
     dialect = dialect or getattr(conn, "dialect", "postgres")
-    statement = sql.strip().rstrip(";").strip()
-    if not statement:
-        raise QueryError("nothing to explain: the statement is empty")
+    statement = _single_statement(sql, dialect)
     info = describe(statement, dialect)
     notes: list[Finding] = []
     if analyze and info.is_write and not allow_writes:
@@ -129,6 +127,23 @@ async def explain(
         raise QueryError(f"plans are not available for {dialect!r} connections")
     report.findings[:0] = notes
     return report
+
+
+def _single_statement(sql: str, dialect: str) -> str:
+    """The one statement of ``sql``; QueryError for none or several (a second statement would
+    run for real after ``EXPLAIN`` of the first)."""
+    from engine.analyzer.pipeline import split_statements
+
+    try:
+        parts = split_statements(sql, dialect)
+    except ValueError:
+        parts = [sql.strip().rstrip(";")] if sql.strip().rstrip(";") else []
+    texts = [p.text if hasattr(p, "text") else p for p in parts]
+    if not texts:
+        raise QueryError("nothing to explain: the statement is empty")
+    if len(texts) > 1:
+        raise QueryError(f"EXPLAIN takes one statement; this text has {len(texts)}")
+    return texts[0]
 
 
 async def _in_rolled_back_transaction(conn, text: str) -> list:

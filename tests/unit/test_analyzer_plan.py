@@ -83,3 +83,30 @@ def test_sqlite_scan_and_temp_btree():
     old_style = read_sqlite_plan([(0, 0, 0, "SCAN TABLE orders")], sizes={"orders": 50_000},
                                  settings=AnalyzerSettings(large_table_rows=1000))
     assert codes(old_style) == ["AS101"]
+
+
+async def test_explain_refuses_several_statements(tmp_path):
+    """EXPLAIN of the first statement must not run a second one for real (real SQLite file)."""
+    import sqlite3
+
+    import pytest
+
+    from engine.analyzer.plan import explain
+    from engine.drivers import driver_for
+    from engine.errors import QueryError
+
+    path = tmp_path / "t.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE accounts (id INTEGER PRIMARY KEY)")
+        db.executemany("INSERT INTO accounts VALUES (?)", [(i,) for i in range(10)])
+    conn = await driver_for(str(path)).connect()
+    try:
+        with pytest.raises(QueryError, match="one statement"):
+            await explain(conn, "SELECT 1; DELETE FROM accounts")
+        with pytest.raises(QueryError, match="empty"):
+            await explain(conn, " ; -- nothing")
+        assert (await conn.execute("SELECT count(*) FROM accounts")).rows == [(10,)]
+        report = await explain(conn, "SELECT id FROM accounts WHERE id = 3;")
+        assert "SEARCH accounts USING INTEGER PRIMARY KEY" in report.summary
+    finally:
+        await conn.close()

@@ -14,7 +14,8 @@ QUERY_SCOPE = (exp.Select, exp.SetOperation, exp.Subquery)
 
 def outer_selects(tree: exp.Expression) -> list[exp.Select]:
     """The SELECTs whose rows are the statement's result (union branches, INSERT … SELECT,
-    CREATE TABLE … AS SELECT), not subqueries or CTE bodies."""
+    CREATE VIEW … AS SELECT), not subqueries or CTE bodies. CREATE TABLE … AS copies on
+    purpose and is left out."""
     out: list[exp.Select] = []
     stack: list[exp.Expression | None] = [tree]
     while stack:
@@ -28,7 +29,7 @@ def outer_selects(tree: exp.Expression) -> list[exp.Select]:
             stack.append(node.this)
         elif isinstance(node, exp.Subquery):
             stack.append(node.this)
-        elif isinstance(node, (exp.Insert, exp.Create)):
+        elif isinstance(node, exp.Insert) or (isinstance(node, exp.Create) and (node.args.get("kind") or "").upper() == "VIEW"):
             stack.append(node.expression)
     return out
 
