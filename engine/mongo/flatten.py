@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
-import math
+import itertools
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -153,64 +154,39 @@ def _regex_flags(flags: Any) -> str:
 
 
 def compact(value: Any, budget: int = 80) -> str:
-    """A short shell-syntax rendering of any value, cut with ``…`` past ``budget`` characters."""
-    out: list[str] = []
-    _render(value, out, [budget])
-    text = "".join(out)
+    """A short JSON rendering of any value, cut with ``…`` past ``budget`` characters. The C JSON
+    encoder does the work on at most ``budget`` items of the top level, so a huge array costs no
+    more than a small one (dates as ISO text, decimals as numbers, ObjectIds as hex)."""
+    if isinstance(value, (list, tuple)):
+        value = value[:budget] if len(value) > budget else value
+    elif isinstance(value, Mapping) and len(value) > budget:
+        value = dict(itertools.islice(value.items(), budget))
+    try:
+        text = _ENCODER.encode(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
     return text if len(text) <= budget else text[: budget - 1] + "…"
 
 
-def _render(value: Any, out: list[str], left: list[int]) -> None:
-    if left[0] <= 0:
-        return
-    if isinstance(value, dict) or (not isinstance(value, (str, int, float, list)) and isinstance(value, Mapping)):
-        out.append("{")
-        left[0] -= 1
-        for i, (key, item) in enumerate(value.items()):
-            if left[0] <= 0:
-                return
-            piece = (", " if i else "") + f"{key}: "
-            out.append(piece)
-            left[0] -= len(piece)
-            _render(item, out, left)
-        out.append("}")
-        left[0] -= 1
-        return
-    if isinstance(value, (list, tuple)):
-        out.append("[")
-        left[0] -= 1
-        for i, item in enumerate(value):
-            if left[0] <= 0:
-                return
-            if i:
-                out.append(", ")
-                left[0] -= 2
-            _render(item, out, left)
-        out.append("]")
-        left[0] -= 1
-        return
-    if type(value) is str:
-        text = '"' + value.replace('"', '\\"') + '"'
-        out.append(text)
-        left[0] -= len(text)
-        return
-    shown = cell(value)
-    if isinstance(shown, str) and isinstance(value, (str, uuid.UUID)):
-        text = '"' + shown.replace('"', '\\"') + '"'
-    elif shown is None:
-        text = "null"
-    elif shown is True or shown is False:
-        text = "true" if shown else "false"
-    elif isinstance(shown, _dt.datetime):
-        text = shown.isoformat().replace("+00:00", "Z")
-    elif isinstance(shown, float) and (math.isnan(shown) or math.isinf(shown)):
-        text = "NaN" if math.isnan(shown) else ("Infinity" if shown > 0 else "-Infinity")
-    elif isinstance(shown, bytes):
-        text = f"<{len(shown)} bytes>"
-    else:
-        text = str(shown)
-    out.append(text)
-    left[0] -= len(text)
+def _json_default(value: Any) -> Any:
+    """JSON for what json cannot encode: dates as ISO text, decimals as numbers, bytes as a
+    size, other BSON types as their cell text."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if hasattr(value, "to_decimal"):
+        return float(value.to_decimal())
+    if isinstance(value, (bytes, bytearray)) and not (getattr(value, "subtype", None) in (3, 4) and len(value) == 16):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return cell(value)
+
+
+_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, separators=(", ", ": "), check_circular=False)
 
 
 def summarize_array(values: Iterable[Any], budget: int = 80) -> str:
@@ -219,9 +195,9 @@ def summarize_array(values: Iterable[Any], budget: int = 80) -> str:
     >>> summarize_array([1, 2, 3])
     '[1, 2, 3]'
     >>> summarize_array([{"sku": "A1", "qty": 2}] * 40, budget=40)
-    '[{sku: "A1", qty: 2}, {sku: "A1", qty:… (40 items)'
+    '[{"sku": "A1", "qty": 2}, {"sku": "A1"… (40 items)'
     """
-    items = list(values)
+    items = values if isinstance(values, (list, tuple)) else list(values)
     if not items:
         return "[]"
     text = compact(items, budget + 1)
@@ -326,19 +302,23 @@ class Flattener:
         """One tuple a document, in column order; missing fields are None."""
         if not self._frozen:
             self.freeze()
-        paths = self._paths
+        specs = [(path[0], path[1:]) for path in self._paths]
         out: list[tuple] = []
         budget = self.array_budget
         root = self._root
+        top = root.children.keys()
+        nested = root.nested
         converters = _CONVERTERS
         for doc in documents:
             if type(doc) is not dict:
                 doc = dict(doc) if isinstance(doc, Mapping) else {"value": doc}
             row = []
-            for path in paths:
-                value: Any = doc.get(path[0])
-                for key in path[1:]:
-                    if isinstance(value, dict):
+            append = row.append
+            get = doc.get
+            for head, tail in specs:
+                value: Any = get(head)
+                for key in tail:
+                    if type(value) is dict:
                         value = value.get(key)
                     elif value is not None and isinstance(value, Mapping):
                         value = value.get(key)
@@ -347,28 +327,40 @@ class Flattener:
                         break
                 convert = converters.get(type(value))
                 if convert is _same:
-                    row.append(value)
+                    append(value)
                 elif isinstance(value, (list, tuple)):
-                    row.append(summarize_array(value, budget))
+                    append(summarize_array(value, budget))
                 elif isinstance(value, Mapping):
                     # A subdocument where the first page had a scalar (or past max_depth).
-                    row.append(compact(value, budget))
+                    append(compact(value, budget))
                 else:
-                    row.append(cell(value))
+                    append(cell(value))
             out.append(tuple(row))
-            if doc.keys() - root.children.keys() or root.nested:
-                self._note_unseen(root, doc, "")
+            extra = doc.keys() - top
+            if extra:
+                self._count_unseen(extra, "")
+            for key in nested:
+                value = get(key)
+                if type(value) is dict:
+                    self._note_unseen(root.children[key], value, key)
         return out
 
-    def _note_unseen(self, node: _Node, doc: Mapping[str, Any], prefix: str) -> None:
+    def _note_unseen(self, node: _Node, doc: Mapping[str, Any], path: str) -> None:
+        """Count the fields of ``doc`` (at dotted ``path``) that have no column."""
         children = node.children
-        for key in doc.keys() - children.keys():
-            path = prefix + str(key)
-            self.unseen[path] = self.unseen.get(path, 0) + 1
+        extra = doc.keys() - children.keys()
+        if extra:
+            self._count_unseen(extra, path + ".")
         for key in node.nested:
             value = doc.get(key)
             if isinstance(value, Mapping):
-                self._note_unseen(children[key], value, prefix + key + ".")
+                self._note_unseen(children[key], value, f"{path}.{key}")
+
+    def _count_unseen(self, keys: Any, prefix: str) -> None:
+        unseen = self.unseen
+        for key in keys:
+            name = prefix + str(key)
+            unseen[name] = unseen.get(name, 0) + 1
 
     def unseen_note(self) -> str:
         """A short status note naming fields that had no column, or ''."""

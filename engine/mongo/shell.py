@@ -597,7 +597,11 @@ class _Parser:
         ``Date.now() - 86400000``) and ``+`` on strings."""
         self.skip()
         start = self.pos
-        left = self.term()
+        char = self.peek()
+        left = self.primary() if char != "(" else self.factor()
+        if not self._operator_follows():
+            return left  # the common case: a plain value
+        left = self.term_tail(left, start)
         while True:
             save = self.pos
             self.skip()
@@ -608,10 +612,18 @@ class _Parser:
             self.pos += 1
             left = self.arithmetic(op, left, self.term(), start)
 
+    def _operator_follows(self) -> bool:
+        text, pos = self.text, self.pos
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        return pos < len(text) and text[pos] in "+-*/%"
+
     def term(self) -> Any:
         self.skip()
         start = self.pos
-        left = self.factor()
+        return self.term_tail(self.factor(), start)
+
+    def term_tail(self, left: Any, start: int) -> Any:
         while True:
             save = self.pos
             self.skip()
@@ -674,9 +686,10 @@ class _Parser:
         result: dict[str, Any] = {}
         while True:
             self.skip()
-            if self.accept("}"):
-                return result
             char = self.peek()
+            if char == "}":
+                self.pos += 1
+                return result
             if char and char in "'\"":
                 key = self.string()
             elif char.isdigit():
@@ -696,9 +709,11 @@ class _Parser:
             self.pos += 1
             result[key] = self.value()
             self.skip()
-            if self.accept(","):
+            char = self.peek()
+            if char == ",":
+                self.pos += 1
                 continue
-            if self.peek() == "}":
+            if char == "}":
                 continue
             raise self.error(f"expected ',' or '}}' in object, found {self.found()}")
 
@@ -707,13 +722,16 @@ class _Parser:
         result: list[Any] = []
         while True:
             self.skip()
-            if self.accept("]"):
+            if self.peek() == "]":
+                self.pos += 1
                 return result
             result.append(self.value())
             self.skip()
-            if self.accept(","):
+            char = self.peek()
+            if char == ",":
+                self.pos += 1
                 continue
-            if self.peek() == "]":
+            if char == "]":
                 continue
             raise self.error(f"expected ',' or ']' in array, found {self.found()}")
 

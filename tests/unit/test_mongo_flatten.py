@@ -92,7 +92,7 @@ def test_type_names():
 def test_arrays_are_summarized():
     _, rows = flatten([order(1)])
     items = rows[0][[c.name for c in flatten([order(1)])[0]].index("items")]
-    assert items == '[{sku: "A1", qty: 2}, {sku: "B2", qty: 1}]'
+    assert items == '[{"sku": "A1", "qty": 2}, {"sku": "B2", "qty": 1}]'
     assert summarize_array([]) == "[]"
     long = summarize_array(list(range(1000)), budget=30)
     assert long.endswith("… (1000 items)") and len(long) < 50
@@ -124,18 +124,26 @@ def test_columns_are_stable_across_pages_and_late_fields_are_noted():
         f.learn([order(4)])
 
 
+def test_nested_fields_first_seen_later_are_noted_with_their_path():
+    f = Flattener()
+    f.learn([{"_id": 1, "customer": {"name": "Ann", "address": {"city": "Oslo"}}}])
+    f.freeze()
+    f.rows([{"_id": 2, "customer": {"name": "Bo", "vip": True, "address": {"city": "Rome", "zip": "00100"}}}])
+    assert f.unseen == {"customer.vip": 1, "customer.address.zip": 1}
+
+
 def test_subdocument_where_the_first_page_had_a_scalar_is_shown_compactly():
     f = Flattener()
     f.learn([{"_id": 1, "customer": "walk-in"}])
     f.freeze()
-    assert f.rows([{"_id": 2, "customer": {"name": "Bo"}}]) == [(2, '{name: "Bo"}')]
+    assert f.rows([{"_id": 2, "customer": {"name": "Bo"}}]) == [(2, '{"name": "Bo"}')]
 
 
 def test_max_depth_keeps_deep_documents_as_text():
     doc = {"a": {"b": {"c": {"d": 1}}}}
     columns, rows = flatten([doc], max_depth=2)
     assert [c.name for c in columns] == ["a.b"]
-    assert rows == [("{c: {d: 1}}",)]
+    assert rows == [('{"c": {"d": 1}}',)]
 
 
 def test_max_columns_bounds_the_grid():
