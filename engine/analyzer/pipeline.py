@@ -79,6 +79,8 @@ def analyze(
         settings = settings or _DEFAULT_SETTINGS
         dialect = DIALECT_ALIASES.get((dialect or "").lower(), (dialect or "").lower())
         skey = _SETTINGS_KEY(settings)
+        if settings.cache_size != _TEXTS.maxsize:
+            _resize(settings.cache_size)
         key = (sql, dialect, id(schema), skey)
         cached = _TEXTS.get(key)
         if cached is not None and cached.schema is schema:
@@ -90,6 +92,14 @@ def analyze(
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
         log.debug("analyzer failed", exc_info=True)
         return Analysis([Finding("AS000", PARSE_ERROR.name, "error", f"could not analyze: {type(exc).__name__}: {exc}", 1, 1)], 1)
+
+
+def _resize(size: int) -> None:
+    """Follow ``settings.cache_size`` (texts; statement shapes get four times as many)."""
+    _TEXTS.maxsize = max(0, size)
+    _SHAPES.maxsize = max(0, size) * 4
+    if size <= 0:
+        clear_cache()
 
 
 def clear_cache() -> None:

@@ -221,3 +221,18 @@ def test_threads_share_the_cache_safely(tpch_queries):
     finally:
         pipeline._TEXTS, pipeline._SHAPES = saved
     assert results == expected * 6
+
+
+def test_cache_size_follows_settings():
+    small = AnalyzerSettings(cache_size=2)
+    try:
+        for i in range(5):
+            analyze(f"SELECT c{i} FROM t", settings=small)
+        assert cache_stats()["texts"] == 2
+        off = AnalyzerSettings(cache_size=0)
+        analyze("SELECT * FROM t", settings=off)
+        assert cache_stats()["texts"] == 0
+        assert [f.code for f in analyze("SELECT * FROM t", settings=off).findings] == ["AS001"]
+    finally:
+        analyze("SELECT 1")  # back to the default size
+    assert cache_stats()["texts"] >= 1

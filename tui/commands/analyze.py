@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
         json.dump(
             {
                 "findings": [dict(file=name, **finding.to_dict()) for name, finding in results],
-                "stats": {"statements": statements, "elapsed_ms": round(elapsed_ms, 3), "files": len(inputs)},
+                "stats": {"statements": statements, "elapsed_ms": round(elapsed_ms, 3)},
             },
             out,
             ensure_ascii=False,
@@ -138,8 +138,12 @@ async def _analyze_with_db(inputs, url: str, dialect: str | None, *, plans: bool
     from engine.config import Settings
     from engine.drivers import driver_for
 
+    from engine.errors import ConfigurationError
+
     settings = Settings.load()
     driver = driver_for(url, read_only=True)
+    if driver.dialect not in ("postgres", "sqlite"):
+        raise ConfigurationError(f"aishell analyze reads SQL: --db must be a PostgreSQL or SQLite database, not {driver.name}")
     conn = await driver.connect()
     try:
         schema = await conn.schema_info()
