@@ -114,7 +114,7 @@ class AishellApp(App[int]):
             elif choice == "connect":
                 self.action_connect()
             else:
-                self.exit(2)
+                self.exit(2, return_code=2)
 
         self.push_screen(
             ErrorScreen(exc.title, f"{where}\n\n{exc}", buttons=(("retry", "Retry"), ("connect", "Connect to…"), ("quit", "Quit"))),
@@ -162,7 +162,7 @@ class AishellApp(App[int]):
             if target:
                 self.open_session(target, replace=self.session is not None)
             elif self.session is None:
-                self.exit(2)
+                self.exit(2, return_code=2)
 
         self.push_screen(ConnectScreen(self.target), chosen)
 
@@ -189,8 +189,8 @@ def _warm_imports() -> None:
 def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None) -> int:
     """Run the workbench until the user quits; the exit code (0, or 2 when it could not connect)."""
     app = AishellApp(target, settings=settings, read_only=read_only, create=create, theme=theme)
-    result = app.run()
-    return int(result or 0) if app.return_code in (None, 0) else int(app.return_code)
+    app.run()
+    return int(app.return_code or 0)
 
 
 __all__ = ["AishellApp", "run_app"]

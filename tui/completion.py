@@ -406,7 +406,7 @@ def _rank(pool: list[Candidate], prefix: str, context: str, freq: Callable[[str]
         score = order.get(cand.kind, 9) - math.log1p(used) * 0.5
         if context == "after_table" and cand.text in _AFTER_TABLE:
             score -= 2 - _AFTER_TABLE.index(cand.text) / 100
-        length = len(name) if cand.kind in ("keyword", "function") else len(scored)
+        length = len(scored) if cand.kind in ("column", "alias") else len(name)
         text = _quote(cand.text) if cand.kind in ("table", "column", "cte", "alias", "schema") else cand.text
         scored.append(((group, score, length, name), Candidate(text, cand.kind, cand.detail, -score)))
     scored.sort(key=lambda pair: pair[0])

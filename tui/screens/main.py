@@ -85,8 +85,8 @@ class MainScreen(Screen):
         Binding("ctrl+j,f5,ctrl+enter", "run", "Run", id="main.run", tooltip="Run the selection, or the statement under the cursor", priority=True),
         Binding("f6", "run_buffer", "Run all", id="main.run_buffer", tooltip="Run the whole buffer", priority=True),
         Binding("escape,ctrl+c", "cancel", "Cancel", id="main.cancel", tooltip="Cancel the running statement on the server", priority=True),
-        Binding("f7", "explain", "Explain", id="main.explain", tooltip="Show the plan of the statement under the cursor"),
-        Binding("f8", "advise", "Advice", show=False, id="main.advise", tooltip="Index advice for the statement under the cursor"),
+        Binding("f7", "explain", "Explain", id="main.explain", tooltip="Show the plan of the statement under the cursor", priority=True),
+        Binding("f8", "advise", "Advice", show=False, id="main.advise", tooltip="Index advice for the statement under the cursor", priority=True),
         Binding("alt+e", "focus_pane('editor')", "Editor", show=False, id="main.focus_editor", tooltip="Focus the editor", priority=True),
         Binding("alt+r", "focus_pane('results')", "Results", show=False, id="main.focus_results", tooltip="Focus the results", priority=True),
         Binding("alt+s", "focus_pane('suggestions')", "Suggestions", show=False, id="main.focus_suggestions", tooltip="Focus the suggestions", priority=True),
@@ -95,8 +95,8 @@ class MainScreen(Screen):
         Binding("alt+d", "focus_pane('schema')", "Schema", show=False, id="main.focus_schema", tooltip="Focus the schema tree", priority=True),
         Binding("f2", "next_pane", "Next pane", show=False, id="main.next_pane", tooltip="Move the focus to the next visible pane", priority=True),
         Binding("ctrl+b", "toggle_schema", "Schema", id="main.toggle_schema", tooltip="Show or hide the schema tree"),
-        Binding("f9", "toggle_insights", "Insights", id="main.toggle_insights", tooltip="Show or hide suggestions, metrics and memory"),
-        Binding("f10", "maximize", "Maximize", id="main.maximize", tooltip="Maximize the focused pane (again: restore)"),
+        Binding("f9", "toggle_insights", "Insights", id="main.toggle_insights", tooltip="Show or hide suggestions, metrics and memory", priority=True),
+        Binding("f10", "maximize", "Maximize", id="main.maximize", tooltip="Maximize the focused pane (again: restore)", priority=True),
     ]
 
     def __init__(self, *, narrow: bool = False) -> None:
@@ -109,6 +109,9 @@ class MainScreen(Screen):
         self._metrics_timer: Timer | None = None
         self._pending_statement: tuple[str, int, int] | None = None
         self._frequencies: dict[str, float] = {}
+        self._pending_run: tuple[str, int, int] | None = None
+        self.connection_state = "connecting"
+        """What the header's state label says: connecting, connected, running, connection lost…"""
         self.timing = True
         self.narrow = narrow
 
@@ -192,8 +195,12 @@ class MainScreen(Screen):
         else:
             self.search_memory("")
         self._analyze_now()
+        if self._pending_run is not None:
+            pending, self._pending_run = self._pending_run, None
+            self.submit(*pending)
 
     def _set_state(self, text: str, kind: str) -> None:
+        self.connection_state = text
         label = self.query_one("#conn-state", Label)
         label.update(text)
         label.set_class(kind == "ok", "-ok")
@@ -234,7 +241,8 @@ class MainScreen(Screen):
         """Run ``sql`` (typed at ``line``/``column`` of the buffer): backslash commands, the
         confirmation for destructive statements, then the query worker."""
         if self.session is None:
-            self.notify("Not connected yet.", severity="warning")
+            self._pending_run = (sql, line, column)
+            self.notify("Connecting… the statement runs once connected.", timeout=3)
             return
         if sql.lstrip().startswith("\\"):
             self.run_backslash(sql.strip())
@@ -319,7 +327,7 @@ class MainScreen(Screen):
 
     def on_query_finished(self, message: QueryFinished) -> None:
         grid = self.query_one(ResultsGrid)
-        grid.finish(message.rowcount, message.elapsed_ms if self.timing else 0.0, message.status)
+        grid.finish(message.rowcount, message.elapsed_ms if self.timing else None, message.status)
         self._set_state("connected", "ok")
         self._learn(self._query_sql)
         if self._query_sql:
@@ -343,7 +351,7 @@ class MainScreen(Screen):
             # Rows are waiting on the server: stop fetching and close the cursor.
             self.workers.cancel_group(self, "query")
             grid = self.query_one(ResultsGrid)
-            grid.finish(grid.row_count, 0.0, f"stopped after {grid.row_count} rows")
+            grid.finish(grid.row_count, None, f"stopped after {grid.row_count} rows")
             self._stream_need = None
             self._set_state("connected", "ok")
             return
@@ -384,7 +392,7 @@ class MainScreen(Screen):
             grid.set_columns(outcome.columns)
             if outcome.rows:
                 grid.append_rows(outcome.rows)
-            grid.finish(len(outcome.rows), (time.perf_counter() - started) * 1000 if self.timing else 0.0, outcome.status)
+            grid.finish(len(outcome.rows), (time.perf_counter() - started) * 1000 if self.timing else None, outcome.status)
 
     # -- export -----------------------------------------------------------------------------------
 
@@ -406,7 +414,7 @@ class MainScreen(Screen):
     async def export_full(self, sql: str, fmt: str, path: str) -> None:
         """The result is still streaming: run it again to a file, page by page."""
         self.workers.cancel_group(self, "query")
-        self.query_one(ResultsGrid).finish(self.query_one(ResultsGrid).row_count, 0.0, "exporting the full result…")
+        self.query_one(ResultsGrid).finish(self.query_one(ResultsGrid).row_count, None, "exporting the full result…")
         import queue
 
         pages: queue.Queue = queue.Queue(maxsize=4)
@@ -671,7 +679,7 @@ class MainScreen(Screen):
             self.query_one(EditorPane).text_area.focus()
             return
         target = pane if pane.can_focus else next((w for w in pane.query("*") if w.focusable), pane)
-        self.call_after_refresh(target.focus)
+        target.focus()
 
     def action_next_pane(self) -> None:
         order = ("editor", "results", "insights", "schema")
@@ -708,10 +716,10 @@ class MainScreen(Screen):
         focused = self.focused
         if focused is None:
             return
-        for name in PANES:
+        for name in ("editor", "results", "insights", "schema"):
             pane = self._pane(name)
             if focused is pane or pane in focused.ancestors:
-                self.maximize(pane, container=False)
+                self.maximized = pane
                 return
 
     def save_buffers(self) -> None:

@@ -226,12 +226,14 @@ class EditorPane(Vertical):
         self._save_timer = None
         self._switching = False
         self._area: SqlTextArea | None = None
+        self._just_completed = False
+        self._generation = 0
         self._load()
 
     # -- composition ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Tabs(*[Tab(b.name, id=f"buf-{i}") for i, b in enumerate(self._buffers)], active=f"buf-{self._active}", id="buffer-tabs")
+        yield Tabs(*[Tab(b.name, id=self._tab_id(i)) for i, b in enumerate(self._buffers)], active=self._tab_id(self._active), id="buffer-tabs")
         area = self._area = SqlTextArea(
             self._buffers[self._active].text,
             id="sql",
@@ -249,6 +251,7 @@ class EditorPane(Vertical):
         yield menu
 
     def on_mount(self) -> None:
+        self.text_area.cursor_blink = not self.app.is_headless  # steady cursor in tests and snapshots
         self._apply_theme()
         self.watch(self.app, "theme", lambda _: self._apply_theme(), init=False)
         cursor = self._buffers[self._active].cursor
@@ -404,19 +407,23 @@ class EditorPane(Vertical):
         area.load_text(buf.text)
         area.cursor_location = buf.cursor
         self._switching = False
-        self.query_one(Tabs).active = f"buf-{index}"
+        self.query_one(Tabs).active = self._tab_id(index)
         self.hide_completion()
         self._schedule_save()
         self._statement_moved(force=True)
 
-    def _retab(self) -> None:
+    async def _retab(self) -> None:
+        self._generation += 1
         tabs = self.query_one(Tabs)
-        tabs.clear()
+        await tabs.clear()
         for i, b in enumerate(self._buffers):
-            tabs.add_tab(Tab(b.name, id=f"buf-{i}"))
-        tabs.active = f"buf-{self._active}"
+            await tabs.add_tab(Tab(b.name, id=self._tab_id(i)))
+        tabs.active = self._tab_id(self._active)
 
-    def action_new_buffer(self) -> None:
+    def _tab_id(self, index: int) -> str:
+        return f"buf-{self._generation}-{index}"
+
+    async def action_new_buffer(self) -> None:
         self._sync_current()
         used = {b.name for b in self._buffers}
         n = len(self._buffers) + 1
@@ -424,11 +431,11 @@ class EditorPane(Vertical):
             n += 1
         self._buffers.append(Buffer(f"query {n}"))
         target = len(self._buffers) - 1
-        self._retab()
+        await self._retab()
         self._switch(target)
         self.text_area.focus()
 
-    def action_close_buffer(self) -> None:
+    async def action_close_buffer(self) -> None:
         self._sync_current()
         if len(self._buffers) == 1:
             self._buffers[0] = Buffer(self._buffers[0].name)
@@ -441,7 +448,7 @@ class EditorPane(Vertical):
             area.load_text(self._buffers[self._active].text)
             area.cursor_location = self._buffers[self._active].cursor
             self._switching = False
-        self._retab()
+        await self._retab()
         self._schedule_save()
 
     def action_next_buffer(self) -> None:
@@ -453,8 +460,11 @@ class EditorPane(Vertical):
     @on(Tabs.TabActivated, "#buffer-tabs")
     def _tab_clicked(self, event: Tabs.TabActivated) -> None:
         event.stop()
-        if event.tab is not None and event.tab.id and not self._switching:
-            self._switch(int(event.tab.id.split("-", 1)[1]))
+        if event.tab is None or not event.tab.id or self._switching:
+            return
+        _, generation, index = event.tab.id.split("-")
+        if int(generation) == self._generation:
+            self._switch(int(index))
 
     # -- editing actions --------------------------------------------------------------------------
 
@@ -569,6 +579,7 @@ class EditorPane(Vertical):
         area = self.text_area
         text = area.text
         start = location_of(text, result.start)
+        self._just_completed = True
         area.replace(choice.text, start, area.cursor_location)
         self.hide_completion()
 
@@ -586,6 +597,9 @@ class EditorPane(Vertical):
         if self._switching:
             return
         self._changed()
+        if self._just_completed:
+            self._just_completed = False
+            return
         area = self.text_area
         row, col = area.cursor_location
         line = area.document.get_line(row)
