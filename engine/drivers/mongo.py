@@ -145,7 +145,7 @@ class MongoDriver:
         from pymongo.errors import ConfigurationError, InvalidURI
 
         timeout_ms = int(self.connect_timeout * 1000)
-        options: dict[str, Any] = {
+        defaults: dict[str, Any] = {
             "serverSelectionTimeoutMS": timeout_ms,
             "connectTimeoutMS": timeout_ms,
             "minPoolSize": self.min_pool_size,
@@ -153,9 +153,15 @@ class MongoDriver:
             "appname": self.app_name,
             "tz_aware": True,
             "uuidRepresentation": "standard",
-            "event_listeners": [self.listener],
         }
+        # Options written in the URL win over our defaults (PyMongo lets keywords override them).
+        in_url = url_options(self.target)
+        options = {k: v for k, v in defaults.items() if k.lower() not in in_url}
         options.update(self.client_options)
+        options["event_listeners"] = [self.listener, *(self.client_options.get("event_listeners") or [])]
+        for key, attr in (("maxpoolsize", "max_size"), ("minpoolsize", "min_size")):
+            if in_url.get(key, "").isdigit():
+                setattr(self.listener, attr, int(in_url[key]))
         try:
             return AsyncMongoClient(self.target, **options)
         except (ConfigurationError, InvalidURI, ValueError, TypeError) as exc:
@@ -192,6 +198,12 @@ class MongoDriver:
         if isinstance(exc, errors.OperationFailure):
             return ConnectionFailed(f"could not connect to {where}: {message}")
         return ConnectionFailed(f"could not connect to {where}: {type(exc).__name__}: {message}")
+
+
+def url_options(url: str) -> dict[str, str]:
+    """The URL's query options with lower-cased names (``maxPoolSize=50`` → ``{"maxpoolsize": "50"}``)."""
+    query = url.split("?", 1)[1] if "?" in url else ""
+    return {k.lower(): unquote(v) for k, _, v in (p.partition("=") for p in query.split("&")) if k}
 
 
 def database_from_url(url: str) -> str:

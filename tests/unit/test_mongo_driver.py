@@ -443,3 +443,43 @@ def test_session_analyze_gives_mongo_advice_without_a_round_trip():
     result = session.analyze("db.orders.deleteMany({})")
     assert [f.code for f in result.findings] == ["MG005"]
     assert [f.code for f in session.analyze("db.orders.find({").findings] == ["MG000"]
+
+
+async def test_url_options_win_over_driver_defaults():
+    from pymongo import monitoring as mon
+
+    class Extra(mon.ConnectionPoolListener):
+        def __init__(self) -> None:
+            self.pools = 0
+
+        def pool_created(self, event):
+            self.pools += 1
+
+        def pool_ready(self, event): ...
+        def pool_cleared(self, event): ...
+        def pool_closed(self, event): ...
+        def connection_created(self, event): ...
+        def connection_ready(self, event): ...
+        def connection_closed(self, event): ...
+        def connection_check_out_started(self, event): ...
+        def connection_check_out_failed(self, event): ...
+        def connection_checked_out(self, event): ...
+        def connection_checked_in(self, event): ...
+
+    extra = Extra()
+    driver = MongoDriver(
+        "mongodb://127.0.0.1:1/shop?maxPoolSize=3&appName=mine&serverSelectionTimeoutMS=200",
+        max_pool_size=10, event_listeners=[extra],
+    )
+    conn = await driver.connect(verify=False)
+    try:
+        options = conn.client.options
+        assert options.pool_options.max_pool_size == 3
+        assert options.pool_options.metadata["application"]["name"] == "mine"
+        assert options.server_selection_timeout == 0.2
+        assert driver.listener.max_size == 3 and conn.pool_metrics().max_size == 3
+        with pytest.raises(ConnectionLost):
+            await conn.ping()
+        assert extra.pools == 1 and driver.listener.pools == 1  # both listeners hear PyMongo
+    finally:
+        await conn.close()
