@@ -48,7 +48,14 @@ class StatementInfo:
 
 @lru_cache(maxsize=4096)
 def describe(sql: str, dialect: str = "postgres") -> StatementInfo:
-    """Classify every statement in ``sql`` (a script is the union of its statements)."""
+    """Classify every statement in ``sql`` (a script is the union of its statements).
+
+    ``dialect="mongo"``: mongosh statements, classified from :mod:`engine.mongo`'s parser.
+    """
+    if dialect == "mongo":
+        from engine.mongo.fingerprint import describe as describe_mongo
+
+        return describe_mongo(sql)
     try:
         trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
     except (SqlglotError, RecursionError, ValueError):

@@ -461,3 +461,12 @@ def test_advice_recommends_each_index_once():
     assert [r.statement for r in result.recommended] == ["db.events.createIndex({payload: 1})"]
     assert [f.code for f in result.findings] == ["MG004", "MG001", "MG003"]
     assert advice([]).message == "no index would help this query"
+
+
+def test_statements_describe_routes_mongo_for_the_tui_confirmation():
+    from engine.statements import describe as describe_any
+
+    info = describe_any("db.orders.updateMany({}, {$set: {archived: true}})", "mongo")
+    assert info.destructive and info.reason == "updateMany({}) changes every document in orders"
+    assert describe_any("db.orders.createIndex({a: 1})", "mongo").kind == "ddl"
+    assert describe_any("DELETE FROM orders", "postgres").destructive  # SQL untouched
