@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from sqlglot import exp
 
@@ -321,14 +321,6 @@ def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
     return out
 
 
-def columns_in(node: exp.Expression, *, prune_subqueries: bool = True) -> list[exp.Column]:
-    """Columns referenced by ``node``, not looking inside subqueries by default."""
-    if isinstance(node, exp.Column):
-        return [node]
-    prune = (lambda n: isinstance(n, (exp.Subquery, exp.Select)) and n is not node) if prune_subqueries else None
-    return [n for n in node.walk(prune=prune) if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star)]
-
-
 def is_constant(node: exp.Expression) -> bool:
     """True for literals, parameters, NULL, intervals and functions of those (no column, no
     subquery): the side of a predicate an index lookup can use as a key."""
@@ -336,7 +328,3 @@ def is_constant(node: exp.Expression) -> bool:
         if isinstance(sub, (exp.Column, exp.Subquery, exp.Select, exp.Star)):
             return False
     return True
-
-
-def first(items: Iterable) -> object | None:
-    return next(iter(items), None)

@@ -8,8 +8,6 @@ from typing import Iterator
 from sqlglot import exp
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
-RANGE = (exp.GT, exp.GTE, exp.LT, exp.LTE)
-QUERY_SCOPE = (exp.Select, exp.SetOperation, exp.Subquery)
 
 
 def outer_selects(tree: exp.Expression) -> list[exp.Select]:

@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from engine.analyzer.context import conjuncts, is_constant
 from engine.analyzer.findings import Finding, IndexCandidate, Rule
-from engine.analyzer.rules._common import COMPARISONS, RANGE, plain_column, unparen
+from engine.analyzer.rules._common import COMPARISONS, plain_column, unparen
 
 RULE = Rule("AS014", "missing-index", "warning", "Filter, join or sort on a column without an index")
 
