@@ -66,8 +66,8 @@ _SIMPLE = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
 @dataclass(slots=True)
 class Catalog:
-    """What the database has, as plain data. ``tables`` maps a table name (lower case, optionally
-    ``schema.table``) to its column names in order."""
+    """What the database has, as plain data. ``tables`` maps a table name as the database spells
+    it (``table`` in the default schema, ``schema.table`` elsewhere) to its column names in order."""
 
     tables: Mapping[str, list[str]] = field(default_factory=dict)
     schemas: list[str] = field(default_factory=list)
@@ -75,14 +75,18 @@ class Catalog:
     keywords: tuple[str, ...] = KEYWORDS
 
     def columns_of(self, name: str) -> list[str] | None:
+        """Columns of ``name`` (``table`` or ``schema.table``, any case), or None when unknown."""
+        if name in self.tables:
+            return list(self.tables[name])
         lowered = name.lower()
-        if lowered in self.tables:
-            return list(self.tables[lowered])
         short = lowered.rsplit(".", 1)[-1]
+        fallback = None
         for key, cols in self.tables.items():
-            if key.rsplit(".", 1)[-1] == short:
+            if key.lower() == lowered:
                 return list(cols)
-        return None
+            if fallback is None and key.lower().rsplit(".", 1)[-1] == short:
+                fallback = list(cols)
+        return fallback
 
 
 @dataclass(frozen=True, slots=True)

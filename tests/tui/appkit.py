@@ -23,7 +23,9 @@ def make_app(target: str | Path, **kwargs):
     from tui.app import AishellApp
 
     settings = kwargs.pop("settings", None) or Settings.load()
-    return AishellApp(str(target), settings=settings, **kwargs)
+    app = AishellApp(str(target), settings=settings, **kwargs)
+    app.animation_level = "none"
+    return app
 
 
 async def connected(pilot) -> None:

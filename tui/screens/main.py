@@ -647,12 +647,12 @@ class MainScreen(Screen):
             info = await self.session.schema()
         except AishellError:
             return
-        default = set(info.search_path) | {"main", ""}
+        default = {s.lower() for s in info.search_path} | {"main", ""}
         tables: dict[str, list[str]] = {}
-        for (schema, name), table in info.tables.items():
-            key = name if schema in default else f"{schema}.{name}"
+        for table in info.tables.values():
+            key = table.name if table.schema.lower() in default else f"{table.schema}.{table.name}"
             tables[key] = [c.name for c in table.columns]
-        self.post_message(CatalogLoaded(tables, sorted({s for s, _ in info.tables})))
+        self.post_message(CatalogLoaded(tables, sorted({t.schema for t in info.tables.values() if t.schema})))
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         self.query_one(EditorPane).set_catalog(Catalog(message.tables, message.schemas))
