@@ -576,6 +576,8 @@ class MongoConnection:
         db = self.client[db_name]
         cursor = await self._guard(db.list_collections(), "show collections", None)
         infos = await self._guard(cursor.to_list(None), "show collections", None)
+        # The server's own bookkeeping (view definitions, time-series buckets) is not user data.
+        infos = [i for i in infos if not str(i.get("name", "")).startswith(("system.views", "system.buckets."))]
         limit = asyncio.Semaphore(8)
 
         async def estimate(info: Mapping[str, Any]) -> int:

@@ -121,6 +121,7 @@ async def test_catalog(conn):
     assert tables["orders"].row_estimate == 300 and tables["orders"].kind == "collection"
     assert tables["paid_orders"].kind == "view" and tables["paid_orders"].row_estimate == -1
     assert tables["empty"].row_estimate == 0
+    assert "system.views" not in tables  # created by the view, hidden as server bookkeeping
     columns = await conn.columns("orders")
     assert all(isinstance(c, FieldInfo) and isinstance(c, ColumnInfo) for c in columns)
     by_name = {c.name: c for c in columns}
