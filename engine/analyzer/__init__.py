@@ -17,7 +17,7 @@ from engine.config import AnalyzerSettings
 from engine.drivers.base import SchemaInfo
 
 
-def rules() -> list[Rule]:
+def rule_catalog() -> list[Rule]:
     """Every rule's identity, AS000 first."""
     return [PARSE_ERROR] + [module.RULE for module in RULES]
 
@@ -27,7 +27,7 @@ __all__ = [
     "fingerprint",
     "clear_cache",
     "cache_stats",
-    "rules",
+    "rule_catalog",
     "split_statements",
     "Statement",
     "Analysis",

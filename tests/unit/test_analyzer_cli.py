@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from engine.analyzer import rules
+from engine.analyzer import rule_catalog
 from engine.demo import ensure_demo_database
 from tui.cli import main
 
@@ -91,7 +91,7 @@ def test_sarif_2_1_0(capsys, sql_dir):
     driver = run_["tool"]["driver"]
     assert driver["name"] == "aishell"
     ids = [r["id"] for r in driver["rules"]]
-    assert ids[: len(rules())] == [r.code for r in rules()]
+    assert ids[: len(rule_catalog())] == [r.code for r in rule_catalog()]
     first, second = run_["results"]
     assert first["ruleId"] == "AS001" and first["level"] == "warning"
     assert driver["rules"][first["ruleIndex"]]["id"] == "AS001"

@@ -215,11 +215,11 @@ def _text(results, statements: int, files: int, out) -> None:
 def _sarif(results) -> dict:
     """A SARIF 2.1.0 log: one run, the rules as the tool's rules, one result a finding."""
     from engine import __version__
-    from engine.analyzer import rules
+    from engine.analyzer import rule_catalog
     from engine.analyzer.advisor import ADVICE, UNVERIFIED
     from engine.analyzer.plan import PLAN_RULES
 
-    catalog = rules() + list(PLAN_RULES) + [ADVICE, UNVERIFIED]
+    catalog = rule_catalog() + list(PLAN_RULES) + [ADVICE, UNVERIFIED]
     index = {rule.code: i for i, rule in enumerate(catalog)}
     sarif_rules = [
         {
