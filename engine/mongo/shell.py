@@ -94,6 +94,12 @@ _SPECS = {
     )
 }
 _ALIASES = {"count": "countDocuments", "getIndices": "getIndexes", "ensureIndex": "createIndex"}
+# Deprecated mongosh methods still typed from habit; read as their replacements.
+_LEGACY = {
+    "insert": MethodSpec("insert", "write", ("any", "object"), 1),
+    "remove": MethodSpec("remove", "write", ("object", "any"), 1),
+    "update": MethodSpec("update", "write", ("object", "update", "object"), 2),
+}
 _DB_METHODS = {
     "getCollectionNames": MethodSpec("getCollectionNames", "read", (), 0),
     "getCollectionInfos": MethodSpec("getCollectionInfos", "read", ("object",), 0),
@@ -484,14 +490,19 @@ class _Parser:
             name_at = self.pos
             name = self.ident("find, aggregate, countDocuments, distinct, update* or delete* after explain()")
         method = _ALIASES.get(name, name)
-        spec = _SPECS.get(method)
-        if spec is None:
-            raise self.error(f"unknown collection method {name!r}{_did_you_mean(name, _SPECS)}", name_at)
+        if method in _LEGACY:
+            method, spec, args = self.legacy_call(method, name_at)
+        else:
+            spec = _SPECS.get(method)
+            if spec is None:
+                raise self.error(f"unknown collection method {name!r}{_did_you_mean(name, _SPECS)}", name_at)
+            args = None
         if explain and method not in ("find", "findOne", "aggregate", "countDocuments", "distinct", "updateOne",
                                       "updateMany", "deleteOne", "deleteMany", "findOneAndUpdate",
                                       "findOneAndDelete", "findOneAndReplace", "replaceOne"):
             raise self.error(f"{method}() cannot be explained", name_at)
-        args = self.call_args(spec, name_at)
+        if args is None:
+            args = self.call_args(spec, name_at)
         modifiers: list[tuple[str, Any]] = []
         allowed = _FIND_MODIFIERS if method == "find" else _AGG_MODIFIERS if method == "aggregate" else {}
         while True:
@@ -528,6 +539,34 @@ class _Parser:
         return ShellQuery(
             self.text[start : self.pos], start, method, spec.kind, collection, database, args, tuple(modifiers), explain
         )
+
+    def legacy_call(self, name: str, name_at: int) -> tuple[str, MethodSpec, tuple[Any, ...]]:
+        """mongosh's deprecated insert/remove/update, read as the methods that replaced them."""
+        args = self.call_args(_LEGACY[name], name_at)
+        if name == "insert":
+            first = args[0]
+            if isinstance(first, list):
+                if not all(isinstance(d, dict) for d in first):
+                    raise self.error("insert() takes a document or an array of documents", name_at)
+                return "insertMany", _SPECS["insertMany"], args
+            if not isinstance(first, dict):
+                raise self.error("insert() takes a document or an array of documents", name_at)
+            return "insertOne", _SPECS["insertOne"], args
+        if name == "remove":
+            option = args[1] if len(args) > 1 else None
+            just_one = option is True or (isinstance(option, dict) and bool(option.get("justOne")))
+            options = {k: v for k, v in option.items() if k != "justOne"} if isinstance(option, dict) else {}
+            method = "deleteOne" if just_one else "deleteMany"
+            return method, _SPECS[method], (args[0], options) if options else (args[0],)
+        options = dict(args[2]) if len(args) > 2 else {}
+        multi = bool(options.pop("multi", False))
+        method = "updateMany" if multi else "updateOne"
+        update = args[1]
+        if isinstance(update, dict) and update and not any(str(k).startswith("$") for k in update):
+            method = "replaceOne"  # update() with a plain document replaces the match
+            if multi:
+                raise self.error("update() with multi: true needs update operators ($set, ...)", name_at)
+        return method, _SPECS[method], (args[0], update, options) if options else (args[0], update)
 
     def explain_args(self) -> str:
         self.expect("(", "after explain")

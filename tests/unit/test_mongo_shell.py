@@ -360,3 +360,28 @@ def test_arithmetic_errors(text, position, fragment):
     with pytest.raises(QueryError) as err:
         parse(text)
     assert fragment in err.value.message and err.value.position == position
+
+
+@pytest.mark.parametrize(
+    ("text", "method", "args"),
+    [
+        ("db.o.insert({a: 1})", "insertOne", ({"a": 1},)),
+        ("db.o.insert([{a: 1}, {a: 2}])", "insertMany", ([{"a": 1}, {"a": 2}],)),
+        ("db.o.remove({})", "deleteMany", ({},)),
+        ("db.o.remove({a: 1}, true)", "deleteOne", ({"a": 1},)),
+        ("db.o.remove({a: 1}, {justOne: true, collation: {locale: 'en'}})", "deleteOne", ({"a": 1}, {"collation": {"locale": "en"}})),
+        ("db.o.update({a: 1}, {$set: {b: 2}})", "updateOne", ({"a": 1}, {"$set": {"b": 2}})),
+        ("db.o.update({a: 1}, {$set: {b: 2}}, {multi: true, upsert: true})", "updateMany", ({"a": 1}, {"$set": {"b": 2}}, {"upsert": True})),
+        ("db.o.update({a: 1}, {b: 2})", "replaceOne", ({"a": 1}, {"b": 2})),
+    ],
+)
+def test_legacy_methods_read_as_their_replacements(text, method, args):
+    q = parse(text)
+    assert (q.method, q.args, q.is_write) == (method, args, True)
+
+
+def test_legacy_mistakes():
+    with pytest.raises(QueryError, match="a document or an array"):
+        parse("db.o.insert(5)")
+    with pytest.raises(QueryError, match="needs update operators"):
+        parse("db.o.update({a: 1}, {b: 2}, {multi: true})")
