@@ -104,5 +104,12 @@ def test_suggestions_are_concrete():
     assert suggestion("SELECT c.id FROM customers c, orders o WHERE c.id = 5", "AS003", SCHEMA) == (
         "JOIN orders AS o ON o.customer_id = c.id"
     )
+    assert suggestion(
+        "SELECT DISTINCT o.customer_id FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.product_id = 7 AND o.total > 5",
+        "AS010",
+    ) == (
+        "SELECT DISTINCT o.customer_id FROM orders AS o WHERE o.total > 5 AND "
+        "EXISTS(SELECT 1 FROM order_items AS i WHERE i.order_id = o.id AND i.product_id = 7)"
+    )
     sqlite = analyze("SELECT id FROM orders WHERE status = 'open'", dialect="sqlite", schema=SCHEMA).findings
     assert [f.suggestion for f in sqlite if f.code == "AS014"] == ["CREATE INDEX idx_orders_status ON orders (status);"]

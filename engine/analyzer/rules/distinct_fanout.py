@@ -15,6 +15,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
+from engine.analyzer.context import conjuncts
 from engine.analyzer.findings import Finding, Rule
 
 RULE = Rule("AS010", "distinct-fanout", "warning", "DISTINCT hiding a join fan-out")
@@ -63,16 +64,56 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
 
 
 def _semi_join(select: exp.Select, unused, ctx) -> str:
-    fallback = "replace the join by WHERE EXISTS (SELECT 1 FROM <joined table> WHERE <join condition>) and drop DISTINCT"
+    """The query with the unused join turned into ``WHERE EXISTS`` (its WHERE conditions moved
+    inside). DISTINCT is dropped only when the result keeps a key of every remaining table;
+    otherwise it stays (the semi-join still removes the fan-out)."""
+    fallback = "replace the join by WHERE EXISTS (SELECT 1 FROM <joined table> WHERE <join condition>)"
     if len(unused) != 1:
         return fallback
+    gone = unused[0]
     joins = select.args.get("joins") or []
-    target = next((j for j in joins if ctx.source_of(j.this).key == unused[0].key), None)
+    target = next((j for j in joins if ctx.source_of(j.this).key == gone.key), None)
     if target is None or target.args.get("on") is None or (target.args.get("side") or "").upper() in ("LEFT", "RIGHT", "FULL"):
         return fallback
+    sources = ctx.sources(select)
+    inner_conditions = [target.args["on"].copy()]
+    outer_conditions = []
+    for condition in conjuncts(select.args.get("where")):
+        keys = set()
+        for column in condition.find_all(exp.Column):
+            source = ctx.resolve(column, select)
+            if source is None and not column.table:
+                return fallback  # cannot tell which side an unqualified column belongs to
+            keys.add(source.key if source is not None else column.table.lower())
+        (inner_conditions if gone.key in keys else outer_conditions).append(condition.copy())
+    sub = exp.Select(expressions=[exp.Literal.number(1)]).from_(target.this.copy(), copy=False)
+    sub = sub.where(exp.and_(*inner_conditions, copy=False), copy=False)
     copy = select.copy()
-    copy.set("distinct", None)
     copy.set("joins", [j.copy() for j in joins if j is not target] or None)
-    sub = exp.Select(expressions=[exp.Literal.number(1)]).from_(target.this.copy(), copy=False).where(target.args["on"].copy(), copy=False)
-    copy = copy.where(exp.Exists(this=sub), copy=False)
+    copy.set("where", None)
+    condition = exp.and_(*outer_conditions, exp.Exists(this=sub), copy=False)
+    copy = copy.where(condition, copy=False)
+    if _keeps_keys(select, [s for k, s in sources.items() if k != gone.key], ctx):
+        copy.set("distinct", None)
     return ctx.sql_of(copy)
+
+
+def _keeps_keys(select: exp.Select, kept, ctx) -> bool:
+    """True when the select list has a primary key (schema) or an ``id`` column (no schema)
+    of every table that remains, so rows cannot repeat without DISTINCT."""
+    chosen: dict[str, set[str]] = {}
+    for projection in select.expressions:
+        column = projection.unalias() if isinstance(projection, exp.Alias) else projection
+        if isinstance(column, exp.Column) and not isinstance(column.this, exp.Star):
+            source = ctx.resolve(column, select)
+            if source is not None:
+                chosen.setdefault(source.key, set()).add(column.name.lower())
+    for source in kept:
+        names = chosen.get(source.key, set())
+        if source.info is not None:
+            keys = [ix.columns for ix in source.info.indexes if ix.primary or ix.unique]
+            if not any(key and all(c.lower() in names for c in key) for key in keys):
+                return False
+        elif "id" not in names:
+            return False
+    return True
