@@ -797,7 +797,7 @@ class _MongoStream:
         except BaseException:
             await self._close()
             raise
-        self._flattener = _flattener_for(query)
+        self._flattener = Flattener()
         self._flattener.learn(docs)
         self.columns = self._flattener.freeze()
         self._first = self._flattener.rows(docs) if docs else []
@@ -859,10 +859,6 @@ class _MongoStream:
             if self._conn._cursor is cursor:
                 self._conn._cursor = None
             await _close_cursor(cursor)
-
-
-def _flattener_for(query: ShellQuery) -> Flattener:
-    return Flattener()
 
 
 def _doc_grid(query: ShellQuery, docs: list[Any]) -> tuple[tuple[Column, ...], list[tuple]]:
