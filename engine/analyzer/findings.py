@@ -55,7 +55,10 @@ class IndexCandidate:
         if dialect == "postgres":
             how = "CONCURRENTLY " if concurrently else ""
             return f"CREATE INDEX {how}ON {self.qualified_table} ({keys});"
-        name = "idx_" + "_".join([self.table] + ["".join(ch for ch in c if ch.isalnum()) or "expr" for c in self.columns])
+        words = [self.table] + [c for c in self.columns]
+        name = "idx_" + "_".join(w for w in ("".join(ch if ch.isalnum() else "_" for ch in word.lower()).strip("_") for word in words) if w)
+        while "__" in name:
+            name = name.replace("__", "_")
         return f"CREATE INDEX {name} ON {self.qualified_table} ({keys});"
 
 

@@ -62,7 +62,7 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
         if (
             join.args.get("using")
             or join.args.get("method")
-            or (join.args.get("kind") or "").upper() == "CROSS"
+            or ((join.args.get("kind") or "").upper() == "CROSS" and not _after_comma(item, ctx))
             or _exempt(item)
         ):
             union(seen + [key])
@@ -112,6 +112,16 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
                 f"{key} is joined to {others} without a condition: every row pairs with every row (a cartesian product)",
                 suggestion=_suggest(source, [sources[k] for k in main], ctx),
             )
+
+
+def _after_comma(item: exp.Expression, ctx) -> bool:
+    """True when the table follows a comma in the text: some dialects (SQLite) parse
+    ``FROM a, b`` as a CROSS JOIN, but only a written CROSS JOIN says the product is meant."""
+    span = ctx.span(item)
+    if span is None or not ctx.tokens:
+        return False
+    i = ctx._token_at(span[0])
+    return i > 0 and ctx.tokens[i - 1].token_type.name == "COMMA"
 
 
 def _exempt(item: exp.Expression | None) -> bool:
