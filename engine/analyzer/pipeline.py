@@ -53,6 +53,8 @@ class _Entry:
     """A statement shape's findings with token-index positions."""
 
     templates: tuple[tuple[Finding, int, int], ...]
+    tokens: int
+    """Token count of the statement it was made from (a shape key match must agree)."""
 
 
 @dataclass(slots=True)
@@ -181,7 +183,7 @@ def _statement(
         exact = (sql[chunk[0].start : chunk[-1].end + 1], dialect_name, id(schema), skey)
         key = (shape, dialect_name, id(schema), skey)
         entry = _SHAPES.get(exact) or _SHAPES.get(key)
-        if entry is not None and entry[1] is schema:
+        if entry is not None and entry[1] is schema and entry[0].tokens == len(chunk):
             return _relocate(entry[0], chunk, number, lines)
     found = _run(sql, chunk, number, parser, dialect, dialect_name, schema, settings, lines)
     if cacheable:
@@ -223,7 +225,7 @@ def _remember(found: list[Finding], chunk: list[Token], lines: LineIndex) -> tup
         first = max(bisect_right(starts, start) - 1, 0)
         last = max(bisect_right(starts, end) - 1, first)
         templates.append((finding, first, last))
-    return _Entry(tuple(templates)), reusable
+    return _Entry(tuple(templates), len(chunk)), reusable
 
 
 def _run(
