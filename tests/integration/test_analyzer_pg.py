@@ -18,8 +18,6 @@ from engine.drivers import driver_for
 from engine.session import Session
 from tui.cli import main as cli
 
-pytestmark = pytest.mark.pg
-
 ACCOUNTS_BY_BALANCE = "SELECT aid, abalance FROM pgbench_accounts WHERE abalance = 5"
 
 
@@ -45,6 +43,7 @@ async def bench_db(pg_cluster, pg_fresh_db):
         await conn.close()
 
 
+@pytest.mark.pg
 async def test_schema_aware_rules_on_pgbench(bench_db):
     _, conn = bench_db
     schema = await conn.schema_info()
@@ -59,6 +58,7 @@ async def test_schema_aware_rules_on_pgbench(bench_db):
     assert "AS013" in [f.code for f in typed.findings]
 
 
+@pytest.mark.pg
 async def test_explain_reads_plans(bench_db):
     _, conn = bench_db
     report = await explain(conn, ACCOUNTS_BY_BALANCE)
@@ -72,6 +72,7 @@ async def test_explain_reads_plans(bench_db):
     assert "AS105" in [f.code for f in analyzed.findings]
 
 
+@pytest.mark.pg
 async def test_misestimate_sort_spill_and_nested_loop(bench_db):
     _, conn = bench_db
     await conn.execute("CREATE TABLE skew AS SELECT g AS a, g AS b FROM generate_series(1, 50000) g")
@@ -98,6 +99,7 @@ async def test_misestimate_sort_spill_and_nested_loop(bench_db):
         await conn.execute("RESET enable_mergejoin")
 
 
+@pytest.mark.pg
 async def test_writes_are_not_analyzed_unless_asked_and_then_rolled_back(bench_db):
     _, conn = bench_db
     before = (await conn.execute("SELECT sum(abalance) FROM pgbench_accounts")).rows[0][0]
@@ -110,6 +112,7 @@ async def test_writes_are_not_analyzed_unless_asked_and_then_rolled_back(bench_d
     assert not conn.in_transaction
 
 
+@pytest.mark.pg
 async def test_hypopg_advice_keeps_only_indexes_that_halve_the_cost(bench_db):
     _, conn = bench_db
     schema = await conn.schema_info()
@@ -132,6 +135,7 @@ async def test_hypopg_advice_keeps_only_indexes_that_halve_the_cost(bench_db):
     assert (await conn.execute("SELECT count(*) FROM hypopg_list_indexes")).rows[0][0] == 0
 
 
+@pytest.mark.pg
 async def test_without_hypopg_the_advice_says_so(pg_cluster, pg_fresh_db):
     pg_cluster.pgbench_init(_dbname(pg_fresh_db))
     conn = await driver_for(pg_fresh_db).connect()
@@ -145,6 +149,7 @@ async def test_without_hypopg_the_advice_says_so(pg_cluster, pg_fresh_db):
     assert [f.code for f in advice.findings] == ["AS111"]
 
 
+@pytest.mark.pg
 async def test_session_analyze_explain_advise(bench_db):
     url, _ = bench_db
     settings = Settings.load(read_file=False)
@@ -162,6 +167,7 @@ async def test_session_analyze_explain_advise(bench_db):
         await session.close()
 
 
+@pytest.mark.pg
 async def test_cli_with_postgres(bench_db, tmp_path, capsys):
     url, _ = bench_db
     path = tmp_path / "q.sql"
