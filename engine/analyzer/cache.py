@@ -49,6 +49,14 @@ SEPARATOR = "\x1f"
 
 
 _DIALECTS: dict[str, Dialect] = {}
+DIALECT_ALIASES = {"postgresql": "postgres", "pg": "postgres", "sqlite3": "sqlite", "": "postgres"}
+
+
+def normalize_dialect(name: str | None) -> str:
+    """sqlglot's name for a dialect: ``postgresql``/``pg`` → ``postgres``, ``sqlite3`` → ``sqlite``,
+    lower-cased, ``postgres`` when empty."""
+    lowered = (name or "").strip().lower()
+    return DIALECT_ALIASES.get(lowered, lowered)
 
 
 def dialect_of(name: str | None) -> Dialect:
@@ -180,7 +188,7 @@ def fingerprint(sql: str, dialect: str = "postgres") -> str:
     """The normalized shape of ``sql`` with literals stripped (lists of literals collapse to
     one ``?``). Text that cannot be tokenized is fingerprinted by its whitespace-collapsed
     form, so the function never raises for bad SQL (ValueError for an unknown dialect)."""
-    tokenizer = tools(dialect_of(dialect))[0]
+    tokenizer = tools(dialect_of(normalize_dialect(dialect)))[0]
     try:
         tokens = tokenizer.tokenize(sql)
     except (SqlglotError, RecursionError, ValueError):

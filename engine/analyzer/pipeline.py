@@ -21,7 +21,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from engine.analyzer.cache import LRU, LITERALS, dialect_of, split_keyed, tools
+from engine.analyzer.cache import LRU, LITERALS, dialect_of, normalize_dialect, split_keyed, tools
 from engine.analyzer.context import Context, LineIndex
 from engine.analyzer.findings import Analysis, Finding, Rule
 from engine.analyzer.rules import RULES
@@ -31,7 +31,6 @@ from engine.drivers.base import SchemaInfo
 log = logging.getLogger(__name__)
 
 PARSE_ERROR = Rule("AS000", "parse-error", "error", "The statement does not parse")
-DIALECT_ALIASES = {"postgresql": "postgres", "pg": "postgres", "sqlite3": "sqlite", "": "postgres"}
 MAX_CACHED_TEXT = 100_000
 """Texts longer than this are not kept in the exact-text cache (their statements still are)."""
 MAX_CACHED_TOKENS = 20_000
@@ -79,7 +78,7 @@ def analyze(
         if not isinstance(sql, str):
             sql = bytes(sql).decode("utf-8", "replace") if isinstance(sql, (bytes, bytearray, memoryview)) else str(sql)
         settings = settings or _DEFAULT_SETTINGS
-        dialect = DIALECT_ALIASES.get((dialect or "").lower(), (dialect or "").lower())
+        dialect = normalize_dialect(dialect)
         skey = _SETTINGS_KEY(settings)
         if settings.cache_size != _TEXTS.maxsize:
             _resize(settings.cache_size)
@@ -338,7 +337,7 @@ def split_statements(sql: str, dialect: str = "postgres") -> list[Statement]:
     """The statements of ``sql`` as the analyzer numbers them (split on ``;`` tokens, so
     semicolons inside strings and comments do not count). Text after a tokenizer error is one
     last statement. Never raises for bad SQL; ValueError for an unknown dialect."""
-    dialect = DIALECT_ALIASES.get((dialect or "").lower(), (dialect or "").lower())
+    dialect = normalize_dialect(dialect)
     tokenizer = tools(dialect_of(dialect))[0]
     lines = LineIndex(sql)
     try:

@@ -107,6 +107,8 @@ def test_usage_errors_exit_2(capsys, tmp_path):
     assert code == 2 and out == "" and "no such file" in err and "Traceback" not in err
     code, _, err = run(capsys, "--dialect", "klingon", str(tmp_path))
     assert code == 2 and "unknown SQL dialect" in err
+    (tmp_path / "ok.sql").write_text("SELECT 1")
+    assert run(capsys, "--dialect", "PostgreSQL", str(tmp_path / "ok.sql"))[0] == 0
 
 
 def test_unreachable_database_exits_2(capsys, tmp_path):

@@ -40,9 +40,7 @@ def main(args: argparse.Namespace) -> int:
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" notes are not findings
     inputs = _read_inputs(args.paths)
     started = time.perf_counter()
-    dialect = args.dialect
-    if dialect:
-        _check_dialect(dialect)
+    dialect = _check_dialect(args.dialect) if args.dialect else None
     if args.db:
         results, statements = asyncio.run(_analyze_with_db(inputs, args.db, dialect, plans=not args.no_plans))
     else:
@@ -71,14 +69,16 @@ def main(args: argparse.Namespace) -> int:
     return 1 if any(f.at_least(args.fail_on) for _, f in results) else 0
 
 
-def _check_dialect(name: str) -> None:
-    from engine.analyzer.cache import dialect_of
+def _check_dialect(name: str) -> str:
+    """The normalized dialect name; ConfigurationError when sqlglot does not know it."""
+    from engine.analyzer.cache import dialect_of, normalize_dialect
     from engine.errors import ConfigurationError
 
     try:
-        dialect_of(name)
+        dialect_of(normalize_dialect(name))
     except ValueError:
         raise ConfigurationError(f"unknown SQL dialect {name!r}") from None
+    return normalize_dialect(name)
 
 
 def _read_inputs(paths: list[str]) -> list[tuple[str, str]]:
@@ -148,7 +148,6 @@ async def _analyze_with_db(inputs, url: str, dialect: str | None, *, plans: bool
     try:
         schema = await conn.schema_info()
         dialect = dialect or driver.dialect
-        _check_dialect(dialect)
         results = []
         statements = 0
         for name, text in inputs:
