@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -79,11 +80,26 @@ class CachePlan:
     """Temporary tables it creates (reads of them are never cached)."""
     reason: str = ""
     """Why it may not be cached."""
+    writer: bool = True
+    """Needs a connection that can write (SQLite pools give readers to plain SELECTs)."""
+    sticky: bool = False
+    """Leaves session state on its connection (SET, temp tables...): a pooled Session keeps it."""
 
 
 @lru_cache(maxsize=4096)
 def plan(sql: str, dialect: str = "postgres") -> CachePlan:
     """Decide from the AST whether ``sql`` may be cached and what it invalidates."""
+    from engine.pool import changes_session_state
+
+    p = _plan(sql, dialect)
+    writer = p.kind != "select" or bool(p.writes)
+    sticky = changes_session_state(sql, dialect)
+    if writer and not sticky:
+        return p
+    return dataclasses.replace(p, writer=writer, sticky=sticky)
+
+
+def _plan(sql: str, dialect: str) -> CachePlan:
     info = describe(sql, dialect)
     kind = info.kind
     if kind == "unknown":

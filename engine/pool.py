@@ -142,7 +142,8 @@ class _PoolBase:
         self._opened = 0
         self._closed_count = 0
         self._lifetime_total = 0.0
-        self._born: dict[Any, float] = {}  # raw connection -> monotonic time it was opened
+        self._born: dict[Any, float] = {}  # raw connection -> perf_counter time it was opened
+        self._max_lifetime = settings.max_lifetime
         self._closing = False
         self._task: asyncio.Task | None = None
 
@@ -159,7 +160,7 @@ class _PoolBase:
         """A snapshot of the pool, cheap enough for a twice-a-second refresh."""
         p50, p95, p99 = self._window.percentiles()
         size, idle = self._size_idle()
-        now = _mono()
+        now = _perf()
         oldest = max((now - t for t in self._born.values()), default=0.0)
         return PoolSnapshot(
             backend=self.backend,
@@ -186,14 +187,14 @@ class _PoolBase:
         )
 
     def _born_now(self, raw: Any) -> None:
-        self._born[raw] = _mono()
+        self._born[raw] = _perf()
         self._opened += 1
 
     def _died(self, raw: Any) -> None:
         born = self._born.pop(raw, None)
         if born is not None:
             self._closed_count += 1
-            self._lifetime_total += _mono() - born
+            self._lifetime_total += _perf() - born
 
     def _timeout_error(self, timeout: float | None) -> PoolTimeout:
         self._timeouts += 1
@@ -372,11 +373,15 @@ class _Deadlines:
         self._tick = 0.05
 
     def add(self, task: asyncio.Task, timeout: float) -> None:
-        self._waiting[task] = _mono() + timeout
+        self._waiting[task] = _perf() + timeout
+        if self._sweeper is None:
+            self.start(timeout)
+
+    def start(self, timeout: float) -> None:
+        """Start the sweeper (the caller has registered a waiter)."""
         if timeout < self._tick * 10:
             self._tick = max(timeout / 10, 0.001)
-        if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="aishell-pool-deadlines")
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="aishell-pool-deadlines")
 
     def discard(self, task: asyncio.Task) -> None:
         self._waiting.pop(task, None)
@@ -393,7 +398,7 @@ class _Deadlines:
         try:
             while self._waiting:
                 await asyncio.sleep(self._tick)
-                now = _mono()
+                now = _perf()
                 late = [task for task, deadline in self._waiting.items() if deadline <= now]
                 for task in late:
                     del self._waiting[task]
@@ -412,12 +417,13 @@ class _Deadlines:
 class _PostgresAcquire:
     """One acquisition from a :class:`PostgresPool` (the hot path: keep it thin)."""
 
-    __slots__ = ("_pool", "_timeout", "_proxy")
+    __slots__ = ("_pool", "_timeout", "_proxy", "_expired")
 
     def __init__(self, pool: PostgresPool, timeout: float | None) -> None:
         self._pool = pool
         self._timeout = timeout
         self._proxy: Any = None
+        self._expired = False
 
     async def __aenter__(self) -> Any:
         pool = self._pool
@@ -431,14 +437,16 @@ class _PostgresAcquire:
         started = _perf()
         pool._waiters += 1
         try:
-            if timeout is None or (raw._queue.qsize() and not breaker.failures):
+            if timeout is None or (raw._queue._queue and not breaker.failures):
                 # A free holder and a healthy server: asyncpg hands it over without waiting (a
                 # reconnect, if the holder must make one, is bounded by the connect timeout).
                 proxy = await raw._acquire(None)
             else:
                 deadlines = pool._deadlines
                 task = _current_task()
-                deadlines.add(task, timeout)
+                deadlines._waiting[task] = started + timeout
+                if deadlines._sweeper is None:
+                    deadlines.start(timeout)
                 try:
                     proxy = await raw._acquire(None)
                 except asyncio.CancelledError:
@@ -446,12 +454,18 @@ class _PostgresAcquire:
                         raise TimeoutError from None
                     raise
                 finally:
-                    deadlines.discard(task)
+                    deadlines._waiting.pop(task, None)
         except (Exception, asyncio.CancelledError) as exc:
             pool._waiters -= 1
             raise pool._acquire_failed(exc, timeout) from None
+        now = _perf()
         pool._waiters -= 1
-        pool._window.record(_perf() - started)
+        # Recording: a store into the ring and a few counters (inlined LatencyWindow.record).
+        window = pool._window
+        i = window._next
+        window._samples[i] = now - started
+        window._next = i + 1 if i + 1 < window._size else 0
+        window.count += 1
         if breaker.failures:
             breaker.success()
         pool._acquisitions += 1
@@ -460,6 +474,9 @@ class _PostgresAcquire:
             pool._peak = n
         self._proxy = proxy
         con = proxy._con
+        born = pool._born.get(con)
+        if born is not None and now - born > pool._max_lifetime:
+            self._expired = True  # recycled on release
         conn = pool._wrappers.get(con)
         if conn is None:
             conn = pool._wrappers[con] = _pooled_connection_class()(con, pool.driver)
@@ -478,9 +495,8 @@ class _PostgresAcquire:
         con = proxy._con
         if con is None:
             return  # closed while borrowed: asyncpg already took the holder back
-        born = pool._born.get(con)
-        if born is not None and _mono() - born > pool.settings.max_lifetime:
-            await asyncio.shield(_close_quietly(con))  # recycled: a fresh one replaces it
+        if self._expired:  # past max_lifetime when it was handed out: a fresh one replaces it
+            await asyncio.shield(_close_quietly(con))
             return
         raw = pool._raw
         if raw is not None:
@@ -692,8 +708,8 @@ class _SQLiteAcquire:
         broken = exc_type is not None and issubclass(exc_type, ConnectionLost)
         if broken:
             pool._errors += 1
-        born = pool._born.get(conn, 0.0)
-        if broken or conn.closed or pool._closing or conn.uses >= pool.settings.max_uses or _mono() - born > pool.settings.max_lifetime:
+        born = pool._born.get(conn, _perf())
+        if broken or conn.closed or pool._closing or conn.uses >= pool.settings.max_uses or _perf() - born > pool._max_lifetime:
             await asyncio.shield(pool._discard(conn))
             if not pool._closing:
                 self._queue.put_nowait(None)

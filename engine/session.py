@@ -223,7 +223,7 @@ class Session:
         token = cache.token(plan) if cache is not None and plan.cacheable else None
         if cache is not None and (plan.writes or plan.clears_all):
             cache.applied(plan)  # before too: a concurrent read of the old rows is not stored
-        lease = self._source.acquire(write=plan.kind != "select" or bool(plan.writes))
+        lease = self._source.acquire(write=plan.writer)
         conn = await lease.__aenter__()
         running = Running(sql, conn, time.monotonic())
         self._running_list.append(running)
@@ -239,7 +239,8 @@ class Session:
                 await lease.__aexit__(type(exc), exc, exc.__traceback__)
             raise
         self._running_list.remove(running)
-        if conn.in_transaction or _changes_session_state(sql, self.driver.dialect):
+        # Only a statement that is not a plain query can leave a transaction open.
+        if plan.sticky or (plan.kind != "select" and conn.in_transaction):
             self._pin = _Pin(lease, conn, not conn.in_transaction)
         else:
             await lease.__aexit__(None, None, None)
@@ -269,7 +270,7 @@ class Session:
                 if self._cache is not None and not plan.cacheable:
                     self._cache.applied(plan)
                     self._tx_plans.append(plan)
-                if _changes_session_state(sql, self.driver.dialect):
+                if plan.sticky:
                     pin.sticky = True
                 await self._after_pinned(pin)
 
@@ -369,7 +370,7 @@ class Session:
         cache = self._cache
         if cache is not None and not plan.cacheable:
             cache.applied(plan)
-        async with self._lease(write=plan.kind != "select" or bool(plan.writes)) as conn:
+        async with self._lease(write=plan.writer) as conn:
             running = Running(sql, conn, time.monotonic())
             self._running_list.append(running)
             try:
@@ -568,14 +569,6 @@ def _plan(sql: str, dialect: str) -> Any:
     _plan = plan
     return plan(sql, dialect)
 
-
-def _changes_session_state(sql: str, dialect: str) -> bool:
-    """engine.pool.changes_session_state, imported on first use."""
-    global _changes_session_state
-    from engine.pool import changes_session_state
-
-    _changes_session_state = changes_session_state
-    return changes_session_state(sql, dialect)
 
 
 __all__ = ["Session", "SingleConnection", "ConnectionLost"]
