@@ -87,6 +87,9 @@ class AnalyzerSettings:
     """Share of plan cost an index must save to be advised (Dexter's default)."""
     cache_size: int = 4096
     """Analyses kept, keyed by normalized fingerprint."""
+    disabled_rules: str = ""
+    """Rule codes not to report, comma-separated (e.g. ``"AS001,AS008"``); AS000 always is.
+    A ``-- noqa`` / ``-- noqa: AS004`` comment silences findings on its own line."""
 
 
 @dataclass(slots=True)

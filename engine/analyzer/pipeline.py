@@ -138,6 +138,8 @@ def _analyze(sql: str, dialect_name: str, schema: SchemaInfo | None, settings: A
         if unterminated and number == len(chunks) - 1:
             break
         findings.extend(_statement(sql, chunk, shape, number, parser, dialect, dialect_name, schema, settings, skey, lines))
+    if findings:
+        findings = _unsuppressed(findings, tokens, settings)
     if token_error is not None:
         if not unterminated:
             statements += 1
@@ -147,6 +149,41 @@ def _analyze(sql: str, dialect_name: str, schema: SchemaInfo | None, settings: A
         )
     findings.sort(key=lambda f: (f.statement, f.line, f.column, f.code))
     return Analysis(findings, statements)
+
+
+def _unsuppressed(findings: list[Finding], tokens: list[Token], settings: AnalyzerSettings) -> list[Finding]:
+    """Findings left after ``settings.disabled_rules`` and ``-- noqa[: CODE, …]`` comments
+    (a comment silences findings that start on its line; without codes, all but AS000)."""
+    disabled = {c.strip().upper() for c in settings.disabled_rules.split(",") if c.strip()} if settings.disabled_rules else set()
+    quiet: dict[int, set[str] | None] = {}
+    for token in tokens:
+        for comment in token.comments or ():
+            text = comment.strip()
+            if text[:4].lower() != "noqa":
+                continue
+            rest = text[4:].lstrip()
+            if rest.startswith(":"):
+                codes = {c.strip().upper() for c in rest[1:].replace(" ", ",").split(",") if c.strip()}
+                current = quiet.get(token.line, set())
+                if current is not None:
+                    quiet[token.line] = current | codes
+            else:
+                quiet[token.line] = None  # every code
+    if not disabled and not quiet:
+        return findings
+    kept = []
+    for finding in findings:
+        if finding.code == "AS000":
+            kept.append(finding)
+            continue
+        if finding.code in disabled:
+            continue
+        if finding.line in quiet:
+            codes = quiet[finding.line]
+            if codes is None or finding.code in codes:
+                continue
+        kept.append(finding)
+    return kept
 
 
 def _split(tokens: list[Token]) -> list[list[Token]]:

@@ -236,3 +236,11 @@ def test_cache_size_follows_settings():
     finally:
         analyze("SELECT 1")  # back to the default size
     assert cache_stats()["texts"] >= 1
+
+
+def test_noqa_comments_and_disabled_rules():
+    sql = "SELECT * FROM t; -- noqa: AS001\nSELECT * FROM u WHERE x = NULL; -- noqa\nSELECT * FROM v /* noqa: AS012 */ WHERE y = NULL"
+    got = [(f.code, f.line) for f in analyze(sql).findings]
+    assert got == [("AS001", 3)]
+    assert codes("SELECT * FROM t WHERE x = NULL", settings=AnalyzerSettings(disabled_rules="as001, AS012")) == []
+    assert codes("SELECT FROM WHERE -- noqa", settings=AnalyzerSettings(disabled_rules="AS000")) == ["AS000"]

@@ -137,3 +137,14 @@ def test_sqlite_database_adds_schema_rules_and_plans(capsys, tmp_path):
     assert code == 1
     code, out, _ = run(capsys, "--db", str(db), "--no-plans", "--format", "json", str(path))
     assert not [f for f in json.loads(out)["findings"] if f["code"].startswith("AS1")]
+
+
+def test_disable_rules_from_the_command_line_and_the_config_file(capsys, tmp_path, aishell_home):
+    path = tmp_path / "q.sql"
+    path.write_text("SELECT * FROM t WHERE x = NULL;\n")
+    assert run(capsys, "--format", "json", "--disable", "AS012", str(path))[0] == 0
+    config = aishell_home / "config"
+    config.mkdir(exist_ok=True)
+    (config / "config.toml").write_text('[analyzer]\ndisabled_rules = "AS001"\n')
+    code, out, _ = run(capsys, "--format", "json", str(path))
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["AS012"] and code == 1

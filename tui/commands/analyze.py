@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--fail-on", choices=LEVELS, default="error", help="lowest severity that makes the exit status 1 (default: error)")
     parser.add_argument("--no-plans", action="store_true", help="with --db: use the schema only, do not EXPLAIN or advise")
+    parser.add_argument("--disable", metavar="CODES", default="", help="rule codes not to report, comma-separated (adds to the analyzer.disabled_rules setting)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -41,10 +42,15 @@ def main(args: argparse.Namespace) -> int:
     inputs = _read_inputs(args.paths)
     started = time.perf_counter()
     dialect = _check_dialect(args.dialect) if args.dialect else None
+    from engine.config import Settings
+
+    settings = Settings.load()
+    if args.disable:
+        settings.analyzer.disabled_rules = ",".join(c for c in (settings.analyzer.disabled_rules, args.disable) if c)
     if args.db:
-        results, statements = asyncio.run(_analyze_with_db(inputs, args.db, dialect, plans=not args.no_plans))
+        results, statements = asyncio.run(_analyze_with_db(inputs, args.db, dialect, settings, plans=not args.no_plans))
     else:
-        results, statements = _analyze_offline(inputs, dialect or "postgres")
+        results, statements = _analyze_offline(inputs, dialect or "postgres", settings)
     elapsed_ms = (time.perf_counter() - started) * 1000
     out = sys.stdout
     if args.format == "json":
@@ -121,26 +127,24 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _analyze_offline(inputs, dialect: str):
+def _analyze_offline(inputs, dialect: str, settings):
     from engine.analyzer import analyze
 
     results = []
     statements = 0
     for name, text in inputs:
-        analysis = analyze(text, dialect=dialect)
+        analysis = analyze(text, dialect=dialect, settings=settings.analyzer)
         statements += analysis.statements
         results.extend((name, finding) for finding in analysis.findings)
     return results, statements
 
 
-async def _analyze_with_db(inputs, url: str, dialect: str | None, *, plans: bool):
+async def _analyze_with_db(inputs, url: str, dialect: str | None, settings, *, plans: bool):
     from engine.analyzer import analyze, split_statements
-    from engine.config import Settings
     from engine.drivers import driver_for
 
     from engine.errors import ConfigurationError
 
-    settings = Settings.load()
     driver = driver_for(url, read_only=True)
     if driver.dialect not in ("postgres", "sqlite"):
         raise ConfigurationError(f"aishell analyze reads SQL: --db must be a PostgreSQL or SQLite database, not {driver.name}")
@@ -159,6 +163,8 @@ async def _analyze_with_db(inputs, url: str, dialect: str | None, *, plans: bool
                 for statement in split_statements(text, dialect):
                     if statement.index not in broken:
                         found.extend(await _plan_findings(conn, statement, schema, settings))
+            disabled = {c.strip().upper() for c in settings.analyzer.disabled_rules.split(",") if c.strip()}
+            found = [f for f in found if f.code not in disabled or f.code == "AS000"]
             found.sort(key=lambda f: (f.statement, f.line, f.column, f.code))
             results.extend((name, finding) for finding in found)
         return results, statements
