@@ -259,7 +259,7 @@ async def check_interleaving(cached: Session, reference: Session, ops) -> None:
         await cached.execute("ROLLBACK")
 
 
-PROPERTY = hsettings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture
@@ -290,7 +290,7 @@ async def test_property_cached_reads_equal_uncached_sqlite(sqlite_pair, ops):
     await check_interleaving(*sqlite_pair, ops)
 
 
-@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
 async def test_property_cached_reads_equal_uncached_postgres(pg_pair, ops):
     await check_interleaving(*pg_pair, ops)
