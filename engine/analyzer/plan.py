@@ -4,8 +4,8 @@
 PostgreSQL findings: sequential scans of large tables that keep few rows (AS101), row
 estimates off by 10× or more (AS102, needs ANALYZE), sorts and hashes spilling to disk (AS103),
 nested loops over many rows (AS104) and the slowest step (AS105, needs ANALYZE). SQLite
-findings: full scans of large tables (AS101) and temporary B-trees for ORDER BY/GROUP BY on
-them (AS103).
+findings: full scans of large tables (AS101), temporary B-trees for ORDER BY/GROUP BY on
+them (AS103) and automatic indexes built for a join on every run (AS107).
 
 ``EXPLAIN ANALYZE`` runs the statement: a write is only analyzed when ``allow_writes`` is
 set, and then inside a transaction that is rolled back.
@@ -31,7 +31,8 @@ SPILL = Rule("AS103", "sort-spill", "warning", "Sort or hash spilling to disk (o
 NESTED_LOOP = Rule("AS104", "nested-loop-many", "warning", "Nested loop over many rows")
 SLOWEST = Rule("AS105", "slowest-node", "info", "The slowest step of the plan")
 NOTE = Rule("AS106", "plan-note", "info", "A note about how the plan was obtained")
-PLAN_RULES = (SEQ_SCAN, MISESTIMATE, SPILL, NESTED_LOOP, SLOWEST, NOTE)
+AUTO_INDEX = Rule("AS107", "automatic-index", "warning", "SQLite builds a temporary index on every run")
+PLAN_RULES = (SEQ_SCAN, MISESTIMATE, SPILL, NESTED_LOOP, SLOWEST, NOTE, AUTO_INDEX)
 
 SELECTIVE = 0.1
 """A scan that keeps at most this share of the table's rows is selective enough for an index."""
@@ -405,6 +406,15 @@ def read_sqlite_plan(rows, *, sizes: dict[str, int] | None = None, settings: Ana
             findings.append(
                 _finding(SEQ_SCAN, f"SCAN {table} reads all ~{rows_in_table:,} rows (no index used)",
                          suggestion="an index on the columns this query filters or joins on")
+            )
+        if kind == "SEARCH" and table and "USING AUTOMATIC" in detail:
+            key = detail.split("(", 1)[1].rstrip(")") if "(" in detail else ""
+            columns = tuple(part.split("=")[0].split(">")[0].split("<")[0].strip() for part in key.split(" AND ") if part.strip())
+            candidate = IndexCandidate(table, columns) if columns and all(c.isidentifier() for c in columns) else None
+            findings.append(
+                _finding(AUTO_INDEX, f"SQLite builds a temporary index on {table} ({key or 'join key'}) every time this runs",
+                         suggestion=candidate.create_statement(dialect="sqlite") if candidate else "a permanent index on the join key",
+                         candidate=candidate)
             )
         if detail.startswith("USE TEMP B-TREE FOR"):
             scanned = [n for n in nodes if n.relation and sizes.get(n.relation, -1) >= settings.large_table_rows]

@@ -110,3 +110,19 @@ async def test_explain_refuses_several_statements(tmp_path):
         assert "SEARCH accounts USING INTEGER PRIMARY KEY" in report.summary
     finally:
         await conn.close()
+
+
+def test_sqlite_automatic_index_from_a_real_plan():
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    db.executescript("CREATE TABLE a (id INTEGER PRIMARY KEY, x INT); CREATE TABLE b (id INTEGER PRIMARY KEY, a_x INT);")
+    db.executemany("INSERT INTO a (x) VALUES (?)", [(i,) for i in range(2000)])
+    db.executemany("INSERT INTO b (a_x) VALUES (?)", [(i % 100,) for i in range(2000)])
+    db.execute("ANALYZE")
+    rows = list(db.execute("EXPLAIN QUERY PLAN SELECT * FROM a JOIN b ON b.a_x = a.x"))
+    report = read_sqlite_plan(rows)
+    assert [f.code for f in report.findings] == ["AS107"]
+    assert report.findings[0].suggestion == "CREATE INDEX idx_b_a_x ON b (a_x);"
+    db.execute("CREATE INDEX b_a_x ON b (a_x)")
+    assert read_sqlite_plan(list(db.execute("EXPLAIN QUERY PLAN SELECT * FROM a JOIN b ON b.a_x = a.x"))).findings == []
