@@ -78,7 +78,10 @@ async def advise(
     dialect = getattr(conn, "dialect", "postgres")
     candidates = _candidates(sql, dialect, schema, settings)
     if dialect != "postgres":
-        return _unverified(candidates, "hypothetical indexes need PostgreSQL with HypoPG: showing the rules' candidates, not verified", dialect)
+        if dialect == "sqlite":
+            report = await explain(conn, sql, dialect="sqlite", settings=settings)
+            candidates.extend(f.candidate for f in report.findings if f.candidate is not None and f.candidate not in candidates)
+        return _unverified(candidates, "hypothetical indexes need PostgreSQL with HypoPG: showing the candidates of the rules and the plan, not verified", dialect)
     if not await hypopg_available(conn):
         return _unverified(candidates, "HypoPG is not installed (CREATE EXTENSION hypopg): showing the rules' candidates, not verified", dialect)
     base = await explain(conn, sql, dialect="postgres", settings=settings)
