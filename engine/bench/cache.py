@@ -15,6 +15,7 @@ import statistics
 from engine.bench import BenchContext, BenchResult, median_time, median_time_async
 
 NAME = "cache"
+NEEDS_PG = False
 ENTRIES = 1000
 
 

@@ -24,13 +24,19 @@ CONNECTIONS = 10
 
 
 async def _throughput(step, tasks: int, per_task: int) -> float:
+    """Statements a second (wall clock); the process CPU per statement goes to ``_CPU``."""
+
     async def worker() -> None:
         for _ in range(per_task):
             await step()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(tasks)))
+    _CPU[step] = (time.process_time() - cpu) / (tasks * per_task)
     return tasks * per_task / (time.perf_counter() - start)
+
+
+_CPU: dict = {}
 
 
 def _recording_cost_ns() -> float:
@@ -109,6 +115,7 @@ async def _run(url: str, quick: bool) -> list[BenchResult]:
         for step in (baseline_step, session_step, pool_step):  # warm up: statements prepared, caches hot
             await _throughput(step, tasks, 5)
         base, ours, bare, ratios, bare_ratios = [], [], [], [], []
+        base_cpu, ours_cpu = [], []
         for i in range(rounds):
             # Alternate the order each round and compare within the round: the machine's load
             # drifts; a ratio of neighbours cancels most of it.
@@ -118,6 +125,8 @@ async def _run(url: str, quick: bool) -> list[BenchResult]:
             ours.append(got[session_step])
             bare.append(got[pool_step])
             ratios.append(got[session_step] / got[baseline_step])
+            base_cpu.append(_CPU[baseline_step])
+            ours_cpu.append(_CPU[session_step])
             bare_ratios.append(got[pool_step] / got[baseline_step])
         snapshot = pool.metrics()
     finally:
@@ -132,6 +141,9 @@ async def _run(url: str, quick: bool) -> list[BenchResult]:
         BenchResult("pool.acquire", f"throughput, pool.acquire + conn.execute, {label}", round(p, 1), "ops/s",
                     "raw asyncpg pool (acquire + fetchval)", round(b, 1), higher_is_better=True, target=">= 0.95x",
                     ratio=statistics.median(bare_ratios)),
+        BenchResult("pool.session_cpu", f"client CPU per statement, Session.execute, {label} (steadier than "
+                    "wall-clock throughput on a loaded machine)", round(statistics.median(ours_cpu) * 1e6, 2), "us",
+                    "raw asyncpg pool (acquire + fetchval)", round(statistics.median(base_cpu) * 1e6, 2)),
         BenchResult("pool.acquire_p50", "acquire latency p50 under that load (sliding window)",
                     round(snapshot.acquire_p50 * 1e6, 2), "us", "", None),
         BenchResult("pool.record", "cost of recording one acquisition in the metrics",
