@@ -338,3 +338,43 @@ async def test_sqlite_memory_database_uses_one_connection():
         assert s.metrics()["pool"].size == 1
     finally:
         await s.close()
+
+
+async def test_sqlite_idle_readers_are_closed_and_dead_ones_replaced(tmp_path):
+    path = tmp_path / "idle.db"
+    s = await Session.open(str(path), settings=settings(min_size=1, max_size=4, idle_timeout=0.05), create=True)
+    try:
+        pool = s._source
+        await s.execute("CREATE TABLE t (a int)")
+        await asyncio.gather(*(s.execute("SELECT count(*) FROM t") for _ in range(6)))
+        opened = pool.metrics().size
+        assert opened >= 2
+        await asyncio.sleep(0.1)
+        assert await pool.check_health() == 0
+        assert pool.metrics().size < opened  # idle readers above min_size went
+        async with pool.acquire(write=False) as reader:
+            pass
+        await reader.close()  # a reader that died while idle
+        assert await pool.check_health() == 1
+        assert (await s.execute("SELECT count(*) FROM t")).rows == [(0,)]
+        assert pool.metrics().errors == 1
+    finally:
+        await s.close()
+
+
+async def test_sqlite_breaker_counts_connection_failures(tmp_path):
+    path = tmp_path / "gone.db"
+    s = await Session.open(str(path), settings=settings(min_size=1, max_size=3, breaker_threshold=2, breaker_backoff=30), create=True)
+    try:
+        pool = s._source
+        path.unlink()  # readers can no longer be opened
+        for _ in range(2):
+            with pytest.raises(ConnectionFailed):
+                async with pool.acquire(write=False):
+                    pass
+        with pytest.raises(CircuitOpen):
+            async with pool.acquire(write=False):
+                pass
+        assert pool.metrics().breaker == "open"
+    finally:
+        await s.close()
