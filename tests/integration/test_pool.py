@@ -10,7 +10,7 @@ import pytest
 from engine.bench.pgtemp import free_port
 from engine.config import PoolSettings, Settings
 from engine.drivers import driver_for
-from engine.errors import CircuitOpen, ConnectionFailed, PoolTimeout, QueryCancelled, ReadOnlyViolation
+from engine.errors import CircuitOpen, ConnectionFailed, PoolTimeout, QueryCancelled, QueryError, ReadOnlyViolation
 from engine.metrics import LatencyWindow
 from engine.pool import CircuitBreaker, changes_session_state, create_pool
 from engine.session import Session
@@ -376,5 +376,18 @@ async def test_sqlite_breaker_counts_connection_failures(tmp_path):
             async with pool.acquire(write=False):
                 pass
         assert pool.metrics().breaker == "open"
+    finally:
+        await s.close()
+
+
+async def test_statement_timeout_applies_to_pooled_connections(pg_url):
+    s = await Session.open(pg_url, settings=settings(min_size=2, max_size=2, statement_timeout=0.2))
+    try:
+        started = time.monotonic()
+        with pytest.raises(QueryError, match="statement timeout"):
+            await s.execute("SELECT pg_sleep(3)")
+        assert time.monotonic() - started < 2.5
+        results = await asyncio.gather(*(s.execute("SELECT current_setting('statement_timeout')") for _ in range(4)))
+        assert {r.rows[0][0] for r in results} == {"200ms"}
     finally:
         await s.close()
