@@ -291,8 +291,12 @@ class Session:
                 self._cache.applied(plan)
 
     @contextlib.asynccontextmanager
-    async def _lease(self, *, write: bool = True) -> AsyncIterator[Connection]:
-        """A connection for one operation: the kept one when pinned, else one from the source."""
+    async def _lease(self, *, write: bool = True, sticky: bool = False) -> AsyncIterator[Connection]:
+        """A connection for one operation: the kept one when pinned, else one from the source.
+
+        It is kept afterwards when the operation left a transaction open or, ``sticky``, changed
+        session state.
+        """
         if self._pin is not None:
             async with self._pin_lock:
                 pin = self._pin
@@ -300,6 +304,7 @@ class Session:
                     try:
                         yield pin.connection
                     finally:
+                        pin.sticky = pin.sticky or sticky
                         await self._after_pinned(pin)
                     return
         lease = self._source.acquire(write=write)
@@ -311,8 +316,8 @@ class Session:
             failed = exc
             raise
         finally:
-            if failed is None and not conn.closed and conn.in_transaction:
-                self._pin = _Pin(lease, conn, False)
+            if failed is None and not conn.closed and (sticky or conn.in_transaction):
+                self._pin = _Pin(lease, conn, not conn.in_transaction)
             elif failed is not None:
                 await lease.__aexit__(type(failed), failed, failed.__traceback__)
             else:
@@ -336,6 +341,8 @@ class Session:
                 await asyncio.wait_for(self._watcher.check(conn), 10.0)
         except (AishellError, asyncio.TimeoutError):
             pass  # the next poll tries again
+        except Exception:  # noqa: BLE001 - a watcher bug must not end the session's polling
+            pass
 
     async def _watch(self, interval: float) -> None:
         while not self._closed:
@@ -370,7 +377,7 @@ class Session:
         cache = self._cache
         if cache is not None and not plan.cacheable:
             cache.applied(plan)
-        async with self._lease(write=plan.writer) as conn:
+        async with self._lease(write=plan.writer, sticky=plan.sticky) as conn:
             running = Running(sql, conn, time.monotonic())
             self._running_list.append(running)
             try:
