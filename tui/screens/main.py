@@ -110,6 +110,8 @@ class MainScreen(Screen):
         self._pending_statement: tuple[str, int, int] | None = None
         self._frequencies: dict[str, float] = {}
         self._pending_run: tuple[str, int, int] | None = None
+        self.analyses = 0
+        """How many analyzer results were shown (tests wait on it)."""
         self.connection_state = "connecting"
         """What the header's state label says: connecting, connected, running, connection lost…"""
         self.timing = True
@@ -156,6 +158,11 @@ class MainScreen(Screen):
         return text
 
     def on_mount(self) -> None:
+        if self.app.is_headless:  # steady cursors in tests and snapshots
+            from textual.widgets import Input
+
+            for field in self.query(Input):
+                field.cursor_blink = False
         self.query_one(EditorPane).text_area.focus()
         self.query_one(MetricsPane).update_metrics(None, None)
         self._metrics_timer = self.set_interval(max(0.1, self.app.settings.ui.metrics_interval), self._refresh_metrics, pause=True)
@@ -307,7 +314,8 @@ class MainScreen(Screen):
     def on_query_started(self, message: QueryStarted) -> None:
         grid = self.query_one(ResultsGrid)
         grid.clear()
-        grid.set_running(True)
+        if self.timing:
+            grid.set_running(True)
         self._set_state("running", "busy")
 
     def on_columns_ready(self, message: ColumnsReady) -> None:
@@ -486,6 +494,7 @@ class MainScreen(Screen):
         self.post_message(AnalysisReady([_finding(f) for f in findings], line, column))
 
     def on_analysis_ready(self, message: AnalysisReady) -> None:
+        self.analyses += 1
         shifted = []
         for finding in message.findings:
             item = dict(finding)
