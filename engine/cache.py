@@ -84,6 +84,9 @@ class CachePlan:
     """Needs a connection that can write (SQLite pools give readers to plain SELECTs)."""
     sticky: bool = False
     """Leaves session state on its connection (SET, temp tables...): a pooled Session keeps it."""
+    stateless: bool = True
+    """Known to leave no session state (not sticky, not an unclassified statement such as DO or
+    CALL): its pooled connection needs no reset afterwards."""
 
 
 @lru_cache(maxsize=4096)
@@ -94,9 +97,10 @@ def plan(sql: str, dialect: str = "postgres") -> CachePlan:
     p = _plan(sql, dialect)
     writer = p.kind != "select" or bool(p.writes)
     sticky = changes_session_state(sql, dialect)
-    if writer and not sticky:
+    stateless = not sticky and p.kind not in ("other", "unknown")
+    if writer and not sticky and stateless:
         return p
-    return dataclasses.replace(p, writer=writer, sticky=sticky)
+    return dataclasses.replace(p, writer=writer, sticky=sticky, stateless=stateless)
 
 
 def _plan(sql: str, dialect: str) -> CachePlan:

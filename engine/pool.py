@@ -270,6 +270,7 @@ class PostgresPool(_PoolBase):
         self._raw: Any = None
         self._wrappers: dict[Any, Any] = {}  # asyncpg Connection -> PostgresConnection
         self._deadlines = _Deadlines()
+        self._dirty: set[Any] = set()  # connections to reset fully before reuse
 
     async def start(self) -> None:
         """Open ``min_size`` connections. Raises ConnectionFailed and its subclasses."""
@@ -283,6 +284,7 @@ class PostgresPool(_PoolBase):
                 max_queries=s.max_uses,
                 max_inactive_connection_lifetime=s.idle_timeout,
                 init=self._init_connection,
+                reset=self._reset_connection,
                 **self.driver.connect_kwargs(),
             )
         except (Exception, asyncio.CancelledError) as exc:
@@ -297,16 +299,34 @@ class PostgresPool(_PoolBase):
 
     def _on_terminated(self, raw: Any) -> None:
         self._wrappers.pop(raw, None)
+        self._dirty.discard(raw)
         self._died(raw)
 
-    def acquire(self, *, timeout: float | None = None, write: bool = True) -> "_PostgresAcquire":
+    async def _reset_connection(self, raw: Any) -> None:
+        """asyncpg's release hook (after it rolled back any open transaction).
+
+        A connection whose borrower declared ``stateless`` comes back as it left: no round
+        trip. Any other gets asyncpg's full reset (``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL``,
+        advisory locks released).
+        """
+        if raw in self._dirty:
+            self._dirty.discard(raw)
+            query = raw.get_reset_query()
+            if query:
+                await raw.execute(query)
+
+    def acquire(self, *, timeout: float | None = None, write: bool = True, stateless: bool = False) -> "_PostgresAcquire":
         """``async with pool.acquire() as conn``: a PostgresConnection, returned on exit.
 
         Raises PoolTimeout after ``timeout`` (default: the settings' acquire timeout),
         CircuitOpen while the breaker is open, ConnectionFailed when no connection can be made.
         ``write`` is accepted for interface parity with SQLite (every connection can write).
+        ``stateless=True`` promises the borrower leaves no session state behind (no SET, temp
+        table, LISTEN, cursor, advisory lock): the reset round trip on release is skipped. The
+        Session knows this from each statement's AST; set the attribute of the same name on
+        the context to False before exit to take the promise back.
         """
-        return _PostgresAcquire(self, self._timeout if timeout is None else timeout)
+        return _PostgresAcquire(self, self._timeout if timeout is None else timeout, stateless)
 
     def _size_idle(self) -> tuple[int, int]:
         raw = self._raw
@@ -417,13 +437,14 @@ class _Deadlines:
 class _PostgresAcquire:
     """One acquisition from a :class:`PostgresPool` (the hot path: keep it thin)."""
 
-    __slots__ = ("_pool", "_timeout", "_proxy", "_expired")
+    __slots__ = ("_pool", "_timeout", "_proxy", "_expired", "stateless")
 
-    def __init__(self, pool: PostgresPool, timeout: float | None) -> None:
+    def __init__(self, pool: PostgresPool, timeout: float | None, stateless: bool = False) -> None:
         self._pool = pool
         self._timeout = timeout
         self._proxy: Any = None
         self._expired = False
+        self.stateless = stateless
 
     async def __aenter__(self) -> Any:
         pool = self._pool
@@ -500,6 +521,8 @@ class _PostgresAcquire:
             return
         raw = pool._raw
         if raw is not None:
+            if not self.stateless:
+                pool._dirty.add(con)
             try:
                 await raw.release(proxy)
             except Exception:  # noqa: BLE001 - the reset failed: asyncpg terminated it, a new one replaces it
@@ -590,10 +613,11 @@ class SQLitePool(_PoolBase):
         self._died(conn)
         await conn.close()
 
-    def acquire(self, *, timeout: float | None = None, write: bool = True) -> "_SQLiteAcquire":
+    def acquire(self, *, timeout: float | None = None, write: bool = True, stateless: bool = False) -> "_SQLiteAcquire":
         """``async with pool.acquire(write=False) as conn``: a SQLiteConnection, returned on exit.
 
         Raises PoolTimeout, CircuitOpen, ConnectionFailed (see :meth:`PostgresPool.acquire`).
+        ``stateless`` is accepted for parity (an open transaction is rolled back on release).
         """
         queue = self._reader_q if (not write and self._readers_enabled) else self._writer_q
         return _SQLiteAcquire(self, queue, self._timeout if timeout is None else timeout)

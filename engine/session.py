@@ -42,7 +42,7 @@ class SingleConnection:
         self._conn = await self._driver.connect()
 
     @contextlib.asynccontextmanager
-    async def acquire(self, *, timeout: float | None = None, write: bool = True) -> AsyncIterator[Connection]:
+    async def acquire(self, *, timeout: float | None = None, write: bool = True, stateless: bool = False) -> AsyncIterator[Connection]:
         async with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = await self._driver.connect()
@@ -163,6 +163,9 @@ class Session:
         pin, self._pin = self._pin, None
         if pin is not None:
             with contextlib.suppress(Exception):
+                if not pin.connection.closed and pin.connection.in_transaction:
+                    await asyncio.wait_for(pin.connection.execute("ROLLBACK"), 5.0)  # an open transaction is abandoned
+            with contextlib.suppress(Exception):
                 await pin.lease.__aexit__(None, None, None)
         await self._source.close()
         if self.memory is not None and self._owns_memory:
@@ -223,7 +226,7 @@ class Session:
         token = cache.token(plan) if cache is not None and plan.cacheable else None
         if cache is not None and (plan.writes or plan.clears_all):
             cache.applied(plan)  # before too: a concurrent read of the old rows is not stored
-        lease = self._source.acquire(write=plan.writer)
+        lease = self._source.acquire(write=plan.writer, stateless=plan.stateless)
         conn = await lease.__aenter__()
         running = Running(sql, conn, time.monotonic())
         self._running_list.append(running)
@@ -242,6 +245,8 @@ class Session:
         # Only a statement that is not a plain query can leave a transaction open.
         if plan.sticky or (plan.kind != "select" and conn.in_transaction):
             self._pin = _Pin(lease, conn, not conn.in_transaction)
+            if plan.sticky:
+                _mark_dirty(lease)
         else:
             await lease.__aexit__(None, None, None)
         if cache is not None:
@@ -272,6 +277,8 @@ class Session:
                     self._tx_plans.append(plan)
                 if plan.sticky:
                     pin.sticky = True
+                if not plan.stateless:
+                    _mark_dirty(pin.lease)
                 await self._after_pinned(pin)
 
     async def _after_pinned(self, pin: _Pin) -> None:
@@ -291,7 +298,7 @@ class Session:
                 self._cache.applied(plan)
 
     @contextlib.asynccontextmanager
-    async def _lease(self, *, write: bool = True, sticky: bool = False) -> AsyncIterator[Connection]:
+    async def _lease(self, *, write: bool = True, sticky: bool = False, stateless: bool = True) -> AsyncIterator[Connection]:
         """A connection for one operation: the kept one when pinned, else one from the source.
 
         It is kept afterwards when the operation left a transaction open or, ``sticky``, changed
@@ -305,9 +312,11 @@ class Session:
                         yield pin.connection
                     finally:
                         pin.sticky = pin.sticky or sticky
+                        if not stateless:
+                            _mark_dirty(pin.lease)
                         await self._after_pinned(pin)
                     return
-        lease = self._source.acquire(write=write)
+        lease = self._source.acquire(write=write, stateless=stateless and not sticky)
         conn = await lease.__aenter__()
         failed: BaseException | None = None
         try:
@@ -377,7 +386,7 @@ class Session:
         cache = self._cache
         if cache is not None and not plan.cacheable:
             cache.applied(plan)
-        async with self._lease(write=plan.writer, sticky=plan.sticky) as conn:
+        async with self._lease(write=plan.writer, sticky=plan.sticky, stateless=plan.stateless) as conn:
             running = Running(sql, conn, time.monotonic())
             self._running_list.append(running)
             try:
@@ -561,6 +570,12 @@ class Session:
         Keys: ``pool`` and ``cache``, each a snapshot object or None when not available.
         """
         return {"pool": self._source.metrics(), "cache": self._cache.metrics() if self._cache is not None else None}
+
+
+def _mark_dirty(lease: Any) -> None:
+    """The connection behind ``lease`` may carry session state: reset it fully on release."""
+    if getattr(lease, "stateless", False):
+        lease.stateless = False
 
 
 def _plan(sql: str, dialect: str) -> Any:

@@ -7,8 +7,15 @@ classification, pool acquire with timeout, metrics, breaker, the driver's QueryR
 result cache and memory off, so every statement really goes to the server. Both run in the
 same process against the same server, in alternating rounds; the medians are compared.
 
-Also reported: the bare pool path (``pool.acquire`` + ``conn.execute``) and the cost of
-recording one acquisition in the metrics.
+Where the Session wins: asyncpg resets every connection on release (``RESET ALL``, ``UNLISTEN
+*``, ``CLOSE ALL``, advisory unlock: one more round trip per statement). The Session knows from
+each statement's AST whether it can leave session state behind (``SET``, temporary tables,
+``LISTEN``, cursors, advisory locks, or anything it cannot classify such as ``DO``/``CALL``);
+such statements keep their connection or get the full reset, all others skip it.
+
+Also reported: the bare pool path (``pool.acquire`` + ``conn.execute``, full reset on every
+release like asyncpg's default: the wrapper's own overhead), the client CPU per statement
+(steadier than throughput on a shared machine) and the cost of recording one acquisition.
 """
 
 from __future__ import annotations
@@ -138,7 +145,7 @@ async def _run(url: str, quick: bool) -> list[BenchResult]:
         BenchResult("pool.session", f"throughput, Session.execute, {label}", round(o, 1), "ops/s",
                     "raw asyncpg pool (acquire + fetchval)", round(b, 1), higher_is_better=True, target=">= 0.95x",
                     ratio=statistics.median(ratios)),
-        BenchResult("pool.acquire", f"throughput, pool.acquire + conn.execute, {label}", round(p, 1), "ops/s",
+        BenchResult("pool.acquire", f"throughput, pool.acquire + conn.execute (full reset on release), {label}", round(p, 1), "ops/s",
                     "raw asyncpg pool (acquire + fetchval)", round(b, 1), higher_is_better=True, target=">= 0.95x",
                     ratio=statistics.median(bare_ratios)),
         BenchResult("pool.session_cpu", f"client CPU per statement, Session.execute, {label} (steadier than "

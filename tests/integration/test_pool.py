@@ -391,3 +391,38 @@ async def test_statement_timeout_applies_to_pooled_connections(pg_url):
         assert {r.rows[0][0] for r in results} == {"200ms"}
     finally:
         await s.close()
+
+
+async def test_release_resets_only_what_may_carry_state(pg_url):
+    pool = await create_pool(driver_for(pg_url), PoolSettings(min_size=1, max_size=1, health_check_interval=0))
+    try:
+        async with pool.acquire() as conn:  # a plain borrower: full reset on release
+            await conn.execute("SET application_name = 'leaked'")
+        async with pool.acquire() as conn:
+            assert (await conn.execute("SHOW application_name")).rows == [("aishell",)]
+        async with pool.acquire(stateless=True) as conn:  # promise broken on purpose, to see...
+            await conn.execute("SET application_name = 'kept'")
+        async with pool.acquire() as conn:  # ...that no reset round trip ran on that release
+            assert (await conn.execute("SHOW application_name")).rows == [("kept",)]
+        async with pool.acquire() as conn:  # the plain borrower before was reset again
+            assert (await conn.execute("SHOW application_name")).rows == [("aishell",)]
+    finally:
+        await pool.close()
+    s = await Session.open(pg_url, settings=settings(min_size=1, max_size=1))
+    try:
+        # Unclassified statements (DO, CALL) may change anything: their connection is reset.
+        await s.execute("DO $$ BEGIN PERFORM set_config('application_name', 'leaked', false); END $$")
+        assert (await s.execute("SHOW application_name")).rows == [("aishell",)]
+        # A transaction abandoned at close is rolled back, not committed.
+        await s.execute("CREATE TABLE IF NOT EXISTS reset_probe (a int)")
+        await s.execute("TRUNCATE reset_probe")
+        await s.execute("BEGIN")
+        await s.execute("INSERT INTO reset_probe VALUES (1)")
+    finally:
+        await s.close()
+    s = await Session.open(pg_url, settings=settings(min_size=1, max_size=1))
+    try:
+        assert (await s.execute("SELECT count(*) FROM reset_probe")).rows == [(0,)]
+        await s.execute("DROP TABLE reset_probe")
+    finally:
+        await s.close()
