@@ -61,6 +61,8 @@ class AishellApp(App[int]):
         for item in themes:
             self.register_theme(item)
         self.theme = choose_theme(theme, self.settings.ui.theme, set(self.available_themes))
+        if theme and theme != self.theme:
+            self.theme_errors.append(f"unknown theme {theme!r}; available: {', '.join(sorted(n for n in self.available_themes if n.startswith('aishell')))}")
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
 

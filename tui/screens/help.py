@@ -52,7 +52,14 @@ def binding_rows(app) -> list[tuple[str, str, str, str]]:
 
 
 def _pretty(keys: str) -> str:
-    return " / ".join(k.strip().replace("ctrl+", "Ctrl-").replace("alt+", "Alt-").replace("shift+", "Shift-") for k in keys.split(","))
+    """``ctrl+j,f5`` -> ``Ctrl-J / F5``."""
+    names = {"ctrl": "Ctrl", "alt": "Alt", "shift": "Shift", "escape": "Esc", "enter": "Enter", "pageup": "PgUp",
+             "pagedown": "PgDn", "underscore": "_", "slash": "/", "space": "Space", "@": "Space"}
+    out = []
+    for key in keys.split(","):
+        parts = [p for p in key.strip().split("+") if p]
+        out.append("-".join(names.get(p, p.upper() if len(p) <= 3 else p.capitalize()) for p in parts))
+    return " / ".join(out)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -62,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help"):
-            yield Label("Keys · remap any in config.toml: [keys] binding_id = \"key\" · Esc closes", id="help-title")
+            yield Label('Keys · remap any in config.toml: [keys] binding_id = "key" · Esc closes', id="help-title", markup=False)
             yield DataTable(id="help-keys", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:

@@ -240,6 +240,7 @@ class EditorPane(Vertical):
             show_line_numbers=True,
             soft_wrap=False,
             tab_behavior="indent",
+            placeholder="Type SQL · F5 or Ctrl-J runs the statement under the cursor · F1 lists every key · \\? lists backslash commands",
         )
         area.indent_width = 4
         yield area
@@ -560,7 +561,7 @@ class EditorPane(Vertical):
         )
         menu.highlighted = 0
         x, y = area.cursor_screen_offset
-        region = self.region
+        region = self.content_region
         menu.styles.offset = (max(0, x - region.x - len(result.prefix)), y - region.y + 1)
         menu.display = True
 
