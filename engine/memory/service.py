@@ -186,12 +186,21 @@ class Memory:
             for e in entries:
                 e.text = redact_statement(e.text.strip(), dialect)
         recorded = 0
-        for start in range(0, len(entries), BATCH):
-            chunk = entries[start : start + BATCH]
-            prepared = await asyncio.to_thread(self._prepare, chunk) if len(chunk) > 256 else self._prepare(chunk)
+        chunks = [entries[start : start + BATCH] for start in range(0, len(entries), BATCH)]
+        ahead: asyncio.Future[list[Prepared]] | None = None
+        for number, chunk in enumerate(chunks):
+            if ahead is not None:
+                prepared = await ahead
+            else:
+                prepared = await asyncio.to_thread(self._prepare, chunk) if len(chunk) > 256 else self._prepare(chunk)
+            ahead = None
+            if number + 1 < len(chunks):  # prepare the next chunk while this one is written
+                ahead = asyncio.ensure_future(asyncio.to_thread(self._prepare, chunks[number + 1]))
             try:
                 created = await self.store.add_many(prepared)
             except (sqlite3.Error, OSError) as exc:
+                if ahead is not None:
+                    await asyncio.gather(ahead, return_exceptions=True)
                 self._off(f"memory off: could not record ({exc})")
                 raise MemoryUnavailable(self.reason or "memory off") from None
             recorded += len(chunk)
@@ -202,10 +211,11 @@ class Memory:
         return recorded
 
     def _prepare(self, entries: Sequence[Entry]) -> list[Prepared]:
-        """Fingerprint and embedding of each entry, reusing work for texts of a known shape."""
+        """Fingerprint and embedding of each entry; texts of one shape (same but for literals)
+        are lexed and embedded once, in this batch and across batches."""
         hashing = isinstance(self.embedder, HashingEmbedder)
         out: list[Prepared | None] = [None] * len(entries)
-        pending: list[tuple[int, str | None, list]] = []
+        todo: dict[str, list[int]] = {}  # shape key (or a unique key) -> entries waiting for it
         for i, e in enumerate(entries):
             key = literal_key(e.text) if hashing else None
             if key is not None:
@@ -214,17 +224,22 @@ class Memory:
                     self._shapes.move_to_end(key)
                     out[i] = Prepared(e, text_hash(e.text), cached[0], cached[1])
                     continue
-            pending.append((i, key, lex(e.text)))
-        if pending:
-            if hashing:
-                vectors = self.embedder.embed_lexemes([p[2] for p in pending])  # type: ignore[attr-defined]
+                todo.setdefault(key, []).append(i)
             else:
-                vectors = self.embedder.embed([entries[p[0]].text for p in pending])
-            for (i, key, lexemes), vector in zip(pending, vectors):
+                todo[f"\0{i}"] = [i]
+        if todo:
+            keys = list(todo)
+            lexed = [lex(entries[todo[k][0]].text) for k in keys]
+            if hashing:
+                vectors = self.embedder.embed_lexemes(lexed)  # type: ignore[attr-defined]
+            else:
+                vectors = self.embedder.embed([entries[todo[k][0]].text for k in keys])
+            for key, lexemes, vector in zip(keys, lexed, vectors):
                 fp = fingerprint_lexemes(lexemes)
-                e = entries[i]
-                out[i] = Prepared(e, text_hash(e.text), fp, vector)
-                if key is not None:
+                for i in todo[key]:
+                    e = entries[i]
+                    out[i] = Prepared(e, text_hash(e.text), fp, vector)
+                if key[0] != "\0":
                     self._shapes[key] = (fp, vector)
                     if len(self._shapes) > SHAPE_CACHE:
                         self._shapes.popitem(last=False)

@@ -27,6 +27,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+# One thread: searches are single queries, where OpenMP's thread start and spin cost more than
+# they save, and on a shared two-core machine extra threads only fight the event loop.
+faiss.omp_set_num_threads(1)
+
 RECALL_TARGET = 0.97
 TUNE_QUERIES = 200
 
@@ -167,7 +171,7 @@ class VectorIndex:
             with self._lock:
                 self._journal = None
             return
-        nlist = max(16, min(int(4 * math.sqrt(n)), n // 39))
+        nlist = max(16, min(int(math.sqrt(n)), n // 39, 4096))  # ~sqrt(n) lists: training stays seconds
         nlist = 1 << int(round(math.log2(nlist)))
         quantizer = faiss.IndexFlatIP(self.dim)
         ivf = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)

@@ -36,11 +36,20 @@ def _runs(memory_path: Path) -> list[tuple[str, str, int | None, str | None, int
         raw.close()
 
 
+@pytest.fixture(scope="module")
+def _demo_db(tmp_path_factory) -> Path:
+    """The demo shop database, built once for the module (copied per test)."""
+    return ensure_demo_database(tmp_path_factory.mktemp("demo") / "demo.db")
+
+
 @pytest.fixture
-def shop(aishell_home) -> tuple[Settings, Path]:
+def shop(aishell_home, _demo_db) -> tuple[Settings, Path]:
     settings = Settings.load()
     settings.pool.enabled = False  # one connection is all these tests need
-    return settings, ensure_demo_database(settings.demo_db_path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = settings.data_dir / "shop.db"
+    shutil.copyfile(_demo_db, db)
+    return settings, db
 
 
 async def test_every_statement_is_committed_before_its_result_is_returned(shop):

@@ -1,0 +1,313 @@
+"""Memory: recording and search, each against a straightforward implementation in the same run.
+
+- ``memory.insert_single``: one ``Memory.record`` (redact, fingerprint, embed, upsert, run row,
+  shape stats, commit) against the naive way: ``sqlite3`` with its default rollback journal,
+  one INSERT and a commit per statement (text + embedding).
+- ``memory.insert_batch``: ``Memory.record_many`` of a history-like stream (statements from a
+  few thousand shapes with varying literals) and of distinct-shape statements, against the same
+  naive per-row commits.
+- ``memory.search_100k``: ``Memory.search`` (hybrid: FAISS + FTS5 + ranking SQL) over 100,000
+  entries, median over mixed word and SQL queries, against a naive search over the same data:
+  numpy brute-force cosine over every vector plus a ``LIKE`` scan. Also the vector part alone
+  (FAISS exact) against numpy.
+- ``memory.rss_100k``: RSS of a fresh process with those 100,000 entries open and searched,
+  against a process holding the same rows as Python objects with numpy vectors.
+- ``memory.search_1m_ivf`` and ``memory.recall_at_10_ivf_1m``: 1,000,000 hashing embeddings of
+  distinct synthetic statements in the IVF index (trained as in production, nprobe self-tuned)
+  against exact ``IndexFlatIP`` search on the same vectors; recall@10 against that exact result
+  for held-out statements (ties at the 10th score count as found).
+
+``--quick`` shrinks 100k to 20k and 1M to 100k (names keep saying what was measured).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from engine.bench import BenchContext, BenchResult
+
+NAME = "memory"
+
+_TABLES = ["orders", "customers", "order_items", "payments", "products", "reviews", "inventory_events",
+           "suppliers", "categories", "shipments", "invoices", "refunds", "sessions", "events", "users"]
+_COLUMNS = ["id", "name", "email", "status", "created_at", "amount", "total", "quantity", "price", "country",
+            "city", "method", "rating", "customer_id", "order_id", "product_id", "updated_at", "kind", "note", "sku"]
+_WORDS = ["alpha", "bravo", "cargo", "delta", "ember", "fjord", "gamma", "harbor", "iris", "jade", "kilo", "lumen",
+          "mango", "nova", "orbit", "pixel", "quartz", "raven", "sierra", "tango", "umber", "vivid", "willow", "xenon",
+          "yonder", "zephyr", "amber", "basil", "cedar", "dune", "echo", "flint", "grove", "haze", "ivory", "juniper"]
+
+
+def _history(n: int, shapes: int, seed: int) -> list[str]:
+    """Statements as a history holds them: ``shapes`` query shapes, literals varying per run."""
+    rng = random.Random(seed)
+    templates = []
+    for _ in range(shapes):
+        t = rng.choice(_TABLES)
+        a, b, c = rng.sample(_COLUMNS, 3)
+        kind = rng.randrange(5)
+        if kind == 0:
+            templates.append(f"SELECT {a}, {b} FROM {t} WHERE {c} = {{n}}")
+        elif kind == 1:
+            templates.append(f"SELECT {a}, count(*) FROM {t} WHERE {b} > {{n}} GROUP BY {a} ORDER BY 2 DESC LIMIT {{m}}")
+        elif kind == 2:
+            u = rng.choice(_TABLES)
+            templates.append(f"SELECT x.{a}, y.{b} FROM {t} x JOIN {u} y ON y.{c} = x.id WHERE x.{b} = '{{s}}' LIMIT {{m}}")
+        elif kind == 3:
+            templates.append(f"UPDATE {t} SET {a} = '{{s}}' WHERE id = {{n}}")
+        else:
+            templates.append(f"INSERT INTO {t} ({a}, {b}) VALUES ({{n}}, '{{s}}')")
+    return [rng.choice(templates).format(n=rng.randint(1, 10**6), m=rng.randint(1, 500), s=rng.choice(_WORDS)) for _ in range(n)]
+
+
+def _distinct(n: int, seed: int) -> list[str]:
+    """Statements that all differ in shape (identifiers vary): the worst case for recording."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        t = f"{rng.choice(_TABLES)}_{rng.choice(_WORDS)}_{i % 5000}"
+        a, b = rng.sample(_COLUMNS, 2)
+        w = rng.choice(_WORDS)
+        out.append(f"SELECT {a}, {b}_{w} FROM {t} WHERE {a} = {rng.randint(1, 10**6)} ORDER BY {b} LIMIT {rng.randint(1, 100)}")
+    return out
+
+
+_QUERIES = ["orders by status", "customer email", "payments method amount", "count of products per country",
+            "update invoices status", "join orders customers", "refunds total", "SELECT name FROM users WHERE id = 5",
+            "sessions created_at", "insert into events", "shipments city", "top rated reviews", "price of products",
+            "SELECT amount, count(*) FROM payments GROUP BY amount", "suppliers note", "quantity of order items"]
+
+
+def _naive_insert_rate(path: Path, texts: list[str], vectors: np.ndarray) -> float:
+    """Seconds per statement: default sqlite3 settings, INSERT + commit per statement."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE IF NOT EXISTS history (id INTEGER PRIMARY KEY, text TEXT, ts REAL, embedding BLOB)")
+    conn.commit()
+    start = time.perf_counter()
+    for text, vector in zip(texts, vectors):
+        conn.execute("INSERT INTO history (text, ts, embedding) VALUES (?, ?, ?)", (text, time.time(), vector.tobytes()))
+        conn.commit()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed / len(texts)
+
+
+def _rss_child(path: str, naive: bool) -> float:
+    code = f"""
+import asyncio, json, sqlite3, sys
+import numpy as np
+def rss():
+    with open('/proc/self/status') as fh:
+        for line in fh:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+if {naive!r}:
+    conn = sqlite3.connect({path!r})
+    rows = [dict(id=r[0], text=r[1], fingerprint=r[2], vector=np.frombuffer(r[3], dtype=np.float32).copy())
+            for r in conn.execute('SELECT id, text, fingerprint, embedding FROM statements')]
+    matrix = np.vstack([r['vector'] for r in rows])
+    q = matrix[0]
+    top = np.argsort(-(matrix @ q))[:10]
+    print(rss())
+else:
+    from engine.config import MemorySettings
+    from engine.memory import Memory
+    async def main():
+        m = await Memory.open(MemorySettings(prune_interval=0), path={path!r})
+        await m.wait_ready()
+        await m.search('orders by status')
+        print(rss())
+        await m.close()
+    asyncio.run(main())
+"""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True, timeout=600)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+async def run(ctx: BenchContext) -> list[BenchResult]:
+    from engine.config import MemorySettings
+    from engine.memory import Entry, Memory
+    from engine.memory.embed import HashingEmbedder
+
+    quick = ctx.quick
+    n_search = 20_000 if quick else 100_000
+    n_ivf = 100_000 if quick else 1_000_000
+    label_search = "20k" if quick else "100k"
+    label_ivf = "100k" if quick else "1m"
+    work = Path(ctx.workdir) / "memory-bench"
+    work.mkdir(parents=True, exist_ok=True)
+    for old in work.iterdir():
+        old.unlink()
+    results: list[BenchResult] = []
+    embedder = HashingEmbedder()
+    settings = MemorySettings(prune_interval=0, ivf_threshold=10**9)  # IVF measured on its own below
+
+    # -- single insert ----------------------------------------------------------------------------
+    singles = _distinct(400 if quick else 1500, seed=1)
+    memory = await Memory.open(settings, path=work / "single.db")
+    await memory.wait_ready()
+    samples = []
+    for text in singles:
+        start = time.perf_counter()
+        await memory.record(Entry(text, database="postgresql://bench@db/shop", duration_ms=1.0, rows=1, tables=("t",)))
+        samples.append(time.perf_counter() - start)
+    await memory.close()
+    naive_vectors = embedder.embed(singles[:300])
+    naive_single = _naive_insert_rate(work / "naive-single.db", singles[:300], naive_vectors)
+    results.append(BenchResult(
+        "memory.insert_single", "median latency of one recorded statement (committed)", statistics.median(samples) * 1e3,
+        "ms", "sqlite3 default journal, INSERT + commit per statement", naive_single * 1e3, target="<= 2 ms",
+    ))
+
+    # -- batch insert -----------------------------------------------------------------------------
+    history = _history(n_search, shapes=3000, seed=2)
+    memory = await Memory.open(settings, path=work / "search.db")
+    await memory.wait_ready()
+    entries = [Entry(t, database="postgresql://bench@db/shop", started_at=time.time() - (n_search - i), duration_ms=2.0, rows=1)
+               for i, t in enumerate(history)]
+    start = time.perf_counter()
+    await memory.record_many(entries)
+    rate_history = n_search / (time.perf_counter() - start)
+    results.append(BenchResult(
+        "memory.insert_batch", f"entries/s recording {label_search} history-like statements (3,000 shapes)", rate_history,
+        "rows/s", "sqlite3 default journal, INSERT + commit per statement", 1.0 / naive_single, higher_is_better=True,
+        target=">= 20,000 rows/s",
+    ))
+    distinct = _distinct(10_000 if quick else 30_000, seed=3)
+    scratch = await Memory.open(settings, path=work / "distinct.db")
+    await scratch.wait_ready()
+    start = time.perf_counter()
+    await scratch.record_many([Entry(t, database="x") for t in distinct])
+    rate_distinct = len(distinct) / (time.perf_counter() - start)
+    await scratch.close()
+    results.append(BenchResult(
+        "memory.insert_batch_distinct", "entries/s recording statements that all differ in shape (worst case)", rate_distinct,
+        "rows/s", "sqlite3 default journal, INSERT + commit per statement", 1.0 / naive_single, higher_is_better=True,
+    ))
+
+    # -- search over 100k -------------------------------------------------------------------------
+    await memory.close()  # reopen: measure what a new session sees (index saved at close)
+    memory = await Memory.open(settings, path=work / "search.db")
+    await memory.wait_ready()
+    queries = _QUERIES * (4 if quick else 12)
+    for q in _QUERIES:
+        await memory.search(q)  # warm caches
+    ours = []
+    for q in queries:
+        start = time.perf_counter()
+        await memory.search(q, limit=10, database="postgresql://bench@db/shop")
+        ours.append(time.perf_counter() - start)
+    stats = await memory.stats()
+    await memory.close()
+    raw = sqlite3.connect(work / "search.db")
+    rows = raw.execute("SELECT id, text, embedding FROM statements").fetchall()
+    raw.close()
+    texts = [r[1] for r in rows]
+    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    naive = []
+    flat_s = []
+    import faiss
+
+    flat = faiss.IndexFlatIP(matrix.shape[1])
+    flat.add(matrix)
+    for q in queries:
+        start = time.perf_counter()
+        qv = embedder.embed([q])[0]
+        scores = matrix @ qv
+        top = np.argpartition(-scores, 10)[:10]
+        words = [w for w in q.lower().split() if len(w) > 2]
+        _ = [i for i, t in enumerate(texts) if any(w in t.lower() for w in words)][:50]
+        naive.append(time.perf_counter() - start + 0 * len(top))
+        start = time.perf_counter()
+        flat.search(qv[None, :], 10)
+        flat_s.append(time.perf_counter() - start)
+    numpy_only = []
+    for q in queries[: len(_QUERIES)]:
+        qv = embedder.embed([q])[0]
+        start = time.perf_counter()
+        np.argpartition(-(matrix @ qv), 10)[:10]
+        numpy_only.append(time.perf_counter() - start)
+    results.append(BenchResult(
+        f"memory.search_{label_search}", f"median hybrid search top-10 over {stats['statements']:,} statements ({n_search:,} runs)",
+        statistics.median(ours) * 1e3, "ms", "numpy brute-force cosine + LIKE scan over the same entries",
+        statistics.median(naive) * 1e3, target="<= 10 ms (100k)",
+    ))
+    results.append(BenchResult(
+        f"memory.vector_search_{label_search}", "median FAISS exact top-10, vector part alone", statistics.median(flat_s) * 1e3,
+        "ms", "numpy matmul + argpartition", statistics.median(numpy_only) * 1e3,
+    ))
+
+    # -- RSS with 100k loaded ---------------------------------------------------------------------
+    try:
+        rss_ours = _rss_child(str(work / "search.db"), naive=False)
+        rss_naive = _rss_child(str(work / "search.db"), naive=True)
+        results.append(BenchResult(
+            f"memory.rss_{label_search}", f"RSS of a process with {stats['statements']:,} statements open and searched", rss_ours,
+            "MB", "rows as Python objects with numpy vectors", rss_naive, target="<= 250 MB (100k)",
+        ))
+    except (subprocess.SubprocessError, ValueError, OSError) as exc:
+        print(f"memory bench: RSS measurement failed: {exc}", file=sys.stderr)
+    del matrix, flat, texts, rows
+
+    # -- IVF over 1M --------------------------------------------------------------------------------
+    results.extend(await asyncio.to_thread(_ivf_bench, n_ivf, label_ivf, embedder, quick))
+    return results
+
+
+def _ivf_bench(n: int, label: str, embedder, quick: bool) -> list[BenchResult]:
+    import faiss
+
+    from engine.memory.vectors import VectorIndex, recall_at_k
+
+    texts = _distinct(n + 500, seed=11)
+    held_out = texts[n:]
+    vectors = np.empty((n, embedder.dim), dtype=np.float32)
+    for start in range(0, n, 20_000):
+        vectors[start : start + 20_000] = embedder.embed(texts[start : min(start + 20_000, n)])
+    del texts
+    index = VectorIndex(embedder.dim, ivf_threshold=10**12, background=False)
+    index.add(np.arange(1, n + 1, dtype=np.int64), vectors)
+    started = time.perf_counter()
+    index.train_now()
+    train_s = time.perf_counter() - started
+    if index.kind != "ivf":
+        raise RuntimeError(index.last_error or "IVF training did not happen")
+    exact = faiss.IndexFlatIP(embedder.dim)
+    exact.add(vectors)
+    del vectors
+    queries = np.vstack([embedder.embed(held_out), embedder.embed(_QUERIES)])
+    ours, theirs = [], []
+    found_all, exact_all = [], []
+    for q in queries:
+        q = q[None, :]
+        start = time.perf_counter()
+        got, _ = index.search(q, 10)
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        want, _ = exact.search(q, 10)
+        theirs.append(time.perf_counter() - start)
+        found_all.append(got[0])
+        exact_all.append(want[0])
+    recall = recall_at_k(np.array(found_all), np.array(exact_all))
+    return [
+        BenchResult(
+            f"memory.search_{label}_ivf", f"median top-10 over {n:,} vectors, IVF ({index._index.nlist} lists, nprobe {index.nprobe}, trained in {train_s:.0f} s)",
+            statistics.median(ours) * 1e3, "ms", "exact IndexFlatIP search on the same vectors", statistics.median(theirs) * 1e3,
+            target="<= 25 ms (1M)",
+        ),
+        BenchResult(
+            f"memory.recall_at_10_ivf_{label}", f"recall@10 of the IVF index against exact search ({len(queries)} held-out queries)",
+            recall, "ratio", "exact IndexFlatIP (recall 1.0)", 1.0, higher_is_better=True, target=">= 0.95",
+        ),
+    ]
