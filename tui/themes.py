@@ -62,12 +62,16 @@ def load_themes(config_dir: Path | None) -> tuple[list[Theme], list[str]]:
 
 
 def choose_theme(requested: str | None, configured: str, available: set[str]) -> str:
-    """The theme to start with: an explicit request, else ANSI-only when colours are limited
-    (``NO_COLOR`` set, or a 16-colour terminal), else the configured one."""
+    """The theme to start with: an explicit request, else ANSI-only on a 16-colour terminal,
+    else the configured one. ``NO_COLOR`` is honoured by Textual itself (it renders any
+    truecolour theme in greys), so with it set an ANSI theme is never picked automatically: Textual's
+    no-colour filter would turn the terminal's own colours into black on black."""
     if requested and requested in available:
         return requested
-    if "NO_COLOR" in os.environ or _sixteen_colours():
+    if _sixteen_colours() and "NO_COLOR" not in os.environ:
         return ANSI_THEME if ANSI_THEME in available else "textual-ansi"
+    if "NO_COLOR" in os.environ and configured in available and configured.endswith("ansi"):
+        return DEFAULT_THEME if DEFAULT_THEME in available else "textual-dark"
     if configured in available:
         return configured
     return DEFAULT_THEME if DEFAULT_THEME in available else "textual-dark"

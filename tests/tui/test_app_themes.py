@@ -30,8 +30,10 @@ def test_choice_respects_no_color_and_requests(monkeypatch):
     assert choose_theme(None, "aishell-light", available) == "aishell-light"
     assert choose_theme("aishell-high-contrast", "aishell-light", available) == "aishell-high-contrast"
     assert choose_theme(None, "nope", available) == "aishell-dark"
+    # NO_COLOR: Textual renders the theme in greys; an ANSI theme would come out black on black.
     monkeypatch.setenv("NO_COLOR", "1")
-    assert choose_theme(None, "aishell-light", available) == ANSI_THEME
+    assert choose_theme(None, "aishell-light", available) == "aishell-light"
+    assert choose_theme(None, "aishell-ansi", available) == "aishell-dark"
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.delenv("COLORTERM")
     monkeypatch.setenv("TERM", "linux")
