@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from engine.config import PoolSettings
-from engine.drivers.base import Connection, Driver
+from engine.drivers.base import Driver
 from engine.errors import AishellError, CircuitOpen, ConnectionFailed, ConnectionLost, PoolError, PoolTimeout
 from engine.metrics import LatencyWindow, PoolSnapshot
 
@@ -500,7 +500,7 @@ class _PostgresAcquire:
             self._expired = True  # recycled on release
         conn = pool._wrappers.get(con)
         if conn is None:
-            conn = pool._wrappers[con] = _pooled_connection_class()(con, pool.driver)
+            conn = pool._wrappers[con] = _connection_class()(con, pool.driver)
         return conn
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -529,7 +529,7 @@ class _PostgresAcquire:
                 pool._errors += 1
 
 
-def _pooled_connection_class() -> Any:
+def _connection_class() -> Any:
     """The driver's PostgresConnection: its ``execute`` is already the lean one-round-trip path."""
     from engine.drivers.postgres import PostgresConnection
 
@@ -834,4 +834,4 @@ def _check_settings(s: PoolSettings) -> None:
         raise ConfigurationError(f"pool.breaker_threshold must be >= 1, got {s.breaker_threshold!r}")
 
 
-__all__ = ["create_pool", "PostgresPool", "SQLitePool", "CircuitBreaker", "PoolSnapshot", "Connection"]
+__all__ = ["create_pool", "PostgresPool", "SQLitePool", "CircuitBreaker", "PoolSnapshot", "changes_session_state"]
