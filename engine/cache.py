@@ -183,6 +183,11 @@ class QueryCache:
             )
         self.settings = settings
         self.dialect = dialect
+        self._planner: Any = None
+        if dialect == "mongo":  # Mongo shell statements have their own planner
+            from engine.mongo.fingerprint import cache_plan
+
+            self._planner = cache_plan
         self._data: OrderedDict[Any, _Entry] = OrderedDict()
         self._by_table: dict[str, set[Any]] = {}
         self._gen: dict[str, int] = {}
@@ -224,13 +229,16 @@ class QueryCache:
                 return QueryResult(entry.columns, list(entry.rows), entry.rowcount, entry.status, 0.0, True)
             self._drop(key)
             self.evictions += 1
-        if key is not None and plan(sql, self.dialect).cacheable:
+        if key is not None and self.plan(sql).cacheable:
             self.misses += 1
         else:
             self.uncacheable += 1
         return None
 
     def plan(self, sql: str) -> CachePlan:
+        """:func:`plan` for this cache's dialect (Mongo statements: engine.mongo's planner)."""
+        if self._planner is not None:
+            return self._planner(sql)
         return plan(sql, self.dialect)
 
     def token(self, p: CachePlan) -> tuple:

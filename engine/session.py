@@ -140,13 +140,17 @@ class Session:
             source = SingleConnection(driver)
             await source.start()
         cache = None
-        if settings.cache.enabled and driver.dialect in ("postgres", "sqlite", "mongo"):
-            from engine.cache import QueryCache
+        try:
+            if settings.cache.enabled and driver.dialect in ("postgres", "sqlite", "mongo"):
+                from engine.cache import QueryCache
 
-            cache = QueryCache(settings.cache, dialect=driver.dialect)
-        session = cls(driver, settings, source, cache=cache)
-        if cache is not None:
-            await session._start_watcher()
+                cache = QueryCache(settings.cache, dialect=driver.dialect)
+            session = cls(driver, settings, source, cache=cache)
+            if cache is not None:
+                await session._start_watcher()
+        except BaseException:
+            await source.close()  # a bad cache setting or a cancelled open leaks no connection
+            raise
         await session._open_memory(memory)
         return session
 
