@@ -14,11 +14,6 @@ def main(args: argparse.Namespace) -> int:
     target = args.target
     if target is None:
         target = str(ensure_demo_database(settings.demo_db_path))
-    try:
-        from tui.app import run_app  # noqa: PLC0415 - Textual only when the app starts
-    except ImportError:
-        from engine.drivers.url import redact_url
+    from tui.app import run_app  # noqa: PLC0415 - Textual only when the app starts
 
-        print(f"aishell would open {redact_url(target)} (the workbench is not built yet)")
-        return 0
     return run_app(target, settings=settings, read_only=args.read_only, create=args.create, theme=args.theme)
