@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Can not relate snapshot:UserWarn
 SNAPSHOTS = Path(__file__).resolve().parents[2] / "snapshots"
 DEMO = Path("/tmp/aishell-snapshots/demo.db")
 SIZES = {"120x36": (120, 36), "80x24": (80, 24)}
-QUERY = "SELECT c.country, count(*) AS orders, round(sum(o.total), 2) AS revenue\nFROM orders o JOIN customers c ON c.id = o.customer_id\nGROUP BY c.country\nORDER BY revenue DESC"
+QUERY = "SELECT c.country, count(*) AS orders, round(sum(o.total), 2) AS revenue\nFROM orders o JOIN customers c ON c.id = o.customer_id\nWHERE o.status = 'shipped'\nGROUP BY c.country\nORDER BY revenue DESC"
 
 POOL = {
     "backend": "sqlite", "size": 2, "min_size": 1, "max_size": 10, "in_use": 1, "idle": 1, "waiters": 0,
