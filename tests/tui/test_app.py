@@ -415,3 +415,19 @@ async def test_export_writes_file(demo_db, tmp_path):
         g.request_export("csv", str(full))
         await until(pilot, full.exists, timeout=30, what="full export")
         assert len(full.read_text().splitlines()) == 26_001
+
+
+async def test_restored_buffer_gets_schema_aware_findings(demo_db, aishell_home):
+    data = aishell_home / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "buffers.json").write_text(json.dumps({"active": 0, "buffers": [{"name": "saved", "text": "SELECT * FROM orders WHERE status = 'shipped'", "cursor": [0, 5]}]}))
+    app = make_app(demo_db)
+    seen: list[list[dict]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.screen.query_one("#suggestions")
+        original = pane.show_findings
+        pane.show_findings = lambda findings: (seen.append(findings), original(findings))[1]
+        await connected(pilot)
+        # The missing-index rule needs the catalog: it shows once the catalog has loaded.
+        await until(pilot, lambda: any(f.get("code") == "AS014" for batch in seen for f in batch), what="schema-aware finding")
+        assert app.screen.query_one("#editor").buffer_names == ["saved"]

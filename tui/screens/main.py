@@ -664,7 +664,12 @@ class MainScreen(Screen):
         self.post_message(CatalogLoaded(tables, sorted({t.schema for t in info.tables.values() if t.schema})))
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
-        self.query_one(EditorPane).set_catalog(Catalog(message.tables, message.schemas))
+        editor = self.query_one(EditorPane)
+        editor.set_catalog(Catalog(message.tables, message.schemas))
+        # Schema-aware rules (missing index, large table scans) can run now: analyze again.
+        if self._pending_statement is None:
+            self._pending_statement = editor.current_statement()
+        self._analyze_now()
 
     # -- layout -----------------------------------------------------------------------------------
 
