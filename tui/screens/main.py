@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -134,10 +135,11 @@ class MainScreen(Screen):
             with insights:
                 with TabPane("Suggestions", id="tab-suggestions"):
                     yield SuggestionsPane(id="suggestions")
+                # Hidden tabs are mounted after the first frame (start-up time).
                 with TabPane("Metrics", id="tab-metrics"):
-                    yield MetricsPane(id="metrics")
+                    yield Lazy(MetricsPane(id="metrics"))
                 with TabPane("Memory", id="tab-memory"):
-                    yield MemoryPane(id="memory")
+                    yield Lazy(MemoryPane(id="memory"))
         yield Static(self._key_hints(), id="keybar")
 
     def _key_hints(self) -> Text:
@@ -164,7 +166,6 @@ class MainScreen(Screen):
             for field in self.query(Input):
                 field.cursor_blink = False
         self.query_one(EditorPane).text_area.focus()
-        self.query_one(MetricsPane).update_metrics(None, None)
         self._metrics_timer = self.set_interval(max(0.1, self.app.settings.ui.metrics_interval), self._refresh_metrics, pause=True)
 
     def on_resize(self, event: Any) -> None:
@@ -196,15 +197,21 @@ class MainScreen(Screen):
         self.load_catalog()
         self._metrics_timer.resume()
         self._refresh_metrics()
-        memory = self.query_one(MemoryPane)
-        if not callable(getattr(session, "recall", None)):
-            memory.show_unavailable("Memory is not available in this build (Session.recall is missing).")
-        else:
-            self.search_memory("")
+        self._init_memory()
         self._analyze_now()
         if self._pending_run is not None:
             pending, self._pending_run = self._pending_run, None
             self.submit(*pending)
+
+    def _init_memory(self) -> None:
+        memory = self.query(MemoryPane).first() if self.query(MemoryPane) else None
+        if memory is None:  # still being mounted (lazily): try again after the next refresh
+            self.call_after_refresh(self._init_memory)
+            return
+        if not callable(getattr(self.session, "recall", None)):
+            memory.show_unavailable("Memory is not available in this build (Session.recall is missing).")
+        else:
+            self.search_memory("")
 
     def _set_state(self, text: str, kind: str) -> None:
         self.connection_state = text
@@ -558,7 +565,10 @@ class MainScreen(Screen):
 
     def _refresh_metrics(self) -> None:
         session = self.session
-        pane = self.query_one(MetricsPane)
+        found = self.query(MetricsPane)
+        if not found:
+            return
+        pane = found.first()
         if session is None:
             pane.update_metrics(None, None)
             return
