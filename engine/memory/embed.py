@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 from itertools import chain
 from typing import Protocol, Sequence, runtime_checkable
 
@@ -76,6 +77,7 @@ INTENT_WEIGHT = 0.5
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light English stemmer for identifiers: plurals and common verb endings."""
     if len(word) <= 3:

@@ -4,7 +4,11 @@ Candidates come from both channels (the vector index's nearest and FTS5's best m
 gets six signals in [0, 1] and a weighted sum with the weights from settings:
 
 - ``vector``: cosine similarity of the query's embedding and the statement's (negative -> 0);
-- ``text``: BM25 of the query's words against the statement, divided by the best in the set;
+- ``text``: BM25 of the query's words in the statement, divided by the best in the set. FTS5
+  finds the lexical candidates (newest statements with a rare query word, newest with any) and
+  gives document frequencies (counted up to a cap, so a word in every statement costs no more
+  than one in a thousand); the BM25 formula is then applied to the candidates' texts, so one
+  search costs the same at 10,000 entries or 1,000,000;
 - ``recency``: ``0.5 ** (age / half_life)`` of the statement's last run;
 - ``frequency``: runs of the statement's shape (fingerprint), log-scaled, saturating at 100;
 - ``success``: the shape's success rate (0.5 when unknown, e.g. imported history);
@@ -12,6 +16,8 @@ gets six signals in [0, 1] and a weighted sum with the weights from settings:
 
 >>> fts_query("customers who paid by card in 2024")
 '"customers" OR "paid" OR "card" OR "2024"'
+>>> terms("SELECT order_items.qty FROM order_items")
+['order', 'items', 'qty']
 """
 
 from __future__ import annotations
@@ -80,17 +86,44 @@ class SearchHit:
         }
 
 
-def fts_query(text: str, *, max_terms: int = 12) -> str | None:
-    """An FTS5 MATCH expression: the query's words OR-ed, stop words dropped (kept if nothing else)."""
+def terms(text: str, *, max_terms: int = 12) -> list[str]:
+    """The query's words as FTS5 sees them (split on non-alphanumerics, lower case), stop words
+    dropped unless nothing else is left, each once."""
     words = [w.lower() for w in _WORD.findall(text)]
     kept = [w for w in words if w not in _STOP and len(w) > 1] or [w for w in words if len(w) > 1]
-    seen: list[str] = []
-    for w in kept:
-        if w not in seen:
-            seen.append(w)
-    if not seen:
-        return None
-    return " OR ".join(f'"{w}"' for w in seen[:max_terms])
+    return list(dict.fromkeys(kept))[:max_terms]
+
+
+def fts_query(text: str, *, max_terms: int = 12) -> str | None:
+    """An FTS5 MATCH expression: the query's words OR-ed, stop words dropped (kept if nothing else)."""
+    found = terms(text, max_terms=max_terms)
+    return " OR ".join(f'"{w}"' for w in found) if found else None
+
+
+def bm25(query_terms: list[str], docs: dict[int, str], doc_freq: dict[str, int], total: int,
+         *, k1: float = 1.2, b: float = 0.75) -> dict[int, float]:
+    """BM25 of ``query_terms`` in each document of ``docs`` (id -> text); words are compared
+    stemmed, as FTS5's porter tokenizer compares them. Only documents with a match are returned."""
+    from engine.memory.embed import stem
+
+    wanted = {stem(t): t for t in query_terms}
+    idf = {
+        stem(t): math.log(1.0 + (total - doc_freq.get(t, 0) + 0.5) / (doc_freq.get(t, 0) + 0.5))
+        for t in query_terms
+    }
+    tokenized = {i: [stem(w.lower()) for w in _WORD.findall(text)] for i, text in docs.items()}
+    avg = (sum(len(t) for t in tokenized.values()) / len(tokenized)) if tokenized else 1.0
+    scores: dict[int, float] = {}
+    for i, words in tokenized.items():
+        counts: dict[str, int] = {}
+        for w in words:
+            if w in wanted:
+                counts[w] = counts.get(w, 0) + 1
+        if not counts:
+            continue
+        norm = k1 * (1 - b + b * len(words) / max(avg, 1.0))
+        scores[i] = sum(idf[w] * tf * (k1 + 1) / (tf + norm) for w, tf in counts.items())
+    return scores
 
 
 def rank(
@@ -105,7 +138,7 @@ def rank(
 ) -> list[SearchHit]:
     """Score every candidate and return the best ``limit``, highest score first, one a
     fingerprint (the best-scoring statement of each shape stands for the others)."""
-    best_text = max((-s for s in text_scores.values()), default=0.0)
+    best_text = max(text_scores.values(), default=0.0)
     half_life = max(settings.half_life_days, 1e-6) * 86400.0
     weights = {
         "vector": settings.weight_vector,
@@ -118,10 +151,10 @@ def rank(
     hits: list[SearchHit] = []
     for c in candidates:
         known = c.shape_successes + c.shape_failures
-        bm25 = text_scores.get(c.id)
+        lexical = text_scores.get(c.id)
         signals = {
             "vector": max(0.0, min(1.0, vector_scores.get(c.id, 0.0))),
-            "text": (-bm25 / best_text) if bm25 is not None and best_text > 0 else 0.0,
+            "text": (lexical / best_text) if lexical is not None and best_text > 0 else 0.0,
             "recency": 0.5 ** (max(0.0, now - c.last_seen) / half_life),
             "frequency": min(1.0, math.log1p(max(c.shape_runs, 0)) / math.log1p(100)),
             "success": (c.shape_successes / known) if known else 0.5,

@@ -28,7 +28,7 @@ from engine.config import MemorySettings, Settings
 from engine.errors import AishellError, MemoryUnavailable
 from engine.memory.embed import Embedder, HashingEmbedder, embedder_for
 from engine.memory.history import guess_kind, parse
-from engine.memory.search import SearchHit, fts_query, rank
+from engine.memory.search import SearchHit, bm25, rank, terms
 from engine.memory.store import Entry, MemoryStore, Prepared
 from engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
 from engine.memory.vectors import VectorIndex
@@ -38,6 +38,8 @@ log = logging.getLogger("engine.memory")
 SHAPE_CACHE = 4096
 READY_WAIT = 5.0
 THREAD_SEARCH_FROM = 20_000
+RARE_TERM = 1000
+"""Words in fewer statements than this also fetch lexical candidates from the whole memory."""
 BATCH = 5000
 
 
@@ -261,21 +263,33 @@ class Memory:
                 ids = await self.store.recent(limit, database or None) or await self.store.recent(limit)
                 cands = await self.store.candidates(ids, database)
                 return rank(cands, vector_scores={}, text_scores={}, database=database, now=now, settings=self.settings, limit=limit)
-            k = max(limit * 8, 64)
+            k = max(limit * 4, 40)
             vector_scores: dict[int, float] = {}
+            max_id = await self.store.max_id()
             index = await self._ready_index()
+            total = max_id
             if index is not None:
-                await self._catch_up(index)
+                if max_id > index.max_id:
+                    await self._catch_up(index)
+                total = index.ntotal
                 query = self.embedder.embed([text])
                 if index.ntotal >= THREAD_SEARCH_FROM:
                     scores, ids = await asyncio.to_thread(index.search, query, k)
                 else:
                     scores, ids = index.search(query, k)
                 vector_scores = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
-            match = fts_query(text)
-            text_scores = dict(await self.store.text_search(match, k)) if match else {}
-            wanted = list(dict.fromkeys([*vector_scores, *text_scores]))
+            words = terms(text)
+            lexical: list[int] = []
+            doc_freq: dict[str, int] = {}
+            if words:
+                doc_freq = await self.store.term_counts(words, RARE_TERM)
+                rare = [w for w in words if doc_freq[w] < RARE_TERM]
+                if rare:
+                    lexical += await self.store.text_matches(" OR ".join(f'"{w}"' for w in rare), k)
+                lexical += await self.store.text_matches(" OR ".join(f'"{w}"' for w in words), k // 2)
+            wanted = list(dict.fromkeys([*vector_scores, *lexical]))
             cands = await self.store.candidates(wanted, database)
+            text_scores = bm25(words, {c.id: c.text for c in cands}, doc_freq, total) if words else {}
         except sqlite3.Error as exc:
             raise MemoryUnavailable(f"memory search failed: {exc}") from None
         return rank(cands, vector_scores=vector_scores, text_scores=text_scores, database=database, now=now, settings=self.settings, limit=limit)
@@ -354,7 +368,7 @@ class Memory:
     async def _catch_up(self, index: VectorIndex) -> None:
         """Add statements recorded by other processes (or skipped) since the index last grew."""
         assert self.store is not None
-        _, max_id = await self.store.summary()
+        max_id = await self.store.max_id()
         if max_id <= index.max_id:
             return
         async for ids, vectors in self.store.embeddings(after_id=index.max_id):

@@ -385,8 +385,14 @@ class MemoryStore:
         rows = await self._conn.execute_fetchall("SELECT id FROM statements ORDER BY id")
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    async def max_id(self) -> int:
+        """The largest statement id (an index lookup)."""
+        rows = await self._conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM statements")
+        return int(next(iter(rows))[0])
+
     async def summary(self) -> tuple[int, int]:
-        """``(statement count, max id)``: cheap, to check a saved index against the store."""
+        """``(statement count, max id)``, to check a saved index against the store (counts rows:
+        not for every search)."""
         rows = await self._conn.execute_fetchall("SELECT count(*), coalesce(max(id), 0) FROM statements")
         count, max_id = next(iter(rows))
         return int(count), int(max_id)
@@ -416,16 +422,31 @@ class MemoryStore:
                 await _rollback(self._conn)
                 raise
 
-    async def text_search(self, match: str, limit: int) -> list[tuple[int, float]]:
-        """``(statement_id, bm25)`` best first (bm25 is negative: lower is better)."""
+    async def text_matches(self, match: str, limit: int, *, after_id: int = 0) -> list[int]:
+        """Ids of the newest statements matching an FTS5 expression (no ranking: cheap however
+        many match, since FTS5 walks its doclists in rowid order)."""
         try:
             rows = await self._conn.execute_fetchall(
-                "SELECT rowid, bm25(statements_fts) AS r FROM statements_fts WHERE statements_fts MATCH ? ORDER BY r LIMIT ?",
-                (match, limit),
+                "SELECT rowid FROM statements_fts WHERE statements_fts MATCH ? AND rowid > ? ORDER BY rowid DESC LIMIT ?",
+                (match, after_id, limit),
             )
         except sqlite3.OperationalError:  # a query FTS5 cannot read
             return []
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return [int(r[0]) for r in rows]
+
+    async def term_counts(self, terms: Sequence[str], cap: int) -> dict[str, int]:
+        """How many statements contain each term (FTS5, porter-stemmed), counted up to ``cap``."""
+        if not terms:
+            return {}
+        one = "(SELECT count(*) FROM (SELECT rowid FROM statements_fts WHERE statements_fts MATCH ? LIMIT ?))"
+        args: list[Any] = []
+        for term in terms:
+            args += [f'"{term}"', cap]
+        try:
+            rows = await self._conn.execute_fetchall("SELECT " + ", ".join([one] * len(terms)), args)
+        except sqlite3.OperationalError:
+            return {t: 0 for t in terms}
+        return {t: int(n) for t, n in zip(terms, next(iter(rows)))}
 
     async def candidates(self, ids: Sequence[int], database: str) -> list[Candidate]:
         """Statements by id with their most relevant run (latest on ``database``, else latest)."""
