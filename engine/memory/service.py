@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import hashlib
 import logging
 import sqlite3
 import time
@@ -55,6 +56,19 @@ class ImportReport:
 
     def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "read": self.read, "recorded": self.recorded, "skipped": self.skipped, "redacted": self.redacted}
+
+
+def shape_fingerprint(text: str, dialect: str, lexemes: list) -> str:
+    """16 hex digits of the statement's shape: a hash of :func:`engine.analyzer.fingerprint`
+    (the analyzer's cache key, so memory and analysis agree on what "the same query" is); for
+    dialects the analyzer does not know (mongo), memory's own token normalization."""
+    try:
+        from engine.analyzer import fingerprint as analyzer_fingerprint
+
+        shape = analyzer_fingerprint(text, dialect)
+    except (ImportError, ValueError):
+        return fingerprint_lexemes(lexemes)
+    return hashlib.blake2b(shape.encode(), digest_size=8).hexdigest()
 
 
 class Memory:
@@ -163,7 +177,7 @@ class Memory:
             return False
         try:
             entry.text = redact_statement(entry.text.strip(), dialect)
-            prepared = self._prepare([entry])[0]
+            prepared = self._prepare([entry], dialect)[0]
             statement_id, new = await self.store.add(prepared)
         except (sqlite3.Error, OSError) as exc:
             self._off(f"memory off: could not record ({exc})")
@@ -194,10 +208,10 @@ class Memory:
             if ahead is not None:
                 prepared = await ahead
             else:
-                prepared = await asyncio.to_thread(self._prepare, chunk) if len(chunk) > 256 else self._prepare(chunk)
+                prepared = await asyncio.to_thread(self._prepare, chunk, dialect) if len(chunk) > 256 else self._prepare(chunk, dialect)
             ahead = None
             if number + 1 < len(chunks):  # prepare the next chunk while this one is written
-                ahead = asyncio.ensure_future(asyncio.to_thread(self._prepare, chunks[number + 1]))
+                ahead = asyncio.ensure_future(asyncio.to_thread(self._prepare, chunks[number + 1], dialect))
             try:
                 created = await self.store.add_many(prepared)
             except (sqlite3.Error, OSError) as exc:
@@ -212,7 +226,7 @@ class Memory:
                 index.add(ids, np.vstack([c[1] for c in created]))
         return recorded
 
-    def _prepare(self, entries: Sequence[Entry]) -> list[Prepared]:
+    def _prepare(self, entries: Sequence[Entry], dialect: str = "postgres") -> list[Prepared]:
         """Fingerprint and embedding of each entry; texts of one shape (same but for literals)
         are lexed and embedded once, in this batch and across batches."""
         hashing = isinstance(self.embedder, HashingEmbedder)
@@ -221,6 +235,7 @@ class Memory:
         for i, e in enumerate(entries):
             key = literal_key(e.text) if hashing else None
             if key is not None:
+                key = dialect + "\0" + key
                 cached = self._shapes.get(key)
                 if cached is not None:
                     self._shapes.move_to_end(key)
@@ -237,7 +252,7 @@ class Memory:
             else:
                 vectors = self.embedder.embed([entries[todo[k][0]].text for k in keys])
             for key, lexemes, vector in zip(keys, lexed, vectors):
-                fp = fingerprint_lexemes(lexemes)
+                fp = shape_fingerprint(entries[todo[key][0]].text, dialect, lexemes)
                 for i in todo[key]:
                     e = entries[i]
                     out[i] = Prepared(e, text_hash(e.text), fp, vector)

@@ -323,3 +323,22 @@ async def test_empty_query_lists_recent_statements(tmp_path):
         assert [h.text for h in hits] == [f"SELECT {i} AS n, * FROM things_{i}" for i in (4, 3, 2)]
     finally:
         await memory.close()
+
+
+async def test_fingerprint_is_the_analyzers(tmp_path):
+    """Memory and the analyzer agree on what "the same query" is."""
+    import hashlib
+
+    from engine.analyzer import fingerprint
+
+    memory = await Memory.open(MemorySettings(), path=tmp_path / "memory.db")
+    try:
+        text = "SELECT name FROM products WHERE id IN (1, 2, 3) AND price > 10"
+        await memory.record(Entry(text, database=DB), dialect="postgres")
+        await memory.record(Entry("SELECT name FROM products WHERE id IN (7) AND price > 99", database=DB), dialect="postgres")
+        stats = await memory.stats()
+        assert stats["fingerprints"] == 1 and stats["top"][0]["runs"] == 2
+        expected = hashlib.blake2b(fingerprint(text, "postgres").encode(), digest_size=8).hexdigest()
+        assert stats["top"][0]["fingerprint"] == expected
+    finally:
+        await memory.close()
