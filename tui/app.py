@@ -8,6 +8,7 @@ the panes and runs statements in workers.
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ class AishellApp(App[int]):
         return MainScreen(narrow=self.size.width < NARROW_WIDTH)
 
     def on_mount(self) -> None:
+        self.call_after_refresh(_after_first_frame)
         for error in self.theme_errors:
             self.notify(error, title="Theme file skipped", severity="warning")
         if self.session is None:
@@ -176,6 +178,14 @@ class AishellApp(App[int]):
             self.notify(f"{type(error).__name__}: {error}", title=title, severity="error", timeout=10)
 
 
+def _after_first_frame() -> None:
+    """Collect garbage again (``aishell`` turns the collector off while starting); what start-up
+    created lives as long as the app, so it is frozen out of future collections."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def _warm_imports() -> None:
     """Import the engine's heavy parts (sqlglot, drivers, numpy/FAISS for memory) in a thread,
     so the event loop keeps drawing while they load."""
@@ -191,7 +201,10 @@ def _warm_imports() -> None:
 def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None) -> int:
     """Run the workbench until the user quits; the exit code (0, or 2 when it could not connect)."""
     app = AishellApp(target, settings=settings, read_only=read_only, create=create, theme=theme)
-    app.run()
+    try:
+        app.run()
+    finally:
+        gc.enable()
     return int(app.return_code or 0)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 
 def main(args: argparse.Namespace) -> int:
+    # Start-up allocates many long-lived objects (modules, classes, styles): no collection
+    # passes until the first frame is on screen; the app turns the collector back on then.
+    gc.disable()
     from engine.config import Settings
     from engine.demo import ensure_demo_database
 

@@ -82,6 +82,8 @@ class MainScreen(Screen):
     """Editor and results in the centre, schema on the left, insights (suggestions, metrics,
     memory) on the right as tabs. Narrow terminals hide the side columns until asked for."""
 
+    AUTO_FOCUS = "#sql"
+    """The editor starts focused (focusing something else first would restyle twice at start-up)."""
     BINDINGS = [
         Binding("ctrl+j,f5,ctrl+enter", "run", "Run", id="main.run", tooltip="Run the selection, or the statement under the cursor", priority=True),
         Binding("f6", "run_buffer", "Run all", id="main.run_buffer", tooltip="Run the whole buffer", priority=True),
