@@ -4,8 +4,13 @@ Both run in fresh subprocesses (imports and all). The first frame is timed under
 terminal of 120×36: from spawning ``aishell`` on the demo database until the header's text
 appears on the terminal. Harlequin is measured the same way in the same run when its
 ``harlequin`` command is installed (``--version``, and its first frame on an in-memory
-DuckDB); without it the baseline is None and the metric says so.
+DuckDB, until its "Data Catalog" pane title is drawn); without it the baseline is None and the metric says so.
 Targets: ``--version`` ≤ 0.15 s, first frame ≤ 0.6 s.
+
+Both programs start as installed programs do after their first run: with Python's bytecode
+cache (children get a private ``PYTHONPYCACHEPREFIX`` even when ``PYTHONDONTWRITEBYTECODE`` is
+set here) and one untimed warm-up start each, so compiling sources is not counted as start-up.
+Samples of the two programs alternate, so background load hits both alike.
 """
 
 from __future__ import annotations
@@ -25,6 +30,15 @@ from pathlib import Path
 from engine.bench import BenchContext, BenchResult
 
 NAME = "startup"
+NEEDS_PG = False
+
+
+OUR_MARKER = b"AIShell"
+"""The header's brand label, drawn by the workbench's first frame."""
+HARLEQUIN_ARGS = [":memory:"]
+HARLEQUIN_MARKER = b"Data Catalog"
+"""The title of harlequin's first pane. Not b"Harlequin": under a C locale harlequin prints a
+"System Locale Not Set" notice naming itself before its app even starts."""
 
 
 def _aishell() -> list[str]:
@@ -107,12 +121,6 @@ def time_first_frame(cmd: list[str], marker: bytes, *, env: dict[str, str], time
     return elapsed
 
 
-def _median_frame(cmd: list[str], marker: bytes, *, repeat: int, env: dict[str, str]) -> float | None:
-    samples = [time_first_frame(cmd, marker, env=env) for _ in range(repeat)]
-    good = [s for s in samples if s is not None]
-    return statistics.median(good) if good else None
-
-
 async def run(ctx: BenchContext) -> list[BenchResult]:
     return await asyncio.to_thread(_run, ctx)
 
@@ -121,8 +129,9 @@ def _run(ctx: BenchContext) -> list[BenchResult]:
     repeat = 3 if ctx.quick else 7
     home = Path(ctx.workdir) / "startup-home"
     home.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, AISHELL_HOME=str(home))
+    env = dict(os.environ, AISHELL_HOME=str(home), PYTHONPYCACHEPREFIX=str(Path(ctx.workdir) / "pycache"))
     env.pop("NO_COLOR", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     ours = _aishell()
     # The demo database is built once before timing (first use builds it; that is not start-up).
     from engine.config import Settings
@@ -131,10 +140,24 @@ def _run(ctx: BenchContext) -> list[BenchResult]:
     ensure_demo_database(Settings.load(env=env).demo_db_path)
     harlequin = _harlequin()
 
-    version = time_version(ours, repeat=repeat, env=env)
-    frame = _median_frame(ours, b"AIShell", repeat=repeat, env=env)
-    h_version = time_version(harlequin, repeat=repeat, env=env) if harlequin else None
-    h_frame = _median_frame(harlequin + [":memory:"], b"Harlequin", repeat=repeat, env=env) if harlequin else None
+    programs = [("ours", ours, ours, OUR_MARKER)]
+    if harlequin:
+        programs.append(("harlequin", harlequin, harlequin + HARLEQUIN_ARGS, HARLEQUIN_MARKER))
+    for _, version_cmd, frame_cmd, marker in programs:  # warm-up: bytecode cache, disk cache
+        time_version(version_cmd, repeat=1, env=env)
+        time_first_frame(frame_cmd, marker, env=env)
+    versions: dict[str, list[float]] = {name: [] for name, *_ in programs}
+    frames: dict[str, list[float]] = {name: [] for name, *_ in programs}
+    for _ in range(repeat):
+        for name, version_cmd, frame_cmd, marker in programs:
+            versions[name].append(time_version(version_cmd, repeat=1, env=env))
+            sample = time_first_frame(frame_cmd, marker, env=env)
+            if sample is not None:
+                frames[name].append(sample)
+    median = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
+    version, frame = median(versions["ours"]), median(frames["ours"])
+    h_version = median(versions["harlequin"]) if harlequin else None
+    h_frame = median(frames["harlequin"]) if harlequin else None
     missing = "" if harlequin else " (harlequin not installed: no baseline)"
     results = [
         BenchResult(
