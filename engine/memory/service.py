@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import hashlib
+import importlib
 import logging
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
@@ -32,7 +33,9 @@ from engine.memory.history import guess_kind, parse
 from engine.memory.search import SearchHit, bm25, rank, terms
 from engine.memory.store import Entry, MemoryStore, Prepared
 from engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
-from engine.memory.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from engine.memory.vectors import VectorIndex
 
 log = logging.getLogger("engine.memory")
 
@@ -393,6 +396,9 @@ class Memory:
         store = self.store
         assert store is not None
         try:
+            # FAISS loads here, off the event loop: opening a session does not wait for it
+            vectors = await asyncio.to_thread(importlib.import_module, "engine.memory.vectors")
+            VectorIndex = vectors.VectorIndex
             stored = await store.get_meta("embedder")
             if stored is None:
                 await store.set_meta("embedder", self.embedder.name)
