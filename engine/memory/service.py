@@ -423,7 +423,7 @@ class Memory:
                 async for ids, vectors in store.embeddings():
                     await asyncio.to_thread(index.add, ids, vectors)
                 index.auto_train = True
-                index.maybe_train()
+            index.maybe_train()  # past the threshold (perhaps a new setting): IVF, in the background
             self.index = index
         except asyncio.CancelledError:
             raise
