@@ -64,15 +64,15 @@ def time_version(cmd: list[str], *, repeat: int, env: dict[str, str]) -> float:
     return statistics.median(samples)
 
 
-def time_first_frame(cmd: list[str], marker: bytes, *, env: dict[str, str], timeout: float = 30.0) -> float | None:
-    """Seconds from spawn until ``marker`` appears on the pty, or None on timeout."""
+def time_first_frame(cmd: list[str], marker: bytes, *, env: dict[str, str], timeout: float = 30.0, linger: float = 0.0) -> float | None:
+    """Seconds from spawn until ``marker`` appears on the pty, or None on timeout. With ``linger``
+    the program keeps running that many seconds after the marker (so a warm-up run also loads,
+    and caches the bytecode of, what the program imports after its first frame)."""
+    child_env = dict(env, TERM="xterm-256color", COLUMNS="120", LINES="36")
     pid, fd = pty.fork()
-    if pid == 0:  # child
-        os.environ.update(env)
-        os.environ["TERM"] = "xterm-256color"
-        os.environ["COLUMNS"], os.environ["LINES"] = "120", "36"
+    if pid == 0:  # child: exactly ``env`` (keys removed from it stay removed)
         try:
-            os.execv(cmd[0], cmd)
+            os.execve(cmd[0], cmd, child_env)
         finally:
             os._exit(127)
     start = time.perf_counter()
@@ -100,9 +100,11 @@ def time_first_frame(cmd: list[str], marker: bytes, *, env: dict[str, str], time
             seen = (seen + chunk)[-200_000:]
             if b"\x1b[6n" in chunk:  # answer cursor-position queries like a terminal would
                 os.write(fd, b"\x1b[1;1R")
-            if marker in seen:
+            if elapsed is None and marker in seen:
                 elapsed = time.perf_counter() - start
-                break
+                if linger <= 0:
+                    break
+                timeout = elapsed + linger
     finally:
         try:
             os.kill(pid, signal.SIGTERM)
@@ -145,7 +147,7 @@ def _run(ctx: BenchContext) -> list[BenchResult]:
         programs.append(("harlequin", harlequin, harlequin + HARLEQUIN_ARGS, HARLEQUIN_MARKER))
     for _, version_cmd, frame_cmd, marker in programs:  # warm-up: bytecode cache, disk cache
         time_version(version_cmd, repeat=1, env=env)
-        time_first_frame(frame_cmd, marker, env=env)
+        time_first_frame(frame_cmd, marker, env=env, linger=3.0)
     versions: dict[str, list[float]] = {name: [] for name, *_ in programs}
     frames: dict[str, list[float]] = {name: [] for name, *_ in programs}
     for _ in range(repeat):
