@@ -96,7 +96,6 @@ class Session:
         self._tx_plans: list[Any] = []
         self._watcher: Any = None
         self._watch_task: asyncio.Task | None = None
-        self._running: set[Running] = set()  # type: ignore[misc]
         self._running_list: list[Running] = []
         self._closed = False
         self.memory: Any = None
