@@ -424,6 +424,8 @@ async def test_restored_buffer_gets_schema_aware_findings(demo_db, aishell_home)
     app = make_app(demo_db)
     seen: list[list[dict]] = []
     async with app.run_test(size=SIZE) as pilot:
+        # The side panes are mounted right after the first frame.
+        await until(pilot, lambda: bool(app.screen.query("#suggestions")), what="suggestions pane")
         pane = app.screen.query_one("#suggestions")
         original = pane.show_findings
         pane.show_findings = lambda findings: (seen.append(findings), original(findings))[1]

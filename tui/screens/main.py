@@ -66,6 +66,16 @@ async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
+class PaneSlot(Lazy):
+    """Mounts ``pane`` after the first frame, like :class:`~textual.lazy.Lazy`, but keeps the
+    pane's place on screen meanwhile (styled as ``PaneSlot.-<name>`` in ``app.tcss``)."""
+
+    def __init__(self, pane: Widget, name: str, *, display: bool = True) -> None:
+        super().__init__(pane)
+        self.add_class(f"-{name}")
+        self.display = display
+
+
 class Header(Horizontal):
     """One line: app name, the redacted target, READ-ONLY badge and connection state."""
 
@@ -126,15 +136,17 @@ class MainScreen(Screen):
         settings = self.app.settings
         yield Header(id="header")
         with Horizontal(id="workspace"):
+            # The side columns are mounted right after the first frame (start-up time); their
+            # slots keep the place meanwhile, so nothing moves when they arrive.
             tree = SchemaTree(id="schema")
             tree.display = not self.narrow
-            yield tree
+            yield PaneSlot(tree, "schema", display=tree.display)
             with Vertical(id="center"):
                 yield EditorPane(buffers_path=settings.data_dir / "buffers.json", id="editor")
                 yield ResultsGrid(page_size=settings.ui.page_size, id="results")
             insights = TabbedContent(id="insights", initial="tab-suggestions")
             insights.display = not self.narrow
-            with insights:
+            with PaneSlot(insights, "insights", display=insights.display):
                 with TabPane("Suggestions", id="tab-suggestions"):
                     yield SuggestionsPane(id="suggestions")
                 # Hidden tabs are mounted after the first frame (start-up time).
@@ -177,8 +189,9 @@ class MainScreen(Screen):
         if narrow != self.narrow:
             self.narrow = narrow
             self.set_class(narrow, "-narrow")
-            self.query_one("#schema").display = not narrow
-            self.query_one("#insights").display = not narrow
+            # query, not query_one: right after start-up the side panes may still be in their slots
+            for pane in self.query("#schema, #insights, PaneSlot"):
+                pane.display = not narrow
 
     @property
     def session(self) -> Any:
@@ -187,6 +200,9 @@ class MainScreen(Screen):
     # -- connection -------------------------------------------------------------------------------
 
     def on_reconnected(self, message: Reconnected) -> None:
+        if self.query(PaneSlot):  # the side panes mount right after the first frame: then
+            self.call_after_refresh(self.post_message, message)
+            return
         self.query_one("#target", Label).update(message.display_url)
         self.query_one("#read-only").display = message.read_only
         self._set_state("connected", "ok")
