@@ -83,6 +83,11 @@ class _SearchInput(Input):
         Binding("down", "to_hits", "To hits", show=False, id="memory.to_hits", tooltip="Move to the list of hits"),
     ]
 
+    def on_mount(self) -> None:
+        # Mounted after the first frame (after the screen's own pass over inputs): a steady
+        # cursor in tests and snapshots, or pictures depend on the blink phase.
+        self.cursor_blink = not self.app.is_headless
+
     def action_to_hits(self) -> None:
         self.query_ancestor(MemoryPane).focus_hits()
 
