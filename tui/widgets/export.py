@@ -11,12 +11,10 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import decimal
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -44,8 +42,6 @@ def _json_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
-    if isinstance(value, uuid.UUID):
-        return str(value)
     if isinstance(value, dict):
         return {str(key): _json_value(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -112,6 +108,8 @@ def export_rows(
     try:
         with open(partial, "w", encoding="utf-8", newline="") as handle:
             if fmt == "csv":
+                import csv  # noqa: PLC0415 - only when exporting (start-up time)
+
                 writer = csv.writer(handle)
                 writer.writerow(names)
                 for row in rows:
