@@ -79,7 +79,9 @@ class AishellApp(App[int]):
         for error in self.theme_errors:
             self.notify(error, title="Theme file skipped", severity="warning")
         if self.session is None:
-            self.call_after_refresh(self.open_session, self.target)
+            # After the first frame and the one that brings the side panes: connecting imports
+            # the engine (sqlglot, drivers, FAISS) in a thread that would slow those frames down.
+            self.call_after_refresh(self.call_after_refresh, self.open_session, self.target)
         else:
             self.post_message(Reconnected(self.session.display_url, self.session.read_only))
 
