@@ -27,6 +27,7 @@ from pathlib import Path
 from engine.bench import BenchContext, BenchResult
 
 NAME = "analyzer"
+NEEDS_PG = False
 
 
 def tpch_dir() -> Path:

@@ -37,6 +37,7 @@ import numpy as np
 from engine.bench import BenchContext, BenchResult
 
 NAME = "memory"
+NEEDS_PG = False
 
 _TABLES = ["orders", "customers", "order_items", "payments", "products", "reviews", "inventory_events",
            "suppliers", "categories", "shipments", "invoices", "refunds", "sessions", "events", "users"]

@@ -21,6 +21,7 @@ from typing import Any
 from engine.bench import BenchContext, BenchResult, median_time
 
 NAME = "mongo"
+NEEDS_PG = False
 
 STATEMENT = (
     'db.orders.find({status: "paid", total: {$gt: 100}, "customer.city": {$in: ["Oslo", "Bergen"]}}, '
