@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import select
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,8 @@ class AishellApp(App[int]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(_after_first_frame)
+        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            self.set_interval(1.0, self._exit_if_terminal_gone, name="terminal-watch")
         for error in self.theme_errors:
             self.notify(error, title="Theme file skipped", severity="warning")
         if self.session is None:
@@ -84,6 +88,13 @@ class AishellApp(App[int]):
             self.call_after_refresh(self.call_after_refresh, self.open_session, self.target)
         else:
             self.post_message(Reconnected(self.session.display_url, self.session.read_only))
+
+    def _exit_if_terminal_gone(self) -> None:
+        """Quit when the terminal hung up (SSH dropped, tmux killed) but no SIGHUP reached us,
+        e.g. when started through ``make run``: Textual's input thread would otherwise spin on
+        the dead tty forever."""
+        if terminal_hung_up(sys.__stdin__.fileno()):
+            self.exit(1)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def open_session(self, target: str, *, replace: bool = False) -> None:
@@ -211,3 +222,10 @@ def run_app(target: str, *, settings: Settings, read_only: bool = False, create:
 
 
 __all__ = ["AishellApp", "run_app"]
+
+
+def terminal_hung_up(fd: int) -> bool:
+    """True when the tty behind ``fd`` has hung up (poll reports POLLHUP or the fd is invalid)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLHUP | select.POLLERR | select.POLLNVAL)
+    return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in poller.poll(0))

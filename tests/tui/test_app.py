@@ -433,3 +433,18 @@ async def test_restored_buffer_gets_schema_aware_findings(demo_db, aishell_home)
         # The missing-index rule needs the catalog: it shows once the catalog has loaded.
         await until(pilot, lambda: any(f.get("code") == "AS014" for batch in seen for f in batch), what="schema-aware finding")
         assert app.screen.query_one("#editor").buffer_names == ["saved"]
+
+
+async def test_run_key_waits_for_keys_typed_before_it(demo_db):
+    """F5 right behind a burst of typing (a paste) runs the whole statement, not a prefix."""
+    from textual import events
+
+    app = make_app(demo_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        sql = "SELECT count(*) AS n FROM order_items"
+        for char in sql:  # all queued at once, as a terminal delivers a paste
+            app.post_message(events.Key(char if char != " " else "space", char))
+        app.post_message(events.Key("f5", None))
+        await until(pilot, lambda: grid(pilot).finished, what="statement finished")
+        assert grid(pilot).columns[0][0] == "n"

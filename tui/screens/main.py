@@ -259,10 +259,22 @@ class MainScreen(Screen):
     # -- running statements -----------------------------------------------------------------------
 
     def action_run(self) -> None:
-        self.query_one(EditorPane).run_request("auto")
+        self._after_typing(lambda: self.query_one(EditorPane).run_request("auto"))
 
     def action_run_buffer(self) -> None:
-        self.query_one(EditorPane).run_request("buffer")
+        self._after_typing(lambda: self.query_one(EditorPane).run_request("buffer"))
+
+    def _after_typing(self, callback: Any) -> None:
+        """Call ``callback`` once the keys already queued for the focused widget are applied.
+
+        Priority bindings fire as their key arrives, ahead of keys still waiting in the editor's
+        queue: without this, a paste or a fast typist's F5 would run half the statement.
+        """
+        focused = self.app.focused
+        if focused is None:
+            callback()
+        else:
+            focused.call_later(callback)
 
     @on(EditorPane.RunRequested)
     def _run_requested(self, event: EditorPane.RunRequested) -> None:
@@ -548,10 +560,10 @@ class MainScreen(Screen):
         self.action_advise()
 
     def action_explain(self) -> None:
-        self._plan("explain")
+        self._after_typing(lambda: self._plan("explain"))
 
     def action_advise(self) -> None:
-        self._plan("advise")
+        self._after_typing(lambda: self._plan("advise"))
 
     def _plan(self, kind: str) -> None:
         pane = self.query_one(SuggestionsPane)
