@@ -307,17 +307,23 @@ def conjuncts(condition: exp.Expression | None) -> list[exp.Expression]:
         condition = condition.this
     if condition is None:
         return []
+    return operands(condition, exp.And)
+
+
+def operands(node: exp.Expression, connector: type[exp.Connector]) -> list[exp.Expression]:
+    """The parts of a chain of ``connector`` (``exp.And`` or ``exp.Or``), in order, parentheses
+    removed; iterative, so deep chains do not recurse."""
     out: list[exp.Expression] = []
-    stack = [condition]
+    stack = [node]
     while stack:
-        node = stack.pop()
-        while isinstance(node, exp.Paren):
-            node = node.this
-        if isinstance(node, exp.And):
-            stack.append(node.expression)
-            stack.append(node.this)
+        item = stack.pop()
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if isinstance(item, connector):
+            stack.append(item.expression)
+            stack.append(item.this)
         else:
-            out.append(node)
+            out.append(item)
     return out
 
 

@@ -48,9 +48,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
             assert count == rows
             return rows / (time.perf_counter() - start)
 
-        settings = Settings.load(read_file=False)
-        settings.memory.enabled = False
-        settings.cache.enabled = False
+        settings = Settings.load(read_file=False, overrides={"memory": {"enabled": False}, "cache": {"enabled": False}})
         session = await Session.open(ctx.pg_url, settings=settings)
         try:
 

@@ -10,22 +10,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from engine.config import Settings
 from engine.drivers import driver_for
 from engine.errors import AuthenticationFailed, ConnectionFailed, DatabaseNotFound, QueryCancelled, QueryError, ReadOnlyViolation
 from engine.session import Session
-
-
-def _settings() -> Settings:
-    settings = Settings.load(read_file=False)
-    settings.memory.enabled = False
-    settings.cache.enabled = False
-    return settings
+from tests.support import bare_settings
 
 
 @pytest.fixture
 async def session(pg_fresh_db):
-    s = await Session.open(pg_fresh_db, settings=_settings())
+    s = await Session.open(pg_fresh_db, settings=bare_settings())
     await s.execute(
         """CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL UNIQUE, name text, born date);
            CREATE TABLE orders (id bigserial PRIMARY KEY, customer_id int REFERENCES customers(id),
@@ -120,7 +113,7 @@ async def test_cancel_stops_the_statement_on_the_server(session, pg_url):
     assert await session.cancel() is True
     with pytest.raises(QueryCancelled):
         await asyncio.wait_for(task, 5)
-    watcher = await Session.open(pg_url, settings=_settings())
+    watcher = await Session.open(pg_url, settings=bare_settings())
     try:
         active = await watcher.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'"
@@ -173,7 +166,7 @@ async def test_catalog_introspection(session):
 
 
 async def test_read_only_session_is_enforced_by_the_server(pg_fresh_db):
-    ro = await Session.open(pg_fresh_db, settings=_settings(), read_only=True)
+    ro = await Session.open(pg_fresh_db, settings=bare_settings(), read_only=True)
     try:
         assert ro.read_only
         with pytest.raises(ReadOnlyViolation):
@@ -190,12 +183,12 @@ async def test_connection_errors_are_clear_and_password_free(pg_url):
     parts = urlsplit(pg_url)
     wrong = pg_url.replace(f":{parts.password}@", ":not-the-password@")
     with pytest.raises(AuthenticationFailed) as info:
-        await Session.open(wrong, settings=_settings())
+        await Session.open(wrong, settings=bare_settings())
     assert "not-the-password" not in str(info.value) and "***" in str(info.value)
     with pytest.raises(DatabaseNotFound):
-        await Session.open(pg_url.rsplit("/", 1)[0] + "/no_such_db", settings=_settings())
+        await Session.open(pg_url.rsplit("/", 1)[0] + "/no_such_db", settings=bare_settings())
     with pytest.raises(ConnectionFailed) as info:
-        await Session.open(f"postgresql://u:secretpw@127.0.0.1:1/x", settings=_settings())
+        await Session.open(f"postgresql://u:secretpw@127.0.0.1:1/x", settings=bare_settings())
     assert "secretpw" not in str(info.value)
 
 
@@ -203,7 +196,7 @@ async def test_pg_environment_variables_and_passfile(pg_url, tmp_path, monkeypat
     parts = urlsplit(pg_url)
     bare = f"postgresql://{parts.username}@{parts.hostname}:{parts.port}{parts.path}"
     monkeypatch.setenv("PGPASSWORD", parts.password)
-    s = await Session.open(bare, settings=_settings())
+    s = await Session.open(bare, settings=bare_settings())
     assert (await s.execute("SELECT current_user")).rows == [(parts.username,)]
     await s.close()
     monkeypatch.delenv("PGPASSWORD")
@@ -212,7 +205,7 @@ async def test_pg_environment_variables_and_passfile(pg_url, tmp_path, monkeypat
     passfile.chmod(0o600)
     monkeypatch.setenv("PGPASSFILE", str(passfile))
     monkeypatch.setenv("PGDATABASE", parts.path.lstrip("/"))
-    s = await Session.open(f"postgresql://{parts.username}@{parts.hostname}:{parts.port}", settings=_settings())
+    s = await Session.open(f"postgresql://{parts.username}@{parts.hostname}:{parts.port}", settings=bare_settings())
     assert (await s.execute("SELECT current_database()")).rows == [(parts.path.lstrip("/"),)]
     await s.close()
 

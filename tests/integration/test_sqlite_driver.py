@@ -8,23 +8,16 @@ import time
 
 import pytest
 
-from engine.config import Settings
 from engine.demo import ensure_demo_database
 from engine.errors import ConnectionFailed, DatabaseNotFound, QueryCancelled, QueryError, ReadOnlyViolation
 from engine.session import Session
-
-
-def _settings() -> Settings:
-    settings = Settings.load(read_file=False)
-    settings.memory.enabled = False
-    settings.cache.enabled = False
-    return settings
+from tests.support import bare_settings
 
 
 @pytest.fixture
 async def db(tmp_path):
     path = tmp_path / "shop.db"
-    s = await Session.open(str(path), settings=_settings(), create=True)
+    s = await Session.open(str(path), settings=bare_settings(), create=True)
     await s.execute(
         """CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT);
            CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers(id), total REAL);
@@ -115,9 +108,9 @@ async def test_catalog(db):
 async def test_missing_file_is_never_created(tmp_path):
     path = tmp_path / "typo.db"
     with pytest.raises(DatabaseNotFound, match="does not exist"):
-        await Session.open(str(path), settings=_settings())
+        await Session.open(str(path), settings=bare_settings())
     with pytest.raises(DatabaseNotFound):
-        await Session.open(f"sqlite:///{path}", settings=_settings())
+        await Session.open(f"sqlite:///{path}", settings=bare_settings())
     assert not path.exists()
 
 
@@ -125,13 +118,13 @@ async def test_not_a_database_file(tmp_path):
     path = tmp_path / "notes.db"
     path.write_text("this is not a database, just some text that is long enough to have a header" * 20)
     with pytest.raises(ConnectionFailed, match="not a database"):
-        await Session.open(str(path), settings=_settings())
+        await Session.open(str(path), settings=bare_settings())
     assert path.read_text().startswith("this is not")
 
 
 async def test_read_only_enforced_by_sqlite(db):
     _, path = db
-    ro = await Session.open(f"sqlite:///{path}", settings=_settings(), read_only=True)
+    ro = await Session.open(f"sqlite:///{path}", settings=bare_settings(), read_only=True)
     try:
         with pytest.raises(ReadOnlyViolation):
             await ro.execute("INSERT INTO customers (email) VALUES ('no')")
@@ -145,7 +138,7 @@ async def test_demo_database_is_deterministic_and_large(tmp_path):
     first = ensure_demo_database(tmp_path / "a" / "demo.db")
     elapsed = time.perf_counter() - started
     second = ensure_demo_database(tmp_path / "b" / "demo.db")
-    s = await Session.open(str(first), settings=_settings())
+    s = await Session.open(str(first), settings=bare_settings())
     try:
         names = {t.name for t in await s.tables()}
         assert {"customers", "products", "orders", "order_items", "payments", "reviews", "categories"} <= names

@@ -7,6 +7,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
+from engine.analyzer.context import operands
+
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
@@ -55,18 +57,7 @@ def walk_scope(node: exp.Expression) -> Iterator[exp.Expression]:
 
 def or_branches(node: exp.Expression) -> list[exp.Expression]:
     """The OR-ed alternatives of a condition, parentheses removed."""
-    out: list[exp.Expression] = []
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        while isinstance(item, exp.Paren):
-            item = item.this
-        if isinstance(item, exp.Or):
-            stack.append(item.expression)
-            stack.append(item.this)
-        else:
-            out.append(item)
-    return out
+    return operands(node, exp.Or)
 
 
 def unparen(node: exp.Expression | None) -> exp.Expression | None:
