@@ -31,7 +31,7 @@ from engine.errors import AishellError, MemoryUnavailable
 from engine.memory.embed import Embedder, HashingEmbedder, embedder_for
 from engine.memory.history import guess_kind, parse
 from engine.memory.search import SearchHit, bm25, rank, terms
-from engine.memory.store import Entry, MemoryStore, Prepared
+from engine.memory.store import Entry, MemoryStore, Prepared, Vector
 from engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
 
 if TYPE_CHECKING:
@@ -44,7 +44,10 @@ READY_WAIT = 5.0
 THREAD_SEARCH_FROM = 20_000
 RARE_TERM = 1000
 """Words in fewer statements than this also fetch lexical candidates from the whole memory."""
-BATCH = 5000
+BATCH = 20_000
+FIRST_BATCH = 2_500
+"""Bulk recording writes batches growing from FIRST_BATCH to BATCH: the first is prepared with
+nothing to overlap, and each later one is prepared while the one before it is written."""
 
 
 @dataclass(slots=True)
@@ -74,6 +77,16 @@ def shape_fingerprint(text: str, dialect: str, lexemes: list) -> str:
     return hashlib.blake2b(shape.encode(), digest_size=8).hexdigest()
 
 
+def _chunks(entries: Sequence[Entry]) -> list[Sequence[Entry]]:
+    out = []
+    start, size = 0, FIRST_BATCH
+    while start < len(entries):
+        out.append(entries[start : start + size])
+        start += size
+        size = min(size * 2, BATCH)
+    return out
+
+
 class Memory:
     """Every statement remembered. Create with :meth:`open`; close with :meth:`close`."""
 
@@ -90,7 +103,7 @@ class Memory:
         self.embedder: Embedder = HashingEmbedder()
         self.index: VectorIndex | None = None
         self._ready = asyncio.Event()
-        self._shapes: collections.OrderedDict[str, tuple[str, np.ndarray]] = collections.OrderedDict()
+        self._shapes: collections.OrderedDict[str, tuple[str, Vector]] = collections.OrderedDict()
         self._tasks: list[asyncio.Task[Any]] = []
         self._saved_state: tuple[int, int, int] | None = None
         self._closed = False
@@ -189,12 +202,12 @@ class Memory:
             log.warning("memory: could not record a statement: %s", exc)
             return False
         index = self.index
-        if new and index is not None and self._ready.is_set() and statement_id == index.max_id + 1:
-            index.add(np.array([statement_id]), prepared.embedding[None, :])
+        if new and index is not None and self._ready.is_set():
+            index.append(np.array([statement_id]), prepared.vector.array[None, :])
         return True
 
     async def record_many(self, entries: Sequence[Entry], *, dialect: str = "postgres", filtered: bool = False) -> int:
-        """Remember many runs, ``BATCH`` to a transaction. Returns how many were recorded.
+        """Remember many runs, up to ``BATCH`` to a transaction. Returns how many were recorded.
 
         Raises MemoryUnavailable when memory is off or the write fails (bulk paths report errors).
         """
@@ -205,28 +218,32 @@ class Memory:
             for e in entries:
                 e.text = redact_statement(e.text.strip(), dialect)
         recorded = 0
-        chunks = [entries[start : start + BATCH] for start in range(0, len(entries), BATCH)]
+        chunks = _chunks(entries)
         ahead: asyncio.Future[list[Prepared]] | None = None
-        for number, chunk in enumerate(chunks):
-            if ahead is not None:
-                prepared = await ahead
-            else:
-                prepared = await asyncio.to_thread(self._prepare, chunk, dialect) if len(chunk) > 256 else self._prepare(chunk, dialect)
-            ahead = None
-            if number + 1 < len(chunks):  # prepare the next chunk while this one is written
-                ahead = asyncio.ensure_future(asyncio.to_thread(self._prepare, chunks[number + 1], dialect))
-            try:
-                created = await self.store.add_many(prepared)
-            except (sqlite3.Error, OSError) as exc:
+        indexing: asyncio.Future[bool] | None = None
+        try:
+            for number, chunk in enumerate(chunks):
                 if ahead is not None:
-                    await asyncio.gather(ahead, return_exceptions=True)
-                self._off(f"memory off: could not record ({exc})")
-                raise MemoryUnavailable(self.reason or "memory off") from None
-            recorded += len(chunk)
-            index = self.index
-            if created and index is not None and self._ready.is_set() and created[0][0] == index.max_id + 1:
-                ids = np.array([c[0] for c in created], dtype=np.int64)
-                index.add(ids, np.vstack([c[1] for c in created]))
+                    prepared = await ahead
+                else:
+                    prepared = await asyncio.to_thread(self._prepare, chunk, dialect) if len(chunk) > 256 else self._prepare(chunk, dialect)
+                ahead = None
+                if number + 1 < len(chunks):  # prepare the next chunk while this one is written
+                    ahead = asyncio.ensure_future(asyncio.to_thread(self._prepare, chunks[number + 1], dialect))
+                try:
+                    new_ids, new_vectors = await self.store.add_many(prepared)
+                except (sqlite3.Error, OSError) as exc:
+                    self._off(f"memory off: could not record ({exc})")
+                    raise MemoryUnavailable(self.reason or "memory off") from None
+                recorded += len(chunk)
+                index = self.index
+                if len(new_ids) and index is not None and self._ready.is_set():
+                    if indexing is not None:
+                        await indexing  # in order: each batch follows the one before
+                    # FAISS copies the vectors with the GIL released, beside the next batch's write
+                    indexing = asyncio.ensure_future(asyncio.to_thread(index.append, new_ids, new_vectors))
+        finally:
+            await asyncio.gather(*(f for f in (ahead, indexing) if f is not None), return_exceptions=True)
         return recorded
 
     def _prepare(self, entries: Sequence[Entry], dialect: str = "postgres") -> list[Prepared]:
@@ -254,8 +271,9 @@ class Memory:
                 vectors = self.embedder.embed_lexemes(lexed)  # type: ignore[attr-defined]
             else:
                 vectors = self.embedder.embed([entries[todo[k][0]].text for k in keys])
-            for key, lexemes, vector in zip(keys, lexed, vectors):
+            for key, lexemes, array in zip(keys, lexed, vectors):
                 fp = shape_fingerprint(entries[todo[key][0]].text, dialect, lexemes)
+                vector = Vector.of(array)
                 for i in todo[key]:
                     e = entries[i]
                     out[i] = Prepared(e, text_hash(e.text), fp, vector)

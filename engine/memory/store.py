@@ -1,11 +1,20 @@
 """The memory file: one SQLite database (aiosqlite, WAL) holding every statement and each run.
 
-Layout (schema version 1, migrations below): ``statements`` has one row per distinct statement
-text with its fingerprint, float32 embedding bytes and all-time counters; ``runs`` has one row per
-execution (database, times, rows, outcome, msgpack ``info`` with tables touched, kind and source);
-``fingerprints`` keeps frequency and success per statement shape; ``statements_fts`` is an FTS5
-index (porter stemming, external content): rows are indexed by the code that inserts them (in
-bulk for batches: a per-row trigger costs ten times more) and unindexed by a delete trigger; ``meta`` holds msgpack values.
+Layout (schema version 2; the migrations below take older files there): ``statements`` has one
+row per distinct statement text with its fingerprint, a 64-bit hash of the text (looked up, then
+the text compared), the id of its embedding and all-time counters; ``vectors`` holds each
+distinct embedding once, as float32 bytes keyed by a digest (statements of one shape share the
+hashing embedder's vector, so a history of 100,000 runs stores a few thousand); ``runs`` has one
+row per execution (database, times, rows, outcome, msgpack ``info`` with tables touched, kind and
+source); ``fingerprints`` keeps frequency and success per statement shape; ``statements_fts`` is
+an FTS5 index (porter stemming, external content): rows are indexed by the code that inserts them
+(in bulk for batches: a per-row trigger costs ten times more) and unindexed by a delete trigger;
+``meta`` holds msgpack values.
+
+Batches are written with multi-row ``INSERT ... VALUES`` statements, not ``executemany``: SQLite
+then runs thousands of rows in one step with the GIL released, while ``executemany`` takes the GIL
+back after every row and stalls for the interpreter's switch interval whenever another thread
+(the next batch being prepared) is running Python.
 
 Files are created mode 0600 in a 0700 directory. A file that is not ours (not SQLite, another
 application's, damaged) is moved aside as ``memory.db.corrupt-<UTC time>`` with its WAL, never
@@ -18,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import hashlib
+import json
 import math
 import os
 import sqlite3
@@ -25,15 +36,18 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence, TypeVar
 
 import aiosqlite
 import msgpack
 import numpy as np
 
 from engine.errors import MemoryUnavailable
+from engine.memory.text import text_hash
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_T = TypeVar("_T")
+VECTOR_CACHE = 200_000
 APPLICATION_ID = 0x41534D31  # "ASM1": aishell memory
 SQLITE_MAGIC = b"SQLite format 3\x00"
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
@@ -87,6 +101,37 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             INSERT INTO statements_fts (statements_fts, rowid, text) VALUES ('delete', old.id, old.text);
         END""",
     ),
+    # Embeddings move to ``vectors``, stored once each; the text hash becomes an integer looked up
+    # then compared; runs_started goes (no query reads runs by time alone). Runs with foreign keys
+    # off: the statements table is rebuilt under its runs.
+    2: (
+        "CREATE TABLE vectors (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, embedding BLOB NOT NULL)",
+        "INSERT OR IGNORE INTO vectors (digest, embedding) SELECT aishell_digest(embedding), embedding FROM statements ORDER BY id",
+        """CREATE TABLE statements_v2 (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL,
+            text_hash INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL,
+            vector_id INTEGER NOT NULL,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            runs INTEGER NOT NULL DEFAULT 0,
+            successes INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0
+        )""",
+        """INSERT INTO statements_v2 (id, text, text_hash, fingerprint, vector_id, first_seen, last_seen, runs, successes, failures)
+            SELECT s.id, s.text, aishell_text_hash(s.text), s.fingerprint, v.id, s.first_seen, s.last_seen, s.runs, s.successes, s.failures
+            FROM statements s JOIN vectors v ON v.digest = aishell_digest(s.embedding)""",
+        "DROP TABLE statements",
+        "ALTER TABLE statements_v2 RENAME TO statements",
+        "CREATE INDEX statements_text_hash ON statements (text_hash)",
+        "CREATE INDEX statements_fingerprint ON statements (fingerprint)",
+        "CREATE INDEX statements_last_seen ON statements (last_seen)",
+        """CREATE TRIGGER statements_fts_delete AFTER DELETE ON statements BEGIN
+            INSERT INTO statements_fts (statements_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END""",
+        "DROP INDEX runs_started",
+    ),
 }
 
 
@@ -108,14 +153,28 @@ class Entry:
     source: str = "session"
 
 
+@dataclass(slots=True, frozen=True)
+class Vector:
+    """An embedding with its stored form: float32 bytes and the digest they are deduplicated by."""
+
+    array: np.ndarray
+    blob: bytes
+    digest: bytes
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> "Vector":
+        blob = _vector_bytes(array)
+        return cls(np.frombuffer(blob, dtype=np.float32), blob, _digest(blob))  # shares the bytes
+
+
 @dataclass(slots=True)
 class Prepared:
     """An entry with what recording derives from its text."""
 
     entry: Entry
-    text_hash: bytes
+    text_hash: int
     fingerprint: str
-    embedding: np.ndarray
+    vector: Vector
 
 
 @dataclass(slots=True)
@@ -152,6 +211,9 @@ class MemoryStore:
         """A random id of this store, so saved vector indexes can tell whose they are."""
         self._write = asyncio.Lock()
         self._closed = False
+        self._vector_cache: dict[bytes, int] = {}
+        """Digest -> id of embeddings this store wrote or read (checked before use: another
+        process may have dropped them)."""
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -204,106 +266,29 @@ class MemoryStore:
 
     # -- writing ----------------------------------------------------------------------------------
 
+    async def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``work(db)`` inside BEGIN IMMEDIATE ... COMMIT, run on the connection's own thread in
+        one hop. A write then waits for the event loop (and the GIL) once, not once per statement,
+        which matters when another thread is busy in Python (the next batch being prepared).
+        aiosqlite has no public call for this: ``_execute`` is how its own methods queue work."""
+        async with self._write:
+            return await self._conn._execute(_in_transaction, self._conn._conn, work)
+
     async def add(self, item: Prepared) -> tuple[int, bool]:
         """Record one run in its own transaction, committed on return. ``(statement_id, new)``."""
-        e = item.entry
-        ok, bad = _outcome(e.success)
-        async with self._write:
-            conn = self._conn
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = await conn.execute_fetchall(
-                    "INSERT INTO statements (text, text_hash, fingerprint, embedding, first_seen, last_seen, runs, successes, failures)"
-                    " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)"
-                    " ON CONFLICT (text_hash) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen),"
-                    " runs = runs + 1, successes = successes + excluded.successes, failures = failures + excluded.failures"
-                    " RETURNING id, runs",
-                    (e.text, item.text_hash, item.fingerprint, _vector_bytes(item.embedding), e.started_at, e.started_at, ok, bad),
-                )
-                statement_id, runs = next(iter(rows))
-                if runs == 1:
-                    await conn.execute("INSERT INTO statements_fts (rowid, text) VALUES (?, ?)", (statement_id, e.text))
-                await conn.execute(_INSERT_RUN, _run_row(statement_id, e))
-                await conn.execute(_UPSERT_SHAPE, (item.fingerprint, 1, ok, bad, e.duration_ms or 0.0, e.started_at))
-                await conn.execute("COMMIT")
-            except BaseException:
-                await _rollback(conn)
-                raise
-        return statement_id, runs == 1
+        return await self._transaction(functools.partial(_add, item=item))
 
-    async def add_many(self, items: Sequence[Prepared]) -> list[tuple[int, np.ndarray]]:
-        """Record many runs in one transaction. Returns ``(statement_id, embedding)`` of the
-        statements that are new to the store."""
+    async def add_many(self, items: Sequence[Prepared]) -> tuple[np.ndarray, np.ndarray]:
+        """Record many runs in one transaction. Returns the ids of the statements new to the
+        store (ascending) and their embeddings, one row each."""
         if not items:
-            return []
-        by_hash: dict[bytes, list[Prepared]] = {}
-        for item in items:
-            by_hash.setdefault(item.text_hash, []).append(item)
-        shapes: dict[str, list[float]] = {}
-        for item in items:
-            ok, bad = _outcome(item.entry.success)
-            s = shapes.setdefault(item.fingerprint, [0, 0, 0, 0.0, 0.0])
-            s[0] += 1
-            s[1] += ok
-            s[2] += bad
-            s[3] += item.entry.duration_ms or 0.0
-            s[4] = max(s[4], item.entry.started_at)
-        hashes = list(by_hash)
-        created: list[tuple[int, np.ndarray]] = []
-        async with self._write:
-            conn = self._conn
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                existing: dict[bytes, int] = {}
-                for start in range(0, len(hashes), 900):
-                    chunk = hashes[start : start + 900]
-                    marks = ",".join("?" * len(chunk))
-                    for sid, h in await conn.execute_fetchall(
-                        f"SELECT id, text_hash FROM statements WHERE text_hash IN ({marks})", chunk
-                    ):
-                        existing[bytes(h)] = sid
-                (max_id,) = next(iter(await conn.execute_fetchall("SELECT coalesce(max(id), 0) FROM statements")))
-                ids: dict[bytes, int] = {}
-                new_rows = []
-                update_rows = []
-                for h, group in by_hash.items():
-                    first = min(g.entry.started_at for g in group)
-                    last = max(g.entry.started_at for g in group)
-                    ok = sum(_outcome(g.entry.success)[0] for g in group)
-                    bad = sum(_outcome(g.entry.success)[1] for g in group)
-                    if h in existing:
-                        ids[h] = existing[h]
-                        update_rows.append((first, last, len(group), ok, bad, existing[h]))
-                    else:
-                        max_id += 1
-                        ids[h] = max_id
-                        g0 = group[0]
-                        new_rows.append(
-                            (max_id, g0.entry.text, h, g0.fingerprint, _vector_bytes(g0.embedding), first, last, len(group), ok, bad)
-                        )
-                        created.append((max_id, g0.embedding))
-                if new_rows:
-                    await conn.executemany(
-                        "INSERT INTO statements (id, text, text_hash, fingerprint, embedding, first_seen, last_seen, runs, successes, failures)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        new_rows,
-                    )
-                    await conn.execute(
-                        "INSERT INTO statements_fts (rowid, text) SELECT id, text FROM statements WHERE id >= ?", (new_rows[0][0],)
-                    )
-                if update_rows:
-                    await conn.executemany(
-                        "UPDATE statements SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?),"
-                        " runs = runs + ?, successes = successes + ?, failures = failures + ? WHERE id = ?",
-                        update_rows,
-                    )
-                await conn.executemany(_INSERT_RUN, [_run_row(ids[item.text_hash], item.entry) for item in items])
-                await conn.executemany(_UPSERT_SHAPE, [(fp, *vals) for fp, vals in shapes.items()])
-                await conn.execute("COMMIT")
-            except BaseException:
-                await _rollback(conn)
-                raise
-        return created
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        known = self._vector_cache
+        ids, vectors, vector_ids = await self._transaction(functools.partial(_add_many, items=items, known=known))
+        if len(known) + len(vector_ids) > VECTOR_CACHE:
+            known.clear()
+        known.update(vector_ids)
+        return ids, vectors
 
     async def delete(self, ids: Iterable[int]) -> list[int]:
         """Forget statements (and their runs). Returns the ids that existed."""
@@ -318,6 +303,9 @@ class MemoryStore:
                     marks = ",".join("?" * len(chunk))
                     rows = await conn.execute_fetchall(f"DELETE FROM statements WHERE id IN ({marks}) RETURNING id", chunk)
                     gone.extend(r[0] for r in rows)
+                if gone:  # embeddings no statement uses any more (one scan of statements)
+                    await conn.execute("DELETE FROM vectors WHERE id NOT IN (SELECT vector_id FROM statements)")
+                    self._vector_cache.clear()
                 await conn.execute("COMMIT")
             except BaseException:
                 await _rollback(conn)
@@ -369,7 +357,9 @@ class MemoryStore:
         last = after_id
         while True:
             rows = await self._conn.execute_fetchall(
-                "SELECT id, embedding FROM statements WHERE id > ? ORDER BY id LIMIT ?", (last, chunk)
+                "SELECT s.id, v.embedding FROM statements s JOIN vectors v ON v.id = s.vector_id"
+                " WHERE s.id > ? ORDER BY s.id LIMIT ?",
+                (last, chunk),
             )
             if not rows:
                 return
@@ -411,16 +401,9 @@ class MemoryStore:
             last = rows[-1][0]
 
     async def set_embeddings(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
-        async with self._write:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                await self._conn.executemany(
-                    "UPDATE statements SET embedding = ? WHERE id = ?", [(_vector_bytes(v), i) for i, v in rows]
-                )
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                await _rollback(self._conn)
-                raise
+        """Give statements new embeddings (another embedder); unused old ones are dropped."""
+        self._vector_cache.clear()
+        await self._transaction(functools.partial(_set_vectors, rows=[(i, Vector.of(v)) for i, v in rows]))
 
     async def text_matches(self, match: str, limit: int, *, after_id: int = 0) -> list[int]:
         """Ids of the newest statements matching an FTS5 expression (no ranking: cheap however
@@ -497,6 +480,7 @@ class MemoryStore:
         )))
         (stored_runs,) = next(iter(await q("SELECT count(*) FROM runs")))
         (shapes,) = next(iter(await q("SELECT count(*) FROM fingerprints")))
+        (vectors,) = next(iter(await q("SELECT count(*) FROM vectors")))
         databases = [
             {"database": r[0], "runs": r[1]}
             for r in await q("SELECT database, count(*) FROM runs GROUP BY database ORDER BY count(*) DESC LIMIT 20")
@@ -518,6 +502,7 @@ class MemoryStore:
             "runs_stored": stored_runs,
             "failures": int(fails),
             "fingerprints": shapes,
+            "vectors": vectors,
             "first_seen": first,
             "last_seen": last,
             "databases": databases,
@@ -543,18 +528,216 @@ class MemoryStore:
         await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
+# -- writes, run on the connection's thread inside one transaction (see MemoryStore._transaction) -----
+
+
+def _in_transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+    except BaseException:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        raise
+    return result
+
+
+def _add(db: sqlite3.Connection, item: Prepared) -> tuple[int, bool]:
+    e = item.entry
+    ok, bad = _outcome(e.success)
+    row = db.execute(
+        "UPDATE statements SET last_seen = max(last_seen, ?), runs = runs + 1, successes = successes + ?,"
+        " failures = failures + ? WHERE text_hash = ? AND text = ? RETURNING id",
+        (e.started_at, ok, bad, item.text_hash, e.text),
+    ).fetchone()
+    new = row is None
+    if new:
+        db.execute(
+            "INSERT INTO vectors (digest, embedding) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
+            (item.vector.digest, item.vector.blob),
+        )
+        row = db.execute(
+            "INSERT INTO statements (text, text_hash, fingerprint, vector_id, first_seen, last_seen, runs, successes, failures)"
+            " VALUES (?, ?, ?, (SELECT id FROM vectors WHERE digest = ?), ?, ?, 1, ?, ?) RETURNING id",
+            (e.text, item.text_hash, item.fingerprint, item.vector.digest, e.started_at, e.started_at, ok, bad),
+        ).fetchone()
+        db.execute("INSERT INTO statements_fts (rowid, text) VALUES (?, ?)", (row[0], e.text))
+    statement_id = row[0]
+    db.execute(_values_sql(_INSERT_RUN, _ROW10, 1, ""), _run_row(statement_id, e))
+    db.execute(_values_sql(_UPSERT_SHAPE_HEAD, _ROW6, 1, _UPSERT_SHAPE_TAIL), (item.fingerprint, 1, ok, bad, e.duration_ms or 0.0, e.started_at))
+    return statement_id, new
+
+
+def _add_many(
+    db: sqlite3.Connection, items: Sequence[Prepared], known: dict[bytes, int]
+) -> tuple[np.ndarray, np.ndarray, dict[bytes, int]]:
+    by_text: dict[str, list[Prepared]] = {}
+    for item in items:
+        group = by_text.get(item.entry.text)
+        if group is None:
+            by_text[item.entry.text] = [item]
+        else:
+            group.append(item)
+    existing: dict[str, int] = {}
+    hashes = list({group[0].text_hash for group in by_text.values()})
+    for chunk in _chunks(hashes, _MAX_VARIABLES):
+        marks = ",".join("?" * len(chunk))
+        for sid, text in _one_step(db, f"SELECT json_array(id, text) AS j FROM statements WHERE text_hash IN ({marks})", chunk):
+            existing[text] = sid
+    (max_id,) = db.execute("SELECT coalesce(max(id), 0) FROM statements").fetchone()
+    first_new = max_id + 1
+    ids: dict[str, int] = {}
+    new_rows: list[tuple] = []
+    update_rows: list[tuple] = []
+    vectors: dict[bytes, Vector] = {}
+    new_blobs: list[bytes] = []
+    for text, group in by_text.items():
+        g0 = group[0]
+        if len(group) == 1:
+            first = last = g0.entry.started_at
+            ok, bad = _outcome(g0.entry.success)
+        else:
+            first = min(g.entry.started_at for g in group)
+            last = max(g.entry.started_at for g in group)
+            ok = sum(_outcome(g.entry.success)[0] for g in group)
+            bad = sum(_outcome(g.entry.success)[1] for g in group)
+        sid = existing.get(text)
+        if sid is not None:
+            ids[text] = sid
+            update_rows.append((sid, first, last, len(group), ok, bad))
+        else:
+            max_id += 1
+            ids[text] = max_id
+            vectors[g0.vector.digest] = g0.vector
+            new_rows.append((max_id, text, g0.text_hash, g0.fingerprint, g0.vector.digest, first, last, len(group), ok, bad))
+            new_blobs.append(g0.vector.blob)
+    vector_ids: dict[bytes, int] = {}
+    if new_rows:
+        vector_ids = _vector_ids(db, vectors, known)
+        _insert_values(db, _INSERT_STATEMENT, _ROW10, [(*r[:4], vector_ids[r[4]], *r[5:]) for r in new_rows])
+        db.execute("INSERT INTO statements_fts (rowid, text) SELECT id, text FROM statements WHERE id >= ?", (first_new,))
+    if update_rows:
+        _insert_values(db, _UPDATE_STATEMENTS_HEAD, _ROW6, update_rows, _UPDATE_STATEMENTS_TAIL)
+    _insert_values(db, _INSERT_RUN, _ROW10, [_run_row(ids[item.entry.text], item.entry) for item in items])
+    shapes: dict[str, list[float]] = {}
+    for item in items:
+        e = item.entry
+        s = shapes.get(item.fingerprint)
+        if s is None:
+            s = shapes[item.fingerprint] = [0, 0, 0, 0.0, 0.0]
+        s[0] += 1
+        if e.success is not None:
+            s[1 if e.success else 2] += 1
+        s[3] += e.duration_ms or 0.0
+        if e.started_at > s[4]:
+            s[4] = e.started_at
+    _insert_values(db, _UPSERT_SHAPE_HEAD, _ROW6, [(fp, *v) for fp, v in shapes.items()], _UPSERT_SHAPE_TAIL)
+    ids = np.arange(first_new, max_id + 1, dtype=np.int64)
+    matrix = np.frombuffer(b"".join(new_blobs), dtype=np.float32).reshape(len(new_blobs), -1)
+    return ids, matrix, vector_ids
+
+
+def _one_step(db: sqlite3.Connection, select: str, params: Sequence[Any]) -> list[Any]:
+    """The values of ``select`` (a query of one JSON column ``j``) fetched in one step.
+
+    Fetching rows one by one takes the GIL back after each row, and while another thread runs
+    Python (the next batch being prepared) each of those waits out the switch interval (5 ms):
+    looking up a few thousand rows took seconds instead of milliseconds.
+    """
+    (packed,) = db.execute(f"SELECT json_group_array(json(j)) FROM ({select})", params).fetchone()
+    return json.loads(packed)
+
+
+def _vector_ids(db: sqlite3.Connection, vectors: dict[bytes, Vector], known: dict[bytes, int] | None = None) -> dict[bytes, int]:
+    """Ids of these embeddings in ``vectors``, inserting the ones not stored yet. Ids in
+    ``known`` are used when every one of them still exists (one counting query)."""
+    found: dict[bytes, int] = {d: known[d] for d in vectors if d in known} if known else {}
+    if found:
+        cached = list(set(found.values()))
+        present = 0
+        for chunk in _chunks(cached, _MAX_VARIABLES):
+            present += db.execute(f"SELECT count(*) FROM vectors WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchone()[0]
+        if present != len(cached):
+            found = {}
+    digests = [d for d in vectors if d not in found]
+    for chunk in _chunks(digests, _MAX_VARIABLES):
+        marks = ",".join("?" * len(chunk))
+        for vid, digest in _one_step(db, f"SELECT json_array(id, hex(digest)) AS j FROM vectors WHERE digest IN ({marks})", chunk):
+            found[bytes.fromhex(digest)] = vid
+    missing = [d for d in digests if d not in found]
+    if missing:
+        (next_id,) = db.execute("SELECT coalesce(max(id), 0) + 1 FROM vectors").fetchone()
+        rows = []
+        for digest in missing:
+            found[digest] = next_id
+            rows.append((next_id, digest, vectors[digest].blob))
+            next_id += 1
+        _insert_values(db, "INSERT INTO vectors (id, digest, embedding)", "(?,?,?)", rows)
+    return found
+
+
+def _set_vectors(db: sqlite3.Connection, rows: Sequence[tuple[int, Vector]]) -> None:
+    vector_ids = _vector_ids(db, {v.digest: v for _, v in rows})
+    _insert_values(
+        db, "WITH u (id, vector_id) AS (", "(?,?)", [(i, vector_ids[v.digest]) for i, v in rows],
+        ") UPDATE statements SET vector_id = u.vector_id FROM u WHERE statements.id = u.id",
+    )
+    db.execute("DELETE FROM vectors WHERE id NOT IN (SELECT vector_id FROM statements)")
+
+
 # -- helpers -----------------------------------------------------------------------------------------
 
-_INSERT_RUN = (
-    "INSERT INTO runs (statement_id, database, schema, started_at, ended_at, duration_ms, rows, success, error, info)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_RUN = "INSERT INTO runs (statement_id, database, schema, started_at, ended_at, duration_ms, rows, success, error, info)"
+_INSERT_STATEMENT = (
+    "INSERT INTO statements (id, text, text_hash, fingerprint, vector_id, first_seen, last_seen, runs, successes, failures)"
 )
-_UPSERT_SHAPE = (
-    "INSERT INTO fingerprints (fingerprint, runs, successes, failures, total_ms, last_run) VALUES (?, ?, ?, ?, ?, ?)"
+_UPDATE_STATEMENTS_HEAD = "WITH u (id, first, last, n, ok, bad) AS ("
+_UPDATE_STATEMENTS_TAIL = (
+    ") UPDATE statements SET first_seen = min(first_seen, u.first), last_seen = max(last_seen, u.last),"
+    " runs = runs + u.n, successes = successes + u.ok, failures = failures + u.bad FROM u WHERE statements.id = u.id"
+)
+_UPSERT_SHAPE_HEAD = "INSERT INTO fingerprints (fingerprint, runs, successes, failures, total_ms, last_run)"
+_UPSERT_SHAPE_TAIL = (
     " ON CONFLICT (fingerprint) DO UPDATE SET runs = runs + excluded.runs, successes = successes + excluded.successes,"
     " failures = failures + excluded.failures, total_ms = total_ms + excluded.total_ms,"
     " last_run = max(last_run, excluded.last_run)"
 )
+_ROW6 = "(?,?,?,?,?,?)"
+_ROW10 = "(?,?,?,?,?,?,?,?,?,?)"
+
+
+def _variable_limit() -> int:
+    """How many ``?`` one statement may hold in this SQLite (32,766 by default since 3.32)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        return min(probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), 32766)
+    finally:
+        probe.close()
+
+
+_MAX_VARIABLES = _variable_limit()
+
+
+def _chunks(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    return (values[start : start + size] for start in range(0, len(values), size))
+
+
+@functools.lru_cache(maxsize=64)
+def _values_sql(head: str, row: str, count: int, tail: str) -> str:
+    return f"{head} VALUES {','.join([row] * count)}{tail}"
+
+
+def _insert_values(db: sqlite3.Connection, head: str, row: str, rows: Sequence[tuple], tail: str = "") -> None:
+    """``head VALUES row, row, ... tail`` over all ``rows``, as few statements as the variable
+    limit allows (see the module docstring for why not ``executemany``)."""
+    if not rows:
+        return
+    per = _MAX_VARIABLES // len(rows[0])
+    for part in _chunks(rows, per):
+        db.execute(_values_sql(head, row, len(part), tail), [value for r in part for value in r])
 
 
 class _Foreign(Exception):
@@ -571,6 +754,15 @@ def _outcome(success: bool | None) -> tuple[int, int]:
 
 def _vector_bytes(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+
+
+def _digest(blob: bytes | None) -> bytes:
+    """What ``vectors`` deduplicates embeddings by (also a SQL function for the migration)."""
+    return hashlib.blake2b(blob or b"", digest_size=16).digest()
+
+
+def _text_hash_sql(text: str | None) -> int:
+    return text_hash(text or "")
 
 
 def _run_row(statement_id: int, e: Entry) -> tuple:
@@ -650,15 +842,19 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
         raise MemoryUnavailable(f"memory off: {path}: cannot use WAL mode (got {mode})")
     sync = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}.get(synchronous.lower(), "NORMAL")
     await conn.execute(f"PRAGMA synchronous={sync}")
-    await conn.execute("PRAGMA foreign_keys=ON")
     await conn.execute("PRAGMA busy_timeout=5000")
     await conn.create_function("aishell_log2", 1, _log2, deterministic=True)
+    await conn.create_function("aishell_digest", 1, _digest, deterministic=True)
+    await conn.create_function("aishell_text_hash", 1, _text_hash_sql, deterministic=True)
     try:
-        for target in range(version + 1, SCHEMA_VERSION + 1):
+        for target in range(version + 1, SCHEMA_VERSION + 1):  # foreign keys off: tables get rebuilt
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in MIGRATIONS[target]:
                     await conn.execute(statement)
+                problems = await conn.execute_fetchall("PRAGMA foreign_key_check")
+                if problems:
+                    raise _Foreign(f"inconsistent after migration {target} ({len(problems)} dangling references)")
                 if target == 1:
                     await conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                     await conn.execute(
@@ -670,6 +866,7 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
             except BaseException:
                 await _rollback(conn)
                 raise
+        await conn.execute("PRAGMA foreign_keys=ON")
         rows = await conn.execute_fetchall("SELECT value FROM meta WHERE key = 'uid'")
     except sqlite3.OperationalError as exc:
         text = str(exc).lower()

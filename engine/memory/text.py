@@ -89,7 +89,9 @@ def _fallback(word: str) -> Lexeme:
     return ("k", word, "")
 
 
-_SIMPLE_LITERAL = re.compile(r"'(?:[^'\\]|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.])")
+# the lookahead lets the regex engine skip to a quote or digit before trying the alternatives
+_SIMPLE_LITERAL = re.compile(r"(?=['0-9])(?:'(?:[^'\\]|'')*'|(?<![\w$.])\d+(?:\.\d+)?(?![\w.]))")
+_PREFIXED = re.compile(r"[A-Za-z_]\?")
 
 
 def literal_key(sql: str) -> str | None:
@@ -104,7 +106,7 @@ def literal_key(sql: str) -> str | None:
     key = _SIMPLE_LITERAL.sub("?", sql)
     if "'" in key or '"' in key and key.count('"') % 2:
         return None
-    if re.search(r"[A-Za-z_]\?", key):  # E'..', B'..', x'..' prefixed literals
+    if _PREFIXED.search(key):  # E'..', B'..', x'..' prefixed literals
         return None
     return key
 
@@ -133,9 +135,10 @@ def fingerprint(sql: str) -> str:
     return fingerprint_lexemes(lex(sql))
 
 
-def text_hash(sql: str) -> bytes:
-    """16 bytes identifying the exact statement text (distinct texts are distinct entries)."""
-    return hashlib.blake2b(sql.encode(), digest_size=16).digest()
+def text_hash(sql: str) -> int:
+    """A signed 64-bit hash of the exact statement text: the store looks statements up by it and
+    compares the text, so a collision costs a comparison, never a merged entry."""
+    return int.from_bytes(hashlib.blake2b(sql.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 # -- secrets ----------------------------------------------------------------------------------------

@@ -82,11 +82,26 @@ class VectorIndex:
         if not len(ids):
             return
         with self._lock:
+            if int(ids[0]) <= self.max_id:  # ids only grow: rows at or below max_id are in already
+                keep = ids > self.max_id
+                ids, vectors = ids[keep], vectors[keep]
+                if not len(ids):
+                    return
             self._index.add_with_ids(vectors, ids)
             self.max_id = max(self.max_id, int(ids.max()))
             if self._journal is not None:
                 self._journal.append(("add", ids, vectors))
         self._maybe_train()
+
+    def append(self, ids: np.ndarray, vectors: np.ndarray) -> bool:
+        """Add statements that directly follow the newest one indexed (checked under the lock, so
+        writers on several threads cannot add a row twice). False when they do not follow: the
+        rows in between are missing, and the next catch-up from the store adds them all."""
+        with self._lock:
+            if not len(ids) or int(ids[0]) != self.max_id + 1:
+                return False
+            self.add(ids, vectors)
+        return True
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
         """Drop vectors by id; returns how many were there."""
