@@ -7,7 +7,7 @@ distinct embedding once, as float32 bytes keyed by a digest (statements of one s
 hashing embedder's vector, so a history of 100,000 runs stores a few thousand); ``runs`` has one
 row per execution (database, times, rows, outcome, msgpack ``info`` with tables touched, kind and
 source); ``fingerprints`` keeps frequency and success per statement shape; ``statements_fts`` is
-an FTS5 index (porter stemming, external content): rows are indexed by the code that inserts them
+an FTS5 index (porter stemming, external content, no positions): rows are indexed by the code that inserts them
 (in bulk for batches: a per-row trigger costs ten times more) and unindexed by a delete trigger;
 ``meta`` holds msgpack values.
 
@@ -28,6 +28,7 @@ import asyncio
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -102,8 +103,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         END""",
     ),
     # Embeddings move to ``vectors``, stored once each; the text hash becomes an integer looked up
-    # then compared; runs_started goes (no query reads runs by time alone). Runs with foreign keys
-    # off: the statements table is rebuilt under its runs.
+    # then compared; runs_started goes (no query reads runs by time alone); the FTS index keeps
+    # only which statements hold each word. Runs with foreign keys off: the statements table is
+    # rebuilt under its runs.
     2: (
         "CREATE TABLE vectors (id INTEGER PRIMARY KEY, digest BLOB NOT NULL UNIQUE, embedding BLOB NOT NULL)",
         "INSERT OR IGNORE INTO vectors (digest, embedding) SELECT aishell_digest(embedding), embedding FROM statements ORDER BY id",
@@ -131,6 +133,13 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             INSERT INTO statements_fts (statements_fts, rowid, text) VALUES ('delete', old.id, old.text);
         END""",
         "DROP INDEX runs_started",
+        # Search asks FTS5 which statements hold a word and ranks them itself (BM25 over the
+        # candidates' text): positions and column sizes were never read, and cost 40 % of indexing.
+        "DROP TABLE statements_fts",
+        """CREATE VIRTUAL TABLE statements_fts USING fts5 (
+            text, content='statements', content_rowid='id', tokenize='porter unicode61', detail=none, columnsize=0
+        )""",
+        "INSERT INTO statements_fts (statements_fts) VALUES ('rebuild')",
     ),
 }
 
@@ -175,6 +184,62 @@ class Prepared:
     text_hash: int
     fingerprint: str
     vector: Vector
+
+
+@dataclass(slots=True)
+class Batch:
+    """What recording a batch of runs writes, worked out before its transaction (on the thread
+    that prepared it: the connection's thread then does little besides SQLite)."""
+
+    firsts: list[Prepared]
+    """The first run of each distinct text, in order."""
+    totals: list[tuple[float, float, int, int, int]]
+    """Per distinct text: first and last start, runs, successes, failures."""
+    run_texts: list[int]
+    """Per run: the index of its text in ``firsts``."""
+    run_params: list[Any]
+    """The runs' INSERT parameters, ten a run; the statement id slots are filled in the write."""
+    shapes: list[tuple[str, int, int, int, float, float]]
+    """Per fingerprint: runs, successes, failures, total milliseconds, last start."""
+
+    @classmethod
+    def plan(cls, items: Sequence[Prepared]) -> "Batch":
+        position: dict[str, int] = {}
+        firsts: list[Prepared] = []
+        totals: list[list[Any]] = []
+        run_texts: list[int] = []
+        run_params: list[Any] = []
+        shapes: dict[str, list[Any]] = {}
+        for item in items:
+            e = item.entry
+            ok, bad = _outcome(e.success)
+            k = position.get(e.text)
+            if k is None:
+                k = position[e.text] = len(firsts)
+                firsts.append(item)
+                totals.append([e.started_at, e.started_at, 1, ok, bad])
+            else:
+                t = totals[k]
+                t[0] = min(t[0], e.started_at)
+                t[1] = max(t[1], e.started_at)
+                t[2] += 1
+                t[3] += ok
+                t[4] += bad
+            run_texts.append(k)
+            run_params += _run_row(0, e)
+            shape = shapes.get(item.fingerprint)
+            if shape is None:
+                shapes[item.fingerprint] = [item.fingerprint, 1, ok, bad, e.duration_ms or 0.0, e.started_at]
+            else:
+                shape[1] += 1
+                shape[2] += ok
+                shape[3] += bad
+                shape[4] += e.duration_ms or 0.0
+                shape[5] = max(shape[5], e.started_at)
+        return cls(firsts, [tuple(t) for t in totals], run_texts, run_params, [tuple(v) for v in shapes.values()])
+
+    def __len__(self) -> int:
+        return len(self.run_texts)
 
 
 @dataclass(slots=True)
@@ -278,13 +343,15 @@ class MemoryStore:
         """Record one run in its own transaction, committed on return. ``(statement_id, new)``."""
         return await self._transaction(functools.partial(_add, item=item))
 
-    async def add_many(self, items: Sequence[Prepared]) -> tuple[np.ndarray, np.ndarray]:
+    async def add_many(self, items: Sequence[Prepared] | Batch) -> tuple[np.ndarray, np.ndarray]:
         """Record many runs in one transaction. Returns the ids of the statements new to the
-        store (ascending) and their embeddings, one row each."""
-        if not items:
+        store (ascending) and their embeddings, one row each. Planning the :class:`Batch`
+        beforehand (off the event loop) keeps the write short."""
+        batch = items if isinstance(items, Batch) else Batch.plan(items)
+        if not len(batch):
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         known = self._vector_cache
-        ids, vectors, vector_ids = await self._transaction(functools.partial(_add_many, items=items, known=known))
+        ids, vectors, vector_ids = await self._transaction(functools.partial(_add_many, batch=batch, known=known))
         if len(known) + len(vector_ids) > VECTOR_CACHE:
             known.clear()
         known.update(vector_ids)
@@ -566,54 +633,37 @@ def _add(db: sqlite3.Connection, item: Prepared) -> tuple[int, bool]:
         ).fetchone()
         db.execute("INSERT INTO statements_fts (rowid, text) VALUES (?, ?)", (row[0], e.text))
     statement_id = row[0]
-    db.execute(_values_sql(_INSERT_RUN, _ROW10, 1, ""), _run_row(statement_id, e))
+    db.execute(_values_sql(_INSERT_RUN, _RUN_ROW, 1, ""), _run_row(statement_id, e))
     db.execute(_values_sql(_UPSERT_SHAPE_HEAD, _ROW6, 1, _UPSERT_SHAPE_TAIL), (item.fingerprint, 1, ok, bad, e.duration_ms or 0.0, e.started_at))
     return statement_id, new
 
 
-def _add_many(
-    db: sqlite3.Connection, items: Sequence[Prepared], known: dict[bytes, int]
-) -> tuple[np.ndarray, np.ndarray, dict[bytes, int]]:
-    by_text: dict[str, list[Prepared]] = {}
-    for item in items:
-        group = by_text.get(item.entry.text)
-        if group is None:
-            by_text[item.entry.text] = [item]
-        else:
-            group.append(item)
+def _add_many(db: sqlite3.Connection, batch: Batch, known: dict[bytes, int]) -> tuple[np.ndarray, np.ndarray, dict[bytes, int]]:
     existing: dict[str, int] = {}
-    hashes = list({group[0].text_hash for group in by_text.values()})
+    hashes = list({item.text_hash for item in batch.firsts})
     for chunk in _chunks(hashes, _MAX_VARIABLES):
         marks = ",".join("?" * len(chunk))
         for sid, text in _one_step(db, f"SELECT json_array(id, text) AS j FROM statements WHERE text_hash IN ({marks})", chunk):
             existing[text] = sid
     (max_id,) = db.execute("SELECT coalesce(max(id), 0) FROM statements").fetchone()
     first_new = max_id + 1
-    ids: dict[str, int] = {}
+    sids: list[int] = []
     new_rows: list[tuple] = []
     update_rows: list[tuple] = []
     vectors: dict[bytes, Vector] = {}
     new_blobs: list[bytes] = []
-    for text, group in by_text.items():
-        g0 = group[0]
-        if len(group) == 1:
-            first = last = g0.entry.started_at
-            ok, bad = _outcome(g0.entry.success)
-        else:
-            first = min(g.entry.started_at for g in group)
-            last = max(g.entry.started_at for g in group)
-            ok = sum(_outcome(g.entry.success)[0] for g in group)
-            bad = sum(_outcome(g.entry.success)[1] for g in group)
+    for item, (first, last, n, ok, bad) in zip(batch.firsts, batch.totals):
+        text = item.entry.text
         sid = existing.get(text)
         if sid is not None:
-            ids[text] = sid
-            update_rows.append((sid, first, last, len(group), ok, bad))
+            update_rows.append((sid, first, last, n, ok, bad))
         else:
             max_id += 1
-            ids[text] = max_id
-            vectors[g0.vector.digest] = g0.vector
-            new_rows.append((max_id, text, g0.text_hash, g0.fingerprint, g0.vector.digest, first, last, len(group), ok, bad))
-            new_blobs.append(g0.vector.blob)
+            sid = max_id
+            vectors[item.vector.digest] = item.vector
+            new_rows.append((sid, text, item.text_hash, item.fingerprint, item.vector.digest, first, last, n, ok, bad))
+            new_blobs.append(item.vector.blob)
+        sids.append(sid)
     vector_ids: dict[bytes, int] = {}
     if new_rows:
         vector_ids = _vector_ids(db, vectors, known)
@@ -621,20 +671,10 @@ def _add_many(
         db.execute("INSERT INTO statements_fts (rowid, text) SELECT id, text FROM statements WHERE id >= ?", (first_new,))
     if update_rows:
         _insert_values(db, _UPDATE_STATEMENTS_HEAD, _ROW6, update_rows, _UPDATE_STATEMENTS_TAIL)
-    _insert_values(db, _INSERT_RUN, _ROW10, [_run_row(ids[item.entry.text], item.entry) for item in items])
-    shapes: dict[str, list[float]] = {}
-    for item in items:
-        e = item.entry
-        s = shapes.get(item.fingerprint)
-        if s is None:
-            s = shapes[item.fingerprint] = [0, 0, 0, 0.0, 0.0]
-        s[0] += 1
-        if e.success is not None:
-            s[1 if e.success else 2] += 1
-        s[3] += e.duration_ms or 0.0
-        if e.started_at > s[4]:
-            s[4] = e.started_at
-    _insert_values(db, _UPSERT_SHAPE_HEAD, _ROW6, [(fp, *v) for fp, v in shapes.items()], _UPSERT_SHAPE_TAIL)
+    run_params = batch.run_params
+    run_params[0::10] = [sids[k] for k in batch.run_texts]
+    _insert_flat(db, _INSERT_RUN, _RUN_ROW, run_params)
+    _insert_values(db, _UPSERT_SHAPE_HEAD, _ROW6, batch.shapes, _UPSERT_SHAPE_TAIL)
     ids = np.arange(first_new, max_id + 1, dtype=np.int64)
     matrix = np.frombuffer(b"".join(new_blobs), dtype=np.float32).reshape(len(new_blobs), -1)
     return ids, matrix, vector_ids
@@ -707,6 +747,7 @@ _UPSERT_SHAPE_TAIL = (
 )
 _ROW6 = "(?,?,?,?,?,?)"
 _ROW10 = "(?,?,?,?,?,?,?,?,?,?)"
+_RUN_ROW = "(?,?,nullif(?,''),?,?,?,?,?,nullif(?,''),?)"
 
 
 def _variable_limit() -> int:
@@ -730,6 +771,15 @@ def _values_sql(head: str, row: str, count: int, tail: str) -> str:
     return f"{head} VALUES {','.join([row] * count)}{tail}"
 
 
+def _insert_flat(db: sqlite3.Connection, head: str, row: str, params: list[Any], tail: str = "") -> None:
+    """:func:`_insert_values` over parameters already laid out one row after another."""
+    width = row.count("?")
+    per = _MAX_VARIABLES // width * width
+    for start in range(0, len(params), per):
+        part = params[start : start + per]
+        db.execute(_values_sql(head, row, len(part) // width, tail), part)
+
+
 def _insert_values(db: sqlite3.Connection, head: str, row: str, rows: Sequence[tuple], tail: str = "") -> None:
     """``head VALUES row, row, ... tail`` over all ``rows``, as few statements as the variable
     limit allows (see the module docstring for why not ``executemany``)."""
@@ -737,7 +787,7 @@ def _insert_values(db: sqlite3.Connection, head: str, row: str, rows: Sequence[t
         return
     per = _MAX_VARIABLES // len(rows[0])
     for part in _chunks(rows, per):
-        db.execute(_values_sql(head, row, len(part), tail), [value for r in part for value in r])
+        db.execute(_values_sql(head, row, len(part), tail), list(itertools.chain.from_iterable(part)))
 
 
 class _Foreign(Exception):
@@ -766,17 +816,26 @@ def _text_hash_sql(text: str | None) -> int:
 
 
 def _run_row(statement_id: int, e: Entry) -> tuple:
-    ended = e.started_at + e.duration_ms / 1000.0 if e.duration_ms is not None else None
+    """A run's parameters for ``_RUN_ROW``. Absent values are bound as NaN (SQLite stores a NaN
+    as NULL) or ``''`` (turned to NULL by the row's ``nullif``), and ``info`` as a bytearray:
+    the sqlite3 module binds floats, ints, str and bytearray directly but sends None and bytes
+    through its adapter lookup, which took a third of a bulk write's binding time."""
+    duration = e.duration_ms
     return (
-        statement_id, e.database, e.schema, e.started_at, ended, e.duration_ms, e.rows,
-        None if e.success is None else int(e.success), e.error, _info(tuple(e.tables), e.kind, e.source),
+        statement_id, e.database, e.schema or "", e.started_at,
+        _NAN if duration is None else e.started_at + duration / 1000.0, _NAN if duration is None else duration,
+        _NAN if e.rows is None else e.rows, _NAN if e.success is None else int(e.success), e.error or "",
+        _info(tuple(e.tables), e.kind, e.source),
     )
 
 
+_NAN = float("nan")
+
+
 @functools.lru_cache(maxsize=4096)
-def _info(tables: tuple[str, ...], kind: str, source: str) -> bytes:
-    """The msgpack ``info`` of a run (few distinct values: cached)."""
-    return msgpack.packb({"tables": list(tables), "kind": kind, "source": source}, use_bin_type=True)
+def _info(tables: tuple[str, ...], kind: str, source: str) -> bytearray:
+    """The msgpack ``info`` of a run (few distinct values: cached; never mutated)."""
+    return bytearray(msgpack.packb({"tables": list(tables), "kind": kind, "source": source}, use_bin_type=True))
 
 
 def _unpack(blob: bytes | None) -> dict[str, Any]:
