@@ -616,9 +616,9 @@ def _add(db: sqlite3.Connection, item: Prepared) -> tuple[int, bool]:
     e = item.entry
     ok, bad = _outcome(e.success)
     row = db.execute(
-        "UPDATE statements SET last_seen = max(last_seen, ?), runs = runs + 1, successes = successes + ?,"
-        " failures = failures + ? WHERE text_hash = ? AND text = ? RETURNING id",
-        (e.started_at, ok, bad, item.text_hash, e.text),
+        "UPDATE statements SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?), runs = runs + 1,"
+        " successes = successes + ?, failures = failures + ? WHERE text_hash = ? AND text = ? RETURNING id",
+        (e.started_at, e.started_at, ok, bad, item.text_hash, e.text),
     ).fetchone()
     new = row is None
     if new:
@@ -676,7 +676,7 @@ def _add_many(db: sqlite3.Connection, batch: Batch, known: dict[bytes, int]) -> 
     _insert_flat(db, _INSERT_RUN, _RUN_ROW, run_params)
     _insert_values(db, _UPSERT_SHAPE_HEAD, _ROW6, batch.shapes, _UPSERT_SHAPE_TAIL)
     ids = np.arange(first_new, max_id + 1, dtype=np.int64)
-    matrix = np.frombuffer(b"".join(new_blobs), dtype=np.float32).reshape(len(new_blobs), -1)
+    matrix = np.frombuffer(b"".join(new_blobs), dtype=np.float32).reshape(len(new_blobs), -1) if new_blobs else np.zeros((0, 0), np.float32)
     return ids, matrix, vector_ids
 
 
@@ -695,12 +695,15 @@ def _vector_ids(db: sqlite3.Connection, vectors: dict[bytes, Vector], known: dic
     """Ids of these embeddings in ``vectors``, inserting the ones not stored yet. Ids in
     ``known`` are used when every one of them still exists (one counting query)."""
     found: dict[bytes, int] = {d: known[d] for d in vectors if d in known} if known else {}
-    if found:
-        cached = list(set(found.values()))
+    if found:  # still there, same ids? (another process may have dropped one and reused its id)
+        pairs = list(found.items())
         present = 0
-        for chunk in _chunks(cached, _MAX_VARIABLES):
-            present += db.execute(f"SELECT count(*) FROM vectors WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchone()[0]
-        if present != len(cached):
+        for chunk in _chunks(pairs, _MAX_VARIABLES // 2):
+            present += db.execute(
+                _values_sql("SELECT count(*) FROM (", "(?,?)", len(chunk), ") c JOIN vectors v ON v.id = c.column2 AND v.digest = c.column1"),
+                list(itertools.chain.from_iterable(chunk)),
+            ).fetchone()[0]
+        if present != len(pairs):
             found = {}
     digests = [d for d in vectors if d not in found]
     for chunk in _chunks(digests, _MAX_VARIABLES):

@@ -336,10 +336,6 @@ async def test_record_many_agrees_with_recording_one_by_one(tmp_path):
         await b.close()
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ValueError,
-    reason="engine bug: _add_many builds its new-embeddings matrix with reshape(0, -1) when no text in the batch is new",
-)
 async def test_record_many_of_texts_all_stored_already_adds_their_runs(tmp_path):
     path = tmp_path / "memory.db"
     memory = await Memory.open(SETTINGS, path=path)
@@ -354,10 +350,6 @@ async def test_record_many_of_texts_all_stored_already_adds_their_runs(tmp_path)
         await memory.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: _vector_ids trusts cached vector ids after checking only that the ids exist, not their digests",
-)
 async def test_vector_ids_cached_by_one_process_are_not_reused_after_another_replaced_them(tmp_path):
     path = tmp_path / "memory.db"
     a = await Memory.open(SETTINGS, path=path)

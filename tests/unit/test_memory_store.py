@@ -105,7 +105,7 @@ async def test_new_store_file_mode_schema_and_identity(tmp_path):
 
 async def test_loose_permissions_are_tightened(tmp_path):
     path = tmp_path / "memory.db"
-    (await MemoryStore.open(path)).uid
+    await (await MemoryStore.open(path)).close()
     os.chmod(path, 0o644)
     store = await MemoryStore.open(path)
     await store.close()
@@ -148,7 +148,7 @@ async def test_corrupt_or_foreign_file_is_moved_aside_and_a_fresh_store_made(tmp
 
 async def test_file_from_a_newer_aishell_turns_memory_off_without_touching_it(tmp_path):
     path = tmp_path / "memory.db"
-    (await MemoryStore.open(path)).uid
+    await (await MemoryStore.open(path)).close()
     raw = sqlite3.connect(path)
     raw.execute(f"PRAGMA user_version={SCHEMA_VERSION + 5}")
     raw.commit()
