@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hashlib
 import importlib
 import logging
@@ -240,12 +241,9 @@ class Memory:
         """
         if not self.enabled or self.store is None:
             raise MemoryUnavailable(self.reason or "memory off")
-        if not filtered:
-            entries = [e for e in entries if not ignored(e.text, ignore_space=self.settings.ignore_space)]
-            for e in entries:
-                e.text = redact_statement(e.text.strip(), dialect)
         recorded = 0
         chunks = _chunks(entries)
+        plan = functools.partial(self._plan, dialect=dialect, filtered=filtered)
         ahead: asyncio.Future[Batch] | None = None
         indexing: asyncio.Future[bool] | None = None
         try:
@@ -254,16 +252,16 @@ class Memory:
                     if ahead is not None:
                         batch = await ahead
                     else:
-                        batch = await asyncio.to_thread(self._plan, chunk, dialect) if len(chunk) > 256 else self._plan(chunk, dialect)
+                        batch = await asyncio.to_thread(plan, chunk) if len(chunk) > 256 else plan(chunk)
                     ahead = None
                     if number + 1 < len(chunks):  # prepare the next chunk while this one is written
-                        ahead = asyncio.ensure_future(asyncio.to_thread(self._plan, chunks[number + 1], dialect))
+                        ahead = asyncio.ensure_future(asyncio.to_thread(plan, chunks[number + 1]))
                     try:
                         new_ids, new_vectors = await self.store.add_many(batch)
                     except (sqlite3.Error, OSError) as exc:
                         self._off(f"memory off: could not record ({exc})")
                         raise MemoryUnavailable(self.reason or "memory off") from None
-                    recorded += len(chunk)
+                    recorded += len(batch)
                     index = self.index
                     if len(new_ids) and index is not None and self._ready.is_set():
                         if indexing is not None:
@@ -274,7 +272,13 @@ class Memory:
             await asyncio.gather(*(f for f in (ahead, indexing) if f is not None), return_exceptions=True)
         return recorded
 
-    def _plan(self, entries: Sequence[Entry], dialect: str) -> Batch:
+    def _plan(self, entries: Sequence[Entry], dialect: str, filtered: bool) -> Batch:
+        """A chunk ready to write: ignored statements dropped, secrets redacted (unless the caller
+        did both), fingerprints and embeddings worked out."""
+        if not filtered:
+            entries = [e for e in entries if not ignored(e.text, ignore_space=self.settings.ignore_space)]
+            for e in entries:
+                e.text = redact_statement(e.text.strip(), dialect)
         return Batch.plan(self._prepare(entries, dialect))
 
     def _prepare(self, entries: Sequence[Entry], dialect: str = "postgres") -> list[Prepared]:
