@@ -105,7 +105,7 @@ def _quick_gil_handoffs() -> Iterator[None]:
             sys.setswitchinterval(_bulk["saved"])
 
 
-def _chunks(entries: Sequence[Entry]) -> list[Sequence[Entry]]:
+def _growing_chunks(entries: Sequence[Entry]) -> list[Sequence[Entry]]:
     out = []
     start, size = 0, FIRST_BATCH
     while start < len(entries):
@@ -242,7 +242,7 @@ class Memory:
         if not self.enabled or self.store is None:
             raise MemoryUnavailable(self.reason or "memory off")
         recorded = 0
-        chunks = _chunks(entries)
+        chunks = _growing_chunks(entries)
         plan = functools.partial(self._plan, dialect=dialect, filtered=filtered)
         ahead: asyncio.Future[Batch] | None = None
         indexing: asyncio.Future[bool] | None = None

@@ -343,11 +343,10 @@ class MemoryStore:
         """Record one run in its own transaction, committed on return. ``(statement_id, new)``."""
         return await self._transaction(functools.partial(_add, item=item))
 
-    async def add_many(self, items: Sequence[Prepared] | Batch) -> tuple[np.ndarray, np.ndarray]:
-        """Record many runs in one transaction. Returns the ids of the statements new to the
-        store (ascending) and their embeddings, one row each. Planning the :class:`Batch`
-        beforehand (off the event loop) keeps the write short."""
-        batch = items if isinstance(items, Batch) else Batch.plan(items)
+    async def add_many(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+        """Record a planned batch of runs in one transaction (plan it off the event loop: the
+        write stays short). Returns the ids of the statements new to the store (ascending) and
+        their embeddings, one row each."""
         if not len(batch):
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         known = self._vector_cache
@@ -370,8 +369,8 @@ class MemoryStore:
                     marks = ",".join("?" * len(chunk))
                     rows = await conn.execute_fetchall(f"DELETE FROM statements WHERE id IN ({marks}) RETURNING id", chunk)
                     gone.extend(r[0] for r in rows)
-                if gone:  # embeddings no statement uses any more (one scan of statements)
-                    await conn.execute("DELETE FROM vectors WHERE id NOT IN (SELECT vector_id FROM statements)")
+                if gone:  # embeddings no statement uses any more
+                    await conn.execute(_DROP_UNUSED_VECTORS)
                     self._vector_cache.clear()
                 await conn.execute("COMMIT")
             except BaseException:
@@ -728,7 +727,7 @@ def _set_vectors(db: sqlite3.Connection, rows: Sequence[tuple[int, Vector]]) -> 
         db, "WITH u (id, vector_id) AS (", "(?,?)", [(i, vector_ids[v.digest]) for i, v in rows],
         ") UPDATE statements SET vector_id = u.vector_id FROM u WHERE statements.id = u.id",
     )
-    db.execute("DELETE FROM vectors WHERE id NOT IN (SELECT vector_id FROM statements)")
+    db.execute(_DROP_UNUSED_VECTORS)
 
 
 # -- helpers -----------------------------------------------------------------------------------------
@@ -748,6 +747,7 @@ _UPSERT_SHAPE_TAIL = (
     " failures = failures + excluded.failures, total_ms = total_ms + excluded.total_ms,"
     " last_run = max(last_run, excluded.last_run)"
 )
+_DROP_UNUSED_VECTORS = "DELETE FROM vectors WHERE id NOT IN (SELECT vector_id FROM statements)"  # one scan of statements
 _ROW6 = "(?,?,?,?,?,?)"
 _ROW10 = "(?,?,?,?,?,?,?,?,?,?)"
 _RUN_ROW = "(?,?,nullif(?,''),?,?,?,?,?,nullif(?,''),?)"
@@ -775,7 +775,9 @@ def _values_sql(head: str, row: str, count: int, tail: str) -> str:
 
 
 def _insert_flat(db: sqlite3.Connection, head: str, row: str, params: list[Any], tail: str = "") -> None:
-    """:func:`_insert_values` over parameters already laid out one row after another."""
+    """``head VALUES row, row, ... tail`` over ``params`` laid out one row after another, as few
+    statements as the variable limit allows (see the module docstring for why not
+    ``executemany``)."""
     width = row.count("?")
     per = _MAX_VARIABLES // width * width
     for start in range(0, len(params), per):
@@ -784,13 +786,8 @@ def _insert_flat(db: sqlite3.Connection, head: str, row: str, params: list[Any],
 
 
 def _insert_values(db: sqlite3.Connection, head: str, row: str, rows: Sequence[tuple], tail: str = "") -> None:
-    """``head VALUES row, row, ... tail`` over all ``rows``, as few statements as the variable
-    limit allows (see the module docstring for why not ``executemany``)."""
-    if not rows:
-        return
-    per = _MAX_VARIABLES // len(rows[0])
-    for part in _chunks(rows, per):
-        db.execute(_values_sql(head, row, len(part), tail), list(itertools.chain.from_iterable(part)))
+    """:func:`_insert_flat` over rows given as tuples."""
+    _insert_flat(db, head, row, list(itertools.chain.from_iterable(rows)), tail)
 
 
 class _Foreign(Exception):
