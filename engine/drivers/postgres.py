@@ -91,7 +91,9 @@ class PostgresDriver:
     def translate_connect_error(self, exc: BaseException) -> AishellError:
         """Our error for a failure while connecting, password-free."""
         where = self.display_url
-        message = redact_text(str(exc), (self._secret,))
+        # one line: the server's DETAIL and HINT come after newlines (a restarting server says
+        # "not yet accepting connections\nDETAIL: ..."), and errors show on one line everywhere
+        message = " ".join(redact_text(str(exc), (self._secret,)).split())
         if isinstance(exc, asyncpg.InvalidPasswordError):
             return AuthenticationFailed(f"authentication failed for {where}: {message}")
         if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
