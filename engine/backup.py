@@ -48,9 +48,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from engine import __version__
-from engine.drivers.url import classify, redact_text, redact_url, sqlite_path
-from engine.errors import AishellError, ConfigurationError
+from aishell.engine import __version__
+from aishell.engine.drivers.url import classify, redact_text, redact_url, sqlite_path
+from aishell.engine.errors import AishellError, ConfigurationError
 
 MANIFEST_NAME = "aishell-manifest.json"
 MANIFEST_VERSION = 1
@@ -399,7 +399,7 @@ _PG_KINDS = {"r": "table", "p": "partitioned table", "m": "materialized view"}
 
 async def _pg_catalog(url: str) -> tuple[str, int, list[TableEntry]]:
     """(server version, major version, user tables) of the PostgreSQL database at ``url``."""
-    from engine.drivers.postgres import PostgresDriver
+    from aishell.engine.drivers.postgres import PostgresDriver
 
     conn = await PostgresDriver(url, application_name="aishell-backup").connect()
     try:
@@ -534,7 +534,7 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
 async def _restore_postgres(
     manifest: Manifest, directory: Path, url: str, jobs: int, clean: bool, no_owner: bool, report: "_Reporter"
 ) -> None:
-    from engine.drivers.postgres import PostgresDriver
+    from aishell.engine.drivers.postgres import PostgresDriver
 
     target = _PgTarget.parse(url)
     conn = await PostgresDriver(url, application_name="aishell-restore").connect()
@@ -633,7 +633,7 @@ async def _restore_stream(cmd: list[str], env: dict[str, str], file: Path, compr
 
 
 async def _backup_sqlite(url: str, out: Path, report: "_Reporter") -> Manifest:
-    from engine.drivers.sqlite import SQLiteDriver
+    from aishell.engine.drivers.sqlite import SQLiteDriver
 
     driver = SQLiteDriver(url)
     if driver.path == ":memory:":

@@ -35,10 +35,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from engine.config import CacheSettings
-from engine.drivers.base import QueryResult
-from engine.metrics import CacheSnapshot
-from engine.statements import describe
+from aishell.engine.config import CacheSettings
+from aishell.engine.drivers.base import QueryResult
+from aishell.engine.metrics import CacheSnapshot
+from aishell.engine.statements import describe
 
 _mono = time.monotonic
 
@@ -92,7 +92,7 @@ class CachePlan:
 @lru_cache(maxsize=4096)
 def plan(sql: str, dialect: str = "postgres") -> CachePlan:
     """Decide from the AST whether ``sql`` may be cached and what it invalidates."""
-    from engine.pool import changes_session_state
+    from aishell.engine.pool import changes_session_state
 
     p = _plan(sql, dialect)
     writer = p.kind != "select" or bool(p.writes)
@@ -176,7 +176,7 @@ class QueryCache:
 
     def __init__(self, settings: CacheSettings, *, dialect: str = "postgres") -> None:
         if settings.max_entries < 1 or settings.max_bytes < 1:
-            from engine.errors import ConfigurationError
+            from aishell.engine.errors import ConfigurationError
 
             raise ConfigurationError(
                 f"cache bounds must be positive, got max_entries={settings.max_entries!r}, max_bytes={settings.max_bytes!r}"
@@ -185,7 +185,7 @@ class QueryCache:
         self.dialect = dialect
         self._planner: Any = None
         if dialect == "mongo":  # Mongo shell statements have their own planner
-            from engine.mongo.fingerprint import cache_plan
+            from aishell.engine.mongo.fingerprint import cache_plan
 
             self._planner = cache_plan
         self._data: OrderedDict[Any, _Entry] = OrderedDict()

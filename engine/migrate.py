@@ -37,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.drivers import driver_for
-from engine.drivers.base import Connection
-from engine.errors import AishellError, QueryError
+from aishell.engine.drivers import driver_for
+from aishell.engine.drivers.base import Connection
+from aishell.engine.errors import AishellError, QueryError
 
 STATE_TABLE = "aishell_migrations"
 LOCK_KEY = 0x616973686D6967  # "aishmig": the pg_advisory_lock key every aishell run shares
@@ -438,7 +438,7 @@ class Migrator:
         if self._pg:
             # The simple query protocol runs a multi-statement script as it is; preparing it
             # first (what Connection.execute tries) would abort the open transaction.
-            from engine.drivers.postgres import translate_error
+            from aishell.engine.drivers.postgres import translate_error
 
             raw = self.conn.raw  # type: ignore[attr-defined]
             try:

@@ -26,10 +26,10 @@ import functools
 import time
 from typing import Any
 
-from engine.config import PoolSettings
-from engine.drivers.base import Driver
-from engine.errors import AishellError, CircuitOpen, ConnectionFailed, ConnectionLost, PoolError, PoolTimeout
-from engine.metrics import LatencyWindow, PoolSnapshot
+from aishell.engine.config import PoolSettings
+from aishell.engine.drivers.base import Driver
+from aishell.engine.errors import AishellError, CircuitOpen, ConnectionFailed, ConnectionLost, PoolError, PoolTimeout
+from aishell.engine.metrics import LatencyWindow, PoolSnapshot
 
 _perf = time.perf_counter
 _mono = time.monotonic
@@ -531,7 +531,7 @@ class _PostgresAcquire:
 
 def _connection_class() -> Any:
     """The driver's PostgresConnection: its ``execute`` is already the lean one-round-trip path."""
-    from engine.drivers.postgres import PostgresConnection
+    from aishell.engine.drivers.postgres import PostgresConnection
 
     return PostgresConnection
 
@@ -814,7 +814,7 @@ async def create_pool(driver: Driver, settings: PoolSettings) -> PostgresPool | 
     elif name == "sqlite":
         pool = SQLitePool(driver, settings)
     else:
-        from engine.errors import ConfigurationError
+        from aishell.engine.errors import ConfigurationError
 
         raise ConfigurationError(f"no connection pool for {name or type(driver).__name__!r} targets")
     await pool.start()
@@ -822,7 +822,7 @@ async def create_pool(driver: Driver, settings: PoolSettings) -> PostgresPool | 
 
 
 def _check_settings(s: PoolSettings) -> None:
-    from engine.errors import ConfigurationError
+    from aishell.engine.errors import ConfigurationError
 
     if s.min_size < 0 or s.max_size < 1 or s.min_size > s.max_size:
         raise ConfigurationError(f"pool sizes must satisfy 0 <= min_size <= max_size, max_size >= 1; got min_size={s.min_size!r}, max_size={s.max_size!r}")

@@ -20,10 +20,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from engine.config import Settings
-from engine.drivers import driver_for
-from engine.drivers.base import Connection, Driver, Params, QueryResult, RowStream, SchemaInfo, TableInfo, ColumnInfo, IndexInfo
-from engine.errors import AishellError, ConnectionLost, MemoryUnavailable, QueryError
+from aishell.engine.config import Settings
+from aishell.engine.drivers import driver_for
+from aishell.engine.drivers.base import Connection, Driver, Params, QueryResult, RowStream, SchemaInfo, TableInfo, ColumnInfo, IndexInfo
+from aishell.engine.errors import AishellError, ConnectionLost, MemoryUnavailable, QueryError
 
 
 class SingleConnection:
@@ -132,7 +132,7 @@ class Session:
         driver = driver_for(target, read_only=read_only, create=create, **options)
         source: Any
         if settings.pool.enabled and driver.name in ("postgres", "sqlite"):
-            from engine.pool import create_pool
+            from aishell.engine.pool import create_pool
 
             source = await create_pool(driver, settings.pool)
         else:
@@ -141,7 +141,7 @@ class Session:
         cache = None
         try:
             if settings.cache.enabled and driver.dialect in ("postgres", "sqlite", "mongo"):
-                from engine.cache import QueryCache
+                from aishell.engine.cache import QueryCache
 
                 cache = QueryCache(settings.cache, dialect=driver.dialect)
             session = cls(driver, settings, source, cache=cache)
@@ -337,7 +337,7 @@ class Session:
 
     async def _start_watcher(self) -> None:
         """Learn views and cascades now; then poll for schema changes made elsewhere."""
-        from engine.cache import SchemaWatcher
+        from aishell.engine.cache import SchemaWatcher
 
         self._watcher = SchemaWatcher(self._cache, self.driver.dialect)
         await self._refresh_watcher()
@@ -434,26 +434,26 @@ class Session:
             return
         if not self.settings.memory.enabled:
             return
-        from engine.memory.service import Memory
+        from aishell.engine.memory.service import Memory
 
         try:
             self.memory = await Memory.open(self.settings)
             self._owns_memory = True
         except Exception as exc:  # memory never keeps a session from opening
-            logging.getLogger("engine.memory").warning("memory off: %s", exc)
+            logging.getLogger("aishell.engine.memory").warning("memory off: %s", exc)
 
     async def _remember(self, sql: str, wall: float, started: float, rows: int | None, error: BaseException | None) -> None:
         """Record one statement in memory, committed on return; never raises."""
         memory = self.memory
         if memory is None or not memory.enabled:
             return
-        from engine.memory.store import Entry
-        from engine.statements import describe
+        from aishell.engine.memory.store import Entry
+        from aishell.engine.statements import describe
 
         try:
             if self.dialect == "mongo":
-                from engine.mongo.fingerprint import describe as describe_mongo
-                from engine.mongo.shell import redact_secrets
+                from aishell.engine.mongo.fingerprint import describe as describe_mongo
+                from aishell.engine.mongo.shell import redact_secrets
 
                 info = describe_mongo(sql)
                 sql = redact_secrets(sql)  # createUser/changeUserPassword: never stored in clear
@@ -481,7 +481,7 @@ class Session:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            logging.getLogger("engine.memory").warning("memory: could not record: %s", exc)
+            logging.getLogger("aishell.engine.memory").warning("memory: could not record: %s", exc)
 
     # -- catalog --------------------------------------------------------------------------------
 
@@ -527,10 +527,10 @@ class Session:
     def analyze(self, sql: str) -> Any:
         """:class:`engine.analyzer.Analysis` of ``sql``: sync, cached, never raises. Schema-aware
         rules use the catalog last loaded by :meth:`schema` (none before the first load)."""
-        from engine.analyzer import Analysis, analyze
+        from aishell.engine.analyzer import Analysis, analyze
 
         if self.dialect == "mongo":
-            from engine.mongo.report import analysis
+            from aishell.engine.mongo.report import analysis
 
             try:
                 return analysis(sql, self._schema_cache, self.settings.analyzer)
@@ -541,7 +541,7 @@ class Session:
     async def explain(self, sql: str, *, analyze: bool = False, allow_writes: bool = False) -> Any:
         """:class:`engine.analyzer.plan.PlanReport` of one statement. ``analyze`` runs it (a write
         only with ``allow_writes``, rolled back). Raises QueryError, ConnectionLost, PoolTimeout."""
-        from engine.analyzer.plan import explain
+        from aishell.engine.analyzer.plan import explain
 
         if self.dialect == "mongo":  # explain never applies a write: nothing to roll back
             async with self._lease(write=False) as conn:
@@ -554,7 +554,7 @@ class Session:
     async def advise(self, sql: str) -> Any:
         """:class:`engine.analyzer.advisor.Advice` for one statement (HypoPG hypothetical indexes
         on PostgreSQL; rule-based candidates otherwise). Creates nothing for real."""
-        from engine.analyzer.advisor import advise
+        from aishell.engine.analyzer.advisor import advise
 
         if self.dialect == "mongo":  # explain("executionStats") + the equality-sort-range rule
             async with self._lease(write=False) as conn:
@@ -582,11 +582,11 @@ def _mark_dirty(lease: Any) -> None:
 
 
 def _plan(sql: str, dialect: str) -> Any:
-    """engine.cache.plan (engine.mongo's cache_plan for Mongo statements), imported on first use
-    (keeps ``import engine.session`` light)."""
+    """aishell.engine.cache.plan (engine.mongo's cache_plan for Mongo statements), imported on first use
+    (keeps ``import aishell.engine.session`` light)."""
     global _plan
-    from engine.cache import plan as sql_plan
-    from engine.mongo.fingerprint import cache_plan as mongo_plan
+    from aishell.engine.cache import plan as sql_plan
+    from aishell.engine.mongo.fingerprint import cache_plan as mongo_plan
 
     def plan(sql: str, dialect: str) -> Any:
         return mongo_plan(sql) if dialect == "mongo" else sql_plan(sql, dialect)

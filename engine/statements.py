@@ -53,7 +53,7 @@ def describe(sql: str, dialect: str = "postgres") -> StatementInfo:
     ``dialect="mongo"``: mongosh statements, classified from :mod:`engine.mongo`'s parser.
     """
     if dialect == "mongo":
-        from engine.mongo.fingerprint import describe as describe_mongo
+        from aishell.engine.mongo.fingerprint import describe as describe_mongo
 
         return describe_mongo(sql)
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.bench.pgtemp import PgCluster
+from aishell.engine.bench.pgtemp import PgCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()

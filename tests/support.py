@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.config import Settings
+from aishell.engine.config import Settings
 
 
 def bare_settings() -> Settings:

@@ -20,10 +20,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from engine.config import Settings
-from engine.errors import AishellError
-from tui.messages import Reconnected
-from tui.themes import choose_theme, load_themes
+from aishell.engine.config import Settings
+from aishell.engine.errors import AishellError
+from aishell.tui.messages import Reconnected
+from aishell.tui.themes import choose_theme, load_themes
 
 CSS = Path(__file__).with_name("app.tcss")
 NARROW_WIDTH = 110
@@ -72,7 +72,7 @@ class AishellApp(App[int]):
     # -- lifecycle --------------------------------------------------------------------------------
 
     def get_default_screen(self) -> "Screen":
-        from tui.screens.main import MainScreen
+        from aishell.tui.screens.main import MainScreen
 
         return MainScreen(narrow=self.size.width < NARROW_WIDTH)
 
@@ -100,7 +100,7 @@ class AishellApp(App[int]):
     async def open_session(self, target: str, *, replace: bool = False) -> None:
         """Connect to ``target``; on success the new session replaces the old one."""
         await asyncio.to_thread(_warm_imports)
-        from engine.session import Session
+        from aishell.engine.session import Session
 
         try:
             session = await Session.open(target, settings=self.settings, read_only=self.read_only_requested, create=self.create)
@@ -117,8 +117,8 @@ class AishellApp(App[int]):
         self.screen.post_message(Reconnected(session.display_url, session.read_only))
 
     def _connect_failed(self, target: str, exc: AishellError, replace: bool) -> None:
-        from engine.drivers.url import redact_url
-        from tui.screens.dialogs import ErrorScreen
+        from aishell.engine.drivers.url import redact_url
+        from aishell.tui.screens.dialogs import ErrorScreen
 
         where = redact_url(target)
         if replace and self.session is not None:
@@ -139,7 +139,7 @@ class AishellApp(App[int]):
         )
 
     async def action_quit(self) -> None:
-        from tui.screens.main import MainScreen
+        from aishell.tui.screens.main import MainScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, MainScreen):
@@ -157,7 +157,7 @@ class AishellApp(App[int]):
     # -- actions ----------------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from aishell.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -169,7 +169,7 @@ class AishellApp(App[int]):
         self.notify(f"Theme: {self.theme}", timeout=2)
 
     def action_connect(self, url: str | None = None) -> None:
-        from tui.screens.dialogs import ConnectScreen
+        from aishell.tui.screens.dialogs import ConnectScreen
 
         if url:
             self.open_session(url, replace=self.session is not None)
@@ -204,7 +204,7 @@ def _warm_imports() -> None:
     so the event loop keeps drawing while they load."""
     import importlib
 
-    for name in ("engine.session", "engine.statements", "engine.pool", "engine.cache", "engine.analyzer", "engine.memory.service"):
+    for name in ("aishell.engine.session", "aishell.engine.statements", "aishell.engine.pool", "aishell.engine.cache", "aishell.engine.analyzer", "aishell.engine.memory.service"):
         try:
             importlib.import_module(name)
         except ImportError:

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from engine import __version__
+from aishell.engine import __version__
 
 COMMANDS = ("run", "analyze", "memory", "bench", "backup", "restore", "migrate")
 EXIT_USAGE = 2
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         return _guarded(lambda: command.main(args))
     parser = _app_parser()
     args = parser.parse_args(argv)
-    from tui.commands import app as app_command
+    from aishell.tui.commands import app as app_command
 
     return _guarded(lambda: app_command.main(args))
 
@@ -48,11 +48,11 @@ def _app_parser() -> argparse.ArgumentParser:
 
 def _command(name: str):
     """The module ``tui.commands.<name>``: docstring, ``add_arguments(parser)``, ``main(args)``."""
-    return importlib.import_module(f"tui.commands.{name}")
+    return importlib.import_module(f"aishell.tui.commands.{name}")
 
 
 def _guarded(fn) -> int:
-    from engine.errors import AishellError
+    from aishell.engine.errors import AishellError
 
     try:
         return int(fn() or 0)

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from tui.sqltext import Token, split_statements, tokenize
+from aishell.tui.sqltext import Token, split_statements, tokenize
 
 KEYWORDS = (
     "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE", "BETWEEN",

@@ -15,7 +15,7 @@ import math
 import uuid
 from typing import Any, Sequence, TextIO
 
-from engine.drivers.base import Column
+from aishell.engine.drivers.base import Column
 
 
 def writer_for(fmt: str, out: TextIO, columns: Sequence[Column]) -> "Writer":

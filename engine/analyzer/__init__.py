@@ -1,6 +1,6 @@
 """Query analysis on sqlglot ASTs: rules with stable codes, EXPLAIN plan reading and index advice.
 
-    from engine.analyzer import analyze
+    from aishell.engine.analyzer import analyze
     for finding in analyze(sql, dialect="postgres", schema=schema).findings:
         print(finding.line, finding.column, finding.code, finding.message)
 
@@ -9,12 +9,12 @@ normalized shape. Plans (``engine.analyzer.plan.explain``) and index advice
 (``engine.analyzer.advisor.advise``) need a live connection and are async.
 """
 
-from engine.analyzer.cache import fingerprint
-from engine.analyzer.findings import SEVERITIES, Analysis, Finding, IndexCandidate, Rule, severity_rank
-from engine.analyzer.pipeline import PARSE_ERROR, Statement, analyze, cache_stats, clear_cache, split_statements
-from engine.analyzer.rules import RULES
-from engine.config import AnalyzerSettings
-from engine.drivers.base import SchemaInfo
+from aishell.engine.analyzer.cache import fingerprint
+from aishell.engine.analyzer.findings import SEVERITIES, Analysis, Finding, IndexCandidate, Rule, severity_rank
+from aishell.engine.analyzer.pipeline import PARSE_ERROR, Statement, analyze, cache_stats, clear_cache, split_statements
+from aishell.engine.analyzer.rules import RULES
+from aishell.engine.config import AnalyzerSettings
+from aishell.engine.drivers.base import SchemaInfo
 
 
 def rule_catalog() -> list[Rule]:

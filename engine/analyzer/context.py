@@ -13,9 +13,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.config import AnalyzerSettings
-from engine.drivers.base import SchemaInfo, TableInfo
-from engine.analyzer.findings import Finding, IndexCandidate, Rule
+from aishell.engine.config import AnalyzerSettings
+from aishell.engine.drivers.base import SchemaInfo, TableInfo
+from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
 
 
 @dataclass(slots=True)

@@ -21,12 +21,12 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from engine.analyzer.cache import LRU, LITERALS, dialect_of, normalize_dialect, split_keyed, tools
-from engine.analyzer.context import Context, LineIndex
-from engine.analyzer.findings import Analysis, Finding, Rule
-from engine.analyzer.rules import RULES
-from engine.config import AnalyzerSettings
-from engine.drivers.base import SchemaInfo
+from aishell.engine.analyzer.cache import LRU, LITERALS, dialect_of, normalize_dialect, split_keyed, tools
+from aishell.engine.analyzer.context import Context, LineIndex
+from aishell.engine.analyzer.findings import Analysis, Finding, Rule
+from aishell.engine.analyzer.rules import RULES
+from aishell.engine.config import AnalyzerSettings
+from aishell.engine.drivers.base import SchemaInfo
 
 log = logging.getLogger(__name__)
 

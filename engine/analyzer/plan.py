@@ -20,10 +20,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.analyzer.findings import Finding, IndexCandidate, Rule
-from engine.config import AnalyzerSettings
-from engine.errors import QueryError
-from engine.statements import describe
+from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
+from aishell.engine.config import AnalyzerSettings
+from aishell.engine.errors import QueryError
+from aishell.engine.statements import describe
 
 SEQ_SCAN = Rule("AS101", "seq-scan-large", "warning", "Sequential scan of a large table keeping few rows")
 MISESTIMATE = Rule("AS102", "row-misestimate", "warning", "Planner's row estimate off by 10x or more")
@@ -133,7 +133,7 @@ async def explain(
 def _single_statement(sql: str, dialect: str) -> str:
     """The one statement of ``sql``; QueryError for none or several (a second statement would
     run for real after ``EXPLAIN`` of the first)."""
-    from engine.analyzer.pipeline import split_statements
+    from aishell.engine.analyzer.pipeline import split_statements
 
     try:
         parts = split_statements(sql, dialect)

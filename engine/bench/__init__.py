@@ -59,7 +59,7 @@ class BenchContext:
 
 def available() -> list[str]:
     """Names of the benchmark modules, in run order."""
-    import engine.bench as package
+    import aishell.engine.bench as package
 
     names = [m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in _NOT_BENCHMARKS and not m.name.startswith("_")]
     order = ["startup", "run", "pool", "cache", "analyzer", "memory"]
@@ -67,7 +67,7 @@ def available() -> list[str]:
 
 
 def load(name: str) -> Any:
-    return importlib.import_module(f"engine.bench.{name}")
+    return importlib.import_module(f"aishell.engine.bench.{name}")
 
 
 def median_time(fn: Callable[[], Any], *, repeat: int, number: int = 1) -> float:

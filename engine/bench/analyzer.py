@@ -24,7 +24,7 @@ import statistics
 import time
 from pathlib import Path
 
-from engine.bench import BenchContext, BenchResult
+from aishell.engine.bench import BenchContext, BenchResult
 
 NAME = "analyzer"
 NEEDS_PG = False
@@ -58,7 +58,7 @@ def _samples(fn, repeat: int) -> list[float]:
 async def run(ctx: BenchContext) -> list[BenchResult]:
     import sqlfluff
 
-    from engine.analyzer import analyze, clear_cache
+    from aishell.engine.analyzer import analyze, clear_cache
 
     queries = load_queries()
     cold_repeat = 9 if ctx.quick else 31

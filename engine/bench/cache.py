@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import statistics
 
-from engine.bench import BenchContext, BenchResult, median_time, median_time_async
+from aishell.engine.bench import BenchContext, BenchResult, median_time, median_time_async
 
 NAME = "cache"
 NEEDS_PG = False
@@ -20,7 +20,7 @@ ENTRIES = 1000
 
 
 def _results():
-    from engine.drivers.base import Column, QueryResult
+    from aishell.engine.drivers.base import Column, QueryResult
 
     columns = (Column("id", "int4"), Column("name", "text"), Column("total", "numeric"))
     return [
@@ -32,8 +32,8 @@ def _results():
 async def run(ctx: BenchContext) -> list[BenchResult]:
     import cachetools
 
-    from engine.cache import QueryCache
-    from engine.config import CacheSettings
+    from aishell.engine.cache import QueryCache
+    from aishell.engine.config import CacheSettings
 
     settings = CacheSettings(max_entries=ENTRIES, default_ttl=600, max_ttl=600)
     ours = QueryCache(settings, dialect="postgres")
@@ -73,9 +73,9 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
 
 
 async def _session_hit(ctx: BenchContext, repeat: int) -> tuple[float, float]:
-    from engine.config import Settings
-    from engine.demo import ensure_demo_database
-    from engine.session import Session
+    from aishell.engine.config import Settings
+    from aishell.engine.demo import ensure_demo_database
+    from aishell.engine.session import Session
 
     path = ensure_demo_database(os.path.join(ctx.workdir, "cache-bench-demo.db"))
     settings = Settings.load(read_file=False)

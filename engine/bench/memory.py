@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.bench import BenchContext, BenchResult
+from aishell.engine.bench import BenchContext, BenchResult
 
 NAME = "memory"
 NEEDS_PG = False
@@ -120,8 +120,8 @@ if {naive!r}:
     top = np.argsort(-(matrix @ q))[:10]
     print(rss())
 else:
-    from engine.config import MemorySettings
-    from engine.memory import Memory
+    from aishell.engine.config import MemorySettings
+    from aishell.engine.memory import Memory
     async def main():
         m = await Memory.open(MemorySettings(prune_interval=0), path={path!r})
         await m.wait_ready()
@@ -137,9 +137,9 @@ else:
 
 
 async def run(ctx: BenchContext) -> list[BenchResult]:
-    from engine.config import MemorySettings
-    from engine.memory import Entry, Memory
-    from engine.memory.embed import HashingEmbedder
+    from aishell.engine.config import MemorySettings
+    from aishell.engine.memory import Entry, Memory
+    from aishell.engine.memory.embed import HashingEmbedder
 
     quick = ctx.quick
     n_search = 20_000 if quick else 100_000
@@ -271,7 +271,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
 def _ivf_bench(n: int, label: str, embedder, quick: bool) -> list[BenchResult]:
     import faiss
 
-    from engine.memory.vectors import VectorIndex, recall_at_k
+    from aishell.engine.memory.vectors import VectorIndex, recall_at_k
 
     texts = _distinct(n + 300, seed=11)
     held_out = texts[n:]

@@ -18,7 +18,7 @@ import json
 import time
 from typing import Any
 
-from engine.bench import BenchContext, BenchResult, median_time
+from aishell.engine.bench import BenchContext, BenchResult, median_time
 
 NAME = "mongo"
 NEEDS_PG = False
@@ -76,7 +76,7 @@ def naive_rows(docs: list[dict[str, Any]]) -> int:
 
 
 def our_rows(docs: list[dict[str, Any]]) -> int:
-    from engine.mongo.flatten import Flattener
+    from aishell.engine.mongo.flatten import Flattener
 
     flattener = Flattener()
     count = 0
@@ -99,7 +99,7 @@ def _rate(fn: Any, docs: list[dict[str, Any]], repeat: int) -> float:
 
 
 async def run(ctx: BenchContext) -> list[BenchResult]:
-    from engine.mongo.shell import parse
+    from aishell.engine.mongo.shell import parse
 
     repeat = 5 if ctx.quick else 15
     ours = median_time(lambda: parse(STATEMENT), repeat=repeat, number=200)

@@ -24,7 +24,7 @@ import asyncio
 import statistics
 import time
 
-from engine.bench import BenchContext, BenchResult
+from aishell.engine.bench import BenchContext, BenchResult
 
 NAME = "pool"
 CONNECTIONS = 10
@@ -48,8 +48,8 @@ _CPU: dict = {}
 
 def _recording_cost_ns() -> float:
     """Nanoseconds to record one acquisition (what the hot path adds for metrics)."""
-    from engine.config import PoolSettings
-    from engine.pool import PostgresPool
+    from aishell.engine.config import PoolSettings
+    from aishell.engine.pool import PostgresPool
 
     class _Driver:
         display_url = "bench"
@@ -76,7 +76,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     cluster = None
     url = ctx.pg_url
     if not url:
-        from engine.bench.pgtemp import PgCluster
+        from aishell.engine.bench.pgtemp import PgCluster
 
         cluster = PgCluster()
         await asyncio.to_thread(cluster.init)
@@ -93,9 +93,9 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
 async def _run(url: str, quick: bool) -> list[BenchResult]:
     import asyncpg
 
-    from engine.config import Settings
-    from engine.drivers.postgres import PostgresDriver
-    from engine.session import Session
+    from aishell.engine.config import Settings
+    from aishell.engine.drivers.postgres import PostgresDriver
+    from aishell.engine.session import Session
 
     tasks, per_task, rounds = (100, 20, 3) if quick else (100, 100, 7)
     settings = Settings.load(read_file=False)

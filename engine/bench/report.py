@@ -1,6 +1,6 @@
 """The `aishell bench` report: an aligned text table and the JSON document DESIGN.md fixes.
 
->>> from engine.bench import BenchResult
+>>> from aishell.engine.bench import BenchResult
 >>> print(render_table([BenchResult("cache.hit", "get by SQL text", 2.5, "us", "cachetools.LRUCache", 3.1,
 ...                                 target="≤ 10 µs")]))  # doctest: +NORMALIZE_WHITESPACE
 name       metric           value    baseline             baseline value  ratio  target
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
-from engine.bench import BenchResult
+from aishell.engine.bench import BenchResult
 
 JSON_KEYS = ("name", "metric", "value", "unit", "baseline", "baseline_value", "ratio")
 HEADERS = ("name", "metric", "value", "baseline", "baseline value", "ratio", "target")

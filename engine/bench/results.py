@@ -16,7 +16,7 @@ import json
 import statistics
 import sys
 
-from engine.bench import BenchContext, BenchResult
+from aishell.engine.bench import BenchContext, BenchResult
 
 NAME = "results"
 NEEDS_PG = False
@@ -24,7 +24,7 @@ NEEDS_PG = False
 
 async def _child(*args: str) -> dict:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tui.widgets.gridbench", *args,
+        sys.executable, "-m", "aishell.tui.widgets.gridbench", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()

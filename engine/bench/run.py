@@ -15,7 +15,7 @@ import time
 
 import asyncpg
 
-from engine.bench import BenchContext, BenchResult
+from aishell.engine.bench import BenchContext, BenchResult
 
 NAME = "run"
 TABLE = "aishell_bench_stream"
@@ -24,8 +24,8 @@ TABLE = "aishell_bench_stream"
 async def run(ctx: BenchContext) -> list[BenchResult]:
     if not ctx.pg_url:
         raise RuntimeError("the run benchmark needs PostgreSQL (--db URL)")
-    from engine.config import Settings
-    from engine.session import Session
+    from aishell.engine.config import Settings
+    from aishell.engine.session import Session
 
     rows = 50_000 if ctx.quick else 1_000_000
     sql = f"SELECT * FROM {TABLE}"
@@ -85,7 +85,7 @@ def _cli_rate(url: str, sql: str, rows: int) -> float:
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
         subprocess.run(
-            [sys.executable, "-m", "tui.cli", "run", url, "-c", sql, "--format", "csv"],
+            [sys.executable, "-m", "aishell.tui.cli", "run", url, "-c", sql, "--format", "csv"],
             stdout=sink, check=True, env=env,
         )
     return rows / (time.perf_counter() - start)

@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.bench import BenchContext, BenchResult
+from aishell.engine.bench import BenchContext, BenchResult
 
 NAME = "startup"
 NEEDS_PG = False
@@ -49,7 +49,7 @@ HARLEQUIN_MARKER = b"Data Catalog"
 
 def _aishell() -> list[str]:
     exe = Path(sys.executable).with_name("aishell")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "tui.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "aishell.tui.cli"]
 
 
 def _harlequin() -> list[str] | None:
@@ -151,8 +151,8 @@ def _run(ctx: BenchContext) -> list[BenchResult]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     ours = _aishell()
     # The demo database is built once before timing (first use builds it; that is not start-up).
-    from engine.config import Settings
-    from engine.demo import ensure_demo_database
+    from aishell.engine.config import Settings
+    from aishell.engine.demo import ensure_demo_database
 
     ensure_demo_database(Settings.load(env=env).demo_db_path)
     harlequin = _harlequin()

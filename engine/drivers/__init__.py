@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.drivers.base import Driver
-from engine.drivers.url import classify, redact_url
+from aishell.engine.drivers.base import Driver
+from aishell.engine.drivers.url import classify, redact_url
 
 
 def driver_for(target: str, *, read_only: bool = False, create: bool = False, **options: Any) -> Driver:
@@ -15,14 +15,14 @@ def driver_for(target: str, *, read_only: bool = False, create: bool = False, **
     """
     kind = classify(target)
     if kind == "postgres":
-        from engine.drivers.postgres import PostgresDriver
+        from aishell.engine.drivers.postgres import PostgresDriver
 
         return PostgresDriver(target, read_only=read_only, **options)
     if kind == "sqlite":
-        from engine.drivers.sqlite import SQLiteDriver
+        from aishell.engine.drivers.sqlite import SQLiteDriver
 
         return SQLiteDriver(target, read_only=read_only, create=create)
-    from engine.drivers.mongo import MongoDriver  # noqa: PLC0415 - optional backend
+    from aishell.engine.drivers.mongo import MongoDriver  # noqa: PLC0415 - optional backend
 
     return MongoDriver(target, read_only=read_only, **options)
 

@@ -34,9 +34,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
-from engine.drivers.url import redact_text, redact_url, url_password
-from engine.errors import (
+from aishell.engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.drivers.url import redact_text, redact_url, url_password
+from aishell.engine.errors import (
     AishellError,
     AuthenticationFailed,
     ConnectionFailed,
@@ -45,12 +45,12 @@ from engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
-from engine.metrics import LatencyWindow, PoolSnapshot
-from engine.mongo import explain as explain_mod
-from engine.mongo.flatten import Flattener, cell, flatten, type_name
-from engine.mongo.schema import FieldInfo, infer_fields
-from engine.mongo.shell import ShellQuery, format_value, parse_script
-from engine.mongo.values import (
+from aishell.engine.metrics import LatencyWindow, PoolSnapshot
+from aishell.engine.mongo import explain as explain_mod
+from aishell.engine.mongo.flatten import Flattener, cell, flatten, type_name
+from aishell.engine.mongo.schema import FieldInfo, infer_fields
+from aishell.engine.mongo.shell import ShellQuery, format_value, parse_script
+from aishell.engine.mongo.values import (
     BinaryValue,
     Int64Value,
     KeyBound,
@@ -279,7 +279,7 @@ class MongoConnection:
         """:class:`engine.analyzer.plan.PlanReport` of the last statement: ``queryPlanner`` only,
         or ``executionStats`` with ``analyze`` (the query runs; a write is planned and counted
         but never applied by explain)."""
-        from engine.mongo.report import plan_report
+        from aishell.engine.mongo.report import plan_report
 
         query = self._prepare(sql, None, check_read_only=False)[-1]
         if query.collection is None:
@@ -292,7 +292,7 @@ class MongoConnection:
     async def advice(self, sql: str) -> Any:
         """:class:`engine.analyzer.advisor.Advice` from :meth:`advise` (the shell command to create
         each suggested index is the recommendation's ``statement``)."""
-        from engine.mongo.report import advice
+        from aishell.engine.mongo.report import advice
 
         return advice(await self.advise(sql))
 

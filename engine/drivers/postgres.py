@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from engine.drivers.base import (
+from aishell.engine.drivers.base import (
     Column,
     ColumnInfo,
     IndexInfo,
@@ -25,8 +25,8 @@ from engine.drivers.base import (
     SchemaInfo,
     TableInfo,
 )
-from engine.drivers.url import redact_text, redact_url, url_password
-from engine.errors import (
+from aishell.engine.drivers.url import redact_text, redact_url, url_password
+from aishell.engine.errors import (
     AishellError,
     AuthenticationFailed,
     ConnectionFailed,

@@ -17,9 +17,9 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
-from engine.drivers.url import sqlite_path
-from engine.errors import (
+from aishell.engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.drivers.url import sqlite_path
+from aishell.engine.errors import (
     AishellError,
     ConnectionFailed,
     ConnectionLost,

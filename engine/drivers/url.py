@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from engine.errors import UnsupportedURL
+from aishell.engine.errors import UnsupportedURL
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 SQLITE_SCHEMES = ("sqlite",)

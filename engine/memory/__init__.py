@@ -10,10 +10,10 @@ Parts: :mod:`.store` (the SQLite file), :mod:`.text` (tokens, fingerprint, redac
 :mod:`.history` (import of psql/pgcli/plain history files), :mod:`.service` (the facade).
 """
 
-from engine.memory.search import SIGNALS, SearchHit
-from engine.memory.service import ImportReport, Memory
-from engine.memory.store import Entry, MemoryStore
-from engine.memory.text import fingerprint, ignored, normalize, redact_statement
+from aishell.engine.memory.search import SIGNALS, SearchHit
+from aishell.engine.memory.service import ImportReport, Memory
+from aishell.engine.memory.store import Entry, MemoryStore
+from aishell.engine.memory.text import fingerprint, ignored, normalize, redact_statement
 
 __all__ = [
     "SIGNALS",

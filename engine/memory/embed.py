@@ -26,8 +26,8 @@ from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from engine.errors import ConfigurationError
-from engine.memory.text import Lexeme, lex
+from aishell.engine.errors import ConfigurationError
+from aishell.engine.memory.text import Lexeme, lex
 
 DIM = 384
 

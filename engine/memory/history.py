@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from engine.errors import ConfigurationError
+from aishell.engine.errors import ConfigurationError
 
 KINDS = ("psql", "pgcli", "plain")
 _OCTAL = re.compile(r"\\([0-7]{3})")

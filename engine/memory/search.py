@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from engine.config import MemorySettings
-from engine.memory.store import Candidate
+from aishell.engine.config import MemorySettings
+from aishell.engine.memory.store import Candidate
 
 MIN_RELEVANCE = 0.12
 """A candidate needs this much vector similarity or text match to be shown at all."""
@@ -104,7 +104,7 @@ def bm25(query_terms: list[str], docs: dict[int, str], doc_freq: dict[str, int],
          *, k1: float = 1.2, b: float = 0.75) -> dict[int, float]:
     """BM25 of ``query_terms`` in each document of ``docs`` (id -> text); words are compared
     stemmed, as FTS5's porter tokenizer compares them. Only documents with a match are returned."""
-    from engine.memory.embed import stem
+    from aishell.engine.memory.embed import stem
 
     wanted = {stem(t): t for t in query_terms}
     idf = {

@@ -29,18 +29,18 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from engine.config import MemorySettings, Settings
-from engine.errors import AishellError, MemoryUnavailable
-from engine.memory.embed import Embedder, HashingEmbedder, embedder_for
-from engine.memory.history import guess_kind, parse
-from engine.memory.search import SearchHit, bm25, rank, terms
-from engine.memory.store import Batch, Entry, MemoryStore, Prepared, Vector
-from engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
+from aishell.engine.config import MemorySettings, Settings
+from aishell.engine.errors import AishellError, MemoryUnavailable
+from aishell.engine.memory.embed import Embedder, HashingEmbedder, embedder_for
+from aishell.engine.memory.history import guess_kind, parse
+from aishell.engine.memory.search import SearchHit, bm25, rank, terms
+from aishell.engine.memory.store import Batch, Entry, MemoryStore, Prepared, Vector
+from aishell.engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
 
 if TYPE_CHECKING:
-    from engine.memory.vectors import VectorIndex
+    from aishell.engine.memory.vectors import VectorIndex
 
-log = logging.getLogger("engine.memory")
+log = logging.getLogger("aishell.engine.memory")
 
 SHAPE_CACHE = 4096
 READY_WAIT = 5.0
@@ -72,7 +72,7 @@ def shape_fingerprint(text: str, dialect: str, lexemes: list) -> str:
     (the analyzer's cache key, so memory and analysis agree on what "the same query" is); for
     dialects the analyzer does not know (mongo), memory's own token normalization."""
     try:
-        from engine.analyzer import fingerprint as analyzer_fingerprint
+        from aishell.engine.analyzer import fingerprint as analyzer_fingerprint
 
         shape = analyzer_fingerprint(text, dialect)
     except (ImportError, ValueError):
@@ -450,7 +450,7 @@ class Memory:
         assert store is not None
         try:
             # FAISS loads here, off the event loop: opening a session does not wait for it
-            vectors = await asyncio.to_thread(importlib.import_module, "engine.memory.vectors")
+            vectors = await asyncio.to_thread(importlib.import_module, "aishell.engine.memory.vectors")
             VectorIndex = vectors.VectorIndex
             stored = await store.get_meta("embedder")
             if stored is None:

@@ -43,8 +43,8 @@ import aiosqlite
 import msgpack
 import numpy as np
 
-from engine.errors import MemoryUnavailable
-from engine.memory.text import text_hash
+from aishell.engine.errors import MemoryUnavailable
+from aishell.engine.memory.text import text_hash
 
 SCHEMA_VERSION = 2
 _T = TypeVar("_T")

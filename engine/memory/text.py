@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
-from engine.drivers.url import redact_text
+from aishell.engine.drivers.url import redact_text
 
 LITERALS = frozenset(
     {

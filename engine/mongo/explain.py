@@ -13,7 +13,7 @@ equality → sort → range, the order MongoDB documents as best for compound in
 error, MG005 destructive, MG006 no index serves the query, MG007 unindexable condition,
 MG008 deep skip), with no round trip.
 
->>> from engine.mongo.shell import parse
+>>> from aishell.engine.mongo.shell import parse
 >>> suggest_index(parse('db.orders.find({status: "paid", total: {$gt: 100}}).sort({ts: -1})')).command
 'db.orders.createIndex({status: 1, ts: -1, total: 1})'
 >>> is_destructive(parse("db.orders.deleteMany({})"))
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from engine.drivers.base import IndexInfo
-from engine.mongo.shell import ShellQuery, format_value
-from engine.mongo.values import RegexValue
+from aishell.engine.drivers.base import IndexInfo
+from aishell.engine.mongo.shell import ShellQuery, format_value
+from aishell.engine.mongo.values import RegexValue
 
 # -- the plan, read ---------------------------------------------------------------------------
 
@@ -297,7 +297,7 @@ class IndexSuggestion:
 
     @property
     def command(self) -> str:
-        from engine.mongo.shell import format_query, ShellQuery as _Q
+        from aishell.engine.mongo.shell import format_query, ShellQuery as _Q
 
         return format_query(_Q("", 0, "createIndex", "ddl", self.collection, None, (self.key_document,)))
 
@@ -545,8 +545,8 @@ def static_findings(
     index serves the filter/sort, MG007 a condition no index bound can serve ($where,
     unanchored or case-insensitive regex, $ne/$nin/$not alone), MG008 deep skip.
     """
-    from engine.errors import QueryError
-    from engine.mongo.shell import parse_script
+    from aishell.engine.errors import QueryError
+    from aishell.engine.mongo.shell import parse_script
 
     try:
         queries = parse_script(text)

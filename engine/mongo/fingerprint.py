@@ -5,7 +5,7 @@ Two statements that differ only in the values they look for (``{status: "paid"}`
 fingerprint, so memory can count how often a shape ran and caches can key analyses by it. Field
 names, operators, projections, sort orders and index keys are kept: they change the plan.
 
->>> from engine.mongo.shell import parse
+>>> from aishell.engine.mongo.shell import parse
 >>> normalize(parse('db.orders.find({status: "paid", qty: {$in: [1, 2, 3]}}).sort({ts: -1}).limit(20)'))
 'db.orders.find({status: ?, qty: {$in: [?]}}).sort({ts: -1}).limit(?)'
 >>> fingerprint(parse('db.orders.find({status: "open"}).limit(5)')) == fingerprint(parse("db.orders.find({status: 'x'}).limit(9)"))
@@ -20,7 +20,7 @@ from functools import lru_cache
 from collections.abc import Mapping
 from typing import Any
 
-from engine.mongo.shell import ShellQuery, _format_key, format_value, parse_script
+from aishell.engine.mongo.shell import ShellQuery, _format_key, format_value, parse_script
 
 # Arguments (by method and position) and modifiers whose values are structure, not data.
 _KEEP_ARGS = {
@@ -140,8 +140,8 @@ def describe(text: str) -> Any:
     """What the statement does, as :class:`engine.statements.StatementInfo`, so the Session and the
     TUI treat Mongo statements like SQL ones (cache only reads, confirm destructive ones).
     Text that does not parse is ``unknown`` (callers treat it as a possible write)."""
-    from engine.errors import QueryError
-    from engine.statements import StatementInfo
+    from aishell.engine.errors import QueryError
+    from aishell.engine.statements import StatementInfo
 
     try:
         queries = parse_script(text)
@@ -151,8 +151,8 @@ def describe(text: str) -> Any:
 
 
 def _describe(queries: list[ShellQuery]) -> Any:
-    from engine.mongo.explain import is_destructive
-    from engine.statements import StatementInfo
+    from aishell.engine.mongo.explain import is_destructive
+    from aishell.engine.statements import StatementInfo
 
     reads: set[str] = set()
     writes: set[str] = set()
@@ -219,8 +219,8 @@ def cache_plan(text: str) -> Any:
     with volatile stages or operators ($sample, $currentOp, $rand, $where, $$NOW...) and texts
     that build "now" values (``new Date()``, ``ObjectId()``).
     """
-    from engine.cache import CachePlan
-    from engine.errors import QueryError
+    from aishell.engine.cache import CachePlan
+    from aishell.engine.errors import QueryError
 
     try:
         queries = parse_script(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from engine.mongo.explain import (
+from aishell.engine.mongo.explain import (
     ExplainSummary,
     IndexSuggestion,
     MongoFinding,
@@ -19,12 +19,12 @@ from engine.mongo.explain import (
     read_explain,
     static_findings,
 )
-from engine.mongo.shell import ShellQuery
+from aishell.engine.mongo.shell import ShellQuery
 
 
 def to_finding(found: MongoFinding, *, line: int = 1, column: int = 1) -> Any:
     """:class:`engine.analyzer.findings.Finding` for one Mongo finding."""
-    from engine.analyzer.findings import Finding, IndexCandidate
+    from aishell.engine.analyzer.findings import Finding, IndexCandidate
 
     candidate = None
     if found.index is not None:
@@ -46,14 +46,14 @@ def to_finding(found: MongoFinding, *, line: int = 1, column: int = 1) -> Any:
 def analysis(text: str, schema: Any = None, settings: Any = None) -> Any:
     """The live analysis of a Mongo script: parse errors, destructive statements, filters and
     sorts no index serves (with the catalog), unindexable conditions, deep skips."""
-    from engine.analyzer.findings import Analysis
+    from aishell.engine.analyzer.findings import Analysis
 
     large = getattr(settings, "large_table_rows", 10_000)
     deep = getattr(settings, "deep_offset", 1_000)
     found = static_findings(text, schema, large_collection=large, deep_skip=deep)
     statements = max([f.statement for f in found], default=0) + 1
     try:
-        from engine.mongo.shell import parse_script
+        from aishell.engine.mongo.shell import parse_script
 
         statements = len(parse_script(text))
     except Exception:  # noqa: BLE001 - the parse error is already a finding
@@ -70,7 +70,7 @@ def plan_report(
     analyzed: bool = True,
 ) -> Any:
     """:class:`engine.analyzer.plan.PlanReport` of an explain output (``raw`` keeps the output)."""
-    from engine.analyzer.plan import PlanNode, PlanReport
+    from aishell.engine.analyzer.plan import PlanNode, PlanReport
 
     summary = read_explain(doc)
     found = findings(summary, query, indexes)
@@ -134,8 +134,8 @@ def summary_text(summary: ExplainSummary) -> str:
 def advice(found: Sequence[MongoFinding], summary: str = "") -> Any:
     """:class:`engine.analyzer.advisor.Advice` from explain-based findings: each distinct index
     suggestion becomes a recommendation whose statement is the shell command to run."""
-    from engine.analyzer.advisor import Advice, IndexAdvice
-    from engine.analyzer.findings import IndexCandidate
+    from aishell.engine.analyzer.advisor import Advice, IndexAdvice
+    from aishell.engine.analyzer.findings import IndexCandidate
 
     seen: dict[tuple, IndexSuggestion] = {}
     for f in found:

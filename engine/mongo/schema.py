@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from engine.drivers.base import ColumnInfo
-from engine.mongo.flatten import type_name
+from aishell.engine.drivers.base import ColumnInfo
+from aishell.engine.mongo.flatten import type_name
 
 
 @dataclass(frozen=True, slots=True)

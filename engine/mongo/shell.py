@@ -38,8 +38,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import QueryError
-from engine.mongo.values import (
+from aishell.engine.errors import QueryError
+from aishell.engine.mongo.values import (
     MAX_KEY,
     MIN_KEY,
     BinaryValue,
@@ -1250,7 +1250,7 @@ def redact_secrets(text: str) -> str:
     >>> redact_secrets('db.runCommand({createUser: "bob", pwd: "s3cret", roles: []})')
     'db.runCommand({createUser: "bob", pwd: "***", roles: []})'
     """
-    from engine.drivers.url import redact_text
+    from aishell.engine.drivers.url import redact_text
 
     text = _SECRET_VALUE.sub(lambda m: m.group(1) + '"***"', text)
     text = _CHANGE_PASSWORD.sub(lambda m: m.group(1) + '"***"', text)

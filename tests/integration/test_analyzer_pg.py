@@ -9,14 +9,14 @@ import json
 
 import pytest
 
-from engine.analyzer import analyze
-from engine.analyzer.advisor import advise
-from engine.analyzer.plan import explain
-from engine.config import Settings
-from engine.demo import ensure_demo_database
-from engine.drivers import driver_for
-from engine.session import Session
-from tui.cli import main as cli
+from aishell.engine.analyzer import analyze
+from aishell.engine.analyzer.advisor import advise
+from aishell.engine.analyzer.plan import explain
+from aishell.engine.config import Settings
+from aishell.engine.demo import ensure_demo_database
+from aishell.engine.drivers import driver_for
+from aishell.engine.session import Session
+from aishell.tui.cli import main as cli
 
 ACCOUNTS_BY_BALANCE = "SELECT aid, abalance FROM pgbench_accounts WHERE abalance = 5"
 

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from engine.backup import MANIFEST_NAME, BackupCorrupt, BackupError, backup, restore, verify
-from tui.cli import main as cli
+from aishell.engine.backup import MANIFEST_NAME, BackupCorrupt, BackupError, backup, restore, verify
+from aishell.tui.cli import main as cli
 
 pytestmark = pytest.mark.pg
 
@@ -326,7 +326,7 @@ async def test_sqlite_backup_is_consistent_while_written_and_restores(tmp_path):
 
 
 def test_cli_sqlite_round_trip_and_bad_input(tmp_path, capsys):
-    from engine.demo import ensure_demo_database
+    from aishell.engine.demo import ensure_demo_database
 
     demo = Path(ensure_demo_database(tmp_path / "demo.db"))
     assert cli(["backup", str(demo), "--out", str(tmp_path / "bk")]) == 0

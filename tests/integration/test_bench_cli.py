@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import engine.bench
-from engine.bench import UNITS, BenchResult
-from engine.bench.report import JSON_KEYS, render_table
-from tui.cli import main as cli
+import aishell.engine.bench
+from aishell.engine.bench import UNITS, BenchResult
+from aishell.engine.bench.report import JSON_KEYS, render_table
+from aishell.tui.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.skipif(not (ROOT / "engine" / "bench" / "run.py").exists(), reason="engine/bench/run.py not written yet")
 def test_bench_run_json_end_to_end(pg_url):
     proc = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "bench", "run", "--format", "json", "--quick", "--db", pg_url],
+        [sys.executable, "-m", "aishell.tui.cli", "bench", "run", "--format", "json", "--quick", "--db", pg_url],
         capture_output=True, text=True, timeout=300, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
@@ -47,12 +47,12 @@ def test_unknown_benchmark_is_a_usage_error(capsys):
 
 @pytest.fixture
 def extra_benchmarks(tmp_path, monkeypatch):
-    """Two small benchmark modules on the engine.bench path: one measures, one fails."""
+    """Two small benchmark modules on the aishell.engine.bench path: one measures, one fails."""
     folder = tmp_path / "more"
     folder.mkdir()
     (folder / "zzsort.py").write_text(textwrap.dedent('''
         import random
-        from engine.bench import BenchResult, median_time
+        from aishell.engine.bench import BenchResult, median_time
         NAME = "zzsort"
         NEEDS_PG = False
 
@@ -79,7 +79,7 @@ def extra_benchmarks(tmp_path, monkeypatch):
     '''))
     (folder / "zzpg.py").write_text(textwrap.dedent('''
         import asyncpg
-        from engine.bench import BenchResult
+        from aishell.engine.bench import BenchResult
         NAME = "zzpg"
         SEEN = []
         async def run(ctx):
@@ -91,16 +91,16 @@ def extra_benchmarks(tmp_path, monkeypatch):
                 await conn.close()
             return [BenchResult("zzpg.answer", "select 42", float(value), "ops/s", "none", 42.0)]
     '''))
-    monkeypatch.setattr(engine.bench, "__path__", [*engine.bench.__path__, str(folder)])
+    monkeypatch.setattr(aishell.engine.bench, "__path__", [*aishell.engine.bench.__path__, str(folder)])
     for name in ("zzsort", "zzbroken", "zzpg"):
-        monkeypatch.delitem(sys.modules, f"engine.bench.{name}", raising=False)
+        monkeypatch.delitem(sys.modules, f"aishell.engine.bench.{name}", raising=False)
     yield folder
     for name in ("zzsort", "zzbroken", "zzpg"):
-        sys.modules.pop(f"engine.bench.{name}", None)
+        sys.modules.pop(f"aishell.engine.bench.{name}", None)
 
 
 def test_failing_benchmark_is_reported_and_the_others_run(extra_benchmarks, capsys):
-    assert {"zzsort", "zzbroken"} <= set(engine.bench.available())
+    assert {"zzsort", "zzbroken"} <= set(aishell.engine.bench.available())
     assert cli(["bench", "zzbroken", "zzsort", "--format", "json", "--quick"]) == 1
     out, err = capsys.readouterr()
     results = json.loads(out)["results"]
@@ -122,7 +122,7 @@ def test_throwaway_cluster_started_and_removed_without_db(extra_benchmarks, monk
     out, err = capsys.readouterr()
     assert json.loads(out)["results"][0]["value"] == 42.0
     assert "starting a throwaway PostgreSQL cluster" in err
-    url = sys.modules["engine.bench.zzpg"].SEEN[0]
+    url = sys.modules["aishell.engine.bench.zzpg"].SEEN[0]
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), 1):
         pass  # the cluster is gone

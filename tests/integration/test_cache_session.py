@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from engine.config import Settings
-from engine.errors import QueryError
-from engine.session import Session
+from aishell.engine.config import Settings
+from aishell.engine.errors import QueryError
+from aishell.engine.session import Session
 
 
 def cfg(*, cache: bool = True, poll: float = 0.0, pool: bool = True) -> Settings:

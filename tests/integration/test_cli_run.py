@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from engine.demo import ensure_demo_database
+from aishell.engine.demo import ensure_demo_database
 
-AISHELL = [sys.executable, "-m", "tui.cli"]
+AISHELL = [sys.executable, "-m", "aishell.tui.cli"]
 
 
 def aishell(*args: str, timeout: float = 60, **kw) -> subprocess.CompletedProcess:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import Settings
-from engine.demo import ensure_demo_database
-from engine.errors import MemoryUnavailable, QueryError
-from engine.session import Session
+from aishell.engine.config import Settings
+from aishell.engine.demo import ensure_demo_database
+from aishell.engine.errors import MemoryUnavailable, QueryError
+from aishell.engine.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,8 +154,8 @@ async def test_postgres_statements_are_recorded_without_the_password(pg_url, ais
 
 _RECORDER = """
 import asyncio, sys
-from engine.config import Settings
-from engine.session import Session
+from aishell.engine.config import Settings
+from aishell.engine.session import Session
 
 async def main():
     settings = Settings.load()
@@ -193,7 +193,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_entry(shop, aishell_home):
     assert not missing
     # and the store opens cleanly afterwards, with its index rebuilt or caught up
     async def reopen() -> int:
-        from engine.memory import Memory
+        from aishell.engine.memory import Memory
 
         memory = await Memory.open(settings)
         try:
@@ -222,7 +222,7 @@ def test_read_only_data_dir_means_memory_off_and_the_query_still_runs(tmp_path):
         for p in (base, home, home / "data"):
             os.chmod(p, 0o555)
         os.chmod(db, 0o444)
-        cmd = [sys.executable, "-m", "tui.cli", "run", str(db), "-c", "SELECT x FROM t", "--format", "csv", "--read-only"]
+        cmd = [sys.executable, "-m", "aishell.tui.cli", "run", str(db), "-c", "SELECT x FROM t", "--format", "csv", "--read-only"]
         if os.geteuid() == 0:  # root ignores permissions unless it gives up CAP_DAC_OVERRIDE
             if shutil.which("setpriv") is None:
                 pytest.skip("running as root without setpriv: cannot drop CAP_DAC_OVERRIDE")

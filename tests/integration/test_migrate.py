@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from engine.migrate import (
+from aishell.engine.migrate import (
     LOCK_KEY,
     STATE_TABLE,
     ChecksumMismatch,
@@ -19,7 +19,7 @@ from engine.migrate import (
     MigrationLocked,
     Migrator,
 )
-from tui.cli import main as cli
+from aishell.tui.cli import main as cli
 
 USERS = "-- up\nCREATE TABLE users (id integer PRIMARY KEY, email text NOT NULL);\n-- down\nDROP TABLE users;\n"
 ORDERS = (

@@ -12,11 +12,11 @@ import uuid
 
 import pytest
 
-from engine.drivers.base import ColumnInfo, QueryResult
-from engine.drivers.mongo import MongoConnection, MongoDriver
-from engine.errors import QueryCancelled, QueryError, ReadOnlyViolation
-from engine.metrics import PoolSnapshot
-from engine.mongo.schema import FieldInfo
+from aishell.engine.drivers.base import ColumnInfo, QueryResult
+from aishell.engine.drivers.mongo import MongoConnection, MongoDriver
+from aishell.engine.errors import QueryCancelled, QueryError, ReadOnlyViolation
+from aishell.engine.metrics import PoolSnapshot
+from aishell.engine.mongo.schema import FieldInfo
 
 pytestmark = pytest.mark.mongo
 
@@ -205,7 +205,7 @@ async def test_pool_metrics_follow_the_work(conn):
 
 
 async def test_session_facade(mongo_url):
-    from engine.session import Session
+    from aishell.engine.session import Session
 
     name = f"aishell_test_{uuid.uuid4().hex[:10]}"
     async with await Session.open(mongo_url) as session:

@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from engine.bench.pgtemp import free_port
-from engine.config import PoolSettings, Settings
-from engine.drivers import driver_for
-from engine.errors import CircuitOpen, ConnectionFailed, PoolTimeout, QueryCancelled, QueryError, ReadOnlyViolation
-from engine.metrics import LatencyWindow
-from engine.pool import CircuitBreaker, changes_session_state, create_pool
-from engine.session import Session
+from aishell.engine.bench.pgtemp import free_port
+from aishell.engine.config import PoolSettings, Settings
+from aishell.engine.drivers import driver_for
+from aishell.engine.errors import CircuitOpen, ConnectionFailed, PoolTimeout, QueryCancelled, QueryError, ReadOnlyViolation
+from aishell.engine.metrics import LatencyWindow
+from aishell.engine.pool import CircuitBreaker, changes_session_state, create_pool
+from aishell.engine.session import Session
 
 
 def settings(**pool) -> Settings:

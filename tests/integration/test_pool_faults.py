@@ -15,10 +15,10 @@ import time
 import asyncpg
 import pytest
 
-from engine.bench.pgtemp import PgCluster
-from engine.config import Settings
-from engine.errors import AishellError
-from engine.session import Session
+from aishell.engine.bench.pgtemp import PgCluster
+from aishell.engine.config import Settings
+from aishell.engine.errors import AishellError
+from aishell.engine.session import Session
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from engine.drivers import driver_for
-from engine.errors import AuthenticationFailed, ConnectionFailed, DatabaseNotFound, QueryCancelled, QueryError, ReadOnlyViolation
-from engine.session import Session
+from aishell.engine.drivers import driver_for
+from aishell.engine.errors import AuthenticationFailed, ConnectionFailed, DatabaseNotFound, QueryCancelled, QueryError, ReadOnlyViolation
+from aishell.engine.session import Session
 from tests.support import bare_settings
 
 

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from engine.demo import ensure_demo_database
-from engine.errors import ConnectionFailed, DatabaseNotFound, QueryCancelled, QueryError, ReadOnlyViolation
-from engine.session import Session
+from aishell.engine.demo import ensure_demo_database
+from aishell.engine.errors import ConnectionFailed, DatabaseNotFound, QueryCancelled, QueryError, ReadOnlyViolation
+from aishell.engine.session import Session
 from tests.support import bare_settings
 
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from engine.config import Settings
+from aishell.engine.config import Settings
 
 
 async def until(pilot, condition: Callable[[], bool], *, timeout: float = 15.0, what: str = "condition") -> None:
@@ -20,7 +20,7 @@ async def until(pilot, condition: Callable[[], bool], *, timeout: float = 15.0, 
 
 
 def make_app(target: str | Path, **kwargs):
-    from tui.app import AishellApp
+    from aishell.tui.app import AishellApp
 
     settings = kwargs.pop("settings", None) or Settings.load()
     app = AishellApp(str(target), settings=settings, **kwargs)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.demo import ensure_demo_database
+from aishell.engine.demo import ensure_demo_database
 from tests.tui.appkit import connected, copy_db, done, grid, make_app, run, type_sql, until
 
 SIZE = (120, 36)
@@ -90,7 +90,7 @@ async def test_error_shows_in_results_and_marks_editor(demo_db):
 
 
 async def test_destructive_statement_asks_first(demo_db):
-    from tui.screens.dialogs import ConfirmScreen
+    from aishell.tui.screens.dialogs import ConfirmScreen
 
     app = make_app(demo_db)
     async with app.run_test(size=SIZE) as pilot:
@@ -293,7 +293,7 @@ async def test_narrow_terminal_collapses_side_panes(demo_db):
 
 
 async def test_help_lists_every_binding(demo_db):
-    from tui.screens.help import HelpScreen, binding_rows
+    from aishell.tui.screens.help import HelpScreen, binding_rows
 
     app = make_app(demo_db)
     async with app.run_test(size=SIZE) as pilot:
@@ -308,7 +308,7 @@ async def test_help_lists_every_binding(demo_db):
 
 
 async def test_keymap_from_settings(demo_db):
-    from engine.config import Settings
+    from aishell.engine.config import Settings
 
     settings = Settings.load()
     settings.keys["main.run"] = "f12"
@@ -387,7 +387,7 @@ def _walk(node):
 
 
 async def test_connection_failure_shows_dialog(tmp_path):
-    from tui.screens.dialogs import ErrorScreen
+    from aishell.tui.screens.dialogs import ErrorScreen
 
     app = make_app(tmp_path / "missing" / "nope.db")
     async with app.run_test(size=SIZE) as pilot:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_textual_snapshot
 
-from engine.demo import ensure_demo_database
+from aishell.engine.demo import ensure_demo_database
 from tests.tui.appkit import connected, grid, make_app, type_sql, until
 
 pytestmark = pytest.mark.filterwarnings("ignore:Can not relate snapshot:UserWarning")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.tui.appkit import make_app
-from tui.themes import ANSI_THEME, choose_theme, load_themes
+from aishell.tui.themes import ANSI_THEME, choose_theme, load_themes
 
 BUILTIN = {"aishell-dark", "aishell-light", "aishell-high-contrast", "aishell-ansi"}
 

@@ -12,6 +12,6 @@ MODULES = ["results", "export", "rowstore", "schema", "metrics", "memory"]
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name: str) -> None:
-    module = importlib.import_module(f"tui.widgets.{name}")
+    module = importlib.import_module(f"aishell.tui.widgets.{name}")
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

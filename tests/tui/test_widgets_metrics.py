@@ -7,7 +7,7 @@ import re
 from textual.widgets import Sparkline, Static
 
 from tests.tui.widgets_harness import WidgetHarness, screen_text, widget_snap_compare  # noqa: F401
-from tui.widgets.metrics import MetricsPane, latency_ms
+from aishell.tui.widgets.metrics import MetricsPane, latency_ms
 
 POOL = {
     "backend": "postgres",

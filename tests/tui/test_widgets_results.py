@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import Input
 
 from tests.tui.widgets_harness import WidgetHarness, screen_text, widget_snap_compare  # noqa: F401
-from tui.widgets.results import ResultsBody, ResultsGrid, cell_text, export_rows, format_elapsed
+from aishell.tui.widgets.results import ResultsBody, ResultsGrid, cell_text, export_rows, format_elapsed
 
 COLUMNS = [("id", "int4"), ("name", "text"), ("price", "numeric")]
 

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tui.widgets.rowstore import CHUNK_ROWS, RowStore
+from aishell.tui.widgets.rowstore import CHUNK_ROWS, RowStore
 
 
 def _row(i: int) -> tuple:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.style import Style
 
 from tests.tui.widgets_harness import WidgetHarness, screen_text, widget_snap_compare  # noqa: F401
-from tui.widgets.schema import GROUP_SIZE, SchemaTree, quote_identifier
+from aishell.tui.widgets.schema import GROUP_SIZE, SchemaTree, quote_identifier
 
 TABLES = [("customers", "table", 1200), ("orders", "table", 56_000), ("Order Items", "table", -1), ("big_sales", "view", 0)]
 COLUMNS = [("id", "integer", False), ("email", "text", False), ("note", "text", True)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import OptionList
 
 from tests.tui.widgets_harness import WidgetHarness, screen_text, widget_snap_compare  # noqa: F401
-from tui.widgets.suggestions import SuggestionsPane
+from aishell.tui.widgets.suggestions import SuggestionsPane
 
 FINDINGS = [
     {

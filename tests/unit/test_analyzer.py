@@ -1,4 +1,4 @@
-"""engine.analyzer.analyze: the contract others rely on (positions, AS000, statements, caching
+"""aishell.engine.analyzer.analyze: the contract others rely on (positions, AS000, statements, caching
 by fingerprint, settings, schema) and fingerprint()."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from engine.analyzer import Analysis, AnalyzerSettings, analyze, cache_stats, clear_cache, fingerprint, split_statements
-from engine.analyzer.schema import schema_from_ddl
-from engine.drivers.base import ColumnInfo, SchemaInfo, TableInfo
+from aishell.engine.analyzer import Analysis, AnalyzerSettings, analyze, cache_stats, clear_cache, fingerprint, split_statements
+from aishell.engine.analyzer.schema import schema_from_ddl
+from aishell.engine.drivers.base import ColumnInfo, SchemaInfo, TableInfo
 
 
 @pytest.fixture(autouse=True)
@@ -208,7 +208,7 @@ def test_threads_share_the_cache_safely(tpch_queries):
     """The TUI analyzes in worker threads: same results as one thread, no exception."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from engine.analyzer import pipeline
+    from aishell.engine.analyzer import pipeline
 
     queries = list(tpch_queries.values())
     expected = [analyze(q).findings for q in queries]

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from engine.analyzer import rule_catalog
-from engine.demo import ensure_demo_database
-from tui.cli import main
+from aishell.engine.analyzer import rule_catalog
+from aishell.engine.demo import ensure_demo_database
+from aishell.tui.cli import main
 
 
 def run(capsys, *argv: str, stdin: str | None = None, monkeypatch=None) -> tuple[int, str, str]:

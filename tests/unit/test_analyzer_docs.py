@@ -8,17 +8,17 @@ import pkgutil
 
 import pytest
 
-import engine.analyzer
-import engine.analyzer.rules
+import aishell.engine.analyzer
+import aishell.engine.analyzer.rules
 
-MODULES = ["engine.analyzer." + m.name for m in pkgutil.iter_modules(engine.analyzer.__path__) if m.name != "rules"] + [
-    "engine.analyzer.rules." + m.name for m in pkgutil.iter_modules(engine.analyzer.rules.__path__)
+MODULES = ["aishell.engine.analyzer." + m.name for m in pkgutil.iter_modules(aishell.engine.analyzer.__path__) if m.name != "rules"] + [
+    "aishell.engine.analyzer.rules." + m.name for m in pkgutil.iter_modules(aishell.engine.analyzer.rules.__path__)
 ]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    from engine.analyzer import clear_cache
+    from aishell.engine.analyzer import clear_cache
 
     clear_cache()
     module = importlib.import_module(name)
@@ -27,7 +27,7 @@ def test_docstring_examples(name):
 
 
 def test_every_rule_module_documents_itself_with_an_example():
-    from engine.analyzer.rules import RULES
+    from aishell.engine.analyzer.rules import RULES
 
     for module in RULES:
         assert module.__doc__ and module.RULE.code in module.__doc__ and ">>> " in module.__doc__, module.__name__

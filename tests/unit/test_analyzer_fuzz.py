@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.analyzer import Analysis, analyze, fingerprint, split_statements
+from aishell.engine.analyzer import Analysis, analyze, fingerprint, split_statements
 
 TPCH = [p.read_text() for p in sorted((Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tpch").glob("q*.sql"))]
 TOKENS = [

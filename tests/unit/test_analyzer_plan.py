@@ -4,9 +4,9 @@ tests/integration/test_analyzer_pg.py)."""
 
 from __future__ import annotations
 
-from engine.analyzer.findings import IndexCandidate
-from engine.analyzer.plan import read_postgres_plan, read_sqlite_plan
-from engine.config import AnalyzerSettings
+from aishell.engine.analyzer.findings import IndexCandidate
+from aishell.engine.analyzer.plan import read_postgres_plan, read_sqlite_plan
+from aishell.engine.config import AnalyzerSettings
 
 
 def seq_scan(rows=1.0, actual=None, removed=None, relation="accounts"):
@@ -91,9 +91,9 @@ async def test_explain_refuses_several_statements(tmp_path):
 
     import pytest
 
-    from engine.analyzer.plan import explain
-    from engine.drivers import driver_for
-    from engine.errors import QueryError
+    from aishell.engine.analyzer.plan import explain
+    from aishell.engine.drivers import driver_for
+    from aishell.engine.errors import QueryError
 
     path = tmp_path / "t.db"
     with sqlite3.connect(path) as db:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.analyzer import analyze, rule_catalog
-from engine.analyzer.schema import schema_from_ddl
+from aishell.engine.analyzer import analyze, rule_catalog
+from aishell.engine.analyzer.schema import schema_from_ddl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "analyzer"
 _EXPECT = re.compile(r"(AS\d{3})\s+(\d+):(\d+)")

@@ -6,8 +6,8 @@ import sqlite3
 
 import pytest
 
-from engine.session import Session
-from tui import backslash
+from aishell.engine.session import Session
+from aishell.tui import backslash
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from engine.cache import QueryCache, approx_bytes, plan
-from engine.config import CacheSettings
-from engine.drivers.base import Column, QueryResult
+from aishell.engine.cache import QueryCache, approx_bytes, plan
+from aishell.engine.config import CacheSettings
+from aishell.engine.drivers.base import Column, QueryResult
 
 
 def result(rows, elapsed: float = 0.001) -> QueryResult:
@@ -212,7 +212,7 @@ def test_uncacheable_lookups_are_counted_apart_from_misses():
 
 
 def test_bad_bounds_are_refused():
-    from engine.errors import ConfigurationError
+    from aishell.engine.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="max_entries=0"):
         QueryCache(CacheSettings(max_entries=0))

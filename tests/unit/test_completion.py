@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui.completion import Catalog, complete, frequencies_from_statements
-from tui.sqltext import format_sql, split_statements, statement_at, toggle_comment, tokenize
+from aishell.tui.completion import Catalog, complete, frequencies_from_statements
+from aishell.tui.sqltext import format_sql, split_statements, statement_at, toggle_comment, tokenize
 
 CATALOG = Catalog(
     {

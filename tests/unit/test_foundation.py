@@ -9,12 +9,12 @@ import json
 
 import pytest
 
-from engine.config import ConfigError, Settings
-from engine.drivers.base import Column
-from engine.drivers.url import classify, redact_text, redact_url, sqlite_path
-from engine.errors import QueryError, UnsupportedURL
-from engine.statements import describe
-from tui.output import json_value, writer_for
+from aishell.engine.config import ConfigError, Settings
+from aishell.engine.drivers.base import Column
+from aishell.engine.drivers.url import classify, redact_text, redact_url, sqlite_path
+from aishell.engine.errors import QueryError, UnsupportedURL
+from aishell.engine.statements import describe
+from aishell.tui.output import json_value, writer_for
 
 
 @pytest.mark.parametrize(

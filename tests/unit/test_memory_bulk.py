@@ -8,9 +8,9 @@ import sys
 import msgpack
 import numpy as np
 
-from engine.config import MemorySettings
-from engine.memory import Entry, Memory
-from engine.memory import service as memory_service
+from aishell.engine.config import MemorySettings
+from aishell.engine.memory import Entry, Memory
+from aishell.engine.memory import service as memory_service
 
 DB = "postgresql://bob:***@db:5432/shop"
 

@@ -12,13 +12,13 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from engine.config import MemorySettings
-from engine.memory import Entry, Memory
-from engine.memory import service
-from engine.memory.embed import HashingEmbedder
-from engine.memory.service import shape_fingerprint
-from engine.memory.store import APPLICATION_ID, MIGRATIONS
-from engine.memory.text import lex, text_hash
+from aishell.engine.config import MemorySettings
+from aishell.engine.memory import Entry, Memory
+from aishell.engine.memory import service
+from aishell.engine.memory.embed import HashingEmbedder
+from aishell.engine.memory.service import shape_fingerprint
+from aishell.engine.memory.store import APPLICATION_ID, MIGRATIONS
+from aishell.engine.memory.text import lex, text_hash
 
 DB = "postgresql://bob:***@db:5432/shop"
 SETTINGS = MemorySettings(prune_interval=0)

@@ -11,9 +11,9 @@ import random
 
 import pytest
 
-from engine.config import MemorySettings
-from engine.memory import Entry, Memory
-from engine.memory.embed import HashingEmbedder
+from aishell.engine.config import MemorySettings
+from aishell.engine.memory import Entry, Memory
+from aishell.engine.memory.embed import HashingEmbedder
 
 PAIRS: list[tuple[str, str]] = [
     ("customers in france", "SELECT * FROM customers WHERE country = 'FR'"),
@@ -155,8 +155,8 @@ async def test_recall_at_5_hashing_embedder(tmp_path):
 
 
 async def test_recall_at_5_minilm_embedder(tmp_path):
-    from engine.errors import ConfigurationError
-    from engine.memory.embed import MiniLMEmbedder
+    from aishell.engine.errors import ConfigurationError
+    from aishell.engine.memory.embed import MiniLMEmbedder
 
     try:
         embedder = MiniLMEmbedder()

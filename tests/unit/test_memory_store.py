@@ -10,11 +10,11 @@ import time
 import numpy as np
 import pytest
 
-from engine.config import MemorySettings
-from engine.errors import MemoryUnavailable
-from engine.memory import Entry, Memory, MemoryStore
-from engine.memory.store import APPLICATION_ID, SCHEMA_VERSION
-from engine.memory.vectors import VectorIndex, recall_at_k
+from aishell.engine.config import MemorySettings
+from aishell.engine.errors import MemoryUnavailable
+from aishell.engine.memory import Entry, Memory, MemoryStore
+from aishell.engine.memory.store import APPLICATION_ID, SCHEMA_VERSION
+from aishell.engine.memory.vectors import VectorIndex, recall_at_k
 
 DB = "postgresql://bob:***@db:5432/shop"
 
@@ -329,7 +329,7 @@ async def test_fingerprint_is_the_analyzers(tmp_path):
     """Memory and the analyzer agree on what "the same query" is."""
     import hashlib
 
-    from engine.analyzer import fingerprint
+    from aishell.engine.analyzer import fingerprint
 
     memory = await Memory.open(MemorySettings(), path=tmp_path / "memory.db")
     try:

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from engine.memory.embed import HashingEmbedder, split_identifier, stem
-from engine.memory.history import guess_kind, parse_pgcli, parse_plain, parse_psql
-from engine.memory.text import carries_password, fingerprint, ignored, literal_key, normalize, redact_statement
+from aishell.engine.memory.embed import HashingEmbedder, split_identifier, stem
+from aishell.engine.memory.history import guess_kind, parse_pgcli, parse_plain, parse_psql
+from aishell.engine.memory.text import carries_password, fingerprint, ignored, literal_key, normalize, redact_statement
 
 
 # -- fingerprint ------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def test_hashing_vectors_are_unit_length_and_deterministic_across_processes():
     assert np.allclose(np.linalg.norm(here[:2], axis=1), 1.0, atol=1e-5)
     assert not here[2].any()
     code = (
-        "import sys, numpy as np; from engine.memory.embed import HashingEmbedder;"
+        "import sys, numpy as np; from aishell.engine.memory.embed import HashingEmbedder;"
         f"sys.stdout.buffer.write(HashingEmbedder().embed({texts!r}).tobytes())"
     )
     env = dict(os.environ, PYTHONHASHSEED="12345")

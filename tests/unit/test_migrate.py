@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.migrate import (
+from aishell.engine.migrate import (
     MigrationError,
     checksum,
     discover,

@@ -16,8 +16,8 @@ import bson
 import pytest
 from pymongo import errors, monitoring
 
-from engine.drivers import driver_for
-from engine.drivers.mongo import (
+from aishell.engine.drivers import driver_for
+from aishell.engine.drivers.mongo import (
     MongoDriver,
     PoolMonitor,
     database_from_url,
@@ -26,7 +26,7 @@ from engine.drivers.mongo import (
     to_bson,
     translate_error,
 )
-from engine.errors import (
+from aishell.engine.errors import (
     AuthenticationFailed,
     ConnectionFailed,
     ConnectionLost,
@@ -34,8 +34,8 @@ from engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
-from engine.metrics import PoolSnapshot
-from engine.mongo.shell import parse
+from aishell.engine.metrics import PoolSnapshot
+from aishell.engine.mongo.shell import parse
 
 DEAD = "mongodb://app:s3cret@127.0.0.1:1/shop?authSource=admin"
 
@@ -264,7 +264,7 @@ def test_translate_error_details():
     assert "(1 write error, 1 inserted)" in err.message
     # A statement further down a script points at itself.
     script = "use shop\ndb.o.find({a: 1})"
-    query = [q for q in __import__("engine.mongo.shell", fromlist=["parse_script"]).parse_script(script)][1]
+    query = [q for q in __import__("aishell.engine.mongo.shell", fromlist=["parse_script"]).parse_script(script)][1]
     failed = errors.OperationFailure("unknown operator: $foo", 2, {"codeName": "BadValue"})
     err = translate_error(failed, script, driver, query)
     assert err.position == script.index("db.o.find") + 1 and err.sqlstate == "BadValue"
@@ -333,7 +333,7 @@ async def test_driver_listener_receives_pymongo_events():
 
 
 def test_get_indexes_grid_is_one_line_an_index():
-    from engine.drivers.mongo import _doc_grid
+    from aishell.engine.drivers.mongo import _doc_grid
 
     docs = [
         {"v": 2, "key": {"_id": 1}, "name": "_id_"},
@@ -425,7 +425,7 @@ async def test_every_call_reaches_the_network_with_accepted_keywords():
 
 
 def test_session_plans_mongo_statements_for_the_cache():
-    from engine import session
+    from aishell.engine import session
 
     assert session._plan("SELECT 1", "sqlite").kind == "select"  # whichever dialect comes first
     mongo = session._plan("db.orders.find({a: 1})", "mongo")
@@ -435,8 +435,8 @@ def test_session_plans_mongo_statements_for_the_cache():
 
 
 def test_session_analyze_gives_mongo_advice_without_a_round_trip():
-    from engine.config import Settings
-    from engine.session import Session, SingleConnection
+    from aishell.engine.config import Settings
+    from aishell.engine.session import Session, SingleConnection
 
     driver = MongoDriver(DEAD)
     session = Session(driver, Settings(), SingleConnection(driver))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.drivers.base import IndexInfo
-from engine.mongo.explain import (
+from aishell.engine.drivers.base import IndexInfo
+from aishell.engine.mongo.explain import (
     classify_filter,
     findings,
     is_destructive,
@@ -21,8 +21,8 @@ from engine.mongo.explain import (
     read_explain,
     suggest_index,
 )
-from engine.mongo.fingerprint import describe, fingerprint, fingerprint_text, normalize
-from engine.mongo.shell import parse
+from aishell.engine.mongo.fingerprint import describe, fingerprint, fingerprint_text, normalize
+from aishell.engine.mongo.shell import parse
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mongo"
 
@@ -333,7 +333,7 @@ def test_describe_for_session_and_tui():
 
 
 def _schema(rows: int = 50_000, indexes=(("_id_", ("_id",)),)):
-    from engine.drivers.base import SchemaInfo, TableInfo
+    from aishell.engine.drivers.base import SchemaInfo, TableInfo
 
     schema = SchemaInfo(search_path=("shop",))
     schema.add(TableInfo("shop", "orders", "collection", rows, [], [IndexInfo(n, c, n == "_id_", n == "_id_") for n, c in indexes]))
@@ -341,14 +341,14 @@ def _schema(rows: int = 50_000, indexes=(("_id_", ("_id",)),)):
 
 
 def test_static_parse_error_has_line_and_column():
-    from engine.mongo.explain import static_findings
+    from aishell.engine.mongo.explain import static_findings
 
     [f] = static_findings("db.orders.find({\n  a: ")
     assert (f.code, f.severity, f.line, f.column) == ("MG000", "error", 2, 6)
 
 
 def test_static_no_index_uses_the_catalog():
-    from engine.mongo.explain import static_findings
+    from aishell.engine.mongo.explain import static_findings
 
     text = 'use shop\ndb.orders.find({status: "paid"}).sort({ts: -1})'
     [f] = static_findings(text, _schema())
@@ -361,7 +361,7 @@ def test_static_no_index_uses_the_catalog():
 
 
 def test_static_destructive_weak_conditions_and_deep_skip():
-    from engine.mongo.explain import static_findings
+    from aishell.engine.mongo.explain import static_findings
 
     assert codes(static_findings("db.orders.deleteMany({})")) == ["MG005"]
     found = static_findings("db.orders.find({a: /x/, b: /^y/i, $where: 'this.a > 1', c: {$ne: 1}, d: /^ok/}).skip(5000)")
@@ -395,21 +395,21 @@ def test_static_destructive_weak_conditions_and_deep_skip():
     ],
 )
 def test_cache_plan(text, cacheable, reads, writes, clears_all, reason):
-    from engine.mongo.fingerprint import cache_plan
+    from aishell.engine.mongo.fingerprint import cache_plan
 
     p = cache_plan(text)
     assert (p.cacheable, set(p.reads), set(p.writes), p.clears_all, p.reason) == (cacheable, reads, writes, clears_all, reason)
 
 
 def test_cache_plan_marks_index_changes_as_ddl():
-    from engine.mongo.fingerprint import cache_plan
+    from aishell.engine.mongo.fingerprint import cache_plan
 
     assert cache_plan("db.orders.createIndex({a: 1})").ddl
     assert not cache_plan("db.orders.updateMany({a: 1}, {$set: {b: 1}})").ddl
 
 
 def test_cache_plan_refuses_date_now():
-    from engine.mongo.fingerprint import cache_plan
+    from aishell.engine.mongo.fingerprint import cache_plan
 
     assert cache_plan("db.o.find({ts: {$gt: Date.now() - 1000}})").reason == "time-dependent value"
 
@@ -418,8 +418,8 @@ def test_cache_plan_refuses_date_now():
 
 
 def test_analysis_for_the_suggestions_pane():
-    from engine.analyzer.findings import Analysis, Finding
-    from engine.mongo.report import analysis
+    from aishell.engine.analyzer.findings import Analysis, Finding
+    from aishell.engine.mongo.report import analysis
 
     result = analysis("use shop\ndb.orders.deleteMany({})\ndb.orders.find({status: 'x'}).sort({ts: -1})", _schema())
     assert isinstance(result, Analysis) and result.statements == 3
@@ -433,8 +433,8 @@ def test_analysis_for_the_suggestions_pane():
 
 
 def test_plan_report_from_explain_output():
-    from engine.analyzer.plan import PlanReport
-    from engine.mongo.report import plan_report
+    from aishell.engine.analyzer.plan import PlanReport
+    from aishell.engine.mongo.report import plan_report
 
     q = parse('db.orders.find({status: "paid"}).sort({ts: -1}).limit(20)')
     report = plan_report(load("sort_in_memory"), q)
@@ -452,8 +452,8 @@ def test_plan_report_from_explain_output():
 
 
 def test_advice_recommends_each_index_once():
-    from engine.analyzer.advisor import Advice
-    from engine.mongo.report import advice
+    from aishell.engine.analyzer.advisor import Advice
+    from aishell.engine.mongo.report import advice
 
     found = findings(read_explain(load("failed_sort")), parse("db.events.find().sort({payload: 1})"))
     result = advice(found)
@@ -464,7 +464,7 @@ def test_advice_recommends_each_index_once():
 
 
 def test_statements_describe_routes_mongo_for_the_tui_confirmation():
-    from engine.statements import describe as describe_any
+    from aishell.engine.statements import describe as describe_any
 
     info = describe_any("db.orders.updateMany({}, {$set: {archived: true}})", "mongo")
     assert info.destructive and info.reason == "updateMany({}) changes every document in orders"

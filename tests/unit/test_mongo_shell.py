@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import QueryError
-from engine.mongo.shell import format_query, format_value, parse, parse_script
-from engine.mongo.values import (
+from aishell.engine.errors import QueryError
+from aishell.engine.mongo.shell import format_query, format_value, parse, parse_script
+from aishell.engine.mongo.values import (
     MAX_KEY,
     MIN_KEY,
     BinaryValue,
@@ -328,7 +328,7 @@ def test_format_value_output_parses_back():
     ],
 )
 def test_redact_secrets(text, expected):
-    from engine.mongo.shell import redact_secrets
+    from aishell.engine.mongo.shell import redact_secrets
 
     assert redact_secrets(text) == expected
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from engine.drivers.postgres import PostgresDriver
-from engine.errors import ConnectionFailed
+from aishell.engine.drivers.postgres import PostgresDriver
+from aishell.engine.errors import ConnectionFailed
 
 
 def test_a_server_still_starting_reads_as_one_line_with_its_detail():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pty
 
-from tui.app import terminal_hung_up
+from aishell.tui.app import terminal_hung_up
 
 
 def test_hang_up_is_seen_on_the_tty():

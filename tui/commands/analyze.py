@@ -35,14 +35,14 @@ def main(args: argparse.Namespace) -> int:
     import asyncio
     import logging
 
-    import engine.analyzer  # noqa: F401 - imported before the clock starts
-    from engine.errors import ConfigurationError
+    import aishell.engine.analyzer  # noqa: F401 - imported before the clock starts
+    from aishell.engine.errors import ConfigurationError
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" notes are not findings
     inputs = _read_inputs(args.paths)
     started = time.perf_counter()
     dialect = _check_dialect(args.dialect) if args.dialect else None
-    from engine.config import Settings
+    from aishell.engine.config import Settings
 
     settings = Settings.load()
     if args.disable:
@@ -77,8 +77,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _check_dialect(name: str) -> str:
     """The normalized dialect name; ConfigurationError when sqlglot does not know it."""
-    from engine.analyzer.cache import dialect_of, normalize_dialect
-    from engine.errors import ConfigurationError
+    from aishell.engine.analyzer.cache import dialect_of, normalize_dialect
+    from aishell.engine.errors import ConfigurationError
 
     try:
         dialect_of(normalize_dialect(name))
@@ -89,7 +89,7 @@ def _check_dialect(name: str) -> str:
 
 def _read_inputs(paths: list[str]) -> list[tuple[str, str]]:
     """(display name, text) of every input, in order; directories give their .sql files sorted."""
-    from engine.errors import ConfigurationError
+    from aishell.engine.errors import ConfigurationError
 
     if not paths:
         paths = ["-"]
@@ -113,7 +113,7 @@ def _read_inputs(paths: list[str]) -> list[tuple[str, str]]:
 
 
 def _read(path: Path) -> bytes:
-    from engine.errors import ConfigurationError
+    from aishell.engine.errors import ConfigurationError
 
     try:
         return path.read_bytes()
@@ -128,7 +128,7 @@ def _decode(data: bytes) -> str:
 
 
 def _analyze_offline(inputs, dialect: str, settings):
-    from engine.analyzer import analyze
+    from aishell.engine.analyzer import analyze
 
     results = []
     statements = 0
@@ -140,10 +140,10 @@ def _analyze_offline(inputs, dialect: str, settings):
 
 
 async def _analyze_with_db(inputs, url: str, dialect: str | None, settings, *, plans: bool):
-    from engine.analyzer import analyze, split_statements
-    from engine.drivers import driver_for
+    from aishell.engine.analyzer import analyze, split_statements
+    from aishell.engine.drivers import driver_for
 
-    from engine.errors import ConfigurationError
+    from aishell.engine.errors import ConfigurationError
 
     driver = driver_for(url, read_only=True)
     if driver.dialect not in ("postgres", "sqlite"):
@@ -176,11 +176,11 @@ async def _plan_findings(conn, statement, schema, settings):
     """Plan and advice findings for one read-only statement, placed at its first keyword."""
     from dataclasses import replace
 
-    from engine.analyzer.advisor import advise
-    from engine.analyzer.plan import NOTE, explain
-    from engine.analyzer.findings import Finding
-    from engine.errors import ConnectionLost, QueryError
-    from engine.statements import describe
+    from aishell.engine.analyzer.advisor import advise
+    from aishell.engine.analyzer.plan import NOTE, explain
+    from aishell.engine.analyzer.findings import Finding
+    from aishell.engine.errors import ConnectionLost, QueryError
+    from aishell.engine.statements import describe
 
     if describe(statement.text, conn.dialect).kind != "select":
         return []
@@ -219,10 +219,10 @@ def _text(results, statements: int, files: int, out) -> None:
 
 def _sarif(results) -> dict:
     """A SARIF 2.1.0 log: one run, the rules as the tool's rules, one result a finding."""
-    from engine import __version__
-    from engine.analyzer import rule_catalog
-    from engine.analyzer.advisor import ADVICE, UNVERIFIED
-    from engine.analyzer.plan import PLAN_RULES
+    from aishell.engine import __version__
+    from aishell.engine.analyzer import rule_catalog
+    from aishell.engine.analyzer.advisor import ADVICE, UNVERIFIED
+    from aishell.engine.analyzer.plan import PLAN_RULES
 
     catalog = rule_catalog() + list(PLAN_RULES) + [ADVICE, UNVERIFIED]
     index = {rule.code: i for i, rule in enumerate(catalog)}

@@ -11,13 +11,13 @@ def main(args: argparse.Namespace) -> int:
     # Start-up allocates many long-lived objects (modules, classes, styles): no collection
     # passes until the first frame is on screen; the app turns the collector back on then.
     gc.disable()
-    from engine.config import Settings
-    from engine.demo import ensure_demo_database
+    from aishell.engine.config import Settings
+    from aishell.engine.demo import ensure_demo_database
 
     settings = Settings.load()
     target = args.target
     if target is None:
         target = str(ensure_demo_database(settings.demo_db_path))
-    from tui.app import run_app  # noqa: PLC0415 - Textual only when the app starts
+    from aishell.tui.app import run_app  # noqa: PLC0415 - Textual only when the app starts
 
     return run_app(target, settings=settings, read_only=args.read_only, create=args.create, theme=args.theme)

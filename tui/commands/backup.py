@@ -34,8 +34,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from engine.backup import backup
-    from engine.drivers.url import redact_url
+    from aishell.engine.backup import backup
+    from aishell.engine.drivers.url import redact_url
 
     started = time.monotonic()
     line = ProgressLine(sys.stderr, quiet=args.quiet)

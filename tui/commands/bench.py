@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from engine.bench import available
-    from engine.errors import ConfigurationError
+    from aishell.engine.bench import available
+    from aishell.engine.errors import ConfigurationError
 
     names = available()
     unknown = [n for n in args.names if n not in names]
@@ -41,8 +41,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace, selected: list[str]) -> int:
-    from engine.bench import BenchContext, BenchResult, load
-    from engine.bench.report import render_table, to_json
+    from aishell.engine.bench import BenchContext, BenchResult, load
+    from aishell.engine.bench.report import render_table, to_json
 
     modules, failed = {}, []
     for name in selected:
@@ -85,7 +85,7 @@ async def _postgres(url: str | None, needed: bool):
     if url or not needed:
         yield url
         return
-    from engine.bench.pgtemp import PgCluster
+    from aishell.engine.bench.pgtemp import PgCluster
 
     _status("bench: starting a throwaway PostgreSQL cluster…")
     cluster = PgCluster()
@@ -99,7 +99,7 @@ async def _postgres(url: str | None, needed: bool):
 def _start(cluster) -> None:
     import subprocess
 
-    from engine.errors import ConfigurationError
+    from aishell.engine.errors import ConfigurationError
 
     try:
         cluster.init()
@@ -117,7 +117,7 @@ async def _workdir():
 
 
 def _report_failure(name: str, exc: BaseException, verbose: bool) -> None:
-    from engine.drivers.url import redact_text
+    from aishell.engine.drivers.url import redact_text
 
     message = redact_text(str(exc).replace("\n", " ")) or type(exc).__name__
     print(f"aishell: bench {name} failed: {type(exc).__name__}: {message}", file=sys.stderr)

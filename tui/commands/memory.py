@@ -35,10 +35,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from engine.config import Settings
-    from engine.drivers.url import redact_url
-    from engine.errors import ConfigurationError, MemoryUnavailable
-    from engine.memory import Memory
+    from aishell.engine.config import Settings
+    from aishell.engine.drivers.url import redact_url
+    from aishell.engine.errors import ConfigurationError, MemoryUnavailable
+    from aishell.engine.memory import Memory
 
     settings = Settings.load()
     if not settings.memory.enabled:

@@ -49,8 +49,8 @@ def _count(text: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from engine.errors import ConfigurationError
-    from engine.migrate import new_migration
+    from aishell.engine.errors import ConfigurationError
+    from aishell.engine.migrate import new_migration
 
     args.db = getattr(args, "db", None)
     args.dir = getattr(args, "dir", "migrations")
@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from engine.migrate import Migrator
+    from aishell.engine.migrate import Migrator
 
     options = {"lock_timeout": args.lock_timeout} if hasattr(args, "lock_timeout") else {}
     async with await Migrator.open(args.db, args.dir, create=getattr(args, "create", False), **options) as migrator:

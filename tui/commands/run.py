@@ -25,10 +25,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from engine.config import Settings
-    from engine.errors import QueryCancelled
-    from engine.session import Session
-    from tui.output import writer_for
+    from aishell.engine.config import Settings
+    from aishell.engine.errors import QueryCancelled
+    from aishell.engine.session import Session
+    from aishell.tui.output import writer_for
 
     settings = Settings.load()
     session = await Session.open(args.url, settings=settings, read_only=args.read_only, create=args.create)

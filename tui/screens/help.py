@@ -9,20 +9,20 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
-from tui.backslash import COMMANDS
+from aishell.tui.backslash import COMMANDS
 
 
 def binding_rows(app) -> list[tuple[str, str, str, str]]:
     """(area, keys, description, binding id) for the app, its screens and every pane."""
-    from tui.app import AishellApp
-    from tui.screens.dialogs import ConfirmScreen
-    from tui.screens.main import MainScreen
-    from tui.widgets.editor import EditorPane
-    from tui.widgets.memory import MemoryPane
-    from tui.widgets.metrics import MetricsPane
-    from tui.widgets.results import ResultsBody, ResultsGrid
-    from tui.widgets.schema import SchemaTree
-    from tui.widgets.suggestions import SuggestionsPane
+    from aishell.tui.app import AishellApp
+    from aishell.tui.screens.dialogs import ConfirmScreen
+    from aishell.tui.screens.main import MainScreen
+    from aishell.tui.widgets.editor import EditorPane
+    from aishell.tui.widgets.memory import MemoryPane
+    from aishell.tui.widgets.metrics import MetricsPane
+    from aishell.tui.widgets.results import ResultsBody, ResultsGrid
+    from aishell.tui.widgets.schema import SchemaTree
+    from aishell.tui.widgets.suggestions import SuggestionsPane
 
     keymap = getattr(app, "_keymap", {}) or {}
     areas = (

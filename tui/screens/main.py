@@ -25,10 +25,10 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
-from engine.errors import AishellError, ConnectionLost, QueryCancelled, QueryError
-from tui import backslash
-from tui.completion import Catalog, frequencies_from_statements
-from tui.messages import (
+from aishell.engine.errors import AishellError, ConnectionLost, QueryCancelled, QueryError
+from aishell.tui import backslash
+from aishell.tui.completion import Catalog, frequencies_from_statements
+from aishell.tui.messages import (
     AnalysisReady,
     CatalogLoaded,
     ColumnsReady,
@@ -38,13 +38,13 @@ from tui.messages import (
     Reconnected,
     RowsFetched,
 )
-from tui.widgets.editor import EditorPane
-from tui.widgets.results import ResultsGrid, export_rows
-from tui.widgets.schema import SchemaTree
+from aishell.tui.widgets.editor import EditorPane
+from aishell.tui.widgets.results import ResultsGrid, export_rows
+from aishell.tui.widgets.schema import SchemaTree
 
-from tui.widgets.memory import MemoryPane
-from tui.widgets.metrics import MetricsPane
-from tui.widgets.suggestions import SuggestionsPane
+from aishell.tui.widgets.memory import MemoryPane
+from aishell.tui.widgets.metrics import MetricsPane
+from aishell.tui.widgets.suggestions import SuggestionsPane
 
 PANES = ("editor", "results", "suggestions", "metrics", "memory", "schema")
 _INSIGHTS = ("suggestions", "metrics", "memory")
@@ -183,7 +183,7 @@ class MainScreen(Screen):
         self._metrics_timer = self.set_interval(max(0.1, self.app.settings.ui.metrics_interval), self._refresh_metrics, pause=True)
 
     def on_resize(self, event: Any) -> None:
-        from tui.app import NARROW_WIDTH
+        from aishell.tui.app import NARROW_WIDTH
 
         narrow = event.size.width < NARROW_WIDTH
         if narrow != self.narrow:
@@ -291,11 +291,11 @@ class MainScreen(Screen):
         if sql.lstrip().startswith("\\"):
             self.run_backslash(sql.strip())
             return
-        from engine.statements import describe
+        from aishell.engine.statements import describe
 
         info = describe(sql, self.session.dialect)
         if info.destructive and self.app.settings.ui.confirm_destructive:
-            from tui.screens.dialogs import ConfirmScreen
+            from aishell.tui.screens.dialogs import ConfirmScreen
 
             def confirmed(ok: bool | None) -> None:
                 if ok:
@@ -376,7 +376,7 @@ class MainScreen(Screen):
         self._set_state("connected", "ok")
         self._learn(self._query_sql)
         if self._query_sql:
-            from engine.statements import describe
+            from aishell.engine.statements import describe
 
             if describe(self._query_sql, self.session.dialect).kind == "ddl":
                 self.load_catalog()

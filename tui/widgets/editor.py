@@ -39,8 +39,8 @@ from textual.widgets import Input, OptionList, Tab, Tabs, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.text_area import Selection, TextAreaTheme
 
-from tui.completion import Catalog, Completion, complete
-from tui.sqltext import format_sql, location_of, offset_of, statement_at, toggle_comment, tokenize
+from aishell.tui.completion import Catalog, Completion, complete
+from aishell.tui.sqltext import format_sql, location_of, offset_of, statement_at, toggle_comment, tokenize
 
 _WORD_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$\"")
 _KEYWORDS = frozenset(

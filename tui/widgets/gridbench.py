@@ -47,7 +47,7 @@ async def first_rows(kind: str) -> float:
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
-    from tui.widgets.results import ResultsGrid
+    from aishell.tui.widgets.results import ResultsGrid
 
     class Harness(App[None]):
         def compose(self) -> ComposeResult:
@@ -88,7 +88,7 @@ async def memory(kind: str, total: int) -> int:
 
     from textual.app import App, ComposeResult
 
-    from tui.widgets.results import ResultsGrid
+    from aishell.tui.widgets.results import ResultsGrid
 
     class Harness(App[None]):
         def compose(self) -> ComposeResult:

@@ -65,8 +65,8 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from tui.widgets.export import EXPORT_FORMATS, export_rows
-from tui.widgets.rowstore import RowStore
+from aishell.tui.widgets.export import EXPORT_FORMATS, export_rows
+from aishell.tui.widgets.rowstore import RowStore
 
 __all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "export_rows", "format_elapsed"]
 

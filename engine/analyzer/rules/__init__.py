@@ -3,7 +3,7 @@
 ``check(tree, ctx) -> Iterator[Finding]``. Add a rule by writing a module and listing it here.
 """
 
-from engine.analyzer.rules import (
+from aishell.engine.analyzer.rules import (
     cartesian_join,
     correlated_subquery,
     deep_offset,

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.context import operands
+from aishell.engine.analyzer.context import operands
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 

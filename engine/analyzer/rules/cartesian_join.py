@@ -6,7 +6,7 @@ comparison that cannot be resolved is assumed to connect (no false alarms). Expl
 ``CROSS JOIN``, ``NATURAL``/``USING`` joins, LATERAL, table functions, VALUES and single-row
 derived tables are not reported.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> [f.code for f in analyze("SELECT a.x, b.y FROM a, b WHERE a.x = 1").findings]
 ['AS003']
 >>> analyze("SELECT a.x, b.y FROM a, b WHERE a.id = b.a_id").findings
@@ -19,8 +19,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.context import conjuncts
-from engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.context import conjuncts
+from aishell.engine.analyzer.findings import Finding, Rule
 
 RULE = Rule("AS003", "cartesian-join", "warning", "Join without a join condition")
 

@@ -2,7 +2,7 @@
 runs once per outer row. A join (LATERAL in PostgreSQL, a grouped derived table elsewhere)
 computes the same in one pass.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> sql = "SELECT c.id, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) AS n FROM customers c"
 >>> [f.code for f in analyze(sql).findings]
 ['AS011']
@@ -14,7 +14,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.findings import Finding, Rule
 
 RULE = Rule("AS011", "correlated-subquery", "warning", "Correlated subquery in the SELECT list")
 

@@ -1,7 +1,7 @@
 """AS009 deep-offset: ``OFFSET n`` with n at or above ``settings.deep_offset`` reads and throws
 away n rows for every page; keyset pagination (``WHERE key > last_seen``) does not.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> f = analyze("SELECT id FROM t ORDER BY id LIMIT 20 OFFSET 50000").findings[0]
 >>> f.code, f.suggestion
 ('AS009', 'WHERE id > :last_id ORDER BY id LIMIT 20')
@@ -13,8 +13,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import plain_column, unparen
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import plain_column, unparen
 
 RULE = Rule("AS009", "deep-offset", "warning", "Deep OFFSET pagination")
 

@@ -2,7 +2,7 @@
 column to the result — the join multiplies rows (one-to-many) and DISTINCT throws the
 copies away again. A semi-join (``EXISTS``) says it without the duplicates.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> sql = "SELECT DISTINCT c.id, c.name FROM customers c JOIN orders o ON o.customer_id = c.id"
 >>> f = analyze(sql).findings[0]
 >>> f.code, f.suggestion
@@ -15,8 +15,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.context import conjuncts
-from engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.context import conjuncts
+from aishell.engine.analyzer.findings import Finding, Rule
 
 RULE = Rule("AS010", "distinct-fanout", "warning", "DISTINCT hiding a join fan-out")
 

@@ -6,7 +6,7 @@ With the schema known it is a warning when an index leads with that column (and 
 an expression index already matches); without schema it is a hint. The suggestion is a
 sargable rewrite where one exists, else an expression index.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> f = analyze("SELECT id FROM users WHERE lower(email) = 'a@b.c'").findings[0]
 >>> f.code, f.suggestion
 ('AS004', 'CREATE INDEX ON users (LOWER(email));  -- or compare against a citext column')
@@ -18,9 +18,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, IndexCandidate, Rule
-from engine.analyzer.rules._common import COMPARISONS, predicate_owner, unparen, unqualified
-from engine.analyzer.context import is_constant
+from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
+from aishell.engine.analyzer.rules._common import COMPARISONS, predicate_owner, unparen, unqualified
+from aishell.engine.analyzer.context import is_constant
 
 RULE = Rule("AS004", "function-on-column", "warning", "Function or cast on a column in a predicate")
 

@@ -1,7 +1,7 @@
 """AS005 leading-wildcard: ``LIKE '%…'`` (or ``'_…'``) in a condition cannot use a b-tree
 index: every row is read and matched.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> [f.code for f in analyze("SELECT id FROM p WHERE name LIKE '%shoe'").findings]
 ['AS005']
 >>> analyze("SELECT id FROM p WHERE name LIKE 'shoe%'").findings
@@ -14,8 +14,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import predicate_owner, unparen, unqualified
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import predicate_owner, unparen, unqualified
 
 RULE = Rule("AS005", "leading-wildcard", "warning", "LIKE pattern with a leading wildcard")
 

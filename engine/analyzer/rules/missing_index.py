@@ -5,8 +5,8 @@ Filters (``col = …``, ranges, ``IN``, ``BETWEEN``, prefix ``LIKE``) are warnin
 sort keys are hints (hash joins and sorts work without an index). The finding carries an
 :class:`IndexCandidate` for the advisor to try with HypoPG; equality columns come first.
 
->>> from engine.analyzer import analyze
->>> from engine.drivers.base import SchemaInfo, TableInfo, ColumnInfo
+>>> from aishell.engine.analyzer import analyze
+>>> from aishell.engine.drivers.base import SchemaInfo, TableInfo, ColumnInfo
 >>> schema = SchemaInfo()
 >>> schema.add(TableInfo("public", "events", row_estimate=2_000_000, columns=[ColumnInfo("kind", "text")]))
 >>> f = analyze("SELECT kind FROM events WHERE kind = 'login'", schema=schema).findings[0]
@@ -20,9 +20,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.context import conjuncts, is_constant
-from engine.analyzer.findings import Finding, IndexCandidate, Rule
-from engine.analyzer.rules._common import COMPARISONS, plain_column, unparen
+from aishell.engine.analyzer.context import conjuncts, is_constant
+from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
+from aishell.engine.analyzer.rules._common import COMPARISONS, plain_column, unparen
 
 RULE = Rule("AS014", "missing-index", "warning", "Filter, join or sort on a column without an index")
 

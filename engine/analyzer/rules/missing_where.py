@@ -1,6 +1,6 @@
 """AS002 missing-where: ``UPDATE`` or ``DELETE`` without ``WHERE`` changes every row (error).
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> [f.severity for f in analyze("UPDATE accounts SET balance = 0").findings]
 ['error']
 >>> analyze("DELETE FROM accounts WHERE id = 1").findings
@@ -13,7 +13,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.findings import Finding, Rule
 
 RULE = Rule("AS002", "missing-where", "error", "UPDATE or DELETE without WHERE")
 

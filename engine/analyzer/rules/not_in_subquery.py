@@ -3,7 +3,7 @@
 meant. Silent when the subquery's column is known NOT NULL (schema) or filtered with
 ``IS NOT NULL``. ``NOT IN`` of a list containing NULL is rule AS012.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> f = analyze("SELECT c.id FROM customers c WHERE c.id NOT IN (SELECT o.customer_id FROM orders o)").findings[0]
 >>> f.code, f.suggestion
 ('AS007', 'NOT EXISTS (SELECT 1 FROM orders AS o WHERE o.customer_id = c.id)')
@@ -15,9 +15,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.context import conjuncts
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import plain_column, unparen
+from aishell.engine.analyzer.context import conjuncts
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import plain_column, unparen
 
 RULE = Rule("AS007", "not-in-subquery", "warning", "NOT IN (subquery) with a nullable column")
 

@@ -1,7 +1,7 @@
 """AS012 null-comparison: ``x = NULL`` / ``x <> NULL`` is never true (NULL compares as
 unknown), and ``x NOT IN (…, NULL)`` never returns a row. Use ``IS [NOT] NULL``.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> f = analyze("SELECT id FROM t WHERE deleted_at = NULL").findings[0]
 >>> f.code, f.severity, f.suggestion
 ('AS012', 'error', 'deleted_at IS NULL')
@@ -15,8 +15,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import unparen
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import unparen
 
 RULE = Rule("AS012", "null-comparison", "error", "Comparison with NULL")
 _ASSIGNMENTS = (exp.Update, exp.OnConflict, exp.SetItem, exp.Merge, exp.When, exp.Properties, exp.Property)

@@ -5,7 +5,7 @@ UNION, or indexing each column. ``x = 1 OR x = 2`` is a hint to write ``x IN (1,
 
 Optional-filter idioms such as ``(:p IS NULL OR col = :p)`` are not reported.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> [f.code for f in analyze("SELECT id FROM t WHERE a = 1 OR b = 2").findings]
 ['AS006']
 >>> analyze("SELECT id FROM t WHERE (a = 1 AND b = 2) OR (a = 3 AND b = 4)").findings
@@ -18,9 +18,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.context import conjuncts, is_constant
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import follow, or_branches, path_to, plain_column, predicate_owner, walk_scope
+from aishell.engine.analyzer.context import conjuncts, is_constant
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import follow, or_branches, path_to, plain_column, predicate_owner, walk_scope
 
 RULE = Rule("AS006", "or-across-columns", "warning", "OR across different columns")
 

@@ -2,8 +2,8 @@
 read and sorted (often on disk) before the first is returned. Needs the schema's row
 estimates; not reported for grouped, aggregated or DISTINCT results.
 
->>> from engine.analyzer import analyze
->>> from engine.drivers.base import SchemaInfo, TableInfo
+>>> from aishell.engine.analyzer import analyze
+>>> from aishell.engine.drivers.base import SchemaInfo, TableInfo
 >>> schema = SchemaInfo(); schema.add(TableInfo("public", "events", row_estimate=5_000_000))
 >>> [f.code for f in analyze("SELECT id FROM events ORDER BY id", schema=schema).findings]
 ['AS008']
@@ -15,8 +15,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import outer_selects
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import outer_selects
 
 RULE = Rule("AS008", "order-without-limit", "warning", "ORDER BY without LIMIT on a large table")
 

@@ -3,7 +3,7 @@
 Not in ``EXISTS (SELECT * …)`` or subqueries, not ``count(*)``. With the schema known the
 suggestion lists the columns.
 
->>> from engine.analyzer import analyze
+>>> from aishell.engine.analyzer import analyze
 >>> [f.code for f in analyze("SELECT * FROM orders").findings]
 ['AS001']
 >>> [f.code for f in analyze("SELECT count(*) FROM orders WHERE EXISTS (SELECT * FROM t)").findings]
@@ -16,8 +16,8 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import outer_selects
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import outer_selects
 
 RULE = Rule("AS001", "select-star", "warning", "SELECT * in the outer query")
 

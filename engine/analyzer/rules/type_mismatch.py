@@ -3,8 +3,8 @@
 that is no number). The cast runs on every row and keeps the index on the cast side from
 being used — or, in PostgreSQL, the statement fails. Needs the schema.
 
->>> from engine.analyzer import analyze
->>> from engine.drivers.base import SchemaInfo, TableInfo, ColumnInfo
+>>> from aishell.engine.analyzer import analyze
+>>> from aishell.engine.drivers.base import SchemaInfo, TableInfo, ColumnInfo
 >>> schema = SchemaInfo()
 >>> schema.add(TableInfo("public", "a", row_estimate=50, columns=[ColumnInfo("code", "text")]))
 >>> [f.code for f in analyze("SELECT 1 FROM a WHERE code = 42", schema=schema).findings]
@@ -17,9 +17,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from engine.analyzer.cache import looks_numeric
-from engine.analyzer.findings import Finding, Rule
-from engine.analyzer.rules._common import COMPARISONS, literal_family, plain_column, type_family, unparen, walk_scope
+from aishell.engine.analyzer.cache import looks_numeric
+from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import COMPARISONS, literal_family, plain_column, type_family, unparen, walk_scope
 
 RULE = Rule("AS013", "type-mismatch", "warning", "Comparison between different types")
 _COMPATIBLE = {frozenset({"integer", "numeric"}): False}
