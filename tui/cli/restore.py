@@ -32,7 +32,7 @@ async def _run(args: argparse.Namespace) -> int:
     from aishell.engine.backup import restore, verify
     from aishell.engine.drivers.url import redact_url
     from aishell.engine.errors import ConfigurationError
-    from aishell.tui.commands.backup import ProgressLine, human_bytes
+    from aishell.tui.cli.backup import ProgressLine, human_bytes
 
     if args.verify_only and args.no_verify:
         raise ConfigurationError("--verify-only and --no-verify contradict each other")

@@ -1,8 +1,9 @@
-"""`aishell` entry point.
+"""`aishell` entry point: the command line, one module a sub-command.
 
-Sub-commands live in ``tui/commands/<name>.py`` (``add_parser`` + ``main``); their heavy imports
-happen inside ``main`` so ``aishell --version`` stays fast. Textual is imported only when the
-app starts. Errors the engine raises on purpose print one line on stderr and exit 2.
+Each sub-command is ``tui/cli/<name>.py``: a docstring (its help), ``add_arguments(parser)`` and
+``main(args) -> int``; their heavy imports happen inside ``main`` so ``aishell --version`` stays
+fast. Textual is imported only when the app starts. Errors the engine raises on purpose print one
+line on stderr and exit 2.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         return _guarded(lambda: command.main(args))
     parser = _app_parser()
     args = parser.parse_args(argv)
-    from aishell.tui.commands import app as app_command
+    from aishell.tui.cli import app as app_command
 
     return _guarded(lambda: app_command.main(args))
 
@@ -47,8 +48,8 @@ def _app_parser() -> argparse.ArgumentParser:
 
 
 def _command(name: str):
-    """The module ``tui.commands.<name>``: docstring, ``add_arguments(parser)``, ``main(args)``."""
-    return importlib.import_module(f"aishell.tui.commands.{name}")
+    """The module ``aishell.tui.cli.<name>``: docstring, ``add_arguments(parser)``, ``main(args)``."""
+    return importlib.import_module(f"aishell.tui.cli.{name}")
 
 
 def _guarded(fn) -> int:
@@ -69,7 +70,3 @@ def _guarded(fn) -> int:
 def _one_line(exc: Exception) -> str:
     one_line = getattr(exc, "one_line", None)
     return one_line() if callable(one_line) else str(exc).replace("\n", " ")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
