@@ -11,8 +11,13 @@ optional ``-- down`` section (undoes it)::
 
 Each migration runs in its own transaction together with its row in the state table
 ``aishell_migrations`` (version, name, checksum, applied_at), so a failing migration leaves the
-database and the state table as they were. A file whose header has the line
-``-- aishell:no-transaction`` runs outside a transaction (for ``CREATE INDEX CONCURRENTLY``).
+database and the state table as they were. Transaction control inside a migration (``BEGIN``,
+``COMMIT``, ``ROLLBACK``, ``END``, ``SAVEPOINT``, ``RELEASE``, ``START TRANSACTION``, ``ABORT``,
+``PREPARE TRANSACTION``) would end that transaction early and leave half of it applied, so such a
+migration is refused before anything runs, naming the file and line. A file whose header (above
+``-- up``) has the line ``-- aishell: no-transaction`` runs outside a transaction instead (for
+``CREATE INDEX CONCURRENTLY``, or batches that commit as they go): its statements run one by
+one, and a failure says which of them were applied.
 The checksum is the sha256 of the ``up`` section: editing an applied migration is reported by
 ``status`` and refused by ``up``. On PostgreSQL a session advisory lock serializes concurrent
 runs; on SQLite each migration takes the write lock (``BEGIN IMMEDIATE``) and re-checks the
@@ -47,7 +52,7 @@ DEFAULT_LOCK_TIMEOUT = 60.0
 
 _FILE_NAME = re.compile(r"^(?P<version>\d+)[_-](?P<name>[^/\\]+)\.sql$")
 _MARKER = re.compile(r"^[ \t]*--[ \t]*(?P<which>up|down)[ \t]*$", re.IGNORECASE)
-_NO_TRANSACTION = re.compile(r"^[ \t]*--[ \t]*aishell:no-transaction[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_NO_TRANSACTION = re.compile(r"^[ \t]*--[ \t]*aishell:[ \t]*no-transaction[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 
 
@@ -246,7 +251,7 @@ def new_migration(directory: str | os.PathLike[str], name: str) -> Path:
         f.write(
             f"-- {name}\n"
             f"-- created {created}. SQL under 'up' applies the change, SQL under 'down' undoes it;\n"
-            "-- each runs in one transaction (a header line 'aishell:no-transaction' after '--' turns that off).\n"
+            "-- each runs in one transaction (a header line '-- aishell: no-transaction' turns that off).\n"
             "\n-- up\n\n\n-- down\n\n"
         )
     return path
@@ -328,16 +333,17 @@ class Migrator:
         """Apply pending migrations in version order (the first ``count`` of them); returns them.
 
         Refuses (ChecksumMismatch) when an applied migration was edited, and (MigrationError)
-        a pending migration older than the newest applied one unless ``out_of_order``. Stops at
-        the first failure with MigrationFailed; the migrations before it stay applied.
+        a pending migration older than the newest applied one unless ``out_of_order``, or one
+        holding transaction control without ``aishell: no-transaction``; these checks run before
+        anything is applied. Stops at the first failure with MigrationFailed; the migrations
+        before it stay applied.
         """
         if count is not None and count < 0:
             raise MigrationError(f"count must be positive, got {count}")
         migrations = discover(self.directory)
         done: list[Migration] = []
         async with self._lock():
-            await self._ensure_table()
-            applied = await self._applied()
+            applied = await self._applied() if await self._table_exists() else {}
             changed = [m for m in migrations if m.version in applied and applied[m.version][1] != m.checksum]
             if changed:
                 raise ChecksumMismatch(
@@ -352,7 +358,11 @@ class Migrator:
                         f"{_labels(late)} older than the newest applied migration ({max(applied)}): "
                         "renumber it, or pass --out-of-order"
                     )
-            for migration in pending[:count] if count is not None else pending:
+            selected = pending[:count] if count is not None else pending
+            for migration in selected:
+                self._refuse_transaction_control(migration, "up")
+            await self._ensure_table()
+            for migration in selected:
                 started = time.perf_counter()
                 if await self._run(migration, "up"):
                     done.append(migration)
@@ -383,6 +393,7 @@ class Migrator:
                     raise ChecksumMismatch(f"cannot revert {m.label}: the file changed after it was applied")
                 if m.down is None:
                     raise MigrationError(f"cannot revert {m.label}: it has no '-- down' section")
+                self._refuse_transaction_control(m, "down")
                 targets.append(m)
             for migration in targets:
                 started = time.perf_counter()
@@ -435,37 +446,80 @@ class Migrator:
     async def _script(self, sql: str, first_line: int, m: Migration, direction: str) -> None:
         if _blank(sql):
             return
-        if self._pg:
-            # The simple query protocol runs a multi-statement script as it is; preparing it
-            # first (what Connection.execute tries) would abort the open transaction.
-            from aishell.engine.drivers.postgres import translate_error
-
-            raw = self.conn.raw  # type: ignore[attr-defined]
+        if self._pg and m.transactional:
+            # Inside our transaction the simple query protocol runs the script as it is (the
+            # transaction control it might hold was refused up front).
             try:
-                try:
-                    await raw.execute(sql)
-                except Exception as exc:  # noqa: BLE001 - translated
-                    raise translate_error(exc, sql, self.conn.driver) from None  # type: ignore[attr-defined]
+                await self._execute_raw(sql)
             except QueryError as exc:
                 where = exc.line_column  # only syntax errors carry a position
                 raise self._failed(m, direction, exc, first_line + where[0] - 1 if where else None) from None
             return
-        for statement, line in split_sqlite(sql):
+        parts = split_script(sql, self.conn.dialect)
+        for n, (statement, line) in enumerate(parts):
             try:
-                await self.conn.execute(statement)
+                if self._pg:
+                    await self._execute_raw(statement)  # each its own implicit transaction
+                else:
+                    await self.conn.execute(statement)
             except QueryError as exc:
-                raise self._failed(m, direction, exc, first_line + line - 1) from None
+                applied = [first_line + line - 1 for _, line in parts[:n]]
+                raise self._failed(m, direction, exc, first_line + line - 1, at=(n + 1, len(parts), applied)) from None
 
-    def _failed(self, m: Migration, direction: str, exc: AishellError, line: int | None) -> MigrationFailed:
+    async def _execute_raw(self, sql: str) -> None:
+        """PostgreSQL: ``sql`` through the simple query protocol (no prepare: a script, or a
+        statement that must not run inside a transaction block). Raises QueryError."""
+        from aishell.engine.drivers.postgres import translate_error
+
+        try:
+            await self.conn.raw.execute(sql)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - translated
+            raise translate_error(exc, sql, self.conn.driver) from None  # type: ignore[attr-defined]
+
+    def _refuse_transaction_control(self, m: Migration, direction: str) -> None:
+        """Raise MigrationError when a transactional migration's section controls transactions.
+
+        A ``COMMIT`` inside would commit the first half of the migration and leave the rest (and
+        its state row) to a transaction of its own: a failure after it could no longer roll back
+        what came before. Checked for every migration of a run before any of them runs.
+        """
+        if not m.transactional:
+            return
+        sql, first_line = (m.up, m.up_line) if direction == "up" else (m.down or "", m.down_line)
+        if not _may_control_transactions(sql):
+            return
+        for statement, line in split_script(sql, self.conn.dialect):
+            command = transaction_control(statement, self.conn.dialect)
+            if command is not None:
+                raise MigrationError(
+                    f"{m.path.name}, line {first_line + line - 1}: {command} inside a migration would end its "
+                    "transaction early and leave part of it applied; remove it (each migration runs in one "
+                    "transaction), or put '-- aishell: no-transaction' above '-- up' to run its statements one by one"
+                )
+
+    def _failed(
+        self, m: Migration, direction: str, exc: AishellError, line: int | None, *, at: tuple[int, int, list[int]] | None = None
+    ) -> MigrationFailed:
+        """The one-line failure. ``at`` (no-transaction runs): the failing statement's number,
+        the number of statements and the lines of those applied before it."""
         where = m.path.name if line is None else f"{m.path.name}, line {line}"
-        outcome = (
-            "rolled back, nothing from it was applied"
-            if m.transactional
-            else "it ran outside a transaction (aishell:no-transaction): statements before the failure stay applied"
-        )
+        if m.transactional:
+            outcome = "rolled back, nothing from it was applied"
+        elif at is None:
+            outcome = "aishell: no-transaction: what ran before the failure stays applied"
+        else:
+            applied = at[2]
+            if not applied:
+                done = "no statement was applied"
+            elif len(applied) == 1:
+                done = f"statement 1 (line {applied[0]}) was applied"
+            else:
+                done = f"statements 1-{len(applied)} (lines {applied[0]}-{applied[-1]}) were applied"
+            outcome = f"aishell: no-transaction: {done} and stay; the migration is not recorded as applied"
+        step = f" at statement {at[0]} of {at[1]}" if at and not m.transactional else ""
         verb = "down " if direction == "down" else ""
         text = exc.message.replace("\n", " ")
-        return MigrationFailed(f"migration {verb}{m.label} failed ({where}): {text} ({outcome})", version=m.version, cause=exc)
+        return MigrationFailed(f"migration {verb}{m.label} failed{step} ({where}): {text} ({outcome})", version=m.version, cause=exc)
 
     def _ph(self, n: int) -> str:
         return f"${n}" if self._pg else "?"
@@ -544,6 +598,104 @@ async def down(url: str, directory: str | os.PathLike[str], count: int = 1) -> l
 # -- helpers -----------------------------------------------------------------------------------------
 
 
+def split_script(script: str, dialect: str) -> list[tuple[str, int]]:
+    """The statements of a migration section with the 1-based line of each one's first word.
+
+    SQLite: :func:`split_sqlite` (trigger bodies stay whole). PostgreSQL: the analyzer's splitter
+    (strings, comments and dollar quotes respected), with a ``BEGIN ATOMIC … END`` function body
+    kept in one statement as the server expects it.
+    """
+    if dialect == "sqlite":
+        result = []
+        for text, line in split_sqlite(script):
+            if text.startswith(("--", "/*")):  # the line of the first word, not of a comment above it
+                words = _leading_words(text, dialect, 1)
+                line += text.count("\n", 0, words[0][1]) if words else 0
+            result.append((text, line))
+        return result
+    from aishell.engine.analyzer.pipeline import split_statements
+
+    pieces: list[tuple[str, int]] = []
+    atomic = None  # the statement that opened a BEGIN ATOMIC body, until its END
+    for st in split_statements(script, dialect):  # each text starts at its first word
+        if atomic is None:
+            if st.text[:6].upper() == "CREATE" and _opens_atomic_body(st.text, dialect):
+                atomic = st
+            else:
+                pieces.append((st.text, st.line))
+        elif st.text[:3].upper() == "END" and [w for w, _ in _leading_words(st.text, dialect, 1)] == ["END"]:
+            pieces.append((script[atomic.offset : st.offset + len(st.text)], atomic.line))
+            atomic = None
+    if atomic is not None:
+        pieces.append((script[atomic.offset :].rstrip(), atomic.line))
+    return pieces
+
+
+_TRANSACTION_WORDS = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"})
+
+
+def transaction_control(statement: str, dialect: str) -> str | None:
+    """The transaction-control command ``statement`` is (``COMMIT``, ``SAVEPOINT``, ``PREPARE
+    TRANSACTION`` …), or None.
+
+    Read from the statement's leading keywords as sqlglot's tokenizer sees them, so comments,
+    strings, quoted identifiers and dollar-quoted bodies never count. (sqlglot's parser takes
+    ``SAVEPOINT``, ``START TRANSACTION``, ``RELEASE`` and ``ABORT`` for other things.)
+
+    >>> transaction_control("/* done */ commit", "postgres")
+    'COMMIT'
+    >>> transaction_control("INSERT INTO log VALUES ('COMMIT;')", "sqlite") is None
+    True
+    """
+    if not _may_control_transactions(statement):
+        return None
+    words = [word for word, _ in _leading_words(statement, dialect, 2)]
+    if not words:
+        return None
+    if words[0] == "PREPARE":  # PREPARE TRANSACTION 'id'; PREPARE name AS … is a prepared statement
+        return "PREPARE TRANSACTION" if len(words) > 1 and words[1].startswith("TRANSACTION") else None
+    if words[0] not in _TRANSACTION_WORDS:
+        return None
+    if words[0] in ("START", "RELEASE") or words[1:2] == ["PREPARED"]:
+        return " ".join(words)
+    return words[0]
+
+
+def _may_control_transactions(sql: str) -> bool:
+    """False when none of the transaction-control words occurs in ``sql`` at all: then no
+    statement in it can be one, and tokenizing it (about 1 MB/s) can be skipped."""
+    upper = sql.upper()
+    return any(word in upper for word in _TRANSACTION_WORDS) or "PREPARE" in upper
+
+
+def _leading_words(sql: str, dialect: str, count: int = 2) -> list[tuple[str, int]]:
+    """The first ``count`` tokens of ``sql`` (upper-cased text, offset), comments skipped;
+    quoted identifiers come back as empty words."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    tokenizer = sqlglot.Dialect.get_or_raise(dialect)
+    tokens = None
+    if len(sql) > 512 and count < 8:  # the first words of a long statement: tokenize its head only
+        with contextlib.suppress(SqlglotError, ValueError, IndexError, RecursionError):
+            tokens = tokenizer.tokenize(sql[:512])[:-1]  # the last token may be cut short
+        if tokens is not None and len(tokens) < count:
+            tokens = None
+    if tokens is None:
+        try:
+            tokens = tokenizer.tokenize(sql)
+        except (SqlglotError, ValueError, IndexError, RecursionError):
+            return []  # unreadable: the server reports it when the statement runs
+    return [("" if t.token_type is TokenType.IDENTIFIER else t.text.upper(), t.start) for t in tokens[:count]]
+
+
+def _opens_atomic_body(statement: str, dialect: str) -> bool:
+    """True when a PostgreSQL statement piece holds ``BEGIN ATOMIC`` (a SQL-standard function body)."""
+    words = [word for word, _ in _leading_words(statement, dialect, 1 << 30)]
+    return any(a == "BEGIN" and b == "ATOMIC" for a, b in zip(words, words[1:])) and words[0] == "CREATE"
+
+
 def split_sqlite(script: str) -> list[tuple[str, int]]:
     """Complete SQLite statements of ``script`` with the 1-based line each starts on.
 
@@ -564,9 +716,11 @@ def split_sqlite(script: str) -> list[tuple[str, int]]:
     if not _blank(rest):
         statements.append((rest, start))
     result = []
+    line, counted = 1, 0  # lines counted incrementally: a script of many statements stays linear
     for chunk, offset in statements:
-        lead = len(chunk) - len(chunk.lstrip())
-        line = script.count("\n", 0, offset + lead) + 1
+        begin = offset + len(chunk) - len(chunk.lstrip())
+        line += script.count("\n", counted, begin)
+        counted = begin
         result.append((chunk.strip(), line))
     return result
 
@@ -610,7 +764,9 @@ __all__ = [
     "down",
     "new_migration",
     "parse_migration",
+    "split_script",
     "split_sqlite",
     "status",
+    "transaction_control",
     "up",
 ]

@@ -49,7 +49,8 @@ def db(request, tmp_path) -> str:
     if request.param == "postgres":
         return request.getfixturevalue("pg_fresh_db")
     path = tmp_path / "app.db"
-    sqlite3.connect(path).close()
+    with sqlite3.connect(path) as created:  # a database, not a 0-byte file (that needs --create)
+        created.execute("PRAGMA user_version = 1")
     return f"sqlite:///{path}"
 
 

@@ -14,7 +14,9 @@ from aishell.engine.migrate import (
     discover,
     new_migration,
     parse_migration,
+    split_script,
     split_sqlite,
+    transaction_control,
 )
 
 
@@ -24,6 +26,14 @@ def _write(path: Path, text: str, *, age: float = 0.0) -> Path:
         past = time.time() - age
         os.utime(path, (past, past))
     return path
+
+
+@pytest.mark.parametrize("header", ["-- aishell:no-transaction", "-- aishell: no-transaction", "--AISHELL:  No-Transaction  "])
+def test_no_transaction_header_spellings(tmp_path, header):
+    m = parse_migration(_write(tmp_path / "0001_i.sql", f"{header}\n-- up\nCREATE INDEX CONCURRENTLY i ON t (x);\n"))
+    assert m.transactional is False
+    body_only = parse_migration(_write(tmp_path / "0002_i.sql", f"-- up\n{header}\nSELECT 1;\n"))
+    assert body_only.transactional is True, "only the header (above -- up) sets the mode"
 
 
 def test_parse_sections_lines_and_flags(tmp_path):
@@ -134,3 +144,37 @@ def test_split_sqlite_respects_strings_comments_and_triggers():
     assert parts[1][0].endswith("INSERT INTO t VALUES ('a;b');")
     assert parts[2][0].startswith("/* block; comment */\nCREATE TRIGGER") and parts[2][0].endswith("END;")
     assert split_sqlite("SELECT 1") == [("SELECT 1", 1)]
+
+
+def test_split_script_lines_point_at_the_first_word():
+    script = "CREATE TABLE a (x int);\n-- now\n/* done */ commit ;\n\nINSERT INTO a VALUES (';');"
+    for dialect in ("sqlite", "postgres"):
+        parts = split_script(script, dialect)
+        assert [line for _, line in parts] == [1, 3, 5], dialect
+        assert [transaction_control(text, dialect) for text, _ in parts] == [None, "COMMIT", None]
+
+
+def test_split_script_keeps_a_begin_atomic_body_whole():
+    script = (
+        "CREATE FUNCTION one() RETURNS integer LANGUAGE sql\n"
+        "BEGIN ATOMIC\n  SELECT 1;\n  SELECT CASE WHEN true THEN 1 END;\nEND;\n"
+        "COMMIT;\n"
+    )
+    parts = split_script(script, "postgres")
+    assert [line for _, line in parts] == [1, 6]
+    assert parts[0][0].startswith("CREATE FUNCTION") and parts[0][0].endswith("END")
+    assert [transaction_control(text, "postgres") for text, _ in parts] == [None, "COMMIT"]
+
+
+@pytest.mark.parametrize(("statement", "command"), [
+    ("COMMIT", "COMMIT"), ("commit and chain", "COMMIT"), ("END TRANSACTION", "END"), ("ABORT", "ABORT"),
+    ("BEGIN ISOLATION LEVEL SERIALIZABLE", "BEGIN"), ("START TRANSACTION READ WRITE", "START TRANSACTION"),
+    ("SAVEPOINT s", "SAVEPOINT"), ("RELEASE SAVEPOINT s", "RELEASE SAVEPOINT"), ("ROLLBACK TO s", "ROLLBACK"),
+    ("PREPARE TRANSACTION 'x'", "PREPARE TRANSACTION"), ("COMMIT PREPARED 'x'", "COMMIT PREPARED"),
+    ("ROLLBACK PREPARED 'x'", "ROLLBACK PREPARED"),
+    ("PREPARE q AS SELECT 1", None), ('SELECT 1 AS "commit"', None), ('"end"', None),
+    ("DO $$ BEGIN COMMIT; END $$", None), ("INSERT INTO t VALUES ('ROLLBACK')", None), ("-- COMMIT", None),
+    ("'unterminated", None),
+])
+def test_transaction_control_reads_tokens_not_text(statement, command):
+    assert transaction_control(statement, "postgres") == command

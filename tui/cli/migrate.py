@@ -3,7 +3,9 @@
 ``status`` lists every migration (applied, pending, changed: edited after it was applied,
 missing: applied but its file is gone); ``up [N]`` applies pending ones, each in its own
 transaction; ``down [N]`` reverts the newest applied ones (default one); ``new NAME`` writes the
-next numbered file. Concurrent runs on PostgreSQL wait for each other (advisory lock).
+next numbered file. Concurrent runs on PostgreSQL wait for each other (advisory lock). A
+migration holding BEGIN/COMMIT/ROLLBACK/SAVEPOINT… is refused before anything runs, unless its
+header says ``-- aishell: no-transaction`` (its statements then run one by one).
 """
 
 from __future__ import annotations
