@@ -1,26 +1,29 @@
-"""Database targets from URLs or paths, and redaction of passwords for display and storage.
+"""Database targets from URLs or paths; passwords are masked by :mod:`aishell.engine.redact`
+(re-exported here for the drivers).
 
 >>> redact_url("postgresql://bob:s3cret@db:5432/shop")
 'postgresql://bob:***@db:5432/shop'
 >>> classify("/tmp/shop.db")
 'sqlite'
+>>> classify("host=db password=s3cret")
+Traceback (most recent call last):
+...
+aishell.engine.errors.UnsupportedURL: 'host=db password=***' is a libpq key=value string: write it as a URL, postgresql://user:password@host:port/dbname
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 from aishell.engine.errors import UnsupportedURL
+from aishell.engine.redact import conninfo_pairs, redact_conninfo, redact_text, redact_url, url_password
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 SQLITE_SCHEMES = ("sqlite",)
 MONGO_SCHEMES = ("mongodb", "mongodb+srv")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3", ".db3")
-
-_PASSWORD_IN_QUERY = re.compile(r"(?i)([?&](?:password|passwd|pwd)=)[^&]*")
-_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)([^/@:]*):([^/@]*)@", re.IGNORECASE)
 
 
 def classify(target: str) -> str:
@@ -42,8 +45,13 @@ def classify(target: str) -> str:
             f"unsupported URL scheme {scheme + '://'!r} in {redact_url(target)!r}: "
             "use postgresql://, sqlite:///path, a .db/.sqlite file or mongodb://"
         )
+    if conninfo_pairs(target):
+        raise UnsupportedURL(
+            f"{redact_conninfo(target)!r} is a libpq key=value string: "
+            "write it as a URL, postgresql://user:password@host:port/dbname"
+        )
     raise UnsupportedURL(
-        f"{target!r} is not a database URL or a .db/.sqlite path "
+        f"{redact_text(target)!r} is not a database URL or a .db/.sqlite path "
         "(use postgresql://…, sqlite:///path or mongodb://…)"
     )
 
@@ -61,33 +69,6 @@ def sqlite_path(target: str) -> str:
         rest = rest.split("?", 1)[0]
         return rest or ":memory:"
     return str(Path(target).expanduser())
-
-
-def redact_url(url: str) -> str:
-    """The URL with passwords (userinfo or query parameter) replaced by ``***``."""
-    redacted = _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:***@", url)
-    return _PASSWORD_IN_QUERY.sub(lambda m: f"{m.group(1)}***", redacted)
-
-
-def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Text with every URL password and each literal secret replaced by ``***``."""
-    text = re.sub(
-        r"([a-z][a-z0-9+.-]*://[^\s/@:]*:)([^\s/@]*)@",
-        lambda m: f"{m.group(1)}***@",
-        text,
-        flags=re.IGNORECASE,
-    )
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def url_password(url: str) -> str | None:
-    try:
-        return urlsplit(url).password
-    except ValueError:
-        return None
 
 
 def _scheme(target: str) -> str:

@@ -24,7 +24,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
-from aishell.engine.drivers.url import redact_text
+from aishell.engine.redact import redact_text, redact_urls
 
 LITERALS = frozenset(
     {
@@ -162,27 +162,148 @@ def carries_password(sql: str, dialect: str = "postgres") -> bool:
 
 
 def redact_statement(sql: str, dialect: str = "postgres") -> str:
-    """``sql`` with every password literal replaced by ``'***'``; other text unchanged.
+    """``sql`` with every password replaced by ``***``; other text unchanged, still a statement.
 
-    Connection URLs with a password inside the text are redacted too. Text that neither parses
-    nor tokenizes but mentions a password is masked after the keyword, to be safe.
+    Passwords set by a statement (``ALTER ROLE … PASSWORD '…'``) become ``'***'``; inside every
+    string literal (quoted, ``E''``, dollar-quoted, quoted identifiers) and comment, conninfo
+    ``password=`` values, URL passwords and ``PGPASSWORD=`` assignments are masked by their
+    structure, and the literal is quoted again:
+
+    >>> redact_statement("SELECT dblink_connect('host=db password=''a b'' dbname=shop')")
+    "SELECT dblink_connect('host=db password=*** dbname=shop')"
+
+    Text that does not tokenize but mentions a password is masked after the keyword, to be safe.
     """
+    return _redact(sql, dialect, 0, False)
+
+
+_MAX_DEPTH = 4
+"""Nested text (``DO $$ … $$`` bodies, the rest of ``EXECUTE '…'``) is redacted as statements
+this many levels deep, then as free text."""
+_ASSIGNED = frozenset({"PGPASSWORD", "PASSWORD", "SSLPASSWORD"})
+_QUOTED = frozenset(
+    {TokenType.STRING, TokenType.NATIONAL_STRING, TokenType.UNICODE_STRING, TokenType.BYTE_STRING, TokenType.RAW_STRING}
+    & set(TokenType)
+)
+_COMMENT = re.compile(r"(--)([^\n]*)|(/\*)([\s\S]*?)(\*/)")
+
+
+def _redact(sql: str, dialect: str, depth: int, body: bool) -> str:
+    """``body``: text inside a dollar-quoted literal, where ``password='a b'`` is an assignment."""
     upper = sql.upper()
-    if "://" in sql:
-        sql = redact_text(sql)
-    if not any(word in upper for word in _SECRET_WORDS):
+    keywords = any(word in upper for word in _SECRET_WORDS)
+    if "://" not in sql and not keywords:
         return sql
-    spans = _secret_spans(sql, dialect)
-    if spans is None:  # untokenizable: mask everything after the keyword
-        match = re.search(r"(?i)(password|passwd|identified\s+by)\s*(=\s*)?", sql)
-        return sql[: match.end()] + "***" if match else sql
-    for start, end in sorted(spans, reverse=True):
-        sql = sql[:start] + "'***'" + sql[end + 1 :]
-    return sql
+    tokens = _tokenize(sql, dialect)
+    if tokens is None:  # untokenizable: structure where it shows, then everything after the keyword
+        sql = redact_text(sql)
+        for match in re.finditer(r"(?i)(password|passwd|identified\s+by)\s*(=\s*)?(?=\S)", sql):
+            if not sql.startswith("***", match.end() + (sql[match.end()] in "'$")):
+                return sql[: match.end()] + "***"
+        return sql
+    edits: dict[int, tuple[int, str]] = {}  # start -> (inclusive end, replacement)
+    for tok in tokens:
+        replacement = _redact_literal(sql, tok, dialect, depth, body)
+        if replacement is not None:
+            edits[tok.start] = (tok.end, replacement)
+    if body:  # libpq and shell assignments spelled as tokens (password='a b')
+        for i, tok in enumerate(tokens[:-2]):
+            if tok.text.upper() in _ASSIGNED and tokens[i + 1].token_type is TokenType.EQ:
+                value = tokens[i + 2]
+                if value.token_type in LITERALS:
+                    edits[value.start] = (value.end, "'***'")
+                else:
+                    edits[value.start] = (_word_end(sql, value.start) - 1, "***")
+    if keywords:
+        for start, end in _keyword_spans(sql, dialect, tokens):
+            edits[start] = (end, "'***'")
+    out: list[str] = []
+    pos = 0
+    for start in sorted(edits):
+        end, replacement = edits[start]
+        if start < pos:
+            continue
+        out.append(_redact_comments(sql[pos:start]))
+        out.append(replacement)
+        pos = end + 1
+    out.append(_redact_comments(sql[pos:]))
+    return redact_urls("".join(out))
+
+
+def _redact_literal(sql: str, tok: Token, dialect: str, depth: int, body: bool) -> str | None:
+    """The literal (or quoted identifier) with its secrets masked and quoted again, or None when
+    it holds none."""
+    kind = tok.token_type
+    value = tok.text
+    if "://" not in value and "assw" not in value.lower() and "identified" not in value.lower():
+        return None
+    raw = sql[tok.start : tok.end + 1]
+    nested = depth < _MAX_DEPTH
+    if kind is TokenType.STRING and value == raw:  # the unparsed rest of DO …, EXECUTE …: more SQL
+        clean = _redact(raw, dialect, depth + 1, body) if nested else redact_urls(raw)
+        return None if clean == raw else clean
+    if kind is TokenType.HEREDOC_STRING:
+        tag = raw[: raw.index("$", 1) + 1] if raw.startswith("$") else "$$"
+        if "'" in value and nested:
+            clean = _redact(value, dialect, depth + 1, True)
+        else:
+            clean = redact_text(value)
+        return None if clean == value or tag in clean else f"{tag}{clean}{tag}"
+    if kind is TokenType.IDENTIFIER:
+        if not raw.startswith('"'):
+            return None
+        clean = redact_text(value)
+        return None if clean == value else '"' + clean.replace('"', '""') + '"'
+    if kind not in _QUOTED or "'" not in raw:
+        return None
+    prefix = raw[: raw.index("'")]
+    if kind is TokenType.BYTE_STRING and prefix.upper() != "E":
+        return None  # bit and hex strings carry no text
+    clean = redact_text(value)
+    if clean == value:
+        return None
+    if prefix.upper() == "E":
+        clean = clean.replace("\\", "\\\\")
+    elif kind is TokenType.RAW_STRING and "'" in clean:
+        return None
+    return prefix + "'" + clean.replace("'", "''") + "'"
+
+
+def _redact_comments(text: str) -> str:
+    """The comments in the text between tokens, their contents redacted as free text."""
+    if "--" not in text and "/*" not in text:
+        return text
+    return _COMMENT.sub(
+        lambda m: m.group(1) + redact_text(m.group(2)) if m.group(1) else m.group(3) + redact_text(m.group(4)) + m.group(5),
+        text,
+    )
+
+
+def _word_end(sql: str, pos: int) -> int:
+    """Index of the first white space at or after ``pos`` (or the end)."""
+    match = re.compile(r"\s").search(sql, pos)
+    return match.start() if match else len(sql)
+
+
+def _tokenize(sql: str, dialect: str) -> list[Token] | None:
+    try:
+        tokenizer = sqlglot.Dialect.get_or_raise(dialect).tokenize if dialect else _TOKENIZER.tokenize
+    except ValueError:  # not an SQL dialect (mongo): the generic tokenizer
+        tokenizer = _TOKENIZER.tokenize
+    try:
+        return tokenizer(sql)
+    except (SqlglotError, RecursionError, ValueError, IndexError):
+        return None
 
 
 def _secret_spans(sql: str, dialect: str) -> list[tuple[int, int]] | None:
     """Character spans (inclusive) of password literals, or None when the text does not tokenize."""
+    tokens = _tokenize(sql, dialect)
+    return None if tokens is None else _keyword_spans(sql, dialect, tokens)
+
+
+def _keyword_spans(sql: str, dialect: str, tokens: list[Token]) -> list[tuple[int, int]]:
+    """Spans (inclusive) of the literals a role statement sets as a password."""
     quiet = logging.getLogger("sqlglot")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # role statements fall back to exp.Command with a warning
@@ -192,14 +313,6 @@ def _secret_spans(sql: str, dialect: str) -> list[tuple[int, int]] | None:
         statements = [None]
     finally:
         quiet.setLevel(level)
-    try:
-        tokenizer = sqlglot.Dialect.get_or_raise(dialect).tokenize if dialect else _TOKENIZER.tokenize
-    except ValueError:  # not an SQL dialect (mongo): the generic tokenizer
-        tokenizer = _TOKENIZER.tokenize
-    try:
-        tokens = tokenizer(sql)
-    except (SqlglotError, RecursionError, ValueError):
-        return None
     if not any(_may_set_password(tree) for tree in statements):
         return []
     spans: list[tuple[int, int]] = []
