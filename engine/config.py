@@ -226,6 +226,17 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME))
 
 
+def private_dirs() -> None:
+    """Narrow AISHELL_HOME (when set), the data dir and the config dir to 0700 where they exist:
+    every file AIShell writes lives under one of them (writers create missing ones 0700)."""
+    from aishell.engine.files import private_dir
+
+    home = os.environ.get("AISHELL_HOME")
+    for path in ([Path(home).expanduser()] if home else []) + [data_dir(), config_dir()]:
+        if path.is_dir():
+            private_dir(path)
+
+
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for key, value in env.items():

@@ -25,9 +25,11 @@ def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog=f"aishell {argv[0]}", description=command.__doc__.splitlines()[0])
         command.add_arguments(parser)
         args = parser.parse_args(argv[1:])
+        _private_process(argv)
         return _guarded(lambda: command.main(args))
     parser = _app_parser()
     args = parser.parse_args(argv)
+    _private_process(argv)
     from aishell.tui.cli import app as app_command
 
     return _guarded(lambda: app_command.main(args))
@@ -45,6 +47,25 @@ def _app_parser() -> argparse.ArgumentParser:
     parser.add_argument("--create", action="store_true", help="create the SQLite file if it does not exist")
     parser.add_argument("--theme", help="theme name (built-in or from the config dir's themes/)")
     return parser
+
+
+def _private_process(argv: list[str]) -> None:
+    """Files this process creates are 0600 (directories 0700), its data dirs are narrowed, and
+    every log record goes through one redacting handler that also masks the passwords given on
+    the command line (or in PGPASSWORD) wherever they stand as a whole word."""
+    import os
+
+    from aishell.engine import logs
+    from aishell.engine.config import private_dirs
+    from aishell.engine.redact import passwords_in
+
+    os.umask(0o077)
+    secrets = [password for arg in argv for password in passwords_in(arg)]
+    logs.setup(secrets=secrets + [os.environ.get("PGPASSWORD", "")])
+    try:
+        private_dirs()
+    except OSError:
+        pass  # a directory we cannot narrow is not a reason to refuse the command
 
 
 def _command(name: str):
