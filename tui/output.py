@@ -1,21 +1,17 @@
 """Result writers for the command line: table, CSV, JSON and JSON lines, one page at a time.
 
 Each writer emits as rows arrive, so memory does not grow with the result and the first row is
-on screen before the last is fetched. JSON keeps exact values: decimals as JSON numbers written
-from their text, timestamps in ISO 8601, bytes as ``\\x``-hex like psql.
+on screen before the last is fetched. Values are written by :mod:`aishell.engine.encode`, the
+same forms as the results grid's export (its docstring says which form each type takes).
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import decimal
 import json
-import math
-import uuid
 from typing import Any, Sequence, TextIO
 
 from aishell.engine.drivers.base import Column
+from aishell.engine.encode import CsvRowWriter, JsonRowEncoder, pg_text
 
 
 def writer_for(fmt: str, out: TextIO, columns: Sequence[Column]) -> "Writer":
@@ -40,58 +36,40 @@ class JsonWriter(Writer):
 
     def start(self) -> None:
         self.out.write('{"columns": ' + json.dumps(self.names) + ', "rows": [')
+        self._encode = JsonRowEncoder([(c.name, c.type_name) for c in self.columns]).array
         self._first = True
 
     def rows(self, rows: list[tuple]) -> None:
-        parts = []
-        for row in rows:
-            parts.append(("" if self._first else ", ") + "[" + ", ".join(json_value(v) for v in row) + "]")
-            self._first = False
-        self.out.write("".join(parts))
+        if not rows:
+            return
+        encode = self._encode
+        self.out.write(("" if self._first else ", ") + ", ".join([encode(row) for row in rows]))
+        self._first = False
 
     def finish(self, rowcount: int, elapsed_ms: float, status: str) -> None:
         self.out.write(f'], "rowcount": {rowcount}, "elapsed_ms": {round(elapsed_ms, 3)}}}\n')
 
 
 class JsonLinesWriter(Writer):
-    """One JSON object a row, keyed by column name."""
+    """One JSON object a row, keyed by column name (duplicates renamed ``name_2``…)."""
 
     def start(self) -> None:
-        self._keys = [json.dumps(n) for n in self.names]
+        self._encode = JsonRowEncoder([(c.name, c.type_name) for c in self.columns]).object
 
     def rows(self, rows: list[tuple]) -> None:
-        keys = self._keys
-        self.out.write(
-            "".join("{" + ", ".join(f"{k}: {json_value(v)}" for k, v in zip(keys, row)) + "}\n" for row in rows)
-        )
+        encode = self._encode
+        self.out.write("".join([encode(row) + "\n" for row in rows]))
 
 
 class CsvWriter(Writer):
-    """RFC 4180 CSV with a header row; NULL is an empty field."""
+    """RFC 4180 CSV with a header row (PostgreSQL's text forms, as psql's ``\\copy … CSV``)."""
 
     def start(self) -> None:
-        self._csv = csv.writer(self.out, lineterminator="\n")
-        if self.names:
-            self._csv.writerow(self.names)
-
-        self._convert: list[int] | None = None
+        self._csv = CsvRowWriter(self.out, self.names)
+        self._csv.header()
 
     def rows(self, rows: list[tuple]) -> None:
-        if self._convert is None:
-            # csv writes str, int, float, Decimal, dates and None (as "") itself; only columns
-            # holding other types (bytes, bool, arrays, JSON) need converting, cell by cell.
-            self._convert = [i for i in range(len(self.names)) if any(isinstance(r[i], bool) or not isinstance(r[i], _CSV_NATIVE) for r in rows)]
-        if not self._convert:
-            self._csv.writerows(rows)
-            return
-        convert = self._convert
-        out = []
-        for row in rows:
-            cells = list(row)
-            for i in convert:
-                cells[i] = text_value(cells[i], null="")
-            out.append(cells)
-        self._csv.writerows(out)
+        self._csv.rows(rows)
 
 
 class TableWriter(Writer):
@@ -138,43 +116,10 @@ class TableWriter(Writer):
             self.out.write((status or "OK") + "\n")
 
 
-_CSV_NATIVE = (str, int, float, decimal.Decimal, dt.date, dt.time, uuid.UUID, type(None))
-
-
-def json_value(value: Any) -> str:
-    """The JSON text of one database value."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, float):
-        return json.dumps(value) if math.isfinite(value) else "null"
-    if isinstance(value, decimal.Decimal):
-        return str(value) if value.is_finite() else "null"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(json_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))}: {json_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(text_value(value, null=None), ensure_ascii=False)
-
-
-def text_value(value: Any, *, null: str | None) -> Any:
-    """The display text of one database value (``null`` for NULL)."""
-    if value is None:
-        return null
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (uuid.UUID, decimal.Decimal, int, float, dt.timedelta)):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return "{" + ",".join(text_value(v, null="NULL") for v in value) + "}"
-    if isinstance(value, dict):
-        return json.dumps(value, default=str)
-    return str(value)
+def text_value(value: Any, *, null: str) -> str:
+    """The display text of one database value (``null`` for NULL): its PostgreSQL text form."""
+    text = pg_text(value)
+    return null if text is None else text
 
 
 def _cell(text: str, limit: int) -> str:

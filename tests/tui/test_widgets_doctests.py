@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["results", "export", "rowstore", "schema", "metrics", "memory"]
+MODULES = ["results", "rowstore", "schema", "metrics", "memory"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
 import decimal
-import json
 import re
 
 import pytest
 from textual.widgets import Input
 
 from tests.tui.widgets_harness import WidgetHarness, screen_text, widget_snap_compare  # noqa: F401
-from aishell.tui.widgets.results import ResultsBody, ResultsGrid, cell_text, export_rows, format_elapsed
+from aishell.tui.widgets.results import ResultsBody, ResultsGrid, cell_text, format_elapsed
 
 COLUMNS = [("id", "int4"), ("name", "text"), ("price", "numeric")]
 
@@ -266,40 +264,6 @@ async def test_export_prompt_posts_export_requested() -> None:
         assert grid.body.has_focus
         await pilot.press("e", "escape")
         assert grid.body.has_focus and len(app.posted(ResultsGrid.ExportRequested)) == 1
-
-
-def test_export_rows_csv_json_jsonl(tmp_path) -> None:
-    columns = [("id", "int"), ("name", "text"), ("id", "int"), ("when", "timestamp"), ("blob", "bytea"), ("amount", "numeric")]
-    rows = [
-        (1, 'say "hi", ok', 10, dt.datetime(2024, 1, 2, 3, 4, 5), b"\x00\xff", decimal.Decimal("1.10")),
-        (2, None, None, None, None, decimal.Decimal("12345678901234567890.123456789")),
-    ]
-    assert export_rows(columns, iter(rows), "csv", tmp_path / "r.csv") == 2
-    with open(tmp_path / "r.csv", newline="", encoding="utf-8") as handle:
-        parsed = list(csv.reader(handle))
-    assert parsed == [
-        ["id", "name", "id_2", "when", "blob", "amount"],
-        ["1", 'say "hi", ok', "10", "2024-01-02T03:04:05", "\\x00ff", "1.10"],
-        ["2", "", "", "", "", "12345678901234567890.123456789"],
-    ]
-
-    assert export_rows(columns, rows, "json", tmp_path / "r.json") == 2
-    data = json.loads((tmp_path / "r.json").read_text())
-    assert data[0] == {"id": 1, "name": 'say "hi", ok', "id_2": 10, "when": "2024-01-02T03:04:05", "blob": "\\x00ff", "amount": 1.1}
-    assert data[1]["name"] is None and data[1]["amount"] == "12345678901234567890.123456789"
-
-    assert export_rows(["a"], [], "json", tmp_path / "empty.json") == 0
-    assert json.loads((tmp_path / "empty.json").read_text()) == []
-
-    assert export_rows(columns, (row for row in rows), "jsonl", tmp_path / "r.jsonl") == 2
-    lines = (tmp_path / "r.jsonl").read_text().splitlines()
-    assert [json.loads(line)["id"] for line in lines] == [1, 2]
-
-    with pytest.raises(ValueError, match="xml"):
-        export_rows(columns, rows, "xml", tmp_path / "r.xml")
-    with pytest.raises(OSError):
-        export_rows(columns, rows, "csv", tmp_path / "missing-dir" / "r.csv")
-    assert not list((tmp_path).glob(".*.part"))
 
 
 def test_cell_text_and_elapsed() -> None:

@@ -14,7 +14,8 @@ from aishell.engine.drivers.base import Column
 from aishell.engine.drivers.url import classify, redact_text, redact_url, sqlite_path
 from aishell.engine.errors import QueryError, UnsupportedURL
 from aishell.engine.statements import describe
-from aishell.tui.output import json_value, writer_for
+from aishell.engine.encode import json_text
+from aishell.tui.output import writer_for
 
 
 @pytest.mark.parametrize(
@@ -118,4 +119,4 @@ def test_writers():
             assert text.splitlines() == ["id,amount,at,ok", "1,10.50,2024-01-02 03:04:05+00:00,t", "2,,,f"]
         else:
             assert text.splitlines()[-1] == "(2 rows)" and "NULL" in text
-    assert json_value(float("nan")) == "null" and json_value(b"\x01") == '"\\\\x01"'
+    assert json_text(float("nan")) == '"NaN"' and json_text(b"\x01") == '"\\\\x01"'

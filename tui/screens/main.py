@@ -25,6 +25,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
+from aishell.engine.encode import export_rows
 from aishell.engine.errors import AishellError, ConnectionLost, QueryCancelled, QueryError
 from aishell.tui import backslash
 from aishell.tui.completion import Catalog, frequencies_from_statements
@@ -39,7 +40,7 @@ from aishell.tui.messages import (
     RowsFetched,
 )
 from aishell.tui.widgets.editor import EditorPane
-from aishell.tui.widgets.results import ResultsGrid, export_rows
+from aishell.tui.widgets.results import ResultsGrid
 from aishell.tui.widgets.schema import SchemaTree
 
 from aishell.tui.widgets.memory import MemoryPane

@@ -23,9 +23,7 @@ Public API (the app codes against exactly this)::
     grid.row_count -> int; grid.finished -> bool; grid.cursor_coordinate -> tuple[int, int]
 
     ResultsGrid.NeedRows(grid, count)             # wants `count` more rows appended
-    ResultsGrid.ExportRequested(grid, fmt, path)  # fmt in EXPORT_FORMATS; write with export_rows
-
-    export_rows(columns, rows, fmt, path) -> int  # pure: writes CSV/JSON/JSONL, returns row count
+    ResultsGrid.ExportRequested(grid, fmt, path)  # fmt in EXPORT_FORMATS; the screen writes the file
 
 Keys (binding ids in brackets): arrows/PageUp/PageDown/Home/End/g/G move the cell cursor
 [results.cursor_*]; ``y`` copies the cell and ``Y`` the row (tab-separated) through OSC 52
@@ -65,10 +63,12 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from aishell.tui.widgets.export import EXPORT_FORMATS, export_rows
 from aishell.tui.widgets.rowstore import RowStore
 
-__all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "export_rows", "format_elapsed"]
+__all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "format_elapsed"]
+
+EXPORT_FORMATS = ("csv", "json", "jsonl")
+"""Formats `ExportRequested` carries; the screen writes them with ``aishell.engine.encode.export_rows``."""
 
 _SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -526,7 +526,7 @@ class ResultsGrid(Widget):
 
     @dataclass
     class ExportRequested(Message):
-        """The user asked to export the result; write it with `export_rows`."""
+        """The user asked to export the result to a file."""
 
         grid: ResultsGrid
         """The grid whose result is to be exported."""
