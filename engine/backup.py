@@ -150,29 +150,161 @@ class Manifest:
 
     @classmethod
     def load(cls, directory: Path) -> "Manifest":
-        """The manifest of the backup in ``directory``. Raises BackupCorrupt."""
+        """The manifest of the backup in ``directory``, checked by :func:`parse_manifest`.
+
+        Raises BackupCorrupt (one line) for a missing, unreadable or malformed manifest.
+        """
         path = directory / MANIFEST_NAME
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise BackupCorrupt(
                 f"{directory} has no {MANIFEST_NAME}: not an aishell backup, or an incomplete one"
             ) from None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise BackupCorrupt(f"manifest {path} is unreadable: {exc}") from None
-        try:
-            if data.get("version") != MANIFEST_VERSION:
-                raise BackupCorrupt(f"manifest {path} has version {data.get('version')!r}; this aishell reads {MANIFEST_VERSION}")
-            tables = [TableEntry(**t) for t in data.pop("tables")]
-            files = [FileEntry(**f) for f in data.pop("files")]
-            manifest = cls(tables=tables, files=files, **data)
-        except BackupCorrupt:
-            raise
-        except (AttributeError, KeyError, TypeError) as exc:
-            raise BackupCorrupt(f"manifest {path} is malformed: {exc}") from None
-        if manifest.engine not in ("postgres", "sqlite") or not manifest.files:
-            raise BackupCorrupt(f"manifest {path} is malformed: engine {manifest.engine!r}, {len(manifest.files)} files")
-        return manifest
+        except OSError as exc:
+            raise BackupCorrupt(f"manifest {path} is unreadable: {exc.strerror or exc}") from None
+        return parse_manifest(raw, str(path))
+
+
+def parse_manifest(raw: bytes, source: str = MANIFEST_NAME) -> Manifest:
+    """The Manifest in ``raw`` (the JSON file's bytes), every field checked for its type and value.
+
+    The one place that decides what a manifest may hold: exactly the keys below with their JSON
+    types (no booleans for numbers), version 1, a known engine with its format and compression,
+    file paths relative and inside the backup, each listed once with a size and a sha256, and
+    the file set the format needs. Raises BackupCorrupt naming the first offending field.
+
+    >>> parse_manifest(b'{"version": 1, "engine": "sqlite"}')
+    Traceback (most recent call last):
+    ...
+    aishell.engine.backup.BackupCorrupt: manifest aishell-manifest.json is malformed: missing format, compression, database, server_version, tables, files, created_at, tool, elapsed_s, parallel_restore
+    """
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BackupCorrupt(f"manifest {source} is not UTF-8 text") from None
+    except RecursionError:
+        raise BackupCorrupt(f"manifest {source} is nested too deeply to be a manifest") from None
+    except ValueError as exc:
+        raise BackupCorrupt(f"manifest {source} is not valid JSON ({exc})") from None
+    return _ManifestReader(source).manifest(data)
+
+
+_SHA256_DIGITS = frozenset("0123456789abcdef")
+
+
+class _ManifestReader:
+    """Checks decoded JSON against the manifest's shape; every error names the field."""
+
+    _TOP = {
+        "version": int, "engine": str, "format": str, "compression": str, "database": dict,
+        "server_version": str, "tables": list, "files": list, "created_at": str, "tool": str,
+        "elapsed_s": (int, float), "parallel_restore": bool,
+    }
+    _TABLE = {"schema": str, "name": str, "kind": str, "row_estimate": int, "bytes": int}
+    _FILE = {"path": str, "bytes": int, "sha256": str}
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, what: str) -> BackupCorrupt:
+        return BackupCorrupt(f"manifest {self.source} is malformed: {what}")
+
+    def fields(self, value: Any, shape: dict[str, Any], where: str) -> dict[str, Any]:
+        """``value`` as a dict with exactly the keys of ``shape``, each of its type."""
+        if not isinstance(value, dict):
+            raise self.fail(f"{where or 'the top level'} is {_json_type(value)}, expected an object")
+        missing = [k for k in shape if k not in value]
+        unknown = sorted(k for k in value if k not in shape)
+        if missing:
+            raise self.fail(f"missing {', '.join(f'{where}.{k}' if where else k for k in missing)}")
+        if unknown:
+            raise self.fail(f"unknown {', '.join(f'{where}.{k}' if where else k for k in unknown)}")
+        for key, kind in shape.items():
+            item = value[key]
+            # bool is an int in Python, never in a manifest
+            if isinstance(item, bool) and kind is not bool or not isinstance(item, kind):
+                name = f"{where}.{key}" if where else key
+                expected = {int: "an integer", str: "a string", list: "a list", dict: "an object", bool: "true or false"}
+                raise self.fail(f"{name} is {_json_type(item)} {_clip(item)}, expected {expected.get(kind, 'a number')}")
+        return value
+
+    def manifest(self, data: Any) -> Manifest:
+        if not isinstance(data, dict):
+            raise BackupCorrupt(f"manifest {self.source} is not a JSON object but {_json_type(data)}")
+        version = data.get("version", MANIFEST_VERSION)
+        if type(version) is not int or version != MANIFEST_VERSION:  # checked first: another version may differ in any field
+            raise BackupCorrupt(f"manifest {self.source} has version {_clip(version)}; this aishell reads version {MANIFEST_VERSION}")
+        top = self.fields(data, self._TOP, "")
+        engine, fmt, compression = top["engine"], top["format"], top["compression"]
+        if engine not in ("postgres", "sqlite"):
+            raise self.fail(f"engine is {_clip(engine)}, expected postgres or sqlite")
+        formats, compressions = (FORMATS, COMPRESSIONS) if engine == "postgres" else (("sqlite",), ("none",))
+        if fmt not in formats:
+            raise self.fail(f"format is {_clip(fmt)}; a {engine} backup is {' or '.join(formats)}")
+        if compression not in compressions:
+            raise self.fail(f"compression is {_clip(compression)}, expected {' or '.join(compressions)}")
+        if top["elapsed_s"] < 0:
+            raise self.fail(f"elapsed_s is {top['elapsed_s']}, expected a duration")
+        tables = []
+        for n, item in enumerate(top["tables"]):
+            t = self.fields(item, self._TABLE, f"tables[{n}]")
+            tables.append(TableEntry(t["schema"], t["name"], t["kind"], t["row_estimate"], t["bytes"]))
+        files = self.files(top["files"])
+        self.file_set(engine, fmt, compression, [f.path for f in files])
+        rest = {k: top[k] for k in ("database", "server_version", "created_at", "tool", "elapsed_s", "parallel_restore")}
+        return Manifest(engine=engine, format=fmt, compression=compression, tables=tables, files=files, **rest)
+
+    def files(self, items: list[Any]) -> list[FileEntry]:
+        if not items:
+            raise self.fail("files is empty: a backup holds at least one file")
+        files: list[FileEntry] = []
+        seen: set[str] = set()
+        for n, item in enumerate(items):
+            f = self.fields(item, self._FILE, f"files[{n}]")
+            path, size, digest = f["path"], f["bytes"], f["sha256"]
+            parts = path.split("/")
+            if (
+                not path or path.startswith("/") or "\\" in path or "\0" in path
+                or any(p in ("", ".", "..") for p in parts) or path == MANIFEST_NAME
+            ):
+                raise self.fail(f"files[{n}].path is {_clip(path)}, expected a relative path inside the backup")
+            if path in seen:
+                raise self.fail(f"files[{n}].path {_clip(path)} is listed twice")
+            seen.add(path)
+            if size < 0:
+                raise self.fail(f"files[{n}].bytes is {size}, expected a size")
+            if len(digest) != 64 or not set(digest) <= _SHA256_DIGITS:
+                raise self.fail(f"files[{n}].sha256 is {_clip(digest)}, expected 64 lower-case hex digits")
+            files.append(FileEntry(path, size, digest))
+        return files
+
+    def file_set(self, engine: str, fmt: str, compression: str, paths: list[str]) -> None:
+        """The files the format needs: restore reads exactly these."""
+        if engine == "sqlite":
+            expected = [SQLITE_FILE]
+        elif fmt == "custom":
+            expected = [_CUSTOM_FILES[compression]]
+        else:
+            if "toc.dat" not in paths:
+                raise self.fail("files lacks toc.dat, which every directory archive has")
+            return
+        if paths != expected:
+            raise self.fail(f"files are {', '.join(paths)}; a {engine} {fmt} backup is {', '.join(expected)}")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {int: "an integer", float: "a number", str: "a string", list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _clip(value: Any) -> str:
+    """A value for a one-line message: JSON, at most 40 characters."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # -- public API ---------------------------------------------------------------------------------
@@ -224,39 +356,79 @@ async def backup(
     return manifest
 
 
-async def verify(path: str | os.PathLike[str], *, progress: ProgressCallback | None = None) -> Manifest:
+async def verify(
+    path: str | os.PathLike[str], *, checksums: bool = True, progress: ProgressCallback | None = None
+) -> Manifest:
     """Check the backup at ``path`` (its directory or manifest) against its manifest.
 
-    Every listed file must exist with its size and sha256. Returns the manifest; raises
-    BackupCorrupt naming the first file that does not match.
+    The manifest must be well formed (:func:`parse_manifest`), every file in the directory must
+    be a regular file the manifest lists, and every listed file must exist with its size and
+    (unless ``checksums=False``) its sha256. Nothing unlisted is ever restored unverified.
+    Returns the manifest; raises BackupCorrupt naming the first problem.
     """
     directory = _backup_dir(path)
     manifest = Manifest.load(directory)
-    report = _Reporter(progress, "verify", bytes_total=manifest.total_bytes)
-    done = 0
-    root = directory.resolve()
+    listed = {entry.path: entry for entry in manifest.files}
+    unlisted, odd = _scan(directory, listed)
+    if odd:
+        raise BackupCorrupt(f"backup {directory} is not intact: {odd[0]} is not a regular file (a symlink, a device or a pipe)")
+    if unlisted:
+        more = f" and {len(unlisted) - 3} more" if len(unlisted) > 3 else ""
+        raise BackupCorrupt(
+            f"backup {directory} holds files not listed in its manifest: {', '.join(unlisted[:3])}{more}; "
+            "nothing unverified is restored"
+        )
     for entry in manifest.files:
-        file = (directory / entry.path).resolve()
-        if root not in file.parents:
-            raise BackupCorrupt(f"manifest lists {entry.path!r}, outside the backup directory")
         try:
-            size = file.stat().st_size
+            size = (directory / entry.path).stat().st_size
         except FileNotFoundError:
             raise BackupCorrupt(f"backup {directory} is incomplete: {entry.path} is missing") from None
+        except OSError as exc:
+            raise BackupCorrupt(f"backup {directory}: cannot read {entry.path}: {exc.strerror or exc}") from None
         if size != entry.bytes:
             raise BackupCorrupt(
                 f"backup {directory} is corrupt: {entry.path} has {size} bytes, the manifest says {entry.bytes}"
             )
+    if not checksums:
+        return manifest
+    report = _Reporter(progress, "verify", bytes_total=manifest.total_bytes)
+    done = 0
+    for entry in manifest.files:
         base = done
-        digest = await _sha256(file, lambda n: report.update(bytes_done=base + n))
+        digest = await _sha256(directory / entry.path, lambda n: report.update(bytes_done=base + n))
         if digest != entry.sha256:
             raise BackupCorrupt(
                 f"backup {directory} is corrupt: checksum mismatch in {entry.path} "
                 f"(sha256 {digest[:12]}…, manifest {entry.sha256[:12]}…)"
             )
-        done += size
+        done += entry.bytes
     report.update(bytes_done=done, finished=True, force=True)
     return manifest
+
+
+def _scan(directory: Path, listed: dict[str, FileEntry]) -> tuple[list[str], list[str]]:
+    """(files the manifest does not list, entries that are not regular files or directories),
+    as paths relative to ``directory``. Symlinks are never followed."""
+    unlisted: list[str] = []
+    odd: list[str] = []
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            raise BackupCorrupt(f"backup {directory}: cannot list {current}: {exc.strerror or exc}") from None
+        for entry in entries:
+            relative = Path(entry.path).relative_to(directory).as_posix()
+            if entry.is_symlink():
+                odd.append(relative)
+            elif entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+            elif not entry.is_file(follow_symlinks=False):
+                odd.append(relative)
+            elif relative != MANIFEST_NAME and relative not in listed:
+                unlisted.append(relative)
+    return sorted(unlisted), sorted(odd)
 
 
 async def restore(
@@ -271,15 +443,16 @@ async def restore(
 ) -> Manifest:
     """Restore the backup at ``path`` into the database at ``url``; returns the manifest.
 
-    The backup is verified first (``verify_first=False`` skips that) and the target must hold no
-    tables unless ``clean`` (drop what the backup recreates first). PostgreSQL targets must exist
+    The backup is verified first: its listing and sizes always, its checksums unless
+    ``verify_first=False``; nothing is written to the target before that. The target must hold
+    no tables unless ``clean`` (drop what the backup recreates first). PostgreSQL targets must exist
     (``createdb``); a SQLite target file is created. Directory archives restore with ``jobs``
     parallel jobs; with one job, and for streamed custom archives, the restore runs in a single
     transaction, so a failure leaves the target as it was. Raises BackupCorrupt, BackupError,
     ConnectionFailed.
     """
     directory = _backup_dir(path)
-    manifest = await verify(directory, progress=progress) if verify_first else Manifest.load(directory)
+    manifest = await verify(directory, checksums=verify_first, progress=progress)
     kind = classify(url)
     if kind != manifest.engine:
         raise BackupError(f"backup {directory} is a {manifest.engine} backup; {redact_url(url)} is {kind}")
@@ -681,7 +854,10 @@ async def _restore_sqlite(manifest: Manifest, directory: Path, url: str, clean: 
     existed = target.exists()
     try:
         # The backup API writes the target in one transaction: stopped early, it is rolled back.
-        await _sqlite_copy(_ro_uri(str(directory / manifest.files[0].path)), str(target), report, check=False)
+        # immutable: reading the verified file creates no -wal/-shm beside it (a WAL-mode copy
+        # would otherwise leave them, and the next restore would rightly refuse them as unlisted)
+        source = _ro_uri(str(directory / manifest.files[0].path)) + "&immutable=1"
+        await _sqlite_copy(source, str(target), report, check=False)
     except BaseException:
         if not existed:
             with contextlib.suppress(OSError):

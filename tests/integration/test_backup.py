@@ -8,6 +8,7 @@ table (row count and a checksum over every row's md5) and sequence by sequence w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
@@ -145,7 +146,7 @@ async def test_corrupted_backup_is_refused_and_target_untouched(pgbench_source, 
     with pytest.raises(BackupCorrupt, match="is missing"):
         await restore(out, target)
     (out / MANIFEST_NAME).write_text("{not json")
-    with pytest.raises(BackupCorrupt, match="unreadable"):
+    with pytest.raises(BackupCorrupt, match="not valid JSON"):
         await restore(out, target)
     assert await _table_count(target) == 0
 
@@ -245,7 +246,8 @@ async def test_cancel_kills_pg_dump_and_removes_the_partial_backup(pgbench_sourc
 async def test_restore_refuses_non_empty_target_and_wrong_engine(pgbench_source, pg_url, tmp_path):
     out = tmp_path / "bk"
     sqlite_file = tmp_path / "x.db"
-    sqlite3.connect(sqlite_file).close()
+    with contextlib.closing(sqlite3.connect(sqlite_file)) as db:
+        db.execute("PRAGMA user_version = 1")  # a database, not a 0-byte file (that needs --create)
     await backup(f"sqlite:///{sqlite_file}", out)
     with pytest.raises(BackupError, match="is a sqlite backup"):
         await restore(out, pgbench_source)
@@ -259,7 +261,8 @@ async def test_restore_refuses_non_empty_target_and_wrong_engine(pgbench_source,
 
 
 def _sqlite_fingerprint(path: Path) -> dict[str, tuple]:
-    with sqlite3.connect(path) as db:
+    # immutable: reading a WAL-mode backup copy must not leave -wal/-shm files in the backup
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)) as db:
         names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY 1")]
         result = {}
         for name in names:
@@ -302,7 +305,7 @@ async def test_sqlite_backup_is_consistent_while_written_and_restores(tmp_path):
     assert writes_done > 0
     assert manifest.engine == "sqlite" and manifest.files[0].path == "database.sqlite"
     copy = tmp_path / "bk" / "database.sqlite"
-    with sqlite3.connect(copy) as db:
+    with contextlib.closing(sqlite3.connect(f"file:{copy}?mode=ro&immutable=1", uri=True)) as db:  # leaves no -wal/-shm
         ledger = dict(db.execute("SELECT account, sum(amount) FROM ledger GROUP BY account"))
         totals = dict(db.execute("SELECT account, total FROM totals"))
         assert ledger == totals, "the copy is one consistent snapshot"

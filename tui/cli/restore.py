@@ -1,6 +1,7 @@
 """Restore an aishell backup into a database, after checking every file against the backup's manifest.
 
-``aishell restore PATH URL`` verifies the checksums, refuses a target that already holds tables
+``aishell restore PATH URL`` verifies the backup (every file listed in the manifest, none
+unlisted, sizes and checksums) before writing anything, refuses a target that already holds tables
 (``--clean`` replaces what the backup holds) and runs pg_restore (parallel for directory
 archives) or SQLite's backup API. ``aishell restore --verify-only PATH`` only checks.
 """
@@ -17,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="PATH", help="the backup directory (from aishell backup)")
     parser.add_argument("url", nargs="?", metavar="URL", help="target: postgresql://… (must exist, empty) or sqlite:///path")
     parser.add_argument("--verify-only", action="store_true", help="check the backup against its manifest and stop")
-    parser.add_argument("--no-verify", action="store_true", help="skip the checksum verification (not recommended)")
+    parser.add_argument("--no-verify", action="store_true", help="skip the checksums (not recommended; the file list, sizes and manifest are still checked)")
     parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="parallel pg_restore jobs (default: number of cores)")
     parser.add_argument("--clean", action="store_true", help="drop the objects the backup recreates before restoring them")
     parser.add_argument("--no-owner", action="store_true", help="do not restore object owners (restore as the connecting user)")
