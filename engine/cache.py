@@ -5,12 +5,13 @@ bounded by entries and by approximate bytes, least recently used evicted first. 
 its own time to live, adaptive within the settings' bounds: slow queries on tables that are
 rarely written live longer; tables written often cap the TTL near their write interval.
 
-What may be cached is decided from the sqlglot AST (:func:`plan`): one read-only statement,
-no volatile function (``now()``, ``random()``, ``nextval``, SQLite's ``'now'``...), no unknown
-function (it could be volatile or write), no locking clause, no temporary or system table, no
-TABLESAMPLE. The Session invalidates on writes (:meth:`QueryCache.invalidate`), clears on
-statements it cannot classify, never stores reads made inside a transaction, and a
-:class:`SchemaWatcher` notices schema changes made by other clients.
+What may be cached is decided by :func:`engine.statements.plan` (from the sqlglot AST): one
+read-only statement, no volatile function (``now()``, ``random()``, ``nextval``, SQLite's
+``'now'``...), no unknown function (it could be volatile or write), no locking clause, no
+temporary or system table, no TABLESAMPLE. The Session invalidates on writes
+(:meth:`QueryCache.invalidate`), clears on statements it cannot classify, never stores reads
+made inside a transaction, and a :class:`SchemaWatcher` notices schema changes made by other
+clients.
 
 >>> plan("SELECT * FROM orders WHERE id = $1").cacheable
 True
@@ -22,137 +23,18 @@ True
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import sys
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Iterable
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from aishell.engine.config import CacheSettings
 from aishell.engine.drivers.base import QueryResult
 from aishell.engine.metrics import CacheSnapshot
-from aishell.engine.statements import describe
+from aishell.engine.statements import Plan, plan, planner
 
 _mono = time.monotonic
-
-_VOLATILE = tuple(
-    getattr(exp, name)
-    for name in (
-        "CurrentTimestamp", "CurrentTimestampLTZ", "CurrentDate", "CurrentDatetime", "CurrentTime",
-        "Localtime", "Localtimestamp", "Rand", "Randn", "Randstr", "Uuid", "CurrentTransaction",
-        "CurrentStatement", "CurrentSession", "TableSample",
-    )
-    if hasattr(exp, name)
-)
-# Functions sqlglot does not model but that are deterministic (their 'now' arguments are caught
-# as time-dependent literals). Anything else unknown may be volatile or write: not cached.
-_DETERMINISTIC = frozenset({
-    "datetime", "julianday", "unixepoch", "printf", "instr", "hex", "unhex", "typeof", "quote", "ifnull", "iif",
-    "format", "concat_ws", "split_part", "regexp_replace", "md5", "array_length", "jsonb_build_object",
-    "json_build_object", "jsonb_agg", "json_agg", "string_agg", "array_agg", "to_char", "date_part", "btrim",
-    "ltrim", "rtrim", "lpad", "rpad", "initcap", "translate", "char_length", "octet_length", "width_bucket",
-})
-_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "sqlite_master", "sqlite_temp_master"})
-_TEMP_SCHEMAS = ("pg_temp", "temp")
-
-
-@dataclass(frozen=True, slots=True)
-class CachePlan:
-    """What the cache does with one statement."""
-
-    cacheable: bool
-    kind: str
-    """:attr:`engine.statements.StatementInfo.kind`."""
-    reads: frozenset[str] = field(default_factory=frozenset)
-    writes: frozenset[str] = field(default_factory=frozenset)
-    ddl: bool = False
-    """Changes the schema: its tables' entries and the schema metadata go."""
-    clears_all: bool = False
-    """Could change anything (unparseable, SET, CALL, DO...): everything cached goes."""
-    temp_tables: frozenset[str] = field(default_factory=frozenset)
-    """Temporary tables it creates (reads of them are never cached)."""
-    reason: str = ""
-    """Why it may not be cached."""
-    writer: bool = True
-    """Needs a connection that can write (SQLite pools give readers to plain SELECTs)."""
-    sticky: bool = False
-    """Leaves session state on its connection (SET, temp tables...): a pooled Session keeps it."""
-    stateless: bool = True
-    """Known to leave no session state (not sticky, not an unclassified statement such as DO or
-    CALL): its pooled connection needs no reset afterwards."""
-
-
-@lru_cache(maxsize=4096)
-def plan(sql: str, dialect: str = "postgres") -> CachePlan:
-    """Decide from the AST whether ``sql`` may be cached and what it invalidates."""
-    from aishell.engine.pool import changes_session_state
-
-    p = _plan(sql, dialect)
-    writer = p.kind != "select" or bool(p.writes)
-    sticky = changes_session_state(sql, dialect)
-    stateless = not sticky and p.kind not in ("other", "unknown")
-    if writer and not sticky and stateless:
-        return p
-    return dataclasses.replace(p, writer=writer, sticky=sticky, stateless=stateless)
-
-
-def _plan(sql: str, dialect: str) -> CachePlan:
-    info = describe(sql, dialect)
-    kind = info.kind
-    if kind == "unknown":
-        return CachePlan(False, kind, clears_all=True, reason="statement not understood")
-    if kind == "transaction":
-        return CachePlan(False, kind, reason="transaction control")
-    try:
-        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
-    except (SqlglotError, RecursionError, ValueError):
-        return CachePlan(False, "unknown", clears_all=True, reason="statement not understood")
-    if kind == "other":
-        harmless = all(isinstance(t, exp.Command) and (t.this or "").upper() == "SHOW" for t in trees)
-        return CachePlan(False, kind, clears_all=not harmless, reason="not a query")
-    temp = frozenset(
-        name
-        for t in trees
-        if isinstance(t, exp.Create) and t.find(exp.TemporaryProperty) is not None
-        for name in info.writes
-    )
-    if info.writes or kind != "select":
-        return CachePlan(False, kind, info.reads, info.writes, ddl=kind == "ddl", temp_tables=temp, reason="writes")
-    if len(trees) != 1:
-        return CachePlan(False, kind, info.reads, reason="more than one statement")
-    reason = _uncacheable_reason(trees[0])
-    return CachePlan(not reason, kind, info.reads, reason=reason)
-
-
-def _uncacheable_reason(tree: exp.Expression) -> str:
-    for node in tree.walk():
-        if isinstance(node, _VOLATILE):
-            return f"volatile function {type(node).__name__}"
-        if isinstance(node, exp.Anonymous) and node.name.lower() not in _DETERMINISTIC:
-            return f"function {node.name}() may be volatile"
-        if isinstance(node, exp.Lock):
-            return "locking clause"
-        if isinstance(node, (exp.Select,)) and node.args.get("locks"):
-            return "locking clause"
-        if isinstance(node, exp.Literal) and node.is_string and node.this.strip().lower() in ("now", "today", "tomorrow", "yesterday"):
-            return f"time-dependent literal {node.this!r}"
-        if isinstance(node, exp.Table):
-            schema = (node.db or "").lower()
-            name = node.name.lower()
-            if schema.startswith(_TEMP_SCHEMAS):
-                return "temporary table"
-            if schema in _SYSTEM_SCHEMAS or name.startswith(("pg_", "sqlite_")) or name in _SYSTEM_SCHEMAS:
-                return "system catalog"
-            if isinstance(node.this, exp.Anonymous) or isinstance(node.this, exp.Func):
-                return "table function"
-    return ""
 
 
 class _Entry:
@@ -183,11 +65,7 @@ class QueryCache:
             )
         self.settings = settings
         self.dialect = dialect
-        self._planner: Any = None
-        if dialect == "mongo":  # Mongo shell statements have their own planner
-            from aishell.engine.mongo.fingerprint import cache_plan
-
-            self._planner = cache_plan
+        self._plan = planner(dialect)
         self._data: OrderedDict[Any, _Entry] = OrderedDict()
         self._by_table: dict[str, set[Any]] = {}
         self._gen: dict[str, int] = {}
@@ -235,18 +113,16 @@ class QueryCache:
             self.uncacheable += 1
         return None
 
-    def plan(self, sql: str) -> CachePlan:
-        """:func:`plan` for this cache's dialect (Mongo statements: engine.mongo's planner)."""
-        if self._planner is not None:
-            return self._planner(sql)
-        return plan(sql, self.dialect)
+    def plan(self, sql: str) -> Plan:
+        """:func:`engine.statements.plan` for this cache's dialect."""
+        return self._plan(sql)
 
-    def token(self, p: CachePlan) -> tuple:
+    def token(self, p: Plan) -> tuple:
         """Remember the tables' write generations before running a read (see :meth:`put`)."""
         gen = self._gen
         return (self._epoch, *(gen.get(t, 0) for t in p.reads)) if p.reads else (self._epoch,)
 
-    def put(self, sql: str, params: Any, result: QueryResult, p: CachePlan, token: tuple) -> bool:
+    def put(self, sql: str, params: Any, result: QueryResult, p: Plan, token: tuple) -> bool:
         """Store ``result`` unless a write touched its tables since ``token`` was taken.
 
         Returns whether it was stored.
@@ -335,7 +211,7 @@ class QueryCache:
         """Temporary tables created in this session: reads of them are never cached."""
         self._temp.update(n.lower() for n in names)
 
-    def applied(self, p: CachePlan) -> None:
+    def applied(self, p: Plan) -> None:
         """Account for a statement that ran (or may have run): invalidate what it changed."""
         if p.clears_all:
             self.clear()
@@ -525,4 +401,4 @@ _SQLITE_EDGES = (
 )
 
 
-__all__ = ["QueryCache", "CachePlan", "plan", "approx_bytes", "SchemaWatcher", "CacheSnapshot"]
+__all__ = ["QueryCache", "plan", "approx_bytes", "SchemaWatcher", "CacheSnapshot"]

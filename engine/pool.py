@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from typing import Any
 
@@ -323,8 +322,8 @@ class PostgresPool(_PoolBase):
         ``write`` is accepted for interface parity with SQLite (every connection can write).
         ``stateless=True`` promises the borrower leaves no session state behind (no SET, temp
         table, LISTEN, cursor, advisory lock): the reset round trip on release is skipped. The
-        Session knows this from each statement's AST; set the attribute of the same name on
-        the context to False before exit to take the promise back.
+        Session knows this from each statement's plan (:mod:`engine.statements`); set the
+        attribute of the same name on the context to False before exit to take the promise back.
         """
         return _PostgresAcquire(self, self._timeout if timeout is None else timeout, stateless)
 
@@ -750,55 +749,6 @@ class _SQLiteAcquire:
         pool._put_idle(self._queue, conn)
 
 
-# -- session state ------------------------------------------------------------------------------
-
-_STATE_HEADS = frozenset({"PREPARE", "LISTEN", "DECLARE", "LOAD", "ATTACH", "DETACH"})
-_STATE_FUNCTIONS = frozenset({"SET_CONFIG", "PG_ADVISORY_LOCK", "PG_ADVISORY_LOCK_SHARED", "PG_TRY_ADVISORY_LOCK", "PG_TRY_ADVISORY_LOCK_SHARED"})
-
-
-@functools.lru_cache(maxsize=2048)
-def changes_session_state(sql: str, dialect: str = "postgres") -> bool:
-    """True when ``sql`` leaves state on its connection that later statements expect.
-
-    ``SET`` (not ``SET LOCAL``/``SET TRANSACTION``), temporary tables, ``PREPARE``, ``LISTEN``,
-    cursors, ``set_config``, session advisory locks; for SQLite also ``PRAGMA x = y`` and
-    ``ATTACH``. A pooled Session keeps the connection for itself after such a statement.
-
-    >>> changes_session_state("SET search_path TO app"), changes_session_state("SET LOCAL work_mem = '8MB'")
-    (True, False)
-    >>> changes_session_state("CREATE TEMP TABLE t (a int)"), changes_session_state("SELECT 1")
-    (True, False)
-    """
-    import sqlglot
-    from sqlglot.errors import SqlglotError
-    from sqlglot.tokens import TokenType
-
-    try:
-        tokens = sqlglot.tokenize(sql, read=dialect)
-    except (SqlglotError, ValueError, RecursionError):
-        return False
-    statement: list[Any] = []
-    for token in [*tokens, None]:
-        if token is not None and token.token_type != TokenType.SEMICOLON:
-            statement.append(token)
-            continue
-        if statement:
-            words = [t.text.upper() for t in statement[:5]]
-            head = words[0]
-            if head == "SET" and not (len(words) > 1 and words[1] in ("LOCAL", "TRANSACTION")):
-                return True
-            if head in _STATE_HEADS:
-                return True
-            if head == "CREATE" and ("TEMP" in words[1:] or "TEMPORARY" in words[1:]):
-                return True
-            if head == "PRAGMA" and any(t.token_type == TokenType.EQ for t in statement):
-                return True
-            if any(t.text.upper() in _STATE_FUNCTIONS for t in statement):
-                return True
-        statement = []
-    return False
-
-
 # -- factory ------------------------------------------------------------------------------------
 
 
@@ -834,4 +784,4 @@ def _check_settings(s: PoolSettings) -> None:
         raise ConfigurationError(f"pool.breaker_threshold must be >= 1, got {s.breaker_threshold!r}")
 
 
-__all__ = ["create_pool", "PostgresPool", "SQLitePool", "CircuitBreaker", "PoolSnapshot", "changes_session_state"]
+__all__ = ["create_pool", "PostgresPool", "SQLitePool", "CircuitBreaker", "PoolSnapshot"]

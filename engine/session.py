@@ -22,8 +22,8 @@ from typing import Any, AsyncIterator
 
 from aishell.engine.config import Settings
 from aishell.engine.drivers import driver_for
-from aishell.engine.drivers.base import Connection, Driver, Params, QueryResult, RowStream, SchemaInfo, TableInfo, ColumnInfo, IndexInfo
-from aishell.engine.errors import AishellError, ConnectionLost, MemoryUnavailable, QueryError
+from aishell.engine.drivers.base import Connection, DatabaseInfo, Driver, Params, QueryResult, RowStream, SchemaInfo, TableInfo, ColumnInfo, IndexInfo
+from aishell.engine.errors import AishellError, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
 
 
 class SingleConnection:
@@ -103,6 +103,7 @@ class Session:
         self._owns_memory = False
         self._schema_cache: SchemaInfo | None = None
         """The catalog last loaded by :meth:`schema`, used by :meth:`analyze`."""
+        self._read_only = bool(getattr(driver, "read_only", False))
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -193,7 +194,11 @@ class Session:
 
     @property
     def read_only(self) -> bool:
-        return bool(getattr(self.driver, "read_only", False))
+        """Read-only in three layers: the server's read-only session (SQLite: read-only open and
+        an authorizer), statements that would escape it refused before sending
+        (:attr:`engine.statements.Plan.read_only_escape`), and on PostgreSQL a check after every
+        statement that the session is still read-only (its connection is dropped if not)."""
+        return self._read_only
 
     # -- statements -----------------------------------------------------------------------------
 
@@ -222,6 +227,8 @@ class Session:
                 hit.elapsed = time.perf_counter() - started
                 return hit
         plan = _plan(sql, self.driver.dialect)
+        if self._read_only and plan.read_only_escape is not None:
+            _refuse(sql, plan)
         if self._pin is not None:
             result = await self._execute_pinned(sql, params, plan)
             result.elapsed = time.perf_counter() - started
@@ -386,6 +393,8 @@ class Session:
         """:meth:`stream` without the memory record."""
         size = page_size or self.settings.ui.page_size
         plan = _plan(sql, self.driver.dialect)
+        if self._read_only and plan.read_only_escape is not None:
+            _refuse(sql, plan)
         cache = self._cache
         if cache is not None and not plan.cacheable:
             cache.applied(plan)
@@ -451,14 +460,11 @@ class Session:
         from aishell.engine.statements import describe
 
         try:
+            info = describe(sql, self.dialect if self.dialect in ("postgres", "sqlite", "mongo") else "postgres")
             if self.dialect == "mongo":
-                from aishell.engine.mongo.fingerprint import describe as describe_mongo
                 from aishell.engine.mongo.shell import redact_secrets
 
-                info = describe_mongo(sql)
                 sql = redact_secrets(sql)  # createUser/changeUserPassword: never stored in clear
-            else:
-                info = describe(sql, self.dialect if self.dialect in ("postgres", "sqlite") else "postgres")
             if isinstance(error, asyncio.CancelledError):
                 message: str | None = "cancelled"
             elif error is not None:
@@ -484,6 +490,11 @@ class Session:
             logging.getLogger("aishell.engine.memory").warning("memory: could not record: %s", exc)
 
     # -- catalog --------------------------------------------------------------------------------
+
+    async def databases(self) -> list[DatabaseInfo]:
+        """The databases ``\\l`` lists (see :meth:`Connection.databases`)."""
+        async with self._lease(write=False) as conn:
+            return await conn.databases()
 
     async def schemas(self) -> list[str]:
         async with self._lease(write=False) as conn:
@@ -543,6 +554,10 @@ class Session:
         only with ``allow_writes``, rolled back). Raises QueryError, ConnectionLost, PoolTimeout."""
         from aishell.engine.analyzer.plan import explain
 
+        if analyze and self._read_only:  # EXPLAIN ANALYZE runs the statement
+            plan = _plan(sql, self.dialect)
+            if plan.read_only_escape is not None:
+                _refuse(sql, plan)
         if self.dialect == "mongo":  # explain never applies a write: nothing to roll back
             async with self._lease(write=False) as conn:
                 return await conn.plan_report(sql, analyze=analyze, settings=self.settings.analyzer)
@@ -582,18 +597,18 @@ def _mark_dirty(lease: Any) -> None:
 
 
 def _plan(sql: str, dialect: str) -> Any:
-    """aishell.engine.cache.plan (engine.mongo's cache_plan for Mongo statements), imported on first use
-    (keeps ``import aishell.engine.session`` light)."""
+    """:func:`aishell.engine.statements.plan`, imported on first use (keeps ``import
+    aishell.engine.session`` light)."""
     global _plan
-    from aishell.engine.cache import plan as sql_plan
-    from aishell.engine.mongo.fingerprint import cache_plan as mongo_plan
-
-    def plan(sql: str, dialect: str) -> Any:
-        return mongo_plan(sql) if dialect == "mongo" else sql_plan(sql, dialect)
+    from aishell.engine.statements import plan
 
     _plan = plan
     return plan(sql, dialect)
 
+
+def _refuse(sql: str, plan: Any) -> None:
+    """A read-only session does not send a statement that would escape read-only."""
+    raise ReadOnlyViolation(f"read-only: {plan.read_only_escape}", statement=sql)
 
 
 __all__ = ["Session", "SingleConnection", "ConnectionLost"]

@@ -3,7 +3,8 @@
 Connection parameters follow libpq conventions because asyncpg does: the URL, then PG*
 environment variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE) and the
 passfile (PGPASSFILE or ~/.pgpass). Read-only sessions set ``default_transaction_read_only``
-on the server, so the server, not string matching, refuses writes.
+on the server, so the server, not string matching, refuses writes; after every statement the
+connection checks the server still reports it on (:meth:`PostgresConnection.check_read_only`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class PostgresConnection:
         self._running = 0
         self.uses = 0
         self._described: dict[Any, tuple[Column, ...]] = {}
+        self._read_only = driver.read_only
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -152,9 +154,13 @@ class PostgresConnection:
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            if self._read_only:
+                self.check_read_only(sql)  # a script may have lifted it before it failed
             raise self._translate(exc, sql) from None
         finally:
             self._running -= 1
+        if self._read_only:
+            self.check_read_only(sql)
         status_text = status.decode() if isinstance(status, bytes) else str(status or "")
         tuples = [tuple(r) for r in rows]
         rowcount = len(tuples) if columns else _rowcount(status_text)
@@ -272,6 +278,24 @@ class PostgresConnection:
         return await self._fetchval("SHOW server_version")
 
     # -- state ----------------------------------------------------------------------------------
+
+    def check_read_only(self, sql: str) -> None:
+        """Raise ReadOnlyViolation, closing this connection for good, when the server no longer
+        reports ``default_transaction_read_only`` on (a function that called ``set_config``...).
+
+        PostgreSQL 14 and later report the setting whenever it changes (ParameterStatus) and
+        asyncpg keeps the last value: reading it costs no round trip. Older servers do not
+        report it: there the other two layers of read-only stand alone.
+        """
+        raw = self.raw
+        if getattr(raw.get_settings(), "default_transaction_read_only", "on") == "on" or raw.is_closed():
+            return
+        raw.terminate()  # never back to the pool: a fresh read-only connection replaces it
+        raise ReadOnlyViolation(
+            "read-only: the session stopped being read-only after this statement "
+            "(default_transaction_read_only is off now); its connection was closed",
+            statement=sql,
+        )
 
     @property
     def in_transaction(self) -> bool:
@@ -411,6 +435,8 @@ class _PostgresStream:
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         await self._finish(failed=exc_type is not None)
+        if self._conn._read_only:
+            self._conn.check_read_only(self._sql)
 
     def __aiter__(self) -> "_PostgresStream":
         return self

@@ -3,7 +3,9 @@
 Connections run in autocommit mode (``isolation_level=None``) like psql: a statement commits
 unless the user opened a transaction with BEGIN. A path that does not exist is an error unless
 ``create=True``: a typo never leaves an empty database behind. Read-only sessions open the file
-with ``mode=ro`` and ``PRAGMA query_only``, so SQLite itself refuses writes.
+with ``mode=ro`` and ``PRAGMA query_only`` plus an authorizer (:func:`read_only_authorizer`) that
+denies writes, schema changes, ATTACH/DETACH and the pragmas that would lift read-only, so SQLite
+itself refuses them, before any file is opened or created.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class SQLiteDriver:
             await conn._fetch("SELECT count(*) FROM sqlite_master")
             if self.read_only or mode == "ro":
                 await conn._fetch("PRAGMA query_only = ON")
+            if self.read_only:
+                await raw.set_authorizer(conn._authorize)  # installed on aiosqlite's thread
         except (Exception, asyncio.CancelledError) as exc:
             await conn.close()  # its worker thread would otherwise keep the process alive
             if isinstance(exc, AishellError):
@@ -97,6 +101,15 @@ class SQLiteConnection:
         self._running = 0
         self._closed = False
         self.uses = 0
+        self._denied = ""
+
+    def _authorize(self, action: int, arg1: str | None, arg2: str | None, database: str | None, trigger: str | None) -> int:
+        """The read-only authorizer (runs on aiosqlite's thread): remembers what it denied."""
+        denied = read_only_authorizer(action, arg1, arg2, database)
+        if denied:
+            self._denied = denied
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
 
     async def execute(self, sql: str, params: Params = None) -> QueryResult:
         args = tuple(params or ())
@@ -251,7 +264,59 @@ class SQLiteConnection:
             return QueryCancelled("statement cancelled", statement=sql)
         if "attempt to write a readonly database" in message or "query_only" in message.lower():
             return ReadOnlyViolation(f"read-only session: {message}", statement=sql)
+        if self.driver.read_only and message in ("not authorized", "authorization denied"):
+            denied, self._denied = self._denied, ""
+            return ReadOnlyViolation(f"read-only session: SQLite refused {denied or 'the statement'}", statement=sql)
         return QueryError(message, statement=sql, sqlstate=getattr(exc, "sqlite_errorname", None))
+
+
+READ_ONLY_PRAGMAS = frozenset({
+    "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list",
+    "foreign_key_check", "integrity_check", "quick_check", "table_list", "busy_timeout", "cache_size",
+    "foreign_keys", "case_sensitive_like", "automatic_index", "temp_store", "threads", "analysis_limit",
+    "reverse_unordered_selects",
+})
+"""Pragmas a read-only session may run with an argument: readers that take a table or index
+name, and tuning that neither writes nor lifts read-only. Any other pragma given a value
+(``query_only``, ``writable_schema``, ``journal_mode``, ``user_version``...) is denied; one
+read without a value is allowed. The statement classifier refuses the same ones before sending."""
+
+_DENIED_ACTIONS = {
+    getattr(sqlite3, name): name[len("SQLITE_"):].replace("_", " ")
+    for name in dir(sqlite3)
+    if name.startswith(("SQLITE_CREATE_", "SQLITE_DROP_"))
+    or name in ("SQLITE_ALTER_TABLE", "SQLITE_REINDEX", "SQLITE_ANALYZE", "SQLITE_ATTACH", "SQLITE_DETACH")
+}
+_ROW_WRITES = {sqlite3.SQLITE_INSERT: "INSERT", sqlite3.SQLITE_UPDATE: "UPDATE", sqlite3.SQLITE_DELETE: "DELETE"}
+_SCHEMA_TABLES = frozenset({"sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema"})
+
+
+def read_only_authorizer(action: int, arg1: str | None, arg2: str | None, database: str | None) -> str:
+    """What a read-only connection must not do, as words for the message (empty: allowed).
+
+    Schema changes (temporary ones too, as PostgreSQL's read-only transactions refuse them),
+    ATTACH and DETACH (an attached file would be opened read-write, even created; VACUUM INTO
+    attaches its target, so it is denied too), row writes outside ``temp``, and pragmas given a
+    value unless listed in :data:`READ_ONLY_PRAGMAS`. SQLite asks while preparing a statement,
+    so nothing runs and no file is created.
+
+    >>> read_only_authorizer(sqlite3.SQLITE_ATTACH, "copy.db", None, None)
+    'ATTACH'
+    >>> read_only_authorizer(sqlite3.SQLITE_PRAGMA, "query_only", "0", None)
+    'PRAGMA query_only'
+    >>> read_only_authorizer(sqlite3.SQLITE_PRAGMA, "table_info", "orders", None)
+    ''
+    """
+    if action in _DENIED_ACTIONS:
+        return _DENIED_ACTIONS[action]
+    if action in _ROW_WRITES:
+        # SQLite itself updates its schema table while it sets up pragma table functions.
+        if database == "temp" or (arg1 or "").lower() in _SCHEMA_TABLES:
+            return ""
+        return f"{_ROW_WRITES[action]} on {arg1}"
+    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and (arg1 or "").lower() not in READ_ONLY_PRAGMAS:
+        return f"PRAGMA {arg1}"
+    return ""
 
 
 class _SQLiteStream:

@@ -10,8 +10,8 @@
 - :mod:`.explain` — ``read_explain`` + ``findings`` (MG001–MG004 from executionStats),
   ``suggest_index`` (equality → sort → range), ``static_findings`` (live advice without a server),
   ``is_destructive`` (confirmation before deleteMany({}), drop(), $out...).
-- :mod:`.fingerprint` — ``normalize``/``fingerprint`` (literals stripped) and ``describe``
-  (an :class:`engine.statements.StatementInfo` for Mongo statements).
+- :mod:`.fingerprint` — ``normalize``/``fingerprint`` (literals stripped); what a statement is
+  and how it must run lives in :mod:`engine.statements.mongo`.
 
 The driver, :mod:`engine.drivers.mongo`, is the only module that imports PyMongo.
 """

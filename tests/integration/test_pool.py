@@ -12,7 +12,8 @@ from aishell.engine.config import PoolSettings, Settings
 from aishell.engine.drivers import driver_for
 from aishell.engine.errors import CircuitOpen, ConnectionFailed, PoolTimeout, QueryCancelled, QueryError, ReadOnlyViolation
 from aishell.engine.metrics import LatencyWindow
-from aishell.engine.pool import CircuitBreaker, changes_session_state, create_pool
+from aishell.engine.pool import CircuitBreaker, create_pool
+from aishell.engine.statements import changes_session_state
 from aishell.engine.session import Session
 
 

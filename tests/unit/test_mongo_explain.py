@@ -21,7 +21,8 @@ from aishell.engine.mongo.explain import (
     read_explain,
     suggest_index,
 )
-from aishell.engine.mongo.fingerprint import describe, fingerprint, fingerprint_text, normalize
+from aishell.engine.mongo.fingerprint import fingerprint, fingerprint_text, normalize
+from aishell.engine.statements.mongo import describe
 from aishell.engine.mongo.shell import parse
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mongo"
@@ -395,21 +396,21 @@ def test_static_destructive_weak_conditions_and_deep_skip():
     ],
 )
 def test_cache_plan(text, cacheable, reads, writes, clears_all, reason):
-    from aishell.engine.mongo.fingerprint import cache_plan
+    from aishell.engine.statements.mongo import plan as cache_plan
 
     p = cache_plan(text)
     assert (p.cacheable, set(p.reads), set(p.writes), p.clears_all, p.reason) == (cacheable, reads, writes, clears_all, reason)
 
 
 def test_cache_plan_marks_index_changes_as_ddl():
-    from aishell.engine.mongo.fingerprint import cache_plan
+    from aishell.engine.statements.mongo import plan as cache_plan
 
     assert cache_plan("db.orders.createIndex({a: 1})").ddl
     assert not cache_plan("db.orders.updateMany({a: 1}, {$set: {b: 1}})").ddl
 
 
 def test_cache_plan_refuses_date_now():
-    from aishell.engine.mongo.fingerprint import cache_plan
+    from aishell.engine.statements.mongo import plan as cache_plan
 
     assert cache_plan("db.o.find({ts: {$gt: Date.now() - 1000}})").reason == "time-dependent value"
 

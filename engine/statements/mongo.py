@@ -1,0 +1,173 @@
+"""The Mongo family: mongosh statements classified from :mod:`engine.mongo.shell`'s parser, so
+the Session, the cache and the TUI treat them as they treat SQL (cache only plain reads,
+invalidate what writes touch, confirm destructive ones, refuse writes in a read-only session).
+
+>>> describe("db.orders.deleteMany({})").destructive
+True
+>>> plan("db.orders.find({status: 'paid'})").cacheable
+True
+>>> plan("db.orders.insertOne({a: 1})").read_only_escape
+'insertOne() would change data or schema'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from aishell.engine.errors import QueryError
+from aishell.engine.mongo.shell import ShellQuery, parse_script
+from aishell.engine.statements.model import Plan, StatementInfo
+
+NOT_UNDERSTOOD = "statement not understood, so it cannot be checked"
+
+
+@lru_cache(maxsize=4096)
+def describe(text: str) -> StatementInfo:
+    """What the statement does. Text that does not parse is ``unknown`` (callers treat it as a
+    possible write)."""
+    queries = _parse(text)
+    if queries is None:
+        return StatementInfo("unknown", read_only_escape=NOT_UNDERSTOOD)
+    return _describe(queries)
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> tuple[ShellQuery, ...] | None:
+    try:
+        return tuple(parse_script(text))
+    except QueryError:
+        return None
+
+
+def _describe(queries: tuple[ShellQuery, ...]) -> StatementInfo:
+    from aishell.engine.mongo.explain import is_destructive
+
+    reads: set[str] = set()
+    writes: set[str] = set()
+    kinds: list[str] = []
+    reason = ""
+    escape = None
+    for query in queries:
+        name = (query.collection or "").lower()
+        kind = _KINDS.get(query.method, "other")
+        if query.explain:
+            kind = "select"
+        elif query.method == "aggregate" and query.is_write:
+            kind = "insert"
+            for stage in query.pipeline:
+                for key in ("$out", "$merge"):
+                    if isinstance(stage, Mapping) and key in stage:
+                        target = stage[key]
+                        if isinstance(target, Mapping):
+                            target = target.get("coll") or target.get("into")
+                        if isinstance(target, Mapping):
+                            target = target.get("coll")
+                        if isinstance(target, str):
+                            writes.add(target.lower())
+        elif query.method == "runCommand" and query.is_write:
+            kind = "unknown"
+        if name and query.method != "aggregate":
+            (writes if query.is_write else reads).add(name)
+        elif name:
+            reads.add(name)
+            for stage in query.pipeline:
+                if not isinstance(stage, Mapping):
+                    continue
+                for key in ("$lookup", "$graphLookup", "$unionWith"):
+                    source = stage.get(key)
+                    if isinstance(source, Mapping):
+                        source = source.get("from") or source.get("coll")
+                    if isinstance(source, str):
+                        reads.add(source.lower())
+        kinds.append(kind)
+        reason = reason or (is_destructive(query) or "")
+        if escape is None and query.is_write and not query.explain:
+            escape = f"{query.method}() would change data or schema"
+    if len(set(kinds)) == 1:
+        kind = kinds[0]
+    else:
+        kind = next((k for k in kinds if k != "select"), "other")
+    return StatementInfo(kind, frozenset(reads), frozenset(writes), bool(reason), reason, escape)
+
+
+# Aggregation stages and operators whose result changes between runs of the same text.
+_VOLATILE = frozenset({
+    "$sample", "$currentOp", "$listSessions", "$listLocalSessions", "$indexStats", "$collStats",
+    "$planCacheStats", "$changeStream", "$rand", "$function", "$accumulator", "$where", "$$NOW",
+    "$$CLUSTER_TIME", "$listSearchIndexes", "$shardedDataDistribution",
+})
+_NOW = re.compile(r"\b(?:new\s+Date|ISODate|Date|ObjectId|UUID)\s*\(\s*\)|\bDate\s*\.\s*now\b")
+_CACHEABLE = frozenset({"find", "findOne", "aggregate", "countDocuments", "estimatedDocumentCount", "distinct"})
+
+
+@lru_cache(maxsize=4096)
+def plan(text: str) -> Plan:
+    """The :class:`Plan` of a Mongo statement: single plain reads are cacheable (keyed by the
+    exact text), writes invalidate the collections they touch, ``use``/``dropDatabase``/unknown
+    commands clear all; writes escape read-only.
+
+    Not cacheable: explains, listings (show, getCollectionNames, stats), ``runCommand``, reads
+    with volatile stages or operators ($sample, $currentOp, $rand, $where, $$NOW...) and texts
+    that build "now" values (``new Date()``, ``ObjectId()``).
+    """
+    queries = _parse(text)
+    if queries is None:
+        return Plan(False, "unknown", clears_all=True, reason="statement not understood", read_only_escape=NOT_UNDERSTOOD)
+    info = _describe(queries)
+    reads, writes, escape = info.reads, info.writes, info.read_only_escape
+    if any(q.method in ("use", "dropDatabase") for q in queries):
+        return Plan(False, info.kind, reads, writes, ddl=True, clears_all=True, reason="changes the database", read_only_escape=escape)
+    if any(q.method == "runCommand" and q.is_write for q in queries):
+        return Plan(False, info.kind, reads, writes, ddl=True, clears_all=True, reason="a command that may change anything", read_only_escape=escape)
+    ddl = any(q.kind == "ddl" and not q.explain for q in queries)
+    if writes or info.kind not in ("select", "other"):
+        return Plan(False, info.kind, reads, writes, ddl=ddl, reason="writes", read_only_escape=escape)
+    if len(queries) != 1:
+        return Plan(False, info.kind, reads, reason="more than one statement", read_only_escape=escape)
+    query = queries[0]
+    if query.explain:
+        return Plan(False, info.kind, reads, reason="explain")
+    if query.method not in _CACHEABLE:
+        return Plan(False, "other", reads, reason="not a query", read_only_escape=escape)
+    volatile = _volatile(query.args) or _volatile([v for _, v in query.modifiers])
+    if volatile:
+        return Plan(False, info.kind, reads, reason=f"volatile {volatile}")
+    if _NOW.search(text):
+        return Plan(False, info.kind, reads, reason="time-dependent value")
+    return Plan(True, info.kind, reads)
+
+
+def _volatile(value: Any) -> str:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in _VOLATILE:
+                return key
+            found = _volatile(item)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _volatile(item)
+            if found:
+                return found
+    elif isinstance(value, str) and value in _VOLATILE:
+        return value
+    return ""
+
+
+_KINDS = {
+    "find": "select", "findOne": "select", "aggregate": "select", "countDocuments": "select",
+    "estimatedDocumentCount": "select", "distinct": "select", "getIndexes": "select", "show": "select",
+    "getCollectionNames": "select", "getCollectionInfos": "select", "stats": "select",
+    "insertOne": "insert", "insertMany": "insert",
+    "updateOne": "update", "updateMany": "update", "replaceOne": "update", "findOneAndUpdate": "update",
+    "findOneAndReplace": "update",
+    "deleteOne": "delete", "deleteMany": "delete", "findOneAndDelete": "delete",
+    "createIndex": "ddl", "dropIndex": "ddl", "drop": "ddl", "dropDatabase": "ddl", "createCollection": "ddl",
+    "use": "other", "runCommand": "other",
+}
+
+__all__ = ["describe", "plan"]
