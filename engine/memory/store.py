@@ -44,6 +44,7 @@ import msgpack
 import numpy as np
 
 from aishell.engine.errors import MemoryUnavailable
+from aishell.engine.files import private_file
 from aishell.engine.memory.text import text_hash
 
 SCHEMA_VERSION = 2
@@ -853,18 +854,9 @@ def _sidecar(path: Path, suffix: str) -> Path:
 
 
 def _prepare_file(path: Path) -> None:
-    """Create the directory (0700) and an empty file (0600) so SQLite never creates it wider."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        if path.stat().st_mode & 0o077:
-            try:
-                os.chmod(path, 0o600)
-            except OSError:
-                pass
-        return
-    os.close(fd)
+    """Create the directory (0700, parents too) and an empty file (0600) so SQLite never creates
+    it wider (its -wal and -shm files take the database file's mode)."""
+    private_file(path)
 
 
 async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) -> str:
