@@ -169,12 +169,31 @@ async def _list_indexes(session: Any, pattern: str) -> Outcome:
 
 
 async def _list_databases(session: Any) -> Outcome:
-    if session.dialect == "postgres":
-        result = await session.execute(
-            "SELECT datname AS name, pg_get_userbyid(datdba) AS owner, pg_encoding_to_char(encoding) AS encoding, "
-            "pg_size_pretty(pg_database_size(datname)) AS size FROM pg_database WHERE NOT datistemplate ORDER BY 1"
-        )
-    else:
-        result = await session.execute("PRAGMA database_list")
-    columns = [(c.name, c.type_name) for c in result.columns]
-    return Outcome(columns, list(result.rows), f"{len(result.rows)} databases")
+    """Name, then the columns some database fills: owner and encoding (PostgreSQL), size, file
+    (SQLite)."""
+    databases = await session.databases()
+    fields = [
+        ("owner", "text", lambda d: d.owner),
+        ("encoding", "text", lambda d: d.encoding),
+        ("size", "text", lambda d: None if d.size is None else size_pretty(d.size)),
+        ("file", "text", lambda d: d.location),
+    ]
+    shown = [f for f in fields if any(f[2](d) for d in databases)]
+    rows = [(d.name, *(f[2](d) for f in shown)) for d in databases]
+    return Outcome([("name", "text"), *((name, kind) for name, kind, _ in shown)], rows, f"{len(rows)} databases")
+
+
+def size_pretty(size: int) -> str:
+    """A size in bytes (not negative) as PostgreSQL's ``pg_size_pretty`` writes it.
+
+    >>> size_pretty(8000), size_pretty(7_631_663), size_pretty(3 * 2**40)
+    ('8000 bytes', '7453 kB', '3072 GB')
+    """
+    if size < 10 * 1024:
+        return f"{size} bytes"
+    halves = size >> 9  # one extra bit, to round half up like the server
+    for unit in ("kB", "MB", "GB"):
+        if halves < 20 * 1024 - 1:
+            return f"{(halves + 1) // 2} {unit}"
+        halves >>= 10
+    return f"{(halves + 1) // 2} TB"

@@ -108,6 +108,22 @@ class TableInfo:
         return {ix.columns[0].lower() for ix in self.indexes if ix.columns}
 
 
+@dataclass(frozen=True, slots=True)
+class DatabaseInfo:
+    """A database ``\\l`` lists: one the PostgreSQL server holds, one attached to the SQLite
+    connection (``main``, ``temp``, attached files) or a MongoDB database."""
+
+    name: str
+    owner: str = ""
+    """The owning role (PostgreSQL); '' where databases have no owner."""
+    encoding: str = ""
+    """The server encoding (PostgreSQL); '' elsewhere."""
+    size: int | None = None
+    """Bytes on disk; None when the server does not say or the user may not ask."""
+    location: str = ""
+    """The file behind it (SQLite); '' for in-memory databases and servers."""
+
+
 @dataclass(slots=True)
 class SchemaInfo:
     """A snapshot of the catalog: every table with its columns and indexes.
@@ -162,6 +178,11 @@ class Connection(Protocol):
 
     async def cancel(self) -> bool:
         """Ask the server to stop the running statement; True if one was running."""
+
+    async def databases(self) -> list[DatabaseInfo]:
+        """The databases the user can see, by name: the server's (PostgreSQL, MongoDB; templates
+        left out) or those attached to the connection (SQLite). Sizes the user may not read are
+        None rather than an error."""
 
     async def schemas(self) -> list[str]:
         """Names of the schemas the user can see (``main`` for SQLite)."""

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from aishell.engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.drivers.base import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 from aishell.engine.drivers.url import redact_text, redact_url, url_password
 from aishell.engine.errors import (
     AishellError,
@@ -557,6 +557,18 @@ class MongoConnection:
 
     # -- catalog ----------------------------------------------------------------------------------
 
+    async def databases(self) -> list[DatabaseInfo]:
+        """The databases the user may see with their size on disk (the current one, without a
+        size, when listing is not allowed)."""
+        try:
+            cursor = await self._guard(self.client.list_databases(authorizedDatabases=True), "show dbs", None)
+            docs = await self._guard(cursor.to_list(None), "show dbs", None)
+        except QueryError:
+            docs = []
+        found = {str(d["name"]): DatabaseInfo(str(d["name"]), size=_size_on_disk(d)) for d in docs}
+        found.setdefault(self.database, DatabaseInfo(self.database))
+        return sorted(found.values(), key=lambda info: info.name)
+
     async def schemas(self) -> list[str]:
         """Database names the user may see (the current one when listing is not allowed)."""
         try:
@@ -1051,6 +1063,12 @@ def index_info(doc: Mapping[str, Any]) -> IndexInfo:
         f"createIndex({definition})",
         "partialFilterExpression" in doc,
     )
+
+
+def _size_on_disk(doc: Mapping[str, Any]) -> int | None:
+    """``listDatabases``' sizeOnDisk as an int (servers send int, long or double), None if absent."""
+    size = doc.get("sizeOnDisk")
+    return int(size) if isinstance(size, (int, float)) and not isinstance(size, bool) else None
 
 
 def _plain(value: Any) -> Any:

@@ -20,6 +20,7 @@ import asyncpg
 from aishell.engine.drivers.base import (
     Column,
     ColumnInfo,
+    DatabaseInfo,
     IndexInfo,
     Params,
     QueryResult,
@@ -185,6 +186,18 @@ class PostgresConnection:
             await side.close()
 
     # -- catalog ------------------------------------------------------------------------------
+
+    async def databases(self) -> list[DatabaseInfo]:
+        # Like psql's \l+: the size only where the user may connect (pg_database_size refuses
+        # the others unless the role reads all statistics).
+        rows = await self._fetch(
+            """SELECT datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding),
+                      CASE WHEN has_database_privilege(oid, 'CONNECT')
+                                OR pg_has_role('pg_read_all_stats', 'USAGE')
+                           THEN pg_database_size(oid) END
+               FROM pg_database WHERE NOT datistemplate ORDER BY datname"""
+        )
+        return [DatabaseInfo(r[0], r[1] or "", r[2], r[3]) for r in rows]
 
     async def schemas(self) -> list[str]:
         rows = await self._fetch(

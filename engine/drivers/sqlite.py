@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from aishell.engine.drivers.base import Column, ColumnInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.drivers.base import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 from aishell.engine.drivers.url import sqlite_path
 from aishell.engine.errors import (
     AishellError,
@@ -146,6 +146,14 @@ class SQLiteConnection:
     async def cancel(self) -> bool:
         if not self._running or self._closed:
             return False
+    async def databases(self) -> list[DatabaseInfo]:
+        result = []
+        for _, name, file in await self._fetch("PRAGMA database_list"):
+            pages = await self._fetch(f"PRAGMA {_q(name)}.page_count")
+            page_size = await self._fetch(f"PRAGMA {_q(name)}.page_size")
+            result.append(DatabaseInfo(name, size=pages[0][0] * page_size[0][0], location=file or ""))
+        return sorted(result, key=lambda info: info.name)
+
         self.raw._conn.interrupt()  # thread-safe: stops the statement in aiosqlite's thread
         return True
 

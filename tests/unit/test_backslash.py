@@ -48,7 +48,7 @@ async def test_list_and_describe(session):
     out = await backslash.run(session, "\\dn")
     assert out.rows == [("main",)]
     out = await backslash.run(session, "\\l")
-    assert out.rows and out.rows[0][1] == "main"
+    assert out.rows and out.rows[0][0] == "main" and out.columns[0] == ("name", "text")
 
 
 async def test_actions_and_errors(session):
