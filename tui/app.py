@@ -213,9 +213,14 @@ def _warm_imports() -> None:
 
 def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None) -> int:
     """Run the workbench until the user quits; the exit code (0, or 2 when it could not connect)."""
+    from aishell.engine import logs
+    from aishell.engine.redact import passwords_in
+
     app = AishellApp(target, settings=settings, read_only=read_only, create=create, theme=theme)
+    logs.add_secrets(passwords_in(target))
     try:
-        app.run()
+        with logs.to_file(settings.data_dir / "aishell.log"):  # a line on the terminal would corrupt the screen
+            app.run()
     finally:
         gc.enable()
     return int(app.return_code or 0)

@@ -161,7 +161,7 @@ def carries_password(sql: str, dialect: str = "postgres") -> bool:
     return spans is None or bool(spans)
 
 
-def redact_statement(sql: str, dialect: str = "postgres") -> str:
+def redact_statement(sql: str, dialect: str = "postgres", *, partial: bool = False) -> str:
     """``sql`` with every password replaced by ``***``; other text unchanged, still a statement.
 
     Passwords set by a statement (``ALTER ROLE … PASSWORD '…'``) become ``'***'``; inside every
@@ -172,9 +172,11 @@ def redact_statement(sql: str, dialect: str = "postgres") -> str:
     >>> redact_statement("SELECT dblink_connect('host=db password=''a b'' dbname=shop')")
     "SELECT dblink_connect('host=db password=*** dbname=shop')"
 
-    Text that does not tokenize but mentions a password is masked after the keyword, to be safe.
+    Text that does not tokenize but mentions a password is masked after the keyword, to be safe;
+    ``partial`` text (being typed in the editor) is masked only where a password's structure
+    shows, so the rest of it is kept.
     """
-    return _redact(sql, dialect, 0, False)
+    return _redact(sql, dialect, 0, False, partial)
 
 
 _MAX_DEPTH = 4
@@ -188,7 +190,7 @@ _QUOTED = frozenset(
 _COMMENT = re.compile(r"(--)([^\n]*)|(/\*)([\s\S]*?)(\*/)")
 
 
-def _redact(sql: str, dialect: str, depth: int, body: bool) -> str:
+def _redact(sql: str, dialect: str, depth: int, body: bool, partial: bool = False) -> str:
     """``body``: text inside a dollar-quoted literal, where ``password='a b'`` is an assignment."""
     upper = sql.upper()
     keywords = any(word in upper for word in _SECRET_WORDS)
@@ -197,6 +199,8 @@ def _redact(sql: str, dialect: str, depth: int, body: bool) -> str:
     tokens = _tokenize(sql, dialect)
     if tokens is None:  # untokenizable: structure where it shows, then everything after the keyword
         sql = redact_text(sql)
+        if partial:
+            return sql
         for match in re.finditer(r"(?i)(password|passwd|identified\s+by)\s*(=\s*)?(?=\S)", sql):
             if not sql.startswith("***", match.end() + (sql[match.end()] in "'$")):
                 return sql[: match.end()] + "***"

@@ -28,6 +28,7 @@ from textual.widgets import Label, Static, TabbedContent, TabPane
 from aishell.engine.encode import export_rows
 from aishell.engine.errors import AishellError, ConnectionLost, QueryCancelled, QueryError
 from aishell.tui import backslash
+from aishell.tui.buffers import BufferFile
 from aishell.tui.completion import Catalog, frequencies_from_statements
 from aishell.tui.messages import (
     AnalysisReady,
@@ -143,7 +144,7 @@ class MainScreen(Screen):
             tree.display = not self.narrow
             yield PaneSlot(tree, "schema", display=tree.display)
             with Vertical(id="center"):
-                yield EditorPane(buffers_path=settings.data_dir / "buffers.json", id="editor")
+                yield EditorPane(buffers=BufferFile(settings.data_dir / "buffers.json"), id="editor")
                 yield ResultsGrid(page_size=settings.ui.page_size, id="results")
             insights = TabbedContent(id="insights", initial="tab-suggestions")
             insights.display = not self.narrow

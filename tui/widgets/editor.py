@@ -2,7 +2,7 @@
 
 Never imports ``engine``. The app gives it plain data and listens to its messages::
 
-    editor = EditorPane(buffers_path=Path(...), dialect="sqlite")
+    editor = EditorPane(buffers=BufferFile(path), dialect="sqlite")   # tui.buffers: load()/save(data, dialect)
     editor.set_catalog(Catalog)            # tui.completion.Catalog: tables and columns
     editor.set_frequencies(dict[str, float])   # identifier -> times used (completion ranking)
     editor.set_dialect(str)                # sqlglot dialect for formatting
@@ -24,10 +24,8 @@ ctrl+space complete [editor.complete]. Running is the app's key (it owns the Ses
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any, Protocol
 
 from rich.style import Style
 from textual import events, on
@@ -41,6 +39,17 @@ from textual.widgets.text_area import Selection, TextAreaTheme
 
 from aishell.tui.completion import Catalog, Completion, complete
 from aishell.tui.sqltext import format_sql, location_of, offset_of, statement_at, toggle_comment, tokenize
+
+
+class BufferStore(Protocol):
+    """Where buffers live between runs (the app gives ``tui.buffers.BufferFile``)."""
+
+    def load(self) -> dict[str, Any] | None:
+        """``{"active": int, "buffers": [{"name", "text", "cursor"}]}`` or None."""
+
+    def save(self, data: dict[str, Any], dialect: str | None) -> None:
+        """Persist ``data`` (the store decides what must not be written). Raises OSError."""
+
 
 _WORD_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$\"")
 _KEYWORDS = frozenset(
@@ -212,9 +221,9 @@ class EditorPane(Vertical):
         def control(self) -> "EditorPane":
             return self.editor
 
-    def __init__(self, *, buffers_path: Path | None = None, dialect: str | None = None, id: str | None = None) -> None:
+    def __init__(self, *, buffers: BufferStore | None = None, dialect: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._path = buffers_path
+        self._store = buffers
         self._dialect = dialect
         self._buffers: list[Buffer] = []
         self._active = 0
@@ -356,12 +365,7 @@ class EditorPane(Vertical):
     # -- buffers ----------------------------------------------------------------------------------
 
     def _load(self) -> None:
-        data = None
-        if self._path is not None and self._path.is_file():
-            try:
-                data = json.loads(self._path.read_text())
-            except (OSError, ValueError):
-                data = None
+        data = self._store.load() if self._store is not None else None
         buffers = []
         if isinstance(data, dict):
             for item in data.get("buffers", []):
@@ -373,8 +377,9 @@ class EditorPane(Vertical):
         self._active = active if isinstance(active, int) and 0 <= active < len(self._buffers) else 0
 
     def save(self) -> None:
-        """Write every buffer to the buffers file (atomically); errors are reported, not raised."""
-        if self._path is None:
+        """Hand every buffer to the store (which writes it privately, passwords masked); errors
+        are reported, not raised."""
+        if self._store is None:
             return
         self._sync_current()
         payload = {
@@ -382,10 +387,7 @@ class EditorPane(Vertical):
             "buffers": [{"name": b.name, "text": b.text, "cursor": list(b.cursor)} for b in self._buffers],
         }
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(payload))
-            os.replace(tmp, self._path)
+            self._store.save(payload, self._dialect)
         except OSError as exc:
             self.notify(f"Could not save buffers: {exc}", severity="error")
 
