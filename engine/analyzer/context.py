@@ -2,7 +2,8 @@
 tree's nodes by type (built from one walk, shared by all rules) and scope helpers that resolve
 columns to the tables of their SELECT.
 
-Rules never mutate the tree; helpers here only read it.
+Rules never mutate the tree; helpers here only read it. Asking every node for its SELECT or
+its predicate owner stays linear in the statement's size: long climbs are remembered.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Context:
 
     __slots__ = (
         "sql", "dialect", "schema", "settings", "statement", "lines", "tree", "start", "generator_dialect", "tokens",
-        "_index", "_sources",
+        "brief", "_index", "_sources", "_selects", "_owners",
     )
 
     def __init__(
@@ -96,6 +97,11 @@ class Context:
                 bucket.append(node)
         self._index = index
         self._sources: dict[int, dict[str, Source]] = {}
+        self._selects: dict[int, exp.Expression | None] = {}
+        self._owners: dict[int, exp.Expression | None] = {}
+        self.brief = False
+        """True once the running rule's findings are over the cap: they are only counted, so
+        :meth:`finding` skips locating them and :meth:`sql_of` generates nothing."""
 
     # -- traversal ------------------------------------------------------------------------------
 
@@ -111,6 +117,52 @@ class Context:
 
     def has(self, kind: type) -> bool:
         return next(self.find_all(kind), None) is not None
+
+    def select_of(self, node: exp.Expression) -> exp.Select | None:
+        """The nearest SELECT above ``node`` (sqlglot's ``parent_select``; a long climb, such as
+        up an AND chain of thousands of terms, is remembered for the nodes it passed)."""
+        known = self._selects
+        passed = []
+        current = node
+        while True:
+            parent = current.parent
+            if parent is None or isinstance(parent, exp.Select):
+                found = parent
+                break
+            passed.append(current)
+            found = known.get(id(parent), _UNDECIDED)
+            if found is not _UNDECIDED:
+                break
+            current = parent
+        if len(passed) > _SHORT_CLIMB:
+            for seen in passed:
+                known[id(seen)] = found
+        return found
+
+    def predicate_owner(self, node: exp.Expression) -> exp.Expression | None:
+        """The WHERE, HAVING or JOIN (for its ON) that ``node`` is part of, stopping at the
+        enclosing query; None when the node is elsewhere (select list, ORDER BY…). Long climbs
+        are remembered, as in :meth:`select_of`."""
+        known = self._owners
+        passed = []
+        current = node
+        while True:
+            found = known.get(id(current), _UNDECIDED)
+            if found is not _UNDECIDED:
+                break
+            parent = current.parent
+            if parent is None:
+                found = None
+                break
+            passed.append(current)
+            found = _owner_step(current, parent)
+            if found is not _UNDECIDED:
+                break
+            current = parent
+        if len(passed) > _SHORT_CLIMB:
+            for seen in passed:
+                known[id(seen)] = found
+        return found
 
     # -- findings -------------------------------------------------------------------------------
 
@@ -182,7 +234,10 @@ class Context:
         at_start: bool = False,
     ) -> Finding:
         """A finding of ``rule`` located at ``anchor`` (or ``node``); ``at_start`` puts it at
-        the statement's first keyword (for findings about the whole statement)."""
+        the statement's first keyword (for findings about the whole statement). While
+        :attr:`brief`, the finding is only counted: it is not located."""
+        if self.brief:
+            return Finding(rule.code, rule.name, severity or rule.severity, message, 1, 1, None, self.statement)
         where = None
         if at_start:
             end = self.span(self.tree)
@@ -211,7 +266,10 @@ class Context:
         """``node`` as SQL of the statement's dialect (for messages and suggestions).
 
         Expressions without a query inside are generated in place (sqlglot's generator only
-        rewrites query nodes); anything holding a query is generated from a copy."""
+        rewrites query nodes); anything holding a query is generated from a copy. While
+        :attr:`brief`, nothing is generated (the finding will not be listed)."""
+        if self.brief:
+            return "…"
         for sub in node.walk():
             if isinstance(sub, exp.Query):
                 return node.sql(dialect=self.generator_dialect)
@@ -251,7 +309,7 @@ class Context:
     def resolve(self, column: exp.Column, select: exp.Expression | None = None) -> Source | None:
         """The source of ``select`` (default: the column's own SELECT) that ``column`` reads,
         or None when it cannot be told (unqualified with several sources and no schema)."""
-        select = select if select is not None else column.parent_select
+        select = select if select is not None else self.select_of(column)
         if select is None:
             return None
         sources = self.sources(select)
@@ -280,6 +338,24 @@ class Context:
         if source.info is None or source.info.row_estimate < 0:
             return None
         return source.info.row_estimate >= self.settings.large_table_rows
+
+
+_SHORT_CLIMB = 8
+"""Climbs up to this many ancestors are not remembered (cheaper to repeat than to store)."""
+_UNDECIDED = object()
+_QUERY_BOUNDARIES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Update, exp.Delete)
+
+
+def _owner_step(child: exp.Expression, parent: exp.Expression):
+    """What ``parent`` says about the predicate owner of ``child``: the owner, None (a query
+    boundary), or _UNDECIDED (ask the parent's own owner)."""
+    if isinstance(parent, (exp.Where, exp.Having)):
+        return parent
+    if isinstance(parent, exp.Join) and child.arg_key == "on":
+        return parent
+    if isinstance(parent, _QUERY_BOUNDARIES):
+        return None
+    return _UNDECIDED
 
 
 _SUBCLASSES: dict[type, tuple[type, ...]] = {}

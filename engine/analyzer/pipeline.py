@@ -1,21 +1,34 @@
-"""The analysis pipeline: tokenize once, split into statements, parse each once, run every rule
-of :data:`engine.analyzer.rules.RULES` on the shared tree, cache by fingerprint.
+"""The analysis pipeline: tokenize a window of text at a time, split it into statements, parse
+each once, run every rule of :data:`engine.analyzer.rules.RULES` on the shared tree, cache by
+fingerprint.
 
 Never raises: text that does not tokenize or parse becomes an ``AS000`` error finding at the
 place it stops making sense, and the next statement is analyzed as usual.
 
+Bounded whatever the input: text is tokenized :data:`WINDOW` characters at a time and cut at
+``;`` tokens (sqlglot's own split, so semicolons in strings and comments do not count); a
+statement longer than :data:`MAX_STATEMENT_CHARS` or nested deeper than :data:`MAX_NESTING` is
+reported instead of parsed; each rule lists at most :data:`MAX_FINDINGS` findings of a statement
+and counts the rest. :func:`analyze_stream` reads a file in pieces with memory that does not
+grow with its size.
+
 >>> analysis = analyze("SELECT * FROM orders; DELETE FROM orders")
 >>> [(f.code, f.statement, f.line, f.column) for f in analysis.findings]
 [('AS001', 0, 1, 8), ('AS002', 1, 1, 23)]
+>>> [(s.index, s.line, [f.code for f in found]) for s, found in analyze_stream(["SELECT 1;\\nSELECT * ", "FROM t"])]
+[(0, 1, []), (1, 2, ['AS001'])]
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 from bisect import bisect_right
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
 from operator import attrgetter
-from dataclasses import dataclass, fields
+from typing import Iterable, Iterator
 
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
@@ -23,7 +36,7 @@ from sqlglot.tokens import Token, TokenType
 
 from aishell.engine.analyzer.cache import LRU, LITERALS, dialect_of, normalize_dialect, split_keyed, tools
 from aishell.engine.analyzer.context import Context, LineIndex
-from aishell.engine.analyzer.findings import Analysis, Finding, Rule
+from aishell.engine.analyzer.findings import Analysis, Finding, Rule, severity_rank
 from aishell.engine.analyzer.rules import RULES
 from aishell.engine.config import AnalyzerSettings
 from aishell.engine.drivers.base import SchemaInfo
@@ -37,6 +50,16 @@ MAX_CACHED_TOKENS = 20_000
 """Statements with more tokens than this are analyzed but not cached."""
 MAX_NESTING = 256
 """Parenthesis depth beyond which a statement is reported instead of parsed."""
+MAX_FINDINGS = 25
+"""Findings a rule lists for one statement; the rest are counted in one more finding."""
+WINDOW = 1 << 19
+"""Characters tokenized at once (a window ends at its last ``;`` token; the rest is carried)."""
+MAX_STATEMENT_CHARS = 1 << 20
+"""Statements longer than this are reported, not parsed (their tokens and tree would not fit
+the memory bound); up to it, one analyzes in about a second."""
+MAX_TOKEN_CHARS = 1 << 23
+"""A single token (string, comment) longer than this ends the analysis of the input: it is
+either never closed or not SQL anyone runs."""
 
 _DEFAULT_SETTINGS = AnalyzerSettings()
 _SETTINGS_KEY = attrgetter(*(f.name for f in fields(AnalyzerSettings)))
@@ -117,44 +140,78 @@ def cache_stats() -> dict[str, int]:
 
 
 def _analyze(sql: str, dialect_name: str, schema: SchemaInfo | None, settings: AnalyzerSettings, skey: tuple) -> Analysis:
-    lines = LineIndex(sql)
-    try:
-        dialect = dialect_of(dialect_name)
-    except ValueError:
-        return Analysis([Finding("AS000", PARSE_ERROR.name, "error", f"unknown SQL dialect {dialect_name!r}", 1, 1)], 0)
-    tokenizer, parser = tools(dialect)
-    token_error: int | None = None
-    try:
-        tokens = tokenizer.tokenize(sql)
-    except (SqlglotError, ValueError, IndexError, RecursionError):
-        tokens = list(tokenizer.tokens)
-        token_error = _resume_offset(sql, tokens)
-    chunks = split_keyed(tokens, settings.deep_offset)
-    unterminated = bool(token_error is not None and chunks and tokens and tokens[-1].token_type is not TokenType.SEMICOLON)
     findings: list[Finding] = []
     statements = 0
-    for number, (chunk, shape) in enumerate(chunks):
+    for _, found in _analyzed([sql], dialect_name, schema, settings, skey):
         statements += 1
-        if unterminated and number == len(chunks) - 1:
-            break
-        findings.extend(_statement(sql, chunk, shape, number, parser, dialect, dialect_name, schema, settings, skey, lines))
-    if findings:
-        findings = _unsuppressed(findings, tokens, settings)
-    if token_error is not None:
-        if not unterminated:
-            statements += 1
-        line, column = lines.locate(token_error)
-        findings.append(
-            Finding("AS000", PARSE_ERROR.name, "error", _token_error_message(sql, token_error), line, column, None, statements - 1)
-        )
-    findings.sort(key=lambda f: (f.statement, f.line, f.column, f.code))
+        findings.extend(found)
     return Analysis(findings, statements)
 
 
-def _unsuppressed(findings: list[Finding], tokens: list[Token], settings: AnalyzerSettings) -> list[Finding]:
-    """Findings left after ``settings.disabled_rules`` and ``-- noqa[: CODE, …]`` comments
-    (a comment silences findings that start on its line; without codes, all but AS000)."""
+def analyze_stream(
+    blocks: Iterable[str],
+    *,
+    dialect: str = "postgres",
+    schema: SchemaInfo | None = None,
+    settings: AnalyzerSettings | None = None,
+) -> Iterator[tuple[Statement, list[Finding]]]:
+    """Each statement of the text made of ``blocks`` (a file read in pieces: any size, any
+    cut) with its findings, in order, positions in the whole text. Memory stays bounded by
+    :data:`WINDOW` and :data:`MAX_STATEMENT_CHARS`, not by the length of the text. Never raises
+    for bad SQL; a failure inside the analyzer becomes an ``AS000`` finding and ends the stream."""
+    settings = settings or _DEFAULT_SETTINGS
+    dialect = normalize_dialect(dialect)
+    number = 0
+    try:
+        for statement, found in _analyzed(blocks, dialect, schema, settings, _SETTINGS_KEY(settings)):
+            number = statement.index + 1
+            yield statement, found
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+        log.debug("analyzer failed", exc_info=True)
+        message = f"could not analyze: {type(exc).__name__}: {exc}"
+        yield Statement(number, "", 0, 1, 1), [Finding("AS000", PARSE_ERROR.name, "error", message, 1, 1, None, number)]
+
+
+def _analyzed(
+    blocks: Iterable[str], dialect_name: str, schema: SchemaInfo | None, settings: AnalyzerSettings, skey: tuple
+) -> Iterator[tuple[Statement, list[Finding]]]:
+    try:
+        dialect = dialect_of(dialect_name)
+    except ValueError:
+        yield Statement(0, "", 0, 1, 1), [Finding("AS000", PARSE_ERROR.name, "error", f"unknown SQL dialect {dialect_name!r}", 1, 1)]
+        return
+    tokenizer, parser = tools(dialect)
     disabled = {c.strip().upper() for c in settings.disabled_rules.split(",") if c.strip()} if settings.disabled_rules else set()
+    number = 0
+    for piece in _scan(blocks, tokenizer, settings.deep_offset):
+        if isinstance(piece, _Skipped):
+            yield Statement(number, "", piece.offset, piece.line, piece.column), [piece.finding(number)]
+            number += 1
+            continue
+        window = piece
+        quiet = _quiet_lines(window.tokens)
+        last = len(window.chunks) - 1
+        for i, (chunk, shape) in enumerate(window.chunks):
+            if window.unterminated and i == last:
+                break  # the statement the tokenizer stopped in: reported below
+            found = _statement(window.text, chunk, shape, number, parser, dialect, dialect_name, schema, settings, skey, window.lines)
+            if found and (disabled or quiet):
+                found = _unsuppressed(found, quiet, disabled)
+            found.sort(key=_ORDER)
+            yield window.statement(number, chunk[0].start, chunk[-1].end + 1), window.shifted(found)
+            number += 1
+        if window.error is not None:
+            start = window.chunks[-1][0][0].start if window.unterminated else window.error
+            error = window.located(window.error, number, _token_error_message(window.text, window.error))
+            yield window.statement(number, start, len(window.text), rest=True), [error]
+            number += 1
+
+
+_ORDER = attrgetter("statement", "line", "column", "code")
+
+
+def _quiet_lines(tokens: list[Token]) -> dict[int, set[str] | None]:
+    """Lines silenced by ``-- noqa[: CODE, …]`` comments: the codes, or None for all."""
     quiet: dict[int, set[str] | None] = {}
     for token in tokens:
         for comment in token.comments or ():
@@ -169,8 +226,12 @@ def _unsuppressed(findings: list[Finding], tokens: list[Token], settings: Analyz
                     quiet[token.line] = current | codes
             else:
                 quiet[token.line] = None  # every code
-    if not disabled and not quiet:
-        return findings
+    return quiet
+
+
+def _unsuppressed(findings: list[Finding], quiet: dict[int, set[str] | None], disabled: set[str]) -> list[Finding]:
+    """Findings left after ``settings.disabled_rules`` and ``-- noqa[: CODE, …]`` comments
+    (a comment silences findings that start on its line; without codes, all but AS000)."""
     kept = []
     for finding in findings:
         if finding.code == "AS000":
@@ -186,19 +247,187 @@ def _unsuppressed(findings: list[Finding], tokens: list[Token], settings: Analyz
     return kept
 
 
-def _split(tokens: list[Token]) -> list[list[Token]]:
-    chunks: list[list[Token]] = []
-    current: list[Token] = []
-    for token in tokens:
-        if token.token_type is TokenType.SEMICOLON:
-            if current:
-                chunks.append(current)
-                current = []
+@contextmanager
+def _gc_paused():
+    """The cyclic collector off while a statement's tokens and tree are built: they are
+    hundreds of thousands of new objects for a large statement, and each collection it would
+    trigger walks all of them again (3× the tokenizing time at 1 MB). Turned back on after,
+    so trees (parent links make cycles) are freed as usual; threads that find it already
+    off leave it to the one that turned it off."""
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _tokenize(tokenizer, text: str) -> tuple[list[Token], int | None]:
+    """The tokens of ``text`` and, when the tokenizer stopped early, where it stopped."""
+    with _gc_paused():
+        try:
+            return tokenizer.tokenize(text), None
+        except (SqlglotError, ValueError, IndexError, RecursionError):
+            tokens = list(tokenizer.tokens)
+            return tokens, _resume_offset(text, tokens)
+
+
+@dataclass(slots=True)
+class _Window:
+    """Whole statements of the input tokenized together: ``text`` starts at ``offset`` of the
+    input, on ``line`` and ``column``; every position inside is relative to ``text``."""
+
+    text: str
+    tokens: list[Token]
+    chunks: list[tuple[list[Token], str]]
+    offset: int
+    line: int
+    column: int
+    lines: LineIndex
+    error: int | None = None
+    """Where the tokenizer stopped (the input's last window only)."""
+
+    @property
+    def unterminated(self) -> bool:
+        """The tokenizer stopped inside the last statement (no ``;`` before it)."""
+        return bool(self.error is not None and self.chunks and self.tokens and self.tokens[-1].token_type is not TokenType.SEMICOLON)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line, column = self.lines.locate(offset)
+        return (self.line + line - 1, column + self.column - 1 if line == 1 else column)
+
+    def statement(self, number: int, start: int, end: int, *, rest: bool = False) -> Statement:
+        text = self.text[start:end].rstrip() if rest else self.text[start:end]
+        return Statement(number, text, self.offset + start, *self.position(start))
+
+    def located(self, offset: int, number: int, message: str) -> Finding:
+        return Finding("AS000", PARSE_ERROR.name, "error", message, *self.position(offset), None, number)
+
+    def shifted(self, found: list[Finding]) -> list[Finding]:
+        """``found`` with positions in the whole input instead of the window."""
+        if self.line == 1 and self.column == 1:
+            return found
+        out = []
+        for f in found:
+            line, column = self._shift(f.line, f.column)
+            end_line, end_column = self._shift(f.end_line, f.end_column)
+            out.append(replace(f, line=line, column=column, end_line=end_line, end_column=end_column))
+        return out
+
+    def _shift(self, line: int | None, column: int | None) -> tuple[int | None, int | None]:
+        if line is None or column is None:
+            return line, column
+        return self.line + line - 1, column + self.column - 1 if line == 1 else column
+
+
+@dataclass(frozen=True, slots=True)
+class _Skipped:
+    """A statement reported, not analyzed: longer than :data:`MAX_STATEMENT_CHARS`, or (``rest``)
+    a token longer than :data:`MAX_TOKEN_CHARS` after which the input is not read."""
+
+    offset: int
+    line: int
+    column: int
+    length: int
+    rest: bool = False
+
+    def finding(self, number: int) -> Finding:
+        if self.rest:
+            message = (
+                f"a string, quoted name or comment here is never closed or longer than {MAX_TOKEN_CHARS:,} characters: "
+                "the rest of the input is not analyzed"
+            )
         else:
-            current.append(token)
-    if current:
-        chunks.append(current)
-    return chunks
+            message = f"statement of {self.length:,} characters: longer than the {MAX_STATEMENT_CHARS:,} the analyzer reads, not analyzed"
+        return Finding("AS000", PARSE_ERROR.name, "error", message, self.line, self.column, None, number)
+
+
+def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Window | _Skipped]:
+    """The input as windows of whole statements (and skipped statements), reading ``blocks``
+    only as far as needed: memory holds one window and its tokens, whatever the input's size.
+
+    A window is cut after its last ``;`` token and the rest carried into the next one, so
+    statements are split exactly as if the whole text were tokenized at once."""
+    source = iter(blocks)
+    pending: list[str] = []
+    pending_len = 0
+    carry = ""
+    offset, line, column = 0, 1, 1
+    size = WINDOW
+    skipping: _Skipped | None = None
+    exhausted = False
+
+    def advance(text: str) -> None:
+        nonlocal offset, line, column
+        offset += len(text)
+        newlines = text.count("\n")
+        if newlines:
+            line += newlines
+            column = len(text) - text.rfind("\n")
+        else:
+            column += len(text)
+
+    while True:
+        while not exhausted and len(carry) + pending_len < size:
+            block = next(source, None)
+            if block is None:
+                exhausted = True
+            elif block:
+                pending.append(block)
+                pending_len += len(block)
+        if pending:
+            carry += "".join(pending)
+            pending, pending_len = [], 0
+        if not carry and exhausted:
+            if skipping is not None:
+                yield skipping
+            return
+        tokens, error = _tokenize(tokenizer, carry)
+        semicolons = [i for i, t in enumerate(tokens) if t.token_type is TokenType.SEMICOLON]
+        if skipping is not None:
+            if semicolons:
+                end = tokens[semicolons[0]].end + 1
+                yield replace(skipping, length=skipping.length + end)
+                skipping = None
+                advance(carry[:end])
+                carry = carry[end:]
+                size = WINDOW
+                continue
+            if exhausted:
+                yield replace(skipping, length=skipping.length + len(carry))
+                return
+            resume = error if error is not None else (tokens[-1].start if tokens else 0)
+            if resume <= 0:
+                if size >= MAX_TOKEN_CHARS:
+                    yield skipping
+                    yield _Skipped(offset, line, column, len(carry), rest=True)
+                    return
+                size *= 2  # one token longer than the window
+                continue
+            skipping = replace(skipping, length=skipping.length + resume)
+            advance(carry[:resume])
+            carry = carry[resume:]
+            size = WINDOW
+            continue
+        if exhausted:
+            yield _Window(carry, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(carry), error)
+            return
+        if not semicolons:
+            if len(carry) >= MAX_STATEMENT_CHARS:
+                skipping = _Skipped(offset, line, column, 0)
+            else:
+                size *= 2  # a statement longer than the window
+            continue
+        cut = semicolons[-1]
+        end = tokens[cut].end + 1
+        text = carry[:end]
+        del tokens[cut + 1 :]
+        yield _Window(text, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(text))
+        advance(text)
+        carry = carry[end:]
+        size = WINDOW
 
 
 def _statement(
@@ -275,6 +504,9 @@ def _run(
     settings: AnalyzerSettings,
     lines: LineIndex,
 ) -> list[Finding]:
+    length = chunk[-1].end + 1 - chunk[0].start
+    if length > MAX_STATEMENT_CHARS:
+        return [_at(chunk[0].start, lines, number, _Skipped(0, 1, 1, length).finding(number).message)]
     depth = deepest = 0
     for token in chunk:
         if token.token_type is TokenType.L_PAREN:
@@ -286,7 +518,8 @@ def _run(
     if deepest > MAX_NESTING:
         return [_at(chunk[0].start, lines, number, f"statement nested {deepest} levels deep: too deep to analyze (limit {MAX_NESTING})")]
     try:
-        trees = parser.parse(chunk, sql)
+        with _gc_paused():
+            trees = parser.parse(chunk, sql)
     except ParseError as exc:
         return [_parse_error(exc, chunk, lines, number)]
     except RecursionError:
@@ -300,12 +533,47 @@ def _run(
         if _not_a_statement(tree):
             found.append(_at(chunk[0].start, lines, number, f"not a SQL statement: {chunk[0].text!r} does not start one"))
             continue
-        ctx = Context(sql, tree, dialect=dialect_name, schema=schema, settings=settings, statement=number, lines=lines, start=chunk[0].start, generator_dialect=dialect, tokens=chunk)
-        for rule in RULES:
-            try:
-                found.extend(rule.check(tree, ctx))
-            except Exception:  # noqa: BLE001 - one rule's failure must not stop the others
-                log.debug("rule %s failed", rule.RULE.code, exc_info=True)
+        found.extend(_checked(sql, tree, chunk, number, dialect, dialect_name, schema, settings, lines))
+    return found
+
+
+def _checked(sql: str, tree, chunk: list[Token], number: int, dialect, dialect_name: str, schema, settings, lines: LineIndex) -> list[Finding]:
+    """Every rule's findings on one tree, at most :data:`MAX_FINDINGS` a rule (the rest counted
+    in one more finding at the end of the statement). A rule that fails is skipped; one that
+    recurses too deep for this tree is named in an ``AS000`` finding."""
+    try:
+        ctx = Context(
+            sql, tree, dialect=dialect_name, schema=schema, settings=settings, statement=number, lines=lines,
+            start=chunk[0].start, generator_dialect=dialect, tokens=chunk,
+        )
+    except RecursionError:
+        return [_at(chunk[0].start, lines, number, "statement nested too deeply to analyze")]
+    found: list[Finding] = []
+    too_deep: list[str] = []
+    for rule in RULES:
+        listed = more = 0
+        worst = "info"
+        ctx.brief = False
+        try:
+            for finding in rule.check(tree, ctx):
+                if listed < MAX_FINDINGS:
+                    found.append(finding)
+                    listed += 1
+                    ctx.brief = listed == MAX_FINDINGS
+                else:
+                    more += 1
+                    if severity_rank(finding.severity) > severity_rank(worst):
+                        worst = finding.severity
+        except RecursionError:
+            too_deep.append(rule.RULE.code)
+        except Exception:  # noqa: BLE001 - one rule's failure must not stop the others
+            log.debug("rule %s failed", rule.RULE.code, exc_info=True)
+        if more:
+            line, column = lines.locate(chunk[-1].start)
+            message = f"… and {more:,} more {rule.RULE.code} finding{'s' if more != 1 else ''} in this statement (not listed)"
+            found.append(Finding(rule.RULE.code, rule.RULE.name, worst, message, line, column, None, number))
+    if too_deep:
+        found.append(_at(chunk[0].start, lines, number, f"statement nested too deeply for {', '.join(too_deep)}: not fully analyzed"))
     return found
 
 
@@ -373,24 +641,19 @@ class Statement:
 def split_statements(sql: str, dialect: str = "postgres") -> list[Statement]:
     """The statements of ``sql`` as the analyzer numbers them (split on ``;`` tokens, so
     semicolons inside strings and comments do not count). Text after a tokenizer error is one
-    last statement. Never raises for bad SQL; ValueError for an unknown dialect."""
-    dialect = normalize_dialect(dialect)
-    tokenizer = tools(dialect_of(dialect))[0]
-    lines = LineIndex(sql)
-    try:
-        tokens = tokenizer.tokenize(sql)
-        rest = None
-    except (SqlglotError, ValueError, IndexError, RecursionError):
-        tokens = list(tokenizer.tokens)
-        rest = _resume_offset(sql, tokens)
+    last statement; a statement too long to analyze has empty ``text``. Never raises for bad
+    SQL; ValueError for an unknown dialect."""
+    tokenizer = tools(dialect_of(normalize_dialect(dialect)))[0]
     out: list[Statement] = []
-    chunks = _split(tokens)
-    if rest is not None and chunks and tokens and tokens[-1].token_type is not TokenType.SEMICOLON:
-        last = chunks.pop()
-        rest = last[0].start
-    for chunk in chunks:
-        start, end = chunk[0].start, chunk[-1].end + 1
-        out.append(Statement(len(out), sql[start:end], start, *lines.locate(start)))
-    if rest is not None and sql[rest:].strip():
-        out.append(Statement(len(out), sql[rest:].rstrip(), rest, *lines.locate(rest)))
+    for piece in _scan([sql], tokenizer, _DEFAULT_SETTINGS.deep_offset):
+        if isinstance(piece, _Skipped):
+            out.append(Statement(len(out), "", piece.offset, piece.line, piece.column))
+            continue
+        chunks = piece.chunks[:-1] if piece.unterminated else piece.chunks
+        for chunk, _ in chunks:
+            out.append(piece.statement(len(out), chunk[0].start, chunk[-1].end + 1))
+        if piece.error is not None:
+            start = piece.chunks[-1][0][0].start if piece.unterminated else piece.error
+            if piece.text[start:].strip():
+                out.append(piece.statement(len(out), start, len(piece.text), rest=True))
     return out

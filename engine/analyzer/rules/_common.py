@@ -1,5 +1,9 @@
-"""Helpers the rules share: outer queries, predicate contexts, comparisons, type families and
-paths for rewriting copies. Nothing here mutates the tree it is given."""
+"""Helpers the rules share: outer queries, comparisons, type families, paths for rewriting
+copies and bounded lists for messages. Nothing here mutates the tree it is given.
+
+>>> first_of([f"c{i}" for i in range(8)], 3)
+'c0, c1, c2 and 5 more'
+"""
 
 from __future__ import annotations
 
@@ -34,20 +38,11 @@ def outer_selects(tree: exp.Expression) -> list[exp.Select]:
     return out
 
 
-def predicate_owner(node: exp.Expression) -> exp.Expression | None:
-    """The WHERE, HAVING or JOIN (for its ON) that ``node`` is part of, stopping at the
-    enclosing query; None when the node is elsewhere (select list, ORDER BY…)."""
-    child = node
-    parent = node.parent
-    while parent is not None:
-        if isinstance(parent, (exp.Where, exp.Having)):
-            return parent
-        if isinstance(parent, exp.Join) and child.arg_key == "on":
-            return parent
-        if isinstance(parent, (exp.Select, exp.SetOperation, exp.Subquery, exp.Update, exp.Delete)):
-            return None
-        child, parent = parent, parent.parent
-    return None
+def first_of(items: list[str], limit: int = 5) -> str:
+    """``items`` joined by commas, the first ``limit`` only and a count of the rest: a message
+    about a 100,000-item list stays one short line."""
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit:,} more"
 
 
 def walk_scope(node: exp.Expression) -> Iterator[exp.Expression]:

@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from aishell.engine.analyzer.context import conjuncts
 from aishell.engine.analyzer.findings import Finding, Rule
+from aishell.engine.analyzer.rules._common import first_of
 
 RULE = Rule("AS003", "cartesian-join", "warning", "Join without a join condition")
 
@@ -83,7 +84,7 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
                 if qualifier in sources:
                     keys.add(qualifier)
                 continue
-            if column.parent_select is not select:
+            if ctx.select_of(column) is not select:
                 continue
             source = ctx.resolve(column, select)
             if source is None:
@@ -105,12 +106,11 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
             continue
         for key in members:
             source = sources[key]
-            others = ", ".join(main)
             yield ctx.finding(
                 RULE,
                 source.node,
-                f"{key} is joined to {others} without a condition: every row pairs with every row (a cartesian product)",
-                suggestion=_suggest(source, [sources[k] for k in main], ctx),
+                f"{key} is joined to {first_of(main)} without a condition: every row pairs with every row (a cartesian product)",
+                suggestion=None if ctx.brief else _suggest(source, [sources[k] for k in main], ctx),
             )
 
 

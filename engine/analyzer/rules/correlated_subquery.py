@@ -57,7 +57,7 @@ def _outer_refs(inner: exp.Select, outer_sources: dict, ctx) -> set[str]:
             continue
         if ctx.schema is None:
             continue
-        own = column.parent_select
+        own = ctx.select_of(column)
         if own is not None and ctx.resolve(column, own) is None:
             owners = [s.key for s in outer_sources.values() if s.info is not None and s.info.column(column.name) is not None]
             inner_has = any(
@@ -73,5 +73,6 @@ def _outer_refs(inner: exp.Select, outer_sources: dict, ctx) -> set[str]:
 def _suggest(sub: exp.Subquery, projection: exp.Expression, ctx) -> str:
     alias = projection.alias if isinstance(projection, exp.Alias) and projection.alias else "sub"
     if ctx.dialect == "postgres":
-        return f"LEFT JOIN LATERAL {ctx.sql_of(sub.this.subquery(alias))} ON true  -- then select {alias}.<column>"
+        name = ctx.sql_of(exp.to_identifier(alias))
+        return f"LEFT JOIN LATERAL ({ctx.sql_of(sub.this)}) AS {name} ON true  -- then select {name}.<column>"
     return f"LEFT JOIN (<the subquery grouped by its correlation columns>) AS {alias} ON <correlation columns>"

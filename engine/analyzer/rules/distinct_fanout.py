@@ -40,7 +40,7 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
                     if column.table:
                         used.add(column.table.lower())
                     continue
-                if column.parent_select is not select:
+                if ctx.select_of(column) is not select:
                     continue
                 source = ctx.resolve(column, select)
                 if source is None:

@@ -19,7 +19,7 @@ from typing import Iterator
 from sqlglot import exp
 
 from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
-from aishell.engine.analyzer.rules._common import COMPARISONS, predicate_owner, unparen, unqualified
+from aishell.engine.analyzer.rules._common import COMPARISONS, unparen, unqualified
 from aishell.engine.analyzer.context import is_constant
 
 RULE = Rule("AS004", "function-on-column", "warning", "Function or cast on a column in a predicate")
@@ -35,7 +35,7 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
             wrapped = unparen(side)
             if not isinstance(wrapped, _WRAPPERS) or isinstance(wrapped, exp.AggFunc) or id(wrapped) in seen:
                 continue
-            owner = predicate_owner(node)
+            owner = ctx.predicate_owner(node)
             if owner is None or isinstance(owner, exp.Having):
                 break
             if not all(isinstance(o, exp.Expression) and is_constant(o) for o in other):
@@ -59,7 +59,7 @@ def _sides(node: exp.Expression):
 
 
 def _finding(predicate, wrapped, column: exp.Column, other, ctx) -> Finding | None:
-    select = column.parent_select
+    select = ctx.select_of(column)
     source = ctx.resolve(column, select) if select is not None else None
     as_written = ctx.sql_of(wrapped)
     qualified = column.table or column.args.get("db")

@@ -15,7 +15,7 @@ from typing import Iterator
 from sqlglot import exp
 
 from aishell.engine.analyzer.findings import Finding, Rule
-from aishell.engine.analyzer.rules._common import predicate_owner, unparen, unqualified
+from aishell.engine.analyzer.rules._common import unparen, unqualified
 
 RULE = Rule("AS005", "leading-wildcard", "warning", "LIKE pattern with a leading wildcard")
 
@@ -28,7 +28,7 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
         text = pattern.this
         if not text[:1] in ("%", "_") or text.strip("%") == "":
             continue  # '%' alone matches everything: nothing to look up
-        if predicate_owner(node) is None:
+        if ctx.predicate_owner(node) is None:
             continue
         subject = unparen(node.this)
         column = subject if isinstance(subject, exp.Column) else (subject.find(exp.Column) if subject is not None else None)

@@ -64,7 +64,7 @@ def _rewrite(inner: exp.In, sub: exp.Select, projected: exp.Expression, ctx) -> 
     outer = inner.this.copy()
     column = plain_column(inner.this)
     if column is not None and not column.table:
-        select = inner.parent_select
+        select = ctx.select_of(inner)
         source = ctx.resolve(column, select) if select is not None else None
         if source is not None:
             outer = exp.column(column.name, table=source.key, quoted=column.this.quoted)

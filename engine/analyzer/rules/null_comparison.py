@@ -19,6 +19,8 @@ from aishell.engine.analyzer.findings import Finding, Rule
 from aishell.engine.analyzer.rules._common import unparen
 
 RULE = Rule("AS012", "null-comparison", "error", "Comparison with NULL")
+MAX_LISTED = 20
+"""Values spelled out in a suggested ``NOT IN (…)`` list; longer lists are described."""
 _ASSIGNMENTS = (exp.Update, exp.OnConflict, exp.SetItem, exp.Merge, exp.When, exp.Properties, exp.Property)
 
 
@@ -48,7 +50,12 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
                 RULE,
                 node,
                 "NOT IN (…) with a NULL in the list is never true: no row is returned",
-                suggestion=(
-                    f"{ctx.sql_of(inner.this)} NOT IN ({', '.join(ctx.sql_of(e) for e in kept)})" if kept else None
-                ),
+                suggestion=_without_null(inner, kept, ctx) if kept else None,
             )
+
+
+def _without_null(inner: exp.In, kept: list[exp.Expression], ctx) -> str:
+    subject = ctx.sql_of(inner.this)
+    if len(kept) > MAX_LISTED:
+        return f"{subject} NOT IN (…)  -- the same {len(kept):,} values without the NULL"
+    return f"{subject} NOT IN ({', '.join(ctx.sql_of(e) for e in kept)})"

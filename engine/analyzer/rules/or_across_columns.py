@@ -20,22 +20,31 @@ from sqlglot import exp
 
 from aishell.engine.analyzer.context import conjuncts, is_constant
 from aishell.engine.analyzer.findings import Finding, Rule
-from aishell.engine.analyzer.rules._common import follow, or_branches, path_to, plain_column, predicate_owner, walk_scope
+from aishell.engine.analyzer.rules._common import first_of, follow, or_branches, path_to, plain_column, walk_scope
 
 RULE = Rule("AS006", "or-across-columns", "warning", "OR across different columns")
 
 
+MAX_REWRITE_BRANCHES = 8
+"""ORs with more branches get the short advice instead of a UNION of that many queries."""
+MAX_REWRITE_TOKENS = 1_000
+"""Statements longer than this get the short advice: the rewrite repeats the query per branch."""
+MAX_IN_VALUES = 20
+"""Values spelled out in the ``IN (…)`` suggestion; the rest are counted."""
+
+
 def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
+    conjunct_ids: dict[int, set[int]] = {}
     for node in ctx.find_all(exp.Or):
         parent = node.parent
         while isinstance(parent, exp.Paren):
             parent = parent.parent
         if isinstance(parent, exp.Or):
             continue  # reported at the top of the OR chain
-        owner = predicate_owner(node)
+        owner = ctx.predicate_owner(node)
         if not isinstance(owner, exp.Where):
             continue
-        finding = _check_or(node, owner, ctx)
+        finding = _check_or(node, owner, ctx, conjunct_ids)
         if finding is not None:
             yield finding
 
@@ -44,7 +53,7 @@ def _column_key(column: exp.Column) -> tuple[str, str]:
     return ((column.table or "").lower(), column.name.lower())
 
 
-def _check_or(node: exp.Or, where: exp.Where, ctx) -> Finding | None:
+def _check_or(node: exp.Or, where: exp.Where, ctx, conjunct_ids: dict[int, set[int]]) -> Finding | None:
     branches = or_branches(node)
     sets = []
     for branch in branches:
@@ -58,7 +67,7 @@ def _check_or(node: exp.Or, where: exp.Where, ctx) -> Finding | None:
         return ctx.finding(
             RULE, node,
             f"OR of equalities on the same column {column}: an IN list reads better and plans the same or better",
-            suggestion=f"{column} IN ({', '.join(values)})", severity="info",
+            suggestion=_in_list(column, values), severity="info",
         )
     common = set.intersection(*sets)
     if common:
@@ -80,8 +89,8 @@ def _check_or(node: exp.Or, where: exp.Where, ctx) -> Finding | None:
     names = sorted({name for s in sets for _, name in s})
     return ctx.finding(
         RULE, node,
-        f"OR across different columns ({', '.join(names)}): no single index serves it, so the table is likely scanned",
-        suggestion=_union_rewrite(node, select, branches, ctx),
+        f"OR across different columns ({first_of(names)}): no single index serves it, so the table is likely scanned",
+        suggestion=_union_rewrite(node, select, branches, ctx, conjunct_ids),
         severity=severity,
     )
 
@@ -99,17 +108,34 @@ def _same_column_equalities(branches):
             col, value = right, branch.this
         else:
             return None
-        name = col.sql()
+        name = col.sql(copy=False)
         if column is not None and name != column:
             return None
         column = name
-        values.append(value.sql())
+        values.append(value)
     return (column, values) if column is not None and len(values) > 1 else None
 
 
-def _union_rewrite(node: exp.Or, select, branches, ctx) -> str:
+def _in_list(column: str, values: list[exp.Expression]) -> str:
+    shown = ", ".join(v.sql(copy=False) for v in values[:MAX_IN_VALUES])
+    if len(values) > MAX_IN_VALUES:
+        return f"{column} IN ({shown}, …)  -- {len(values):,} values"
+    return f"{column} IN ({shown})"
+
+
+def _union_rewrite(node: exp.Or, select, branches, ctx, conjunct_ids: dict[int, set[int]]) -> str:
+    """The query once per branch, joined by UNION, when that stays readable (few branches, a
+    short statement); else the advice in words."""
     fallback = "split into one query per OR branch combined with UNION, or index each column"
-    if not isinstance(select, exp.Select) or not any(c is node for c in conjuncts(select.args["where"].this)):
+    if ctx.brief or len(branches) > MAX_REWRITE_BRANCHES or len(ctx.tokens) > MAX_REWRITE_TOKENS:
+        return fallback
+    if not isinstance(select, exp.Select):
+        return fallback
+    where = select.args["where"]
+    ids = conjunct_ids.get(id(where))
+    if ids is None:
+        ids = conjunct_ids[id(where)] = {id(c) for c in conjuncts(where.this)}
+    if id(node) not in ids:
         return fallback
     if any(select.args.get(k) for k in ("group", "order", "limit", "offset", "having", "distinct")):
         return fallback
