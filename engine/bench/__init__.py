@@ -1,8 +1,10 @@
 """`aishell bench`: each benchmark side by side with a baseline measured in the same run.
 
 A benchmark is a module ``engine/bench/<name>.py`` with ``NAME`` and ``async def run(ctx) ->
-list[BenchResult]``; modules are discovered, so adding one needs no registry edit. ``ratio``
-is always "how many times better than the baseline" (>1 means we win), whatever the unit.
+list[BenchResult]``; modules are discovered, so adding one needs no registry edit. Front ends
+keep their own benchmarks in their own package and pass it to :func:`available` and
+:func:`load` beside this one (the engine knows no front end). ``ratio`` is always "how many
+times better than the baseline" (>1 means we win), whatever the unit.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import pkgutil
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 UNITS = ("s", "ms", "us", "ns", "rows/s", "ops/s", "MB", "ratio")
-_NOT_BENCHMARKS = {"pgtemp", "report", "timing"}
+NOT_BENCHMARKS = frozenset({"pgtemp", "report", "timing"})
+"""Modules of this package that are helpers, not benchmarks (any package may say the same)."""
 
 
 @dataclass(slots=True)
@@ -55,19 +58,36 @@ class BenchContext:
     pg_url: str | None
     workdir: str
     quick: bool = False
+    cli: tuple[str, ...] = ()
+    """The command that starts the ``aishell`` command line, given by the front end running the
+    benchmarks; figures that time the command line are left out without it."""
 
 
-def available() -> list[str]:
-    """Names of the benchmark modules, in run order."""
-    import aishell.engine.bench as package
-
-    names = [m.name for m in pkgutil.iter_modules(package.__path__) if m.name not in _NOT_BENCHMARKS and not m.name.startswith("_")]
+def available(packages: Sequence[str] = (__name__,)) -> list[str]:
+    """Names of the benchmark modules in ``packages``, in run order."""
+    names = list(_modules(packages))
     order = ["startup", "run", "pool", "cache", "analyzer", "memory"]
     return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
 
 
-def load(name: str) -> Any:
-    return importlib.import_module(f"aishell.engine.bench.{name}")
+def load(name: str, packages: Sequence[str] = (__name__,)) -> Any:
+    """The benchmark module called ``name`` (from the first of ``packages`` holding one)."""
+    package = _modules(packages).get(name)
+    if package is None:
+        raise ModuleNotFoundError(f"no benchmark named {name!r}")
+    return importlib.import_module(f"{package}.{name}")
+
+
+def _modules(packages: Sequence[str]) -> dict[str, str]:
+    """Benchmark name -> the package holding it; the first package wins a name."""
+    found: dict[str, str] = {}
+    for package in packages:
+        imported = importlib.import_module(package)
+        helpers = getattr(imported, "NOT_BENCHMARKS", frozenset())
+        for module in pkgutil.iter_modules(imported.__path__):
+            if module.name not in helpers and not module.name.startswith("_"):
+                found.setdefault(module.name, package)
+    return found
 
 
 def median_time(fn: Callable[[], Any], *, repeat: int, number: int = 1) -> float:

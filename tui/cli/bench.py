@@ -17,6 +17,11 @@ import tempfile
 import time
 import traceback
 
+PACKAGES = ("aishell.engine.bench", "aishell.tui.bench")
+"""Where benchmarks are discovered: the engine's, then the workbench's and command line's own."""
+CLI = (sys.executable, "-m", "aishell.tui.cli")
+"""The command that starts ``aishell``, for benchmarks that time the command line."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default: all)")
@@ -30,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
     from aishell.engine.bench import available
     from aishell.engine.errors import ConfigurationError
 
-    names = available()
+    names = available(PACKAGES)
     unknown = [n for n in args.names if n not in names]
     if unknown:
         raise ConfigurationError(f"unknown benchmark {', '.join(map(repr, unknown))}: choose from {', '.join(names)}")
@@ -47,7 +52,7 @@ async def _run(args: argparse.Namespace, selected: list[str]) -> int:
     modules, failed = {}, []
     for name in selected:
         try:
-            modules[name] = load(name)
+            modules[name] = load(name, PACKAGES)
         except Exception as exc:  # noqa: BLE001 - a broken benchmark must not stop the others
             _report_failure(name, exc, args.verbose)
             failed.append(name)
@@ -55,7 +60,7 @@ async def _run(args: argparse.Namespace, selected: list[str]) -> int:
     results: list[BenchResult] = []
     async with _postgres(args.db, needs_pg) as pg_url, _workdir() as workdir:
         for name, module in modules.items():
-            ctx = BenchContext(pg_url=pg_url, workdir=os.path.join(workdir, name), quick=args.quick)
+            ctx = BenchContext(pg_url=pg_url, workdir=os.path.join(workdir, name), quick=args.quick, cli=CLI)
             os.makedirs(ctx.workdir, exist_ok=True)
             _status(f"bench {name}: running…")
             started = time.perf_counter()

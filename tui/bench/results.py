@@ -1,7 +1,7 @@
 """The results pane: first rows on screen and memory held for a million-row result.
 
-Each figure is measured in its own child process running ``tui.widgets.gridbench`` (this module
-imports no Textual), side by side with its baseline in the same run:
+Each figure is measured in its own child process running :mod:`aishell.tui.bench.grid` (this
+module imports no Textual), side by side with its baseline in the same run:
 
 - first 1,000 rows on screen in a headless 120×36 app: ResultsGrid against Textual's DataTable
   (median of three processes each);
@@ -24,12 +24,12 @@ NEEDS_PG = False
 
 async def _child(*args: str) -> dict:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "aishell.tui.widgets.gridbench", *args,
+        sys.executable, "-m", "aishell.tui.bench.grid", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     if process.returncode != 0:
-        raise RuntimeError(f"gridbench {' '.join(args)} failed: {err.decode(errors='replace').strip()[-500:]}")
+        raise RuntimeError(f"bench grid {' '.join(args)} failed: {err.decode(errors='replace').strip()[-500:]}")
     return json.loads(out.decode().strip().splitlines()[-1])
 
 

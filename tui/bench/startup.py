@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from aishell.engine.bench import BenchContext, BenchResult
+from aishell.tui.cli.bench import CLI
 
 NAME = "startup"
 NEEDS_PG = False
@@ -49,7 +50,7 @@ HARLEQUIN_MARKER = b"Data Catalog"
 
 def _aishell() -> list[str]:
     exe = Path(sys.executable).with_name("aishell")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "aishell.tui.cli"]
+    return [str(exe)] if exe.exists() else list(CLI)
 
 
 def _harlequin() -> list[str] | None:

@@ -1,7 +1,7 @@
 """Measurements for ``aishell bench results``, run in a child process (one figure a process).
 
-    python -m tui.widgets.gridbench first-rows grid|datatable
-    python -m tui.widgets.gridbench memory grid|tuples ROWS
+    python -m aishell.tui.bench.grid first-rows grid|datatable
+    python -m aishell.tui.bench.grid memory grid|tuples ROWS
 
 ``first-rows`` prints the seconds from handing the first page (1,000 rows) to the widget until
 a frame showing them has been composed, in a headless 120×36 app. ``memory`` prints the growth of
