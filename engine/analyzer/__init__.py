@@ -4,14 +4,15 @@
     for finding in analyze(sql, dialect="postgres", schema=schema).findings:
         print(finding.line, finding.column, finding.code, finding.message)
 
-:func:`analyze` is synchronous, pure and never raises; :func:`fingerprint` gives a statement's
-normalized shape. Plans (``engine.analyzer.plan.explain``) and index advice
+:func:`analyze` is synchronous, pure and never raises; :func:`analyze_stream` does the same for
+text read in pieces (a file of any size, in bounded memory); :func:`fingerprint` gives a
+statement's normalized shape. Plans (``engine.analyzer.plan.explain``) and index advice
 (``engine.analyzer.advisor.advise``) need a live connection and are async.
 """
 
 from aishell.engine.analyzer.cache import fingerprint
 from aishell.engine.analyzer.findings import SEVERITIES, Analysis, Finding, IndexCandidate, Rule, severity_rank
-from aishell.engine.analyzer.pipeline import PARSE_ERROR, Statement, analyze, cache_stats, clear_cache, split_statements
+from aishell.engine.analyzer.pipeline import PARSE_ERROR, Statement, analyze, analyze_stream, cache_stats, clear_cache, split_statements
 from aishell.engine.analyzer.rules import RULES
 from aishell.engine.config import AnalyzerSettings
 from aishell.engine.drivers.base import SchemaInfo
@@ -24,6 +25,7 @@ def rule_catalog() -> list[Rule]:
 
 __all__ = [
     "analyze",
+    "analyze_stream",
     "fingerprint",
     "clear_cache",
     "cache_stats",

@@ -166,7 +166,7 @@ def token_soup(size: int) -> str:
 SHAPES: dict[str, Callable[[int], str | bytes]] = {
     name: fn
     for name, fn in sorted(globals().items())
-    if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", None) == __name__ and name not in ("hostile", "shapes")
+    if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", None) == __name__ and name not in ("hostile", "shapes", "write_script")
 }
 """Every shape by name."""
 
@@ -180,3 +180,26 @@ def shapes(size: int) -> Iterator[tuple[str, str | bytes]]:
     """(name, input) of every shape at ``size``."""
     for name, fn in SHAPES.items():
         yield name, fn(size)
+
+
+_NEVER_CLOSED = ("unterminated_comment", "unterminated_identifier", "unterminated_string")
+"""Shapes that swallow everything after them: only at the end of a script."""
+
+
+def write_script(path, size: int, queries: list[str], *, shape_size: int = 16_384) -> int:
+    """Write a script of about ``size`` bytes to ``path``: rounds of ``queries`` each followed by
+    every hostile shape at ``shape_size`` (a statement each), the never-closed shapes once at the
+    end. Returns the bytes written."""
+    closed = [name for name in SHAPES if name not in _NEVER_CLOSED]
+    written = 0
+    with open(path, "wb") as out:
+        while written < size:
+            for query in queries:
+                written += out.write(query.strip().rstrip(";").encode() + b";\n")
+            for name in closed:
+                piece = hostile(name, shape_size)
+                data = piece if isinstance(piece, bytes) else piece.encode("utf-8", "surrogatepass")
+                written += out.write(data + b";\n")
+        for name in _NEVER_CLOSED:
+            written += out.write(str(hostile(name, 64)).encode())
+    return written
