@@ -7,17 +7,29 @@ is passed explicitly into engine constructors; nothing deep inside reads globals
 >>> s = Settings.load(env={"AISHELL_POOL__MAX_SIZE": "20"}, home=None, read_file=False)
 >>> s.pool.max_size
 20
+
+A value that cannot be used stops loading with one line that names the setting, the value and
+where it came from (unknown names too: a typo is never silently ignored):
+
+>>> Settings.load(env={"AISHELL_POOL__MAX_SIZE": "abc"}, home=None, read_file=False)
+Traceback (most recent call last):
+...
+aishell.engine.errors.ConfigurationError: AISHELL_POOL__MAX_SIZE: pool.max_size = 'abc': not an integer
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import os
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
+
+from aishell.engine.errors import ConfigurationError
 
 ENV_PREFIX = "AISHELL_"
 APP_NAME = "aishell"
@@ -174,7 +186,9 @@ class Settings:
     ) -> "Settings":
         """Build settings from defaults, the TOML file, the environment and overrides.
 
-        Raises ConfigError for a malformed file or a value of the wrong type.
+        Raises ConfigurationError (one line: where, which setting, what is wrong) for a file that
+        cannot be read or is not TOML, an unknown section or key, a value of the wrong type and
+        a number out of range.
         """
         env = os.environ if env is None else env
         if home is ...:
@@ -185,12 +199,10 @@ class Settings:
             settings.config_dir = Path(home).expanduser() / "config"
         if read_file:
             path = settings.config_dir / "config.toml"
-            if path.is_file():
-                try:
-                    _apply(settings, tomllib.loads(path.read_text()), str(path))
-                except tomllib.TOMLDecodeError as exc:
-                    raise ConfigError(f"{path}: {exc}") from None
-        _apply(settings, _from_env(env), "environment")
+            if path.exists():
+                _apply(settings, _read_toml(path), str(path))
+        for variable, values in _from_env(env):
+            _apply(settings, values, variable)
         if overrides:
             _apply(settings, overrides, "command line")
         return settings
@@ -204,8 +216,8 @@ class Settings:
         return self.data_dir / "memory.db"
 
 
-class ConfigError(ValueError):
-    """A settings value could not be used."""
+ConfigError = ConfigurationError
+"""The settings' error is the error root's ConfigurationError (same class, older name)."""
 
 
 def data_dir() -> Path:
@@ -237,56 +249,155 @@ def private_dirs() -> None:
             private_dir(path)
 
 
-def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for key, value in env.items():
+_AT_LEAST: dict[str, float] = {
+    "pool.max_size": 1,
+    "pool.max_uses": 1,
+    "pool.breaker_threshold": 1,
+    "pool.latency_window": 1,
+    "cache.max_entries": 1,
+    "cache.max_bytes": 1,
+    "analyzer.cache_size": 1,
+    "memory.max_entries": 1,
+    "memory.max_runs_per_statement": 1,
+    "ui.page_size": 1,
+}
+"""Lowest usable value of the numbers that need one; every other number only has to be >= 0."""
+
+_ABOVE_ZERO = frozenset({"memory.half_life_days"})
+"""Numbers that must be greater than zero (a zero would divide)."""
+
+_CHOICES: dict[str, tuple[str, ...]] = {"memory.synchronous": ("normal", "full")}
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file; ConfigurationError for one that cannot be read or is not TOML (with the line
+    and column tomllib reports)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _from_env(env: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """``(variable, values)`` for each ``AISHELL_*`` variable that names a setting, each applied
+    on its own so an error names the variable. A name with ``__`` is a section's setting
+    (``AISHELL_POOL__MAX_SIZE``); other single names are settings only when the model has them
+    (``AISHELL_READ_ONLY``), so scripts can keep variables of their own under the prefix."""
+    top = {f.name for f in dataclasses.fields(Settings)}
+    found = []
+    for key, value in sorted(env.items()):
         if not key.startswith(ENV_PREFIX) or key == "AISHELL_HOME" or key.startswith("AISHELL_TEST_"):
             continue
         parts = key[len(ENV_PREFIX):].lower().split("__")
-        node = tree
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                break
-        else:
-            node[parts[-1]] = value
-    return tree
+        if len(parts) == 1 and parts[0] not in top:
+            continue
+        values: Any = value
+        for part in reversed(parts):
+            values = {part: values}
+        found.append((key, values))
+    return found
 
 
-def _apply(target: Any, values: Mapping[str, Any], source: str) -> None:
+def _apply(target: Any, values: Mapping[str, Any], source: str, prefix: str = "") -> None:
     hints = typing.get_type_hints(type(target))
-    names = {f.name for f in dataclasses.fields(target)}
+    names = [f.name for f in dataclasses.fields(target)]
     for key, value in values.items():
+        name = f"{prefix}{key}"
         if key not in names:
-            continue  # unknown keys are ignored so old config files keep working
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else f" (known: {', '.join(prefix + n for n in names)})"
+            raise ConfigurationError(f"{source}: unknown setting {name}{hint}")
         current = getattr(target, key)
         if dataclasses.is_dataclass(current):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{source}: [{key}] must be a table, got {value!r}")
-            _apply(current, value, source)
+                raise ConfigurationError(f"{source}: {name} = {value!r}: must be a section ([{name}])")
+            _apply(current, value, source, f"{name}.")
         elif isinstance(current, dict):
             if not isinstance(value, Mapping):
-                raise ConfigError(f"{source}: {key} must be a table, got {value!r}")
-            current.update({str(k): str(v) for k, v in value.items()})
+                raise ConfigurationError(f"{source}: {name} = {value!r}: must be a table ([{name}])")
+            current.update(_flat_strings(value, name, source))
         else:
-            setattr(target, key, _coerce(value, hints[key], f"{source}: {key}"))
+            setattr(target, key, _coerce(value, hints[key], name, source))
 
 
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    try:
-        if hint is bool:
-            if isinstance(value, str):
-                lowered = value.strip().lower()
-                if lowered in ("1", "true", "yes", "on"):
-                    return True
-                if lowered in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if hint in (int, float, str):
-            return hint(value)
-        if hint is Path:
-            return Path(value).expanduser()
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: cannot use {value!r} as {getattr(hint, '__name__', hint)}") from None
-    return value
+def _flat_strings(table: Mapping[str, Any], name: str, source: str, prefix: str = "") -> dict[str, str]:
+    """A table of strings, nested tables joined with dots (``main.run = "f9"`` in TOML is a
+    nested table: the binding id ``main.run``)."""
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update(_flat_strings(value, name, source, f"{prefix}{key}."))
+        elif isinstance(value, str):
+            flat[f"{prefix}{key}"] = value
+        else:
+            raise ConfigurationError(f"{source}: {name}.{prefix}{key} = {value!r}: not a string")
+    return flat
+
+
+def _coerce(value: Any, hint: Any, name: str, source: str) -> Any:
+    """``value`` as the field's type, within its bounds; ConfigurationError naming it otherwise.
+
+    Strings (environment) are parsed; TOML values must already have the right type, except that
+    an integer is also a float. A bool is never taken for a number.
+    """
+
+    def refuse(problem: str) -> ConfigurationError:
+        return ConfigurationError(f"{source}: {name} = {value!r}: {problem}")
+
+    text = value.strip() if isinstance(value, str) else None
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        if text is not None and text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise refuse("not a boolean (true or false)")
+    if hint is str:
+        if text is None:
+            raise refuse("not a string")
+        choices = _CHOICES.get(name)
+        if choices and value not in choices:
+            raise refuse(f"not one of {', '.join(choices)}")
+        return value
+    if hint is Path:
+        if not text:
+            raise refuse("not a path")
+        return Path(value).expanduser()
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number: Any = value
+        else:
+            try:
+                number = int(text) if text is not None else None
+            except ValueError:
+                number = None
+            if number is None:
+                raise refuse("not an integer")
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            try:
+                number = float(text) if text is not None else None
+            except ValueError:
+                number = None
+            if number is None:
+                raise refuse("not a number")
+        if not math.isfinite(number):
+            raise refuse("not a finite number")
+    else:
+        return value
+    if name in _ABOVE_ZERO and number <= 0:
+        raise refuse("must be greater than 0")
+    least = _AT_LEAST.get(name, 0)
+    if number < least:
+        raise refuse(f"must be at least {least:g}")
+    return number

@@ -1,11 +1,22 @@
-"""Driver registry: the URL's scheme picks the backend; each is imported only when used."""
+"""Driver registry: the URL's scheme picks the backend; each is imported only when used.
+
+:func:`check_target` refuses the targets that are usage errors before anything connects or
+starts (front ends call it first, so ``aishell sqlite://`` exits at once with one line):
+
+>>> check_target("sqlite://")
+Traceback (most recent call last):
+...
+aishell.engine.errors.UnsupportedURL: 'sqlite://' names no database file: use sqlite:///path/to/file.db (or sqlite://:memory: for a throwaway in-memory database)
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aishell.engine.drivers.base import Driver
-from aishell.engine.drivers.url import classify, redact_url
+from aishell.engine.drivers.url import classify, redact_url, sqlite_path
+from aishell.engine.errors import ConnectionFailed, DatabaseNotFound
 
 
 def driver_for(target: str, *, read_only: bool = False, create: bool = False, **options: Any) -> Driver:
@@ -27,4 +38,34 @@ def driver_for(target: str, *, read_only: bool = False, create: bool = False, **
     return MongoDriver(target, read_only=read_only, **options)
 
 
-__all__ = ["driver_for", "classify", "redact_url"]
+def check_target(target: str, *, create: bool = False) -> None:
+    """Refuse ``target`` when it is a usage error, without importing a driver or connecting.
+
+    Raises UnsupportedURL (unknown scheme, a sqlite URL that names no file) and, for SQLite, what
+    :func:`check_sqlite_file` raises.
+    """
+    if classify(target) == "sqlite":
+        path = sqlite_path(target)
+        if path != ":memory:":
+            check_sqlite_file(path, create=create)
+
+
+def check_sqlite_file(path: str, *, create: bool) -> None:
+    """Refuse to open ``path`` as a database unless it is one, or ``create`` allows making it.
+
+    A missing file, and an empty (0-byte) one, are only made into databases with ``create``:
+    SQLite would create the first and write its header into the second, so a typo never leaves a
+    database behind. Raises DatabaseNotFound, or ConnectionFailed for a directory.
+    """
+    file = Path(path)
+    if file.is_dir():
+        raise ConnectionFailed(f"{path!r} is a directory, not a SQLite database")
+    if create:
+        return
+    if not file.exists():
+        raise DatabaseNotFound(f"SQLite file {path!r} does not exist (pass --create to make a new database)")
+    if file.is_file() and file.stat().st_size == 0:
+        raise DatabaseNotFound(f"SQLite file {path!r} is empty (0 bytes), not a database yet (pass --create to make it one)")
+
+
+__all__ = ["driver_for", "check_target", "check_sqlite_file", "classify", "redact_url"]

@@ -2,7 +2,8 @@
 
 Connections run in autocommit mode (``isolation_level=None``) like psql: a statement commits
 unless the user opened a transaction with BEGIN. A path that does not exist is an error unless
-``create=True``: a typo never leaves an empty database behind. Read-only sessions open the file
+``create=True``: a typo never leaves an empty database behind, and an empty (0-byte) file is not
+taken for a database either (SQLite would write its header into it). Read-only sessions open the file
 with ``mode=ro`` and ``PRAGMA query_only`` plus an authorizer (:func:`read_only_authorizer`) that
 denies writes, schema changes, ATTACH/DETACH and the pragmas that would lift read-only, so SQLite
 itself refuses them, before any file is opened or created.
@@ -19,13 +20,13 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from aishell.engine.drivers import check_sqlite_file
 from aishell.engine.drivers.base import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 from aishell.engine.drivers.url import sqlite_path
 from aishell.engine.errors import (
     AishellError,
     ConnectionFailed,
     ConnectionLost,
-    DatabaseNotFound,
     QueryCancelled,
     QueryError,
     ReadOnlyViolation,
@@ -57,13 +58,7 @@ class SQLiteDriver:
     async def connect(self, *, mode: str | None = None) -> "SQLiteConnection":
         """Open a connection; ``mode`` (``ro``/``rw``/``rwc``) overrides the driver's default."""
         if self.path != ":memory:":
-            path = Path(self.path)
-            if not path.exists() and not (self.create and mode != "ro"):
-                raise DatabaseNotFound(
-                    f"SQLite file {self.path!r} does not exist (pass --create to make a new database)"
-                )
-            if path.is_dir():
-                raise ConnectionFailed(f"{self.path!r} is a directory, not a SQLite database")
+            check_sqlite_file(self.path, create=self.create and mode != "ro")
         try:
             raw = aiosqlite.connect(
                 self._uri(mode), uri=True, isolation_level=None, timeout=self.busy_timeout, check_same_thread=False

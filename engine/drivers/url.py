@@ -57,7 +57,20 @@ def classify(target: str) -> str:
 
 
 def sqlite_path(target: str) -> str:
-    """The filesystem path (or ``:memory:``) named by a sqlite URL or bare path."""
+    """The filesystem path (or ``:memory:``) named by a sqlite URL or bare path.
+
+    An in-memory database is only ever asked for by name (``:memory:``, ``sqlite://:memory:``,
+    ``sqlite:///:memory:``): a URL that names nothing (``sqlite://``, ``sqlite:///``,
+    ``sqlite:``) raises UnsupportedURL instead of quietly opening a database that vanishes
+    with its results.
+
+    >>> sqlite_path("sqlite:///tmp/shop.db"), sqlite_path("sqlite://:memory:")
+    ('/tmp/shop.db', ':memory:')
+    >>> sqlite_path("sqlite://")
+    Traceback (most recent call last):
+    ...
+    aishell.engine.errors.UnsupportedURL: 'sqlite://' names no database file: use sqlite:///path/to/file.db (or sqlite://:memory: for a throwaway in-memory database)
+    """
     if _scheme(target) == "sqlite":
         rest = target.split(":", 1)[1]
         if rest.startswith("///"):
@@ -67,7 +80,14 @@ def sqlite_path(target: str) -> str:
         elif rest.startswith("//"):
             rest = rest[2:]
         rest = rest.split("?", 1)[0]
-        return rest or ":memory:"
+        if rest in (":memory:", "/:memory:"):
+            return ":memory:"
+        if rest in ("", "/"):
+            raise UnsupportedURL(
+                f"{redact_url(target)!r} names no database file: use sqlite:///path/to/file.db "
+                "(or sqlite://:memory: for a throwaway in-memory database)"
+            )
+        return rest
     return str(Path(target).expanduser())
 
 

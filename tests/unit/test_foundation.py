@@ -39,7 +39,10 @@ def test_classify_rejects(target):
 def test_sqlite_paths():
     assert sqlite_path("sqlite:///tmp/a.db") == "/tmp/a.db"
     assert sqlite_path("sqlite:////tmp/a.db") == "/tmp/a.db"
-    assert sqlite_path("sqlite://") == ":memory:"
+    assert sqlite_path("sqlite://:memory:") == ":memory:"  # named, never implied by an empty URL
+    for nothing in ("sqlite://", "sqlite:///", "sqlite:"):
+        with pytest.raises(UnsupportedURL, match="names no database file"):
+            sqlite_path(nothing)
     assert sqlite_path("rel/a.db") == "rel/a.db"
 
 

@@ -77,6 +77,7 @@ def _guarded(fn) -> int:
     from aishell.engine.errors import AishellError
 
     try:
+        _check_settings()
         return int(fn() or 0)
     except AishellError as exc:
         print(f"aishell: {_one_line(exc)}", file=sys.stderr)
@@ -86,6 +87,15 @@ def _guarded(fn) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _check_settings() -> None:
+    """Load the settings once before any command runs: a value that cannot be used (file,
+    environment) stops every command the same way, with one line, before it does anything,
+    including the commands that read no settings themselves."""
+    from aishell.engine.config import Settings
+
+    Settings.load()
 
 
 def _one_line(exc: Exception) -> str:

@@ -13,11 +13,14 @@ def main(args: argparse.Namespace) -> int:
     gc.disable()
     from aishell.engine.config import Settings
     from aishell.engine.demo import ensure_demo_database
+    from aishell.engine.drivers import check_target
 
     settings = Settings.load()
     target = args.target
     if target is None:
         target = str(ensure_demo_database(settings.demo_db_path))
+    else:
+        check_target(target, create=args.create)  # a usage error ends here, before the screen is taken
     from aishell.tui.app import run_app  # noqa: PLC0415 - Textual only when the app starts
 
     return run_app(target, settings=settings, read_only=args.read_only, create=args.create, theme=args.theme)
