@@ -323,8 +323,11 @@ async def backup(
 
     ``format`` (PostgreSQL): ``directory`` (the default; parallel with ``jobs``, default the
     number of cores) or ``custom`` (one file). ``compress``: ``zstd``, ``gzip`` or ``none``; None picks zstd where
-    available. ``out`` must not exist or be empty; it is removed again when the backup fails or
-    is cancelled. Raises BackupError, ConnectionFailed, ConfigurationError.
+    available. ``out`` must not exist or be empty. The backup is written under a temporary name
+    beside it (``.NAME.partial-PID``), the manifest last, and renamed to ``out`` only when
+    complete, so nothing at ``out`` ever looks like a backup that is not one; on failure or
+    cancellation the tools are killed and the partial copy removed. Raises BackupError,
+    ConnectionFailed, ConfigurationError.
     """
     if format is not None and format not in FORMATS:
         raise ConfigurationError(f"backup format {format!r} is not one of {', '.join(FORMATS)}")
@@ -334,24 +337,21 @@ async def backup(
     kind = classify(url)
     if kind == "mongo":
         raise BackupError("MongoDB backups are not supported here: use mongodump")
+    if kind == "sqlite" and (compress not in (None, "none") or format is not None):
+        raise ConfigurationError("--format and --compress apply to PostgreSQL backups; a SQLite backup is a plain database file")
     out_dir = Path(out).expanduser()
-    created = _prepare_out(out_dir)
+    work = _start_partial(out_dir)
     started = time.monotonic()
     try:
         if kind == "postgres":
-            manifest = await _backup_postgres(url, out_dir, format or "directory", jobs, compress, _Reporter(progress, "backup"))
+            manifest = await _backup_postgres(url, work, format or "directory", jobs, compress, _Reporter(progress, "backup"))
         else:
-            if compress not in (None, "none") or format is not None:
-                raise ConfigurationError(
-                    "--format and --compress apply to PostgreSQL backups; a SQLite backup is a plain database file"
-                )
-            manifest = await _backup_sqlite(url, out_dir, _Reporter(progress, "backup"))
+            manifest = await _backup_sqlite(url, work, _Reporter(progress, "backup"))
         manifest.elapsed_s = round(time.monotonic() - started, 3)
-        tmp = out_dir / (MANIFEST_NAME + ".tmp")
-        tmp.write_text(manifest.to_json(), encoding="utf-8")
-        os.replace(tmp, out_dir / MANIFEST_NAME)
+        _write_private(work / MANIFEST_NAME, manifest.to_json().encode("utf-8"))
+        _publish(work, out_dir)
     except BaseException:
-        _remove_partial(out_dir, created)
+        shutil.rmtree(work, ignore_errors=True)
         raise
     return manifest
 
@@ -593,7 +593,7 @@ async def _backup_postgres(
     pg_dump = find_tool("pg_dump", major)
     tool_major = _tool_major(pg_dump)
     report.progress.tables_total = sum(1 for t in tables if t.kind == "table")
-    base = [pg_dump, "--verbose", f"--dbname={target.dsn}"]
+    base = [pg_dump, "--verbose", "--no-password", f"--dbname={target.dsn}"]
     with _tool_env(target) as env:
         if fmt == "directory":
             compress = compress or ("zstd" if tool_major >= 16 else "gzip")
@@ -634,7 +634,7 @@ async def _backup_postgres(
 
 async def _run_dump_to_files(cmd: list[str], env: dict[str, str], out: Path, report: "_Reporter", *, parallel: bool) -> None:
     """pg_dump writing files itself; progress from the files' sizes and its verbose output."""
-    async with _Children() as children:
+    async with _Children([out, env.get("PGPASSFILE")]) as children:
         proc = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.DEVNULL)
         tables = _TableCounter(report, parallel)
         stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
@@ -651,7 +651,7 @@ async def _dump_through_zstd(cmd: list[str], env: dict[str, str], file: Path, jo
     if zstd is None:
         raise BackupError("zstd not found: install the zstd package or use --compress gzip")
     read_end, write_end = os.pipe()
-    async with _Children() as children:
+    async with _Children([file.parent, env.get("PGPASSFILE")]) as children:
         try:
             dump = await children.spawn(cmd, env=env, stdout=write_end)
             packer = await children.spawn(
@@ -674,7 +674,7 @@ async def _dump_through_zstd(cmd: list[str], env: dict[str, str], file: Path, jo
 
 async def _dump_through_gzip(cmd: list[str], env: dict[str, str], file: Path, report: "_Reporter") -> None:
     """pg_dump's stream compressed by zlib (in a worker thread) into FILE."""
-    async with _Children() as children:
+    async with _Children([file.parent, env.get("PGPASSFILE")]) as children:
         dump = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.PIPE)
         tables = _TableCounter(report, parallel=False)
         stderr = asyncio.ensure_future(_read_stderr(dump, tables.feed))
@@ -722,7 +722,7 @@ async def _restore_postgres(
             "restore into an empty database, or pass --clean to replace what the backup holds"
         )
     pg_restore = find_tool("pg_restore", num // 10000)
-    cmd = [pg_restore, "--verbose", "--exit-on-error", f"--dbname={target.dsn}"]
+    cmd = [pg_restore, "--verbose", "--no-password", "--exit-on-error", f"--dbname={target.dsn}"]
     if no_owner:
         cmd.append("--no-owner")
     if clean:
@@ -749,7 +749,7 @@ async def _run_restore_files(
             done_bytes += sizes[item_id]
             report.update(bytes_done=done_bytes)
 
-    async with _Children() as children:
+    async with _Children([env.get("PGPASSFILE")]) as children:
         proc = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.DEVNULL)
         tables = _TableCounter(report, parallel, on_item)
         stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
@@ -759,7 +759,7 @@ async def _run_restore_files(
 
 async def _restore_stream(cmd: list[str], env: dict[str, str], file: Path, compression: str, report: "_Reporter") -> None:
     """A streamed custom archive: FILE -> (zstd -d | zlib) -> pg_restore's standard input."""
-    async with _Children() as children:
+    async with _Children([env.get("PGPASSFILE")]) as children:
         if compression == "zstd":
             zstd = shutil.which("zstd")
             if zstd is None:
@@ -927,41 +927,99 @@ def _ro_uri(path: str) -> str:
 
 
 class _Children:
-    """The tools one operation runs; all killed (process group) on error or cancellation."""
+    """The tools one operation runs, in one process group that never outlives us.
 
-    def __init__(self) -> None:
+    Every tool joins one process group (pg_dump's parallel workers inherit it), so one signal
+    reaches them all: on error or cancellation they get SIGTERM, then SIGKILL after 5 s. A
+    watchdog (``sh``, in a session of its own) holds the read end of a pipe whose write end only
+    we hold; when we die in any way, SIGKILL and OOM included, the kernel closes it, and the
+    watchdog kills the group and removes ``leftovers`` (the partial backup, the passfile).
+    ``prctl(PR_SET_PDEATHSIG)`` would not do: it is not inherited by pg_dump's workers, and
+    it needs ``preexec_fn``, which is unsafe in a process with threads.
+    """
+
+    def __init__(self, leftovers: list[str | os.PathLike[str] | None] | None = None) -> None:
         self._procs: list[asyncio.subprocess.Process] = []
+        self._group: int | None = None
+        self._leftovers = [str(p) for p in leftovers or () if p]
+        self._watchdog: asyncio.subprocess.Process | None = None
+        self._lifeline: int | None = None
+
+    async def __aenter__(self) -> "_Children":
+        read_end, write_end = os.pipe()  # both close-on-exec: no tool inherits the write end
+        try:
+            self._watchdog = await asyncio.create_subprocess_exec(
+                "/bin/sh", "-c", _WATCHDOG, "aishell-watchdog", *self._leftovers,
+                stdin=read_end, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        self._lifeline = write_end
+        return self
 
     async def spawn(self, cmd: list[str], **kwargs: Any) -> asyncio.subprocess.Process:
+        # The first tool leads a new group in our session (so Ctrl-C on the terminal reaches
+        # only us, and we stop the tools in order); the others join it.
         try:
             proc = await asyncio.create_subprocess_exec(
-                *cmd, stderr=asyncio.subprocess.PIPE, start_new_session=True, limit=1 << 20, **kwargs
+                *cmd, stderr=asyncio.subprocess.PIPE, process_group=self._group or 0, limit=1 << 20, **kwargs
             )
         except FileNotFoundError:
             raise BackupError(f"{cmd[0]} not found") from None
         self._procs.append(proc)
+        if self._group is None:
+            self._group = proc.pid
+            self._tell_watchdog(f"{proc.pid}\n")
         return proc
 
-    async def __aenter__(self) -> "_Children":
-        return self
-
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            return
-        await asyncio.shield(self._kill_all())
+        try:
+            if exc_type is not None:
+                await asyncio.shield(self._kill_all())
+        finally:
+            self._tell_watchdog("done\n")
+            os.close(self._lifeline)  # type: ignore[arg-type]
+            self._lifeline = None
+            if self._watchdog is not None:
+                await asyncio.shield(self._watchdog.wait())
+
+    def _tell_watchdog(self, line: str) -> None:
+        with contextlib.suppress(OSError):  # a watchdog killed by someone else: nothing to tell
+            os.write(self._lifeline, line.encode())  # type: ignore[arg-type]
 
     async def _kill_all(self) -> None:
-        for proc in self._procs:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGTERM)
+        if self._group is None:
+            return
+        self._signal_group(signal.SIGTERM)
+        self._signal_group(signal.SIGCONT)  # a stopped tool acts on SIGTERM only once continued
         for proc in self._procs:
             try:
                 await asyncio.wait_for(proc.wait(), 5)
             except asyncio.TimeoutError:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                self._signal_group(signal.SIGKILL)
                 await proc.wait()
+        self._signal_group(signal.SIGKILL)  # stragglers our direct children left behind
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._group, signum)  # type: ignore[arg-type]
+
+
+# The watchdog: line 1 is the tools' process group, line 2 "done" when we finished normally.
+# End of input without "done" means we died: kill the group, then remove what we left.
+_WATCHDOG = """
+read -r group
+[ "$group" = done ] && exit 0
+read -r word
+[ "$word" = done ] && exit 0
+[ -n "$group" ] && kill -KILL -- "-$group" 2>/dev/null
+sleep 0.1
+rm -rf -- "$@"
+"""
 
 
 async def _read_stderr(proc: asyncio.subprocess.Process, on_line: Callable[[str], None] | None) -> list[str]:
@@ -1039,31 +1097,73 @@ class _Reporter:
 # -- files --------------------------------------------------------------------------------------
 
 
-def _prepare_out(out: Path) -> bool:
-    """Create ``out`` (0700); True when it did not exist. Refuses a non-empty directory."""
-    if out.exists():
-        if not out.is_dir():
+PARTIAL_MARK = ".partial-"
+
+
+def _start_partial(out: Path) -> Path:
+    """The empty private directory (0700) the backup is written into: ``.NAME.partial-PID``
+    beside ``out``. Refuses an ``out`` that exists and is not an empty directory, and removes
+    partial copies left beside it by runs that were killed (their process is gone)."""
+    if out.exists() or out.is_symlink():
+        if not out.is_dir() or out.is_symlink():
             raise BackupError(f"{out} exists and is not a directory: choose a new --out path")
         if any(out.iterdir()):
             raise BackupError(f"{out} already exists and is not empty: choose a new --out path")
-        return False
     try:
-        out.mkdir(parents=True, mode=0o700)
+        out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"cannot create {out}: {exc.strerror or exc}") from None
+        raise BackupError(f"cannot create {out.parent}: {exc.strerror or exc}") from None
+    prefix = f".{out.name}{PARTIAL_MARK}"
+    with contextlib.suppress(OSError):
+        for stale in out.parent.glob(glob.escape(prefix) + "*"):
+            pid = stale.name[len(prefix):]
+            if pid.isdigit() and not _process_exists(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+    work = out.parent / f"{prefix}{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)  # ours from an earlier call in this process
+    try:
+        work.mkdir(mode=0o700)
+    except OSError as exc:
+        raise BackupError(f"cannot create {work}: {exc.strerror or exc}") from None
+    return work
+
+
+def _publish(work: Path, out: Path) -> None:
+    """Rename the finished backup to ``out`` (absent, or an empty directory it replaces) and
+    make the rename durable."""
+    try:
+        os.rename(work, out)
+    except OSError as exc:
+        raise BackupError(f"cannot move the finished backup to {out}: {exc.strerror or exc} (was it created meanwhile?)") from None
+    _fsync_dir(out.parent)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
     return True
 
 
-def _remove_partial(out: Path, created: bool) -> None:
-    if created:
-        shutil.rmtree(out, ignore_errors=True)
-        return
-    for child in out.iterdir() if out.exists() else ():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                child.unlink()
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file (mode 0600) and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _backup_dir(path: str | os.PathLike[str]) -> Path:
@@ -1078,11 +1178,24 @@ def _backup_dir(path: str | os.PathLike[str]) -> Path:
 
 
 async def _file_entries(out: Path) -> list[FileEntry]:
+    """Every file the tools wrote, with its size and sha256; each made private (0600) and
+    flushed to disk, so the manifest written after them never describes data still in flight."""
     entries = []
     for file in sorted(p for p in out.rglob("*") if p.is_file() and p.name != MANIFEST_NAME):
         digest = await _sha256(file, None)
+        await asyncio.to_thread(_make_durable, file)
         entries.append(FileEntry(file.relative_to(out).as_posix(), file.stat().st_size, digest))
+    _fsync_dir(out)
     return entries
+
+
+def _make_durable(path: Path) -> None:
+    os.chmod(path, 0o600)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 async def _sha256(path: Path, on_bytes: Callable[[int], None] | None) -> str:

@@ -11,8 +11,12 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -368,3 +372,158 @@ async def test_sqlite_backup_cancelled_midway_leaves_nothing(tmp_path):
         await task
     assert seen and seen[-1] < source.stat().st_size, "stopped before the end"
     assert not out.exists()
+
+
+# -- killed backups ------------------------------------------------------------------------------
+
+
+def _proc_children() -> dict[int, list[int]]:
+    """ppid -> pids, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat_line = Path(f"/proc/{entry}/stat").read_text()
+                ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def _descendants(pid: int) -> set[int]:
+    tree = _proc_children()
+    found, pending = set(), [pid]
+    while pending:
+        for child in tree.get(pending.pop(), []):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a zombie writes nothing; its parent may be a non-reaping init)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _mentioning(text: str) -> set[int]:
+    """Running processes whose command line contains ``text``."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if text.encode() in Path(f"/proc/{entry}/cmdline").read_bytes() and _running(int(entry)):
+                    found.add(int(entry))
+    return found
+
+
+def _bytes_under(path: Path) -> int:
+    total = 0
+    for p in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            if p.is_file():
+                total += p.stat().st_size
+    return total
+
+
+@pytest.mark.parametrize("fmt", [
+    pytest.param(["--format", "directory", "-j", "2"], id="directory-2-jobs"),
+    pytest.param(["--format", "custom", "--compress", "zstd"], id="custom-zstd"),
+    pytest.param(["--format", "custom", "--compress", "gzip"], id="custom-gzip"),
+])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_backup_takes_its_tools_with_it(pgbench_source, tmp_path, sig, fmt):
+    """A real `aishell backup` killed while pg_dump writes: within 2 s no tool of it runs, and
+    nothing that looks like a backup (a manifest) exists; the next backup to the same path works."""
+    area = tmp_path / "area"
+    area.mkdir()
+    out = area / "bk"
+    cmd = [sys.executable, "-m", "aishell.tui.cli", "backup", pgbench_source, "--out", str(out), "-q", *fmt]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # until pg_dump is writing
+            assert proc.poll() is None, f"backup ended before the signal: {proc.communicate()}"
+            tools = {p: _comm(p) for p in _descendants(proc.pid)}
+            if "pg_dump" in tools.values() and _bytes_under(area) > 0:
+                break
+            assert time.monotonic() < deadline, "pg_dump never started writing"
+            time.sleep(0.01)
+        tree = _descendants(proc.pid)
+        if "-j" in fmt:
+            time.sleep(0.05)
+            tree = _descendants(proc.pid)
+            assert sum(1 for p in tree if _comm(p) == "pg_dump") >= 2, "the parallel workers run"
+        stopped = time.monotonic()
+        os.kill(proc.pid, sig)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    while (left := {p for p in tree if _running(p)} | _mentioning(str(area))) and time.monotonic() - stopped < 2:
+        time.sleep(0.02)
+    assert not left, f"still running after 2 s: {[(p, _comm(p)) for p in left]}"
+    assert not out.exists(), "no complete-looking backup"
+    assert not list(area.rglob(MANIFEST_NAME))
+    while list(area.iterdir()) and time.monotonic() - stopped < 2:
+        time.sleep(0.02)
+    assert list(area.iterdir()) == [], "the partial copy is removed (by us on SIGTERM, by the watchdog on SIGKILL)"
+    err = proc.stderr.read().decode()
+    if sig == signal.SIGTERM:
+        assert proc.returncode == 143
+        assert err.count("\n") == 1 and "stopped by SIGTERM" in err and "Traceback" not in err, err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    proc.stdout.close()
+    proc.stderr.close()
+    if sig == signal.SIGKILL and "gzip" in fmt:  # once: the path is usable again
+        assert cli(["backup", pgbench_source, "--out", str(out), "-q", *fmt]) == 0
+        assert cli(["restore", "-q", "--verify-only", str(out)]) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_backup_stops_tools_that_are_stalled(pgbench_source, tmp_path, sig):
+    """zstd stopped (as on a stalled disk): pg_dump blocks on the full pipe, silent, and would
+    wait forever, since no closing pipe of ours would ever reach it. Killing `aishell backup`
+    must end both anyway, within 2 s."""
+    area = tmp_path / "area"
+    area.mkdir()
+    out = area / "bk"
+    cmd = [sys.executable, "-m", "aishell.tui.cli", "backup", pgbench_source, "--out", str(out), "-q", "--format", "custom", "--compress", "zstd"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tree: set[int] = set()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "pg_dump and zstd never ran"
+            tree = _descendants(proc.pid)
+            tools = {_comm(p): p for p in tree}
+            if {"pg_dump", "zstd"} <= set(tools) and _bytes_under(area) > 0:
+                break
+            time.sleep(0.01)
+        os.kill(tools["zstd"], signal.SIGSTOP)
+        time.sleep(0.3)  # pg_dump fills the pipe and blocks
+        assert _running(tools["pg_dump"])
+        stopped = time.monotonic()
+        os.kill(proc.pid, sig)
+        proc.wait(10)
+        while (left := {p for p in tree if _running(p)}) and time.monotonic() - stopped < 2:
+            time.sleep(0.02)
+        assert not left, f"still running after 2 s: {[(p, _comm(p)) for p in left]}"
+        while list(area.iterdir()) and time.monotonic() - stopped < 2:
+            time.sleep(0.02)
+        assert list(area.iterdir()) == [], "nothing left behind"
+    finally:
+        for pid in tree | {proc.pid}:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()

@@ -1,17 +1,22 @@
 """Back up a database: PostgreSQL through pg_dump (parallel directory or compressed custom archive), SQLite through the online backup API.
 
 The backup is a new directory holding the archive and ``aishell-manifest.json`` (database
-identity without password, server version, tables, and the sha256 of every file), which
-``aishell restore`` verifies before touching the target. Progress goes to stderr.
+identity without password, server version, tables, and the size and sha256 of every file), which
+``aishell restore`` verifies before touching the target. It is written under a temporary name and
+renamed when complete. Progress goes to stderr. SIGTERM or SIGHUP stops pg_dump and removes the
+partial copy (exit 143 or 129); after SIGKILL a watchdog does the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Awaitable, TextIO, TypeVar
+
+T = TypeVar("T")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    try:
+        return asyncio.run(_run(args))
+    except Stopped as stop:
+        print(f"aishell: backup {stop}: the partial backup was removed and no tool of it still runs", file=sys.stderr)
+        return stop.exit_code
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -40,7 +49,9 @@ async def _run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     line = ProgressLine(sys.stderr, quiet=args.quiet)
     try:
-        manifest = await backup(args.url, args.out, format=args.format, jobs=args.jobs, compress=args.compress, progress=line)
+        manifest = await stoppable(
+            backup(args.url, args.out, format=args.format, jobs=args.jobs, compress=args.compress, progress=line)
+        )
     finally:
         line.close()
     kind = manifest.format if manifest.engine == "postgres" else "SQLite"
@@ -51,6 +62,43 @@ async def _run(args: argparse.Namespace) -> int:
         f"in {time.monotonic() - started:.2f} s"
     )
     return 0
+
+
+class Stopped(Exception):
+    """The operation was cancelled by SIGTERM or SIGHUP; its own cleanup has run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.exit_code = 128 + signum
+
+
+async def stoppable(operation: Awaitable[T]) -> T:
+    """Await ``operation``; SIGTERM or SIGHUP cancel it (so it kills its tools and removes its
+    partial output, as on Ctrl-C) and raise Stopped instead of dying mid-write."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(operation)
+    received: list[int] = []
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        task.cancel()
+
+    handled = []
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            loop.add_signal_handler(signum, stop, signum)
+            handled.append(signum)
+        except (NotImplementedError, RuntimeError):  # not on the main thread / platform
+            pass
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if received and task.cancelled():
+            raise Stopped(received[0]) from None
+        raise
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
 
 
 class ProgressLine:

@@ -26,14 +26,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    from aishell.tui.cli.backup import Stopped
+
+    try:
+        return asyncio.run(_run(args))
+    except Stopped as stop:
+        print(
+            f"aishell: restore {stop}: pg_restore was stopped (a single-transaction restore is rolled back; "
+            "a parallel one may have left part of the backup in the target)",
+            file=sys.stderr,
+        )
+        return stop.exit_code
 
 
 async def _run(args: argparse.Namespace) -> int:
     from aishell.engine.backup import restore, verify
     from aishell.engine.drivers.url import redact_url
     from aishell.engine.errors import ConfigurationError
-    from aishell.tui.cli.backup import ProgressLine, human_bytes
+    from aishell.tui.cli.backup import ProgressLine, human_bytes, stoppable
 
     if args.verify_only and args.no_verify:
         raise ConfigurationError("--verify-only and --no-verify contradict each other")
@@ -45,10 +55,10 @@ async def _run(args: argparse.Namespace) -> int:
         if args.verify_only:
             manifest = await verify(args.path, progress=line)
         else:
-            manifest = await restore(
+            manifest = await stoppable(restore(
                 args.path, args.url, verify_first=not args.no_verify, jobs=args.jobs,
                 clean=args.clean, no_owner=args.no_owner, progress=line,
-            )
+            ))
     finally:
         line.close()
     source = manifest.database.get("url", "?")
