@@ -46,10 +46,10 @@ import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from aishell.engine import __version__
-from aishell.engine.drivers.url import classify, redact_text, redact_url, sqlite_path
+from aishell.engine.drivers.url import PostgresURL, classify, postgres_url, redact_text, redact_url, sqlite_path
 from aishell.engine.errors import AishellError, ConfigurationError
 
 MANIFEST_NAME = "aishell-manifest.json"
@@ -493,45 +493,8 @@ def find_tool(name: str, server_major: int | None = None) -> str:
 # -- PostgreSQL -----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _PgTarget:
-    """A libpq URL split into the password-free part the tools see and the password."""
-
-    dsn: str
-    password: str | None
-    identity: dict[str, Any]
-
-    @classmethod
-    def parse(cls, url: str) -> "_PgTarget":
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        password = None
-        if "@" in netloc:
-            userinfo, hostport = netloc.rsplit("@", 1)
-            user, sep, secret = userinfo.partition(":")
-            if sep:
-                password = unquote(secret)
-            netloc = f"{user}@{hostport}" if user else hostport
-        query = []
-        for key, value in parse_qsl(parts.query, keep_blank_values=True):
-            if key.lower() == "password":
-                password = value
-            else:
-                query.append((key, value))
-        dsn = urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), ""))
-        params = dict(query)
-        identity = {
-            "url": redact_url(url),
-            "host": params.get("host") or parts.hostname or "localhost",
-            "port": params.get("port") or parts.port or 5432,
-            "user": unquote(parts.username) if parts.username else params.get("user"),
-            "database": unquote(parts.path.lstrip("/")) or params.get("dbname"),
-        }
-        return cls(dsn, password, identity)
-
-
 @contextlib.contextmanager
-def _tool_env(target: _PgTarget) -> Iterator[dict[str, str]]:
+def _tool_env(target: PostgresURL) -> Iterator[dict[str, str]]:
     """Environment for pg_dump/pg_restore: English messages and, when the URL carries a
     password, a temporary passfile (0600) that is removed afterwards."""
     env = dict(os.environ)
@@ -555,21 +518,6 @@ def _tool_env(target: _PgTarget) -> Iterator[dict[str, str]]:
             os.unlink(name)
 
 
-_PG_TABLES = """
-SELECT n.nspname, c.relname, c.relkind::text,
-       CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END,
-       pg_total_relation_size(c.oid)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'm')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                  AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2
-"""
-_PG_KINDS = {"r": "table", "p": "partitioned table", "m": "materialized view"}
-
-
 async def _pg_catalog(url: str) -> tuple[str, int, list[TableEntry]]:
     """(server version, major version, user tables) of the PostgreSQL database at ``url``."""
     from aishell.engine.drivers.postgres import PostgresDriver
@@ -577,23 +525,23 @@ async def _pg_catalog(url: str) -> tuple[str, int, list[TableEntry]]:
     conn = await PostgresDriver(url, application_name="aishell-backup").connect()
     try:
         version = await conn.server_version()
-        num = int((await conn.execute("SHOW server_version_num")).rows[0][0])
-        rows = (await conn.execute(_PG_TABLES)).rows
+        num = await conn.server_version_num()
+        relations = await conn.relation_sizes()
     finally:
         await conn.close()
-    tables = [TableEntry(r[0], r[1], _PG_KINDS[r[2]], int(r[3]), int(r[4])) for r in rows]
+    tables = [TableEntry(t.schema, t.name, t.kind, t.row_estimate, size) for t, size in relations]
     return version, num // 10000, tables
 
 
 async def _backup_postgres(
     url: str, out: Path, fmt: str, jobs: int, compress: str | None, report: "_Reporter"
 ) -> Manifest:
-    target = _PgTarget.parse(url)
+    target = postgres_url(url)
     version, major, tables = await _pg_catalog(url)
     pg_dump = find_tool("pg_dump", major)
     tool_major = _tool_major(pg_dump)
     report.progress.tables_total = sum(1 for t in tables if t.kind == "table")
-    base = [pg_dump, "--verbose", "--no-password", f"--dbname={target.dsn}"]
+    base = [pg_dump, "--verbose", "--no-password", f"--dbname={target.without_password}"]
     with _tool_env(target) as env:
         if fmt == "directory":
             compress = compress or ("zstd" if tool_major >= 16 else "gzip")
@@ -623,7 +571,9 @@ async def _backup_postgres(
         engine="postgres",
         format=fmt,
         compression=compress,
-        database=target.identity,
+        database={
+            "url": redact_url(url), "host": target.host, "port": target.port, "user": target.user, "database": target.database,
+        },
         server_version=version,
         tables=tables,
         files=files,
@@ -694,26 +644,16 @@ async def _dump_through_gzip(cmd: list[str], env: dict[str, str], file: Path, re
         _check("pg_dump", dump.returncode, await stderr)
 
 
-_PG_USER_RELATIONS = """
-SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                  AND d.objid = c.oid AND d.deptype = 'e')
-"""
-
-
 async def _restore_postgres(
     manifest: Manifest, directory: Path, url: str, jobs: int, clean: bool, no_owner: bool, report: "_Reporter"
 ) -> None:
     from aishell.engine.drivers.postgres import PostgresDriver
 
-    target = _PgTarget.parse(url)
+    target = postgres_url(url)
     conn = await PostgresDriver(url, application_name="aishell-restore").connect()
     try:
-        num = int((await conn.execute("SHOW server_version_num")).rows[0][0])
-        existing = int((await conn.execute(_PG_USER_RELATIONS)).rows[0][0])
+        num = await conn.server_version_num()
+        existing = await conn.user_relation_count()
     finally:
         await conn.close()
     if existing and not clean:
@@ -722,7 +662,7 @@ async def _restore_postgres(
             "restore into an empty database, or pass --clean to replace what the backup holds"
         )
     pg_restore = find_tool("pg_restore", num // 10000)
-    cmd = [pg_restore, "--verbose", "--no-password", "--exit-on-error", f"--dbname={target.dsn}"]
+    cmd = [pg_restore, "--verbose", "--no-password", "--exit-on-error", f"--dbname={target.without_password}"]
     if no_owner:
         cmd.append("--no-owner")
     if clean:

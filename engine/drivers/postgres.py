@@ -292,6 +292,34 @@ class PostgresConnection:
     async def server_version(self) -> str:
         return await self._fetchval("SHOW server_version")
 
+    async def server_version_num(self) -> int:
+        """The server's version as one number (150004 for 15.4; the major is ``// 10000``)."""
+        return int(await self._fetchval("SHOW server_version_num"))
+
+    async def relation_sizes(self) -> list[tuple[TableInfo, int]]:
+        """The relations whose rows a dump holds: tables, partitioned tables and materialized
+        views outside the system schemas and not owned by an extension, each with its size on
+        disk in bytes (indexes and TOAST included), by schema and name."""
+        rows = await self._fetch(
+            f"""SELECT n.nspname, c.relname, c.relkind::text,
+                       CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END,
+                       pg_total_relation_size(c.oid)
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p', 'm') AND {_schema_filter('n.nspname', None)}
+                  AND NOT {_EXTENSION_MEMBER}
+                ORDER BY 1, 2"""
+        )
+        return [(TableInfo(r[0], r[1], _KINDS[r[2]], int(r[3])), int(r[4])) for r in rows]
+
+    async def user_relation_count(self) -> int:
+        """Tables, views, materialized views, sequences, partitioned and foreign tables outside
+        the system schemas and not owned by an extension: 0 for an empty database."""
+        return int(await self._fetchval(
+            f"""SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND {_schema_filter('n.nspname', None)}
+                  AND NOT {_EXTENSION_MEMBER}"""
+        ))
+
     # -- state ----------------------------------------------------------------------------------
 
     def lifted(self) -> bool:
@@ -552,4 +580,6 @@ def _schema_filter(column: str, schema: str | None) -> str:
     return f"{column} NOT IN ('pg_catalog', 'information_schema') AND {column} NOT LIKE 'pg\\_toast%' AND {column} NOT LIKE 'pg\\_temp%'"
 
 
+_EXTENSION_MEMBER = """EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                  AND d.objid = c.oid AND d.deptype = 'e')"""
 _KINDS = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign table", "p": "partitioned table"}

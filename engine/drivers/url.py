@@ -14,8 +14,9 @@ aishell.engine.errors.UnsupportedURL: 'host=db password=***' is a libpq key=valu
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from aishell.engine.errors import UnsupportedURL
 from aishell.engine.redact import conninfo_pairs, redact_conninfo, redact_text, redact_url, url_password
@@ -91,6 +92,60 @@ def sqlite_path(target: str) -> str:
     return str(Path(target).expanduser())
 
 
+@dataclass(frozen=True, slots=True)
+class PostgresURL:
+    """A ``postgresql://`` URL split for the client tools (pg_dump, pg_restore), which must get
+    the password apart from the command line, and for a description without it.
+
+    >>> u = postgres_url("postgresql://bob:s%3Acret@db:6543/shop?sslmode=require&password=x")
+    >>> u.without_password, u.password, (u.host, u.port, u.user, u.database)
+    ('postgresql://bob@db:6543/shop?sslmode=require', 'x', ('db', 6543, 'bob', 'shop'))
+    """
+
+    without_password: str
+    """The URL with its userinfo password and ``password=`` query parameter removed."""
+    password: str | None
+    """The ``password=`` query value, else the userinfo password, else None."""
+    host: str
+    port: int
+    user: str | None
+    database: str | None
+
+
+def postgres_url(url: str) -> PostgresURL:
+    """Split a PostgreSQL URL (see :class:`PostgresURL`). Raises UnsupportedURL when it is not one."""
+    if classify(url) != "postgres":
+        raise UnsupportedURL(f"{redact_url(url)!r} is not a postgresql:// URL")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UnsupportedURL(f"{redact_url(url)!r} is not a valid URL: {exc}") from None
+    netloc, password = parts.netloc, None
+    if "@" in netloc:
+        userinfo, hostport = netloc.rsplit("@", 1)
+        user, sep, secret = userinfo.partition(":")
+        if sep:
+            password = unquote(secret)
+        netloc = f"{user}@{hostport}" if user else hostport
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key.lower() == "password":
+            password = value
+        else:
+            query.append((key, value))
+    params = dict(query)
+    query_port = params.get("port", "")
+    return PostgresURL(
+        without_password=urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), "")),
+        password=password,
+        host=params.get("host") or parts.hostname or "localhost",
+        port=int(query_port) if query_port.isdigit() else port or 5432,
+        user=unquote(parts.username) if parts.username else params.get("user"),
+        database=unquote(parts.path.lstrip("/")) or params.get("dbname"),
+    )
+
+
 def _scheme(target: str) -> str:
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", target)
     if not match or len(match.group(1)) == 1:  # "C:" drive letters are paths
@@ -98,4 +153,4 @@ def _scheme(target: str) -> str:
     return match.group(1).lower()
 
 
-__all__ = ["classify", "sqlite_path", "redact_url", "redact_text", "url_password", "urlunsplit"]
+__all__ = ["PostgresURL", "classify", "postgres_url", "sqlite_path", "redact_url", "redact_text", "url_password", "urlunsplit"]

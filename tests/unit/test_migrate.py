@@ -178,3 +178,11 @@ def test_split_script_keeps_a_begin_atomic_body_whole():
 ])
 def test_transaction_control_reads_tokens_not_text(statement, command):
     assert transaction_control(statement, "postgres") == command
+
+
+def test_docstring_examples():
+    import doctest
+
+    import aishell.engine.migrate
+
+    assert doctest.testmod(aishell.engine.migrate).failed == 0
