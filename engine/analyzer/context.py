@@ -169,6 +169,7 @@ class Context:
     def span(self, node: exp.Expression) -> tuple[int, int] | None:
         """Offsets of the first and last character of ``node`` in the text, from the token
         positions sqlglot keeps on identifiers, literals, functions and stars."""
+        lo, hi = (self.tokens[0].start, self.tokens[-1].end) if self.tokens else (0, len(self.sql))
         probe: exp.Expression | None = node
         while probe is not None:
             start = end = None
@@ -176,6 +177,8 @@ class Context:
                 meta = sub._meta
                 if meta and "start" in meta:
                     s, e = meta["start"], meta["end"]
+                    if s < lo or e > hi:
+                        continue  # a node sqlglot made up (a ``*`` it adds) carries a made-up position
                     if start is None or s < start:
                         start = s
                     if end is None or e > end:

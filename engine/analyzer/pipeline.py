@@ -52,11 +52,14 @@ MAX_NESTING = 256
 """Parenthesis depth beyond which a statement is reported instead of parsed."""
 MAX_FINDINGS = 25
 """Findings a rule lists for one statement; the rest are counted in one more finding."""
-WINDOW = 1 << 19
+WINDOW = 1 << 17
 """Characters tokenized at once (a window ends at its last ``;`` token; the rest is carried)."""
 MAX_STATEMENT_CHARS = 1 << 20
-"""Statements longer than this are reported, not parsed (their tokens and tree would not fit
-the memory bound); up to it, one analyzes in about a second."""
+"""Statements longer than this are reported, not parsed."""
+MAX_STATEMENT_TOKENS = 200_000
+"""Statements with more tokens than this are reported, not parsed: their tokens and tree would
+not fit the memory bound (about 0.8 KB a token at its peak). Up to it, one analyzes in well
+under a second."""
 MAX_TOKEN_CHARS = 1 << 23
 """A single token (string, comment) longer than this ends the analysis of the input: it is
 either never closed or not SQL anyone runs."""
@@ -348,86 +351,126 @@ def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Windo
     """The input as windows of whole statements (and skipped statements), reading ``blocks``
     only as far as needed: memory holds one window and its tokens, whatever the input's size.
 
-    A window is cut after its last ``;`` token and the rest carried into the next one, so
-    statements are split exactly as if the whole text were tokenized at once."""
+    Text is tokenized :data:`WINDOW` characters at a time, each piece from the end of the last
+    complete token, and a window is cut after its last ``;`` token, so statements are split
+    exactly as if the whole text were tokenized at once. A statement over
+    :data:`MAX_STATEMENT_TOKENS` tokens or :data:`MAX_STATEMENT_CHARS` characters is skipped
+    to its ``;`` without keeping its tokens."""
     source = iter(blocks)
-    pending: list[str] = []
-    pending_len = 0
-    carry = ""
-    offset, line, column = 0, 1, 1
-    size = WINDOW
+    carry = ""  # from the start of the first unfinished statement
+    tokens: list[Token] = []  # the complete tokens of carry[:done]
+    done = 0
+    done_lines = 0  # newlines in carry[:done]
+    offset, line, column = 0, 1, 1  # where carry starts in the input
+    want = WINDOW
     skipping: _Skipped | None = None
     exhausted = False
 
-    def advance(text: str) -> None:
-        nonlocal offset, line, column
-        offset += len(text)
+    def advance(end: int) -> None:
+        """Drop carry[:end] (a token boundary) and the tokens in it."""
+        nonlocal carry, tokens, done, done_lines, offset, line, column
+        text = carry[:end]
+        offset += end
         newlines = text.count("\n")
         if newlines:
             line += newlines
-            column = len(text) - text.rfind("\n")
+            column = end - text.rfind("\n")
         else:
-            column += len(text)
+            column += end
+        carry = carry[end:]
+        tokens, done, done_lines = [], 0, 0
 
     while True:
-        while not exhausted and len(carry) + pending_len < size:
-            block = next(source, None)
-            if block is None:
-                exhausted = True
-            elif block:
-                pending.append(block)
-                pending_len += len(block)
-        if pending:
-            carry += "".join(pending)
-            pending, pending_len = [], 0
-        if not carry and exhausted:
+        if not exhausted and len(carry) - done < want:
+            parts = [carry]
+            have = len(carry) - done
+            while have < want:
+                block = next(source, None)
+                if block is None:
+                    exhausted = True
+                    break
+                parts.append(block)
+                have += len(block)
+            carry = "".join(parts)
+        if not carry:
             if skipping is not None:
                 yield skipping
             return
-        tokens, error = _tokenize(tokenizer, carry)
-        semicolons = [i for i, t in enumerate(tokens) if t.token_type is TokenType.SEMICOLON]
+        piece, error = _tokenize(tokenizer, carry[done:])
+        if error is not None:
+            resume = stop = done + error
+        elif exhausted:
+            resume, stop = len(carry), None
+        else:  # the last tokens may be cut short by the end of the text read so far ("ORDER B…")
+            redo = piece[-_LOOKAHEAD:]
+            del piece[-_LOOKAHEAD:]
+            resume, stop = done + (redo[0].start if piece else 0), None
+        if done:
+            _shift(piece, done, done_lines, done - (carry.rfind("\n", 0, done) + 1))
+        done_lines += carry.count("\n", done, resume)
+        progress = resume > done
+        done = resume
         if skipping is not None:
-            if semicolons:
-                end = tokens[semicolons[0]].end + 1
-                yield replace(skipping, length=skipping.length + end)
+            semicolon = next((t for t in piece if t.token_type is TokenType.SEMICOLON), None)
+            if semicolon is not None:
+                yield replace(skipping, length=skipping.length + semicolon.end + 1)
                 skipping = None
-                advance(carry[:end])
-                carry = carry[end:]
-                size = WINDOW
-                continue
-            if exhausted:
+                advance(semicolon.end + 1)
+            elif exhausted:
                 yield replace(skipping, length=skipping.length + len(carry))
                 return
-            resume = error if error is not None else (tokens[-1].start if tokens else 0)
-            if resume <= 0:
-                if size >= MAX_TOKEN_CHARS:
+            elif done == 0:
+                want = 2 * len(carry)  # one token longer than what was read: read more
+                if want > MAX_TOKEN_CHARS:
                     yield skipping
                     yield _Skipped(offset, line, column, len(carry), rest=True)
                     return
-                size *= 2  # one token longer than the window
-                continue
-            skipping = replace(skipping, length=skipping.length + resume)
-            advance(carry[:resume])
-            carry = carry[resume:]
-            size = WINDOW
-            continue
-        if exhausted:
-            yield _Window(carry, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(carry), error)
-            return
-        if not semicolons:
-            if len(carry) >= MAX_STATEMENT_CHARS:
-                skipping = _Skipped(offset, line, column, 0)
             else:
-                size *= 2  # a statement longer than the window
+                skipping = replace(skipping, length=skipping.length + done)
+                advance(done)
+                want = WINDOW
             continue
-        cut = semicolons[-1]
-        end = tokens[cut].end + 1
-        text = carry[:end]
-        del tokens[cut + 1 :]
-        yield _Window(text, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(text))
-        advance(text)
-        carry = carry[end:]
-        size = WINDOW
+        first_new = len(tokens)
+        tokens.extend(piece)
+        if exhausted:
+            yield _Window(carry, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(carry), stop)
+            return
+        # tokens before this piece hold no ";" (the window would have been cut there)
+        cut = next((i for i in range(len(tokens) - 1, first_new - 1, -1) if tokens[i].token_type is TokenType.SEMICOLON), None)
+        if cut is not None:
+            end = tokens[cut].end + 1
+            del tokens[cut + 1 :]
+            text = carry[:end]
+            yield _Window(text, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(text))
+            advance(end)  # the rest of the statement after the cut is tokenized again with what follows
+            want = WINDOW
+        elif len(tokens) > MAX_STATEMENT_TOKENS or done > MAX_STATEMENT_CHARS:
+            skipping = _Skipped(offset, line, column, done)
+            advance(done)
+            want = WINDOW
+        elif not progress:
+            want = 2 * (len(carry) - done)  # one token longer than what was read: read more
+            if want > MAX_TOKEN_CHARS:
+                yield _Skipped(offset, line, column, len(carry), rest=True)
+                return
+        else:
+            want = len(carry) - done + WINDOW
+
+
+_LOOKAHEAD = 2
+"""Tokens at the end of a piece that the next characters could still change: one, and two for
+the keywords made of two words (``ORDER BY``)."""
+
+
+def _shift(tokens: list[Token], offset: int, lines: int, columns: int) -> None:
+    """Move tokens read from ``text[offset:]`` to their place in ``text``: ``lines`` newlines
+    come before ``offset``, which is ``columns`` characters into its line."""
+    for token in tokens:
+        token.start += offset
+        token.end += offset
+        if token.line == 1:
+            token.col += columns
+        token.line += lines
 
 
 def _statement(

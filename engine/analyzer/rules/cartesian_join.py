@@ -109,9 +109,15 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
             yield ctx.finding(
                 RULE,
                 source.node,
-                f"{key} is joined to {first_of(main)} without a condition: every row pairs with every row (a cartesian product)",
+                f"{_label(key)} is joined to {first_of([_label(k) for k in main])} without a condition: "
+                "every row pairs with every row (a cartesian product)",
                 suggestion=None if ctx.brief else _suggest(source, [sources[k] for k in main], ctx),
             )
+
+
+def _label(key: str) -> str:
+    """A source's name for messages: derived tables without an alias have only an internal key."""
+    return "a subquery without alias" if key.startswith("#") else key
 
 
 def _after_comma(item: exp.Expression, ctx) -> bool:
