@@ -50,6 +50,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence, TextIO
 
+from aishell.engine.files import private_opener
+
 __all__ = [
     "EXPORT_FORMATS", "CsvRowWriter", "JsonRowEncoder", "export_rows", "json_text", "pg_text", "unique_names",
 ]
@@ -314,25 +316,38 @@ def unique_names(columns: Sequence[ColumnSpec]) -> list[str]:
 
 
 class CsvRowWriter:
-    """RFC 4180 CSV on ``out``, one line a row (``\\n``), a page at a time."""
+    """RFC 4180 CSV on ``out``, one line a row (``\\n``), a page at a time.
 
-    __slots__ = ("_csv", "_names")
+    The csv module writes str, int, Decimal, dates, UUIDs and None ("") in their text form
+    itself, so only columns holding other types are converted, cell by cell. Looking at every
+    cell of every page would cost a tenth of the writing, so a column is looked at until it shows
+    values, and is trusted to keep its one type from then on (database columns have one type);
+    a column that shows more than one type (SQLite, MongoDB documents) is looked at on every page.
+    """
+
+    __slots__ = ("_csv", "_names", "_convert", "_watch")
 
     def __init__(self, out: TextIO, columns: Sequence[ColumnSpec]) -> None:
         import csv  # noqa: PLC0415 - only when writing CSV (start-up time)
 
         self._csv = csv.writer(out, lineterminator="\n")
         self._names = unique_names(columns)
+        self._convert: list[int] = []
+        """Columns converted cell by cell."""
+        self._watch: list[int] | None = None
+        """Columns still looked at on each page (None: every column, before the first page)."""
 
     def header(self) -> None:
         if self._names:
             self._csv.writerow(self._names)
 
     def rows(self, rows: Sequence[Sequence[Any]]) -> None:
-        # The csv module writes str, int, Decimal, dates, UUIDs and None ("") in their text form
-        # itself; a page holding only those goes straight through, and otherwise only the columns
-        # holding other types are converted.
-        convert = [i for i, column in enumerate(zip(*rows)) if not _CSV_NATIVE.issuperset(map(type, column))]
+        if not rows:
+            return
+        watch = range(len(rows[0])) if self._watch is None else self._watch
+        if watch:
+            self._learn(rows, watch)
+        convert = self._convert
         if not convert:
             self._csv.writerows(rows)
             return
@@ -344,6 +359,17 @@ class CsvRowWriter:
                 cells[i] = "" if text is None else text
             out.append(cells)
         self._csv.writerows(out)
+
+    def _learn(self, rows: Sequence[Sequence[Any]], watch: Sequence[int]) -> None:
+        still = []
+        for i in watch:
+            types = set(map(type, [row[i] for row in rows]))
+            types.discard(type(None))
+            if not types <= _CSV_NATIVE:
+                self._convert.append(i)  # converting handles any type: no need to look again
+            elif len(types) != 1:
+                still.append(i)  # no values yet, or several types: look again next page
+        self._watch = still
 
 
 _CSV_NATIVE = frozenset({str, int, decimal.Decimal, _dt.datetime, _dt.date, _dt.time, uuid.UUID, type(None)})
@@ -401,7 +427,7 @@ def export_rows(
     partial = target.with_name(f".{target.name}.part")
     count = 0
     try:
-        with open(partial, "w", encoding="utf-8", newline="") as handle:
+        with open(partial, "w", encoding="utf-8", newline="", opener=private_opener) as handle:
             if fmt == "csv":
                 writer = CsvRowWriter(handle, columns)
                 writer.header()

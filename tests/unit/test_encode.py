@@ -17,7 +17,7 @@ from bson import Decimal128, Int64, ObjectId, Timestamp
 
 from aishell.engine.drivers.base import Column
 import aishell.engine.encode
-from aishell.engine.encode import export_rows
+from aishell.engine.encode import CsvRowWriter, export_rows
 from aishell.engine.mongo.values import ObjectIdValue
 from aishell.tui.output import writer_for
 
@@ -129,6 +129,17 @@ def test_every_type_in_one_row_pages_and_duplicate_names(tmp_path):
     assert cli["rows"] == [list(record.values()) for record in export]
     assert cli["rows"][1] == [case[4] for case in CASES]
     assert cli["columns"] == ["v"] * len(CASES)  # the json shape lists the real names
+
+
+def test_csv_columns_of_several_types_stay_watched():
+    """SQLite and MongoDB columns may change type between rows: a column that showed two types
+    is checked on every page, one that showed only NULLs until it shows values."""
+    out = io.StringIO()
+    writer = CsvRowWriter(out, ["mixed", "late", "int"])
+    writer.rows([(1, None, 1), ("a", None, 2)])
+    writer.rows([(b"\x01", None, 3)])
+    writer.rows([(True, [1, 2], 4)])
+    assert out.getvalue().splitlines() == ["1,,1", "a,,2", "\\x01,,3", 't,"{1,2}",4']
 
 
 def test_export_file_is_complete_or_absent(tmp_path):
