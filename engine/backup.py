@@ -754,13 +754,10 @@ async def _backup_sqlite(url: str, out: Path, report: "_Reporter") -> Manifest:
     conn = await driver.connect(mode="ro")
     try:
         version = await conn.server_version()
-        infos = [t for t in await conn.tables("main") if t.kind == "table"]
-        sizes: dict[str, int] = {}
-        with contextlib.suppress(AishellError):  # dbstat is an optional compile-time feature
-            sizes = {r[0]: int(r[1]) for r in (await conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")).rows}
+        relations = await conn.relation_sizes()
     finally:
         await conn.close()
-    tables = [TableEntry("main", t.name, "table", t.row_estimate, sizes.get(t.name, -1)) for t in infos]
+    tables = [TableEntry("main", t.name, "table", t.row_estimate, size) for t, size in relations]
     report.progress.tables_total = len(tables)
     dest = out / SQLITE_FILE
     await _sqlite_copy(_ro_uri(driver.path), str(dest), report, check=True)
@@ -784,7 +781,7 @@ async def _restore_sqlite(manifest: Manifest, directory: Path, url: str, clean: 
         raise BackupError("restore needs a SQLite file, not :memory:")
     target = Path(path).expanduser()
     if target.exists() and target.stat().st_size and not clean:
-        existing = await asyncio.to_thread(_sqlite_object_count, target)
+        existing = await _sqlite_object_count(target)
         if existing:
             raise BackupError(
                 f"target {target} is not empty ({existing} tables, views or indexes): "
@@ -805,12 +802,17 @@ async def _restore_sqlite(manifest: Manifest, directory: Path, url: str, clean: 
         raise
 
 
-def _sqlite_object_count(path: Path) -> int:
+async def _sqlite_object_count(path: Path) -> int:
+    from aishell.engine.drivers.sqlite import SQLiteDriver
+
     try:
-        with contextlib.closing(sqlite3.connect(_ro_uri(str(path)), uri=True)) as db:
-            return int(db.execute("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").fetchone()[0])
-    except sqlite3.DatabaseError as exc:
-        raise BackupError(f"target {path} is not a SQLite database ({exc}); refusing to overwrite it") from None
+        conn = await SQLiteDriver(str(path)).connect(mode="ro")
+    except AishellError as exc:
+        raise BackupError(f"target {path} is not a SQLite database ({exc.message}); refusing to overwrite it") from None
+    try:
+        return await conn.user_relation_count()
+    finally:
+        await conn.close()
 
 
 async def _sqlite_copy(source_uri: str, dest: str, report: "_Reporter", *, check: bool) -> None:

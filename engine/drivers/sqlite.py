@@ -141,6 +141,11 @@ class SQLiteConnection:
     async def cancel(self) -> bool:
         if not self._running or self._closed:
             return False
+        self.raw._conn.interrupt()  # thread-safe: stops the statement in aiosqlite's thread
+        return True
+
+    # -- catalog --------------------------------------------------------------------------------
+
     async def databases(self) -> list[DatabaseInfo]:
         result = []
         for _, name, file in await self._fetch("PRAGMA database_list"):
@@ -148,11 +153,6 @@ class SQLiteConnection:
             page_size = await self._fetch(f"PRAGMA {_q(name)}.page_size")
             result.append(DatabaseInfo(name, size=pages[0][0] * page_size[0][0], location=file or ""))
         return sorted(result, key=lambda info: info.name)
-
-        self.raw._conn.interrupt()  # thread-safe: stops the statement in aiosqlite's thread
-        return True
-
-    # -- catalog --------------------------------------------------------------------------------
 
     async def schemas(self) -> list[str]:
         rows = await self._fetch("PRAGMA database_list")
@@ -230,6 +230,26 @@ class SQLiteConnection:
 
     async def server_version(self) -> str:
         return sqlite3.sqlite_version
+
+    async def relation_sizes(self) -> list[tuple[TableInfo, int]]:
+        """The tables of ``main`` (what a copy of the file holds), each with its size on disk in
+        bytes, its indexes included; -1 when this SQLite lacks the ``dbstat`` table."""
+        tables = [t for t in await self.tables("main") if t.kind == "table"]
+        sizes: dict[str, int] = {}
+        try:  # dbstat is an optional compile-time feature
+            rows = await self._fetch(
+                "SELECT m.tbl_name, sum(d.pgsize) FROM dbstat d JOIN sqlite_master m ON m.name = d.name GROUP BY m.tbl_name"
+            )
+            sizes = {r[0]: int(r[1]) for r in rows}
+        except QueryError:
+            pass
+        return [(t, sizes.get(t.name, -1)) for t in tables]
+
+    async def user_relation_count(self) -> int:
+        """Tables, views, indexes and triggers of ``main`` outside SQLite's own: 0 for an empty
+        database."""
+        rows = await self._fetch("SELECT count(*) FROM main.sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+        return int(rows[0][0])
 
     @property
     def in_transaction(self) -> bool:
