@@ -15,6 +15,8 @@ import random
 import sqlite3
 from pathlib import Path
 
+from aishell.engine.files import private_file
+
 SEED = 20240601
 N_CUSTOMERS = 6_000
 N_SUPPLIERS = 120
@@ -138,8 +140,7 @@ def ensure_demo_database(path: Path) -> Path:
     path = Path(path)
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = private_file(path.with_name(f".{path.name}.{os.getpid()}.tmp"))  # SQLite keeps its 0600
     try:
         build(tmp)
         os.replace(tmp, path)

@@ -3,6 +3,7 @@ text or logging, each row asserting the secret is gone and the text around it is
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
@@ -204,3 +205,49 @@ def test_workbench_logging_writes_a_private_file_and_nothing_to_the_terminal(tmp
     text = log.read_text()
     assert "postgresql://u:***@h/db down" in text and "secret" not in text
     assert stat.S_IMODE(log.stat().st_mode) == 0o600 and stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+
+
+# -- files AIShell writes -----------------------------------------------------------------------------
+
+def _mode(path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_private_files_and_directories(tmp_path):
+    from aishell.engine.files import private_dir, private_file, write_private
+
+    old = os.umask(0o022)  # a user's usual umask: nothing below may rely on a stricter one
+    try:
+        shared = tmp_path / "home"
+        shared.mkdir(mode=0o755)
+        write_private(shared / "a" / "b" / "buffers.json", '{"x": 1}')
+        assert [_mode(p) for p in (shared / "a", shared / "a" / "b", shared / "a" / "b" / "buffers.json")] == [0o700, 0o700, 0o600]
+        assert _mode(shared) == 0o755  # a parent that existed is not ours to narrow
+        assert private_dir(shared) == shared and _mode(shared) == 0o700  # ...unless asked
+        wide = shared / "memory.db"
+        wide.write_text("")
+        wide.chmod(0o644)
+        assert _mode(private_file(wide)) == 0o600
+        write_private(wide, b"new")
+        assert wide.read_bytes() == b"new" and _mode(wide) == 0o600
+        assert sorted(p.name for p in shared.iterdir()) == ["a", "memory.db"]  # no partial file left
+    finally:
+        os.umask(old)
+
+
+def test_exports_and_the_demo_database_are_private(tmp_path):
+    from aishell.engine.demo import ensure_demo_database
+    from aishell.engine.encode import export_rows
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "exports"
+        out.mkdir(mode=0o755)
+        for fmt in ("csv", "json", "jsonl"):
+            export_rows(["dsn"], [("host=h password=x",)], fmt, out / f"r.{fmt}")
+            assert _mode(out / f"r.{fmt}") == 0o600
+        assert _mode(out) == 0o755  # the user's directory keeps its mode
+        demo = ensure_demo_database(tmp_path / "data" / "demo.db")
+        assert _mode(demo) == 0o600 and _mode(demo.parent) == 0o700
+    finally:
+        os.umask(old)
