@@ -436,8 +436,7 @@ def _bytes_under(path: Path) -> int:
 
 @pytest.mark.parametrize("fmt", [
     pytest.param(["--format", "directory", "-j", "2"], id="directory-2-jobs"),
-    pytest.param(["--format", "custom", "--compress", "zstd"], id="custom-zstd"),
-    pytest.param(["--format", "custom", "--compress", "gzip"], id="custom-gzip"),
+    pytest.param(["--format", "custom", "--compress", "gzip"], id="custom-gzip"),  # zstd: the stalled test below
 ])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_killed_backup_takes_its_tools_with_it(pgbench_source, tmp_path, sig, fmt):
