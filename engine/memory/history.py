@@ -16,13 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
 from aishell.engine.errors import ConfigurationError
 
 KINDS = ("psql", "pgcli", "plain")
+IMPORT_WINDOW = 32
+"""How many of the last entries read an import remembers, to find its place again."""
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
 
@@ -98,10 +101,24 @@ def parse_pgcli(text: str) -> list[HistoryItem]:
 
 
 def parse_plain(text: str) -> list[HistoryItem]:
+    r"""Statements of a plain file; a psql meta-command (``\c db``) ends at its line's end, so a
+    statement on the lines after it is kept.
+
+    >>> [i.text for i in parse_plain("\\c shop\nSELECT 1;\n\\dt\nSELECT 2;")]
+    ['SELECT 1;', 'SELECT 2;']
+    """
     statements = list(split_statements(text))
     if len(statements) <= 1 and "\n" in text.strip() and ";" not in text:
         statements = [line for line in text.split("\n")]
-    return [HistoryItem(s.strip()) for s in statements if s.strip() and not s.strip().startswith("\\")]
+    items = []
+    for statement in statements:
+        lines = statement.strip().split("\n")
+        while lines and (not lines[0].strip() or lines[0].lstrip().startswith("\\")):
+            lines.pop(0)  # meta-commands before the statement
+        body = "\n".join(lines).strip()
+        if body:
+            items.append(HistoryItem(body))
+    return items
 
 
 def split_statements(text: str) -> Iterator[str]:
@@ -148,3 +165,47 @@ def _timestamp(text: str) -> float | None:
     if value.tzinfo is None:
         value = value.astimezone()  # pgcli writes local time
     return value.timestamp()
+
+
+# -- importing a file again -------------------------------------------------------------------------
+
+
+def import_progress(texts: Sequence[str], end: int) -> dict[str, Any]:
+    """What an import that has recorded ``texts[:end]`` keeps, to take up there next time (see
+    :func:`already_imported`): the count and digests of the last entries."""
+    return {"entries": end, "tail": [_entry_digest(t) for t in texts[max(0, end - IMPORT_WINDOW) : end]]}
+
+
+def already_imported(texts: Sequence[str], progress: Mapping[str, Any] | None) -> int:
+    """How many leading entries of ``texts`` an earlier import with this ``progress`` recorded.
+
+    The file as it was: all of them. A file that grew: what it held before. A file trimmed at
+    the start (psql keeps the last HISTSIZE lines): up to where the last entries read are now
+    (the earliest such place). A file it never saw, or rewritten: 0.
+
+    >>> first = import_progress(["a", "b", "c"], 3)
+    >>> already_imported(["a", "b", "c"], first), already_imported(["a", "b", "c", "d"], first)
+    (3, 3)
+    >>> already_imported(["c", "d"], first), already_imported(["x", "y", "z"], first)
+    (1, 0)
+    """
+    if not isinstance(progress, Mapping):
+        return 0
+    end, tail = progress.get("entries"), progress.get("tail")
+    if not isinstance(end, int) or not isinstance(tail, list) or not tail or end < len(tail):
+        return 0
+    width = len(tail)
+    if end <= len(texts) and [_entry_digest(t) for t in texts[end - width : end]] == tail:
+        return end
+    digests = [_entry_digest(t) for t in texts]
+    for end in range(width, len(digests) + 1):  # the earliest place: never skip an entry not read
+        if digests[end - 1] == tail[-1] and digests[end - width : end] == tail:
+            return end
+    for end in range(min(width - 1, len(digests)), 0, -1):  # trimmed into those last entries
+        if digests[:end] == tail[-end:]:
+            return end
+    return 0
+
+
+def _entry_digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()

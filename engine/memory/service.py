@@ -9,6 +9,10 @@ after its entry is durable.
 The vector index loads (or is rebuilt from the store) in the background at open; searches wait
 for it a few seconds at most, then rank on text alone. Pruning, consolidation, WAL checkpoints
 and index saves run in a background task with limits from settings.
+
+A damaged file, found on open or by any later query, is moved aside (never deleted) with its
+vector index and memory goes on with a fresh one: the operation that found it is retried there,
+and the user hears of it once, through the log and the listeners of :meth:`Memory.subscribe`.
 """
 
 from __future__ import annotations
@@ -25,22 +29,23 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
 from aishell.engine.config import MemorySettings, Settings
 from aishell.engine.errors import AishellError, MemoryUnavailable
 from aishell.engine.memory.embed import Embedder, HashingEmbedder, embedder_for
-from aishell.engine.memory.history import guess_kind, parse
+from aishell.engine.memory.history import HistoryItem, already_imported, guess_kind, import_progress, parse
 from aishell.engine.memory.search import SearchHit, bm25, rank, terms
-from aishell.engine.memory.store import Batch, Entry, MemoryStore, Prepared, Vector
+from aishell.engine.memory.store import Batch, Entry, MemoryStore, Prepared, Vector, damaged, move_aside
 from aishell.engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
 
 if TYPE_CHECKING:
     from aishell.engine.memory.vectors import VectorIndex
 
 log = logging.getLogger("aishell.engine.memory")
+_T = TypeVar("_T")
 
 SHAPE_CACHE = 4096
 READY_WAIT = 5.0
@@ -62,9 +67,14 @@ class ImportReport:
     recorded: int
     skipped: int
     redacted: int
+    already: int = 0
+    """Entries an earlier import of the same file recorded (not recorded again)."""
 
     def as_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "read": self.read, "recorded": self.recorded, "skipped": self.skipped, "redacted": self.redacted}
+        return {
+            "kind": self.kind, "read": self.read, "recorded": self.recorded, "skipped": self.skipped,
+            "redacted": self.redacted, "already": self.already,
+        }
 
 
 def shape_fingerprint(text: str, dialect: str, lexemes: list) -> str:
@@ -105,6 +115,12 @@ def _quick_gil_handoffs() -> Iterator[None]:
             sys.setswitchinterval(_bulk["saved"])
 
 
+def _quietly(task: asyncio.Task[Any]) -> None:
+    """Done callback of a background task whose failure was reported already."""
+    if not task.cancelled():
+        task.exception()
+
+
 def _growing_chunks(entries: Sequence[Entry]) -> list[Sequence[Entry]]:
     out = []
     start, size = 0, FIRST_BATCH
@@ -126,7 +142,7 @@ class Memory:
         self.reason: str | None = None
         """Why memory is off (None while on)."""
         self.notice: str | None = None
-        """A one-time message for the user (a damaged file moved aside)."""
+        """The last message for the user (a damaged file moved aside); see :meth:`subscribe`."""
         self.store: MemoryStore | None = None
         self.embedder: Embedder = HashingEmbedder()
         self.index: VectorIndex | None = None
@@ -135,6 +151,18 @@ class Memory:
         self._tasks: list[asyncio.Task[Any]] = []
         self._saved_state: tuple[int, int, int] | None = None
         self._closed = False
+        self._background = True
+        self._loader: asyncio.Task[None] | None = None
+        self._recovery = asyncio.Lock()
+        """Held while a damaged file is replaced; operations wait for it."""
+        self._listeners: list[Callable[[str], None]] = []
+        self._unheard: list[str] = []
+        """Notices given before anyone subscribed."""
+
+    @property
+    def side_files(self) -> tuple[Path, Path]:
+        """The saved vector index and its meta: moved aside with a damaged file."""
+        return self.index_path, self.index_path.with_name(self.index_path.name + ".meta")
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -154,21 +182,20 @@ class Memory:
         if path is None:
             path = (full or Settings.load()).memory_path
         self = cls(mem_settings, Path(path))
+        self._background = background
         if not mem_settings.enabled:
             self.reason = "memory is disabled in settings"
             return self
         try:
             self.embedder = embedder or embedder_for(mem_settings.embedder)
-            self.store = await MemoryStore.open(self.path, synchronous=getattr(mem_settings, "synchronous", "normal"))
+            self.store = await self._open_store()
         except AishellError as exc:
             self._off(str(exc))
             return self
-        self.notice = self.store.notice
-        if self.notice:
-            log.warning("memory: %s", self.notice)
+        if self.store.notice:
+            self._announce(self.store.notice)
         self.enabled = True
-        loader = asyncio.get_running_loop().create_task(self._load_index(background))
-        self._tasks.append(loader)
+        self._start_loading()
         if background and mem_settings.prune_interval > 0:
             self._tasks.append(asyncio.get_running_loop().create_task(self._maintain()))
         return self
@@ -209,6 +236,89 @@ class Memory:
         self.reason = reason
         log.warning("%s", reason if reason.startswith("memory") else f"memory off: {reason}")
 
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(message)`` for each notice from now on (a damaged file moved aside),
+        and at once for notices given before anyone subscribed. Subscribing again does nothing."""
+        if listener in self._listeners:
+            return
+        self._listeners.append(listener)
+        unheard, self._unheard = self._unheard, []
+        for text in unheard:
+            listener(text)
+
+    def _announce(self, text: str) -> None:
+        self.notice = text
+        log.warning("%s", text)
+        if not self._listeners:
+            self._unheard.append(text)
+        for listener in list(self._listeners):
+            try:
+                listener(text)
+            except Exception as exc:  # a listener's failure is not memory's
+                log.warning("memory: a notice listener failed: %s", exc)
+
+    # -- the file and its damage ------------------------------------------------------------------
+
+    async def _open_store(self) -> MemoryStore:
+        return await MemoryStore.open(
+            self.path, synchronous=getattr(self.settings, "synchronous", "normal"), side_files=self.side_files
+        )
+
+    def _start_loading(self) -> None:
+        self._loader = asyncio.get_running_loop().create_task(self._load_index(self._background))
+        self._tasks.append(self._loader)
+
+    async def _on_store(self, work: Callable[[MemoryStore], Awaitable[_T]]) -> _T:
+        """``work(store)``; when the file turns out damaged, again on a fresh file put in its place.
+
+        Waits while another operation replaces a damaged file. Raises MemoryUnavailable when
+        memory is off (or goes off because no fresh file can be made), and what ``work`` raises.
+        """
+        for attempt in range(2):
+            if self._recovery.locked():
+                async with self._recovery:
+                    pass
+            store = self.store
+            if not self.enabled or store is None:
+                raise MemoryUnavailable(self.reason or "memory off")
+            try:
+                return await work(store)
+            except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's closed connection
+                if attempt or not (damaged(exc) or self.store is not store):
+                    raise
+                if damaged(exc):
+                    await self._replace_damaged(store, exc)
+        raise AssertionError("unreachable")
+
+    async def _replace_damaged(self, store: MemoryStore, exc: BaseException) -> None:
+        """Move ``store``'s damaged file aside (with the vector index) and open a fresh one in its
+        place, announced once; nothing when another operation already did. Raises
+        MemoryUnavailable when no fresh file can be made: memory is then off."""
+        async with self._recovery:
+            if self.store is not store:
+                return
+            loader = self._loader
+            if loader is not None and loader is not asyncio.current_task() and not loader.done():
+                loader.cancel()
+                with contextlib.suppress(BaseException):
+                    await loader
+            self.index = None
+            self._saved_state = None
+            await store.close()
+            notice = move_aside(self.path, store.identity, self.side_files, f"damaged ({exc})")
+            try:
+                self.store = await self._open_store()
+            except MemoryUnavailable as off:
+                self.store = None
+                self._announce(notice)
+                self._off(str(off))
+                raise
+            self._announce(notice)
+            if self.store.notice:
+                self._announce(self.store.notice)
+            self._ready.clear()
+            self._start_loading()
+
     # -- recording ------------------------------------------------------------------------------
 
     async def record(self, entry: Entry, *, dialect: str = "postgres") -> bool:
@@ -222,7 +332,9 @@ class Memory:
         try:
             entry.text = redact_statement(entry.text.strip(), dialect)
             prepared = self._prepare([entry], dialect)[0]
-            statement_id, new = await self.store.add(prepared)
+            statement_id, new = await self._on_store(lambda store: store.add(prepared))
+        except MemoryUnavailable:
+            return False
         except (sqlite3.Error, OSError) as exc:
             self._off(f"memory off: could not record ({exc})")
             return False
@@ -239,9 +351,28 @@ class Memory:
 
         Raises MemoryUnavailable when memory is off or the write fails (bulk paths report errors).
         """
-        if not self.enabled or self.store is None:
-            raise MemoryUnavailable(self.reason or "memory off")
-        recorded = 0
+        return await self._bulk(functools.partial(self._record_batches, entries=entries, dialect=dialect, filtered=filtered))
+
+    async def _bulk(self, work: Callable[[MemoryStore], Awaitable[_T]]) -> _T:
+        """:meth:`_on_store` for bulk writes: a failed write turns memory off and raises
+        MemoryUnavailable."""
+        try:
+            return await self._on_store(work)
+        except (sqlite3.Error, OSError) as exc:
+            self._off(f"memory off: could not record ({exc})")
+            raise MemoryUnavailable(self.reason or "memory off") from None
+
+    async def _record_batches(
+        self,
+        store: MemoryStore,
+        entries: Sequence[Entry],
+        dialect: str,
+        filtered: bool,
+        progress: Callable[[int], tuple[str, Any]] | None = None,
+    ) -> int:
+        """The body of :meth:`record_many` on ``store``. ``progress(end)`` gives a meta (key,
+        value) written in the transaction of the batch that ends before ``entries[end]``."""
+        recorded = done = 0
         chunks = _growing_chunks(entries)
         plan = functools.partial(self._plan, dialect=dialect, filtered=filtered)
         ahead: asyncio.Future[Batch] | None = None
@@ -256,11 +387,8 @@ class Memory:
                     ahead = None
                     if number + 1 < len(chunks):  # prepare the next chunk while this one is written
                         ahead = asyncio.ensure_future(asyncio.to_thread(plan, chunks[number + 1]))
-                    try:
-                        new_ids, new_vectors = await self.store.add_many(batch)
-                    except (sqlite3.Error, OSError) as exc:
-                        self._off(f"memory off: could not record ({exc})")
-                        raise MemoryUnavailable(self.reason or "memory off") from None
+                    done += len(chunk)
+                    new_ids, new_vectors = await store.add_many(batch, meta=progress(done) if progress is not None else None)
                     recorded += len(batch)
                     index = self.index
                     if len(new_ids) and index is not None and self._ready.is_set():
@@ -325,60 +453,64 @@ class Memory:
 
         Empty ``text`` gives the most recent statements. Raises MemoryUnavailable when off.
         """
-        if not self.enabled or self.store is None:
-            raise MemoryUnavailable(self.reason or "memory off")
-        limit = max(1, int(limit))
-        now = time.time()
         try:
-            if not text.strip():
-                ids = await self.store.recent(limit, database or None) or await self.store.recent(limit)
-                cands = await self.store.candidates(ids, database)
-                return rank(cands, vector_scores={}, text_scores={}, database=database, now=now, settings=self.settings, limit=limit)
-            k = max(limit * 4, 40)
-            vector_scores: dict[int, float] = {}
-            max_id = await self.store.max_id()
-            index = await self._ready_index()
-            total = max_id
-            if index is not None:
-                if max_id > index.max_id:
-                    await self._catch_up(index)
-                total = index.ntotal
-                query = self.embedder.embed([text])
-                if index.ntotal >= THREAD_SEARCH_FROM:
-                    scores, ids = await asyncio.to_thread(index.search, query, k)
-                else:
-                    scores, ids = index.search(query, k)
-                vector_scores = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
-            words = terms(text)
-            lexical: list[int] = []
-            doc_freq: dict[str, int] = {}
-            if words:
-                doc_freq = await self.store.term_counts(words, RARE_TERM)
-                rare = [w for w in words if doc_freq[w] < RARE_TERM]
-                if rare:
-                    lexical += await self.store.text_matches(" OR ".join(f'"{w}"' for w in rare), k)
-                lexical += await self.store.text_matches(" OR ".join(f'"{w}"' for w in words), k // 2)
-            wanted = list(dict.fromkeys([*vector_scores, *lexical]))
-            cands = await self.store.candidates(wanted, database)
-            text_scores = bm25(words, {c.id: c.text for c in cands}, doc_freq, total) if words else {}
+            return await self._on_store(functools.partial(self._search, text=text, limit=limit, database=database))
         except sqlite3.Error as exc:
             raise MemoryUnavailable(f"memory search failed: {exc}") from None
+
+    async def _search(self, store: MemoryStore, text: str, limit: int, database: str) -> list[SearchHit]:
+        limit = max(1, int(limit))
+        now = time.time()
+        if not text.strip():
+            ids = await store.recent(limit, database or None) or await store.recent(limit)
+            cands = await store.candidates(ids, database)
+            return rank(cands, vector_scores={}, text_scores={}, database=database, now=now, settings=self.settings, limit=limit)
+        k = max(limit * 4, 40)
+        vector_scores: dict[int, float] = {}
+        max_id = await store.max_id()
+        index = await self._ready_index()
+        total = max_id
+        if index is not None:
+            if max_id > index.max_id:
+                await self._catch_up(index, store)
+            total = index.ntotal
+            query = self.embedder.embed([text])
+            if index.ntotal >= THREAD_SEARCH_FROM:
+                scores, ids = await asyncio.to_thread(index.search, query, k)
+            else:
+                scores, ids = index.search(query, k)
+            vector_scores = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        words = terms(text)
+        lexical: list[int] = []
+        doc_freq: dict[str, int] = {}
+        if words:
+            doc_freq = await store.term_counts(words, RARE_TERM)
+            rare = [w for w in words if doc_freq[w] < RARE_TERM]
+            if rare:
+                lexical += await store.text_matches(" OR ".join(f'"{w}"' for w in rare), k)
+            lexical += await store.text_matches(" OR ".join(f'"{w}"' for w in words), k // 2)
+        wanted = list(dict.fromkeys([*vector_scores, *lexical]))
+        cands = await store.candidates(wanted, database)
+        text_scores = bm25(words, {c.id: c.text for c in cands}, doc_freq, total) if words else {}
         return rank(cands, vector_scores=vector_scores, text_scores=text_scores, database=database, now=now, settings=self.settings, limit=limit)
 
     async def forget(self, ids: Iterable[int]) -> int:
         """Remove statements (and their runs) from memory and the index. Returns how many."""
-        if not self.enabled or self.store is None:
-            raise MemoryUnavailable(self.reason or "memory off")
-        gone = await self.store.delete(ids)
+        wanted = [int(i) for i in ids]
+        try:
+            gone = await self._on_store(lambda store: store.delete(wanted))
+        except sqlite3.Error as exc:
+            raise MemoryUnavailable(f"memory: could not forget ({exc})") from None
         if self.index is not None and gone:
             self.index.remove(np.array(gone, dtype=np.int64))
         return len(gone)
 
     async def stats(self) -> dict[str, Any]:
         """Store statistics plus the vector index's kind and size. Raises MemoryUnavailable when off."""
-        if not self.enabled or self.store is None:
-            raise MemoryUnavailable(self.reason or "memory off")
-        data = await self.store.stats()
+        try:
+            data = await self._on_store(lambda store: store.stats())
+        except sqlite3.Error as exc:
+            raise MemoryUnavailable(f"memory stats failed: {exc}") from None
         index = await self._ready_index()
         data["embedder"] = self.embedder.name
         data["index"] = {
@@ -393,7 +525,12 @@ class Memory:
     # -- import ---------------------------------------------------------------------------------
 
     async def import_file(self, path: str | Path, *, kind: str | None = None, database: str = "", dialect: str = "postgres") -> ImportReport:
-        """Read a psql, pgcli or plain history file into memory, in batched transactions."""
+        """Read a psql, pgcli or plain history file into memory, in batched transactions.
+
+        Importing a file again records only what it gained since (nothing when unchanged), also
+        after an import that was killed half way: each batch commits with how far the import
+        got. Raises MemoryUnavailable when off or when the file cannot be read.
+        """
         path = Path(path).expanduser()
         try:
             raw = path.read_bytes()
@@ -403,11 +540,23 @@ class Memory:
         text = raw.decode("utf-8", errors="replace")
         kind = kind or guess_kind(path, text)
         items = parse(text, kind)
-        entries: list[Entry] = []
-        redacted = 0
-        skipped = 0
+        key = "import:" + hashlib.blake2b(f"{path.resolve()}\0{kind}".encode(errors="replace"), digest_size=16).hexdigest()
+        work = functools.partial(
+            self._import, items=items, kind=kind, key=key, mtime=mtime, database=database, dialect=dialect
+        )
+        return await self._bulk(work)
+
+    async def _import(
+        self, store: MemoryStore, items: list[HistoryItem], kind: str, key: str, mtime: float, database: str, dialect: str
+    ) -> ImportReport:
+        texts = [item.text for item in items]
         n = len(items)
-        for i, item in enumerate(items):
+        start = already_imported(texts, await store.get_meta(key))
+        entries: list[Entry] = []
+        positions: list[int] = []  # per entry, its item's position in the file
+        redacted = skipped = 0
+        for i in range(start, n):
+            item = items[i]
             if ignored(item.text, ignore_space=False):
                 skipped += 1
                 continue
@@ -415,8 +564,18 @@ class Memory:
             redacted += clean != item.text.strip()
             started = item.started_at if item.started_at is not None else mtime - (n - i) * 1e-3
             entries.append(Entry(text=clean, database=database, started_at=started, success=None, duration_ms=None, rows=None, source=f"import:{kind}"))
-        recorded = await self.record_many(entries, dialect=dialect, filtered=True)
-        return ImportReport(kind, n, recorded, skipped, redacted)
+            positions.append(i)
+
+        def progress(end: int) -> tuple[str, Any]:
+            return key, import_progress(texts, positions[end] if end < len(entries) else n)
+
+        if entries:
+            recorded = await self._record_batches(store, entries, dialect, filtered=True, progress=progress)
+        else:
+            recorded = 0
+            if start < n:  # only statements that are never recorded: still, they were read
+                await store.set_meta(*progress(0))
+        return ImportReport(kind, n, recorded, skipped, redacted, already=start)
 
     # -- the vector index -----------------------------------------------------------------------
 
@@ -436,13 +595,12 @@ class Memory:
             return False
         return True
 
-    async def _catch_up(self, index: VectorIndex) -> None:
+    async def _catch_up(self, index: VectorIndex, store: MemoryStore) -> None:
         """Add statements recorded by other processes (or skipped) since the index last grew."""
-        assert self.store is not None
-        max_id = await self.store.max_id()
+        max_id = await store.max_id()
         if max_id <= index.max_id:
             return
-        async for ids, vectors in self.store.embeddings(after_id=index.max_id):
+        async for ids, vectors in store.embeddings(after_id=index.max_id):
             index.add(ids, vectors)
 
     async def _load_index(self, background: bool) -> None:
@@ -456,7 +614,7 @@ class Memory:
             if stored is None:
                 await store.set_meta("embedder", self.embedder.name)
             elif stored != self.embedder.name:
-                await self._reembed()
+                await self._reembed(store)
             expect = {"uid": store.uid, "embedder": self.embedder.name, "dim": self.embedder.dim}
             threshold = self.settings.ivf_threshold
             index = await asyncio.to_thread(VectorIndex.load, self.index_path, expect=expect, ivf_threshold=threshold, background=background)
@@ -477,18 +635,22 @@ class Memory:
                     await asyncio.to_thread(index.add, ids, vectors)
                 index.auto_train = True
             index.maybe_train()  # past the threshold (perhaps a new setting): IVF, in the background
-            self.index = index
+            if self.store is store:
+                self.index = index
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("memory: vector index unavailable, searching text only: %s", exc)
+            if damaged(exc):  # replaced by a fresh file, whose index loads then
+                recovery = asyncio.get_running_loop().create_task(self._replace_damaged(store, exc))
+                recovery.add_done_callback(_quietly)  # a failure turned memory off, with a warning
+                self._tasks.append(recovery)
+            else:
+                log.warning("memory: vector index unavailable, searching text only: %s", exc)
             self.index = None
         finally:
             self._ready.set()
 
-    async def _reembed(self) -> None:
-        store = self.store
-        assert store is not None
+    async def _reembed(self, store: MemoryStore) -> None:
         log.warning("memory: embedder changed to %s, re-embedding stored statements", self.embedder.name)
         async for rows in store.all_texts():
             vectors = await asyncio.to_thread(self.embedder.embed, [t for _, t in rows])
@@ -514,18 +676,19 @@ class Memory:
 
     async def maintain_once(self) -> list[int]:
         """One pass of pruning, consolidation, checkpoint and index save. Returns removed ids."""
-        store = self.store
-        if not self.enabled or store is None:
+        if not self.enabled or self.store is None:
             return []
         s = self.settings
-        removed = await store.prune(
-            max_statements=s.max_entries,
-            max_runs_per_statement=getattr(s, "max_runs_per_statement", 100),
-            half_life_days=s.half_life_days,
+        removed = await self._on_store(
+            lambda store: store.prune(
+                max_statements=s.max_entries,
+                max_runs_per_statement=getattr(s, "max_runs_per_statement", 100),
+                half_life_days=s.half_life_days,
+            )
         )
         if removed and self.index is not None:
             self.index.remove(np.array(removed, dtype=np.int64))
-        await store.checkpoint()
+        await self._on_store(lambda store: store.checkpoint())
         if self._ready.is_set():
             await self._save_index()
         return removed

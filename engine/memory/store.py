@@ -18,13 +18,17 @@ back after every row and stalls for the interpreter's switch interval whenever a
 
 Files are created mode 0600 in a 0700 directory. A file that is not ours (not SQLite, another
 application's, damaged) is moved aside as ``memory.db.corrupt-<UTC time>`` with its WAL, never
-deleted, and a fresh store takes its place; :attr:`MemoryStore.notice` says so. A directory or
-disk that refuses writes raises :class:`~engine.errors.MemoryUnavailable`.
+deleted, and a fresh store takes its place; :attr:`MemoryStore.notice` says so. Damage that
+shows only later, as a query's error, is recognised by :func:`damaged` and handled the same way
+by the store's user (:func:`move_aside`). A directory or disk that refuses writes raises
+:class:`~engine.errors.MemoryUnavailable`. Any number of processes may open (or create) one file
+at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -37,7 +41,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import aiosqlite
 import msgpack
@@ -275,6 +279,8 @@ class MemoryStore:
         """Set when a damaged or foreign file was moved aside on open (a message for the user)."""
         self.uid = ""
         """A random id of this store, so saved vector indexes can tell whose they are."""
+        self.identity: tuple[int, int] = (0, 0)
+        """Device and inode of the file opened: moving it aside checks it is still this one."""
         self._write = asyncio.Lock()
         self._closed = False
         self._vector_cache: dict[bytes, int] = {}
@@ -284,31 +290,38 @@ class MemoryStore:
     # -- opening ----------------------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: str | os.PathLike[str], *, synchronous: str = "normal") -> "MemoryStore":
+    async def open(
+        cls, path: str | os.PathLike[str], *, synchronous: str = "normal", side_files: Sequence[Path] = ()
+    ) -> "MemoryStore":
         """Open or create the store at ``path``.
 
-        A foreign or damaged file is moved aside and replaced (see :attr:`notice`). Raises
-        MemoryUnavailable when the directory or disk refuses writes or the file is from a newer
-        aishell.
+        A foreign or damaged file is moved aside with its ``side_files`` (the vector index) and
+        replaced (see :attr:`notice`). Safe when several processes open or create the same file
+        at once. Raises MemoryUnavailable when the directory or disk refuses writes or the file
+        is from a newer aishell.
         """
         path = Path(path)
         notice = None
-        for attempt in range(2):
+        for attempt in range(3):
             try:
                 _prepare_file(path)
+                before = _identity(path)
                 conn = await aiosqlite.connect(str(path), isolation_level=None)
+                identity = _identity(path)
             except OSError as exc:
                 raise MemoryUnavailable(f"memory off: cannot create {path}: {exc.strerror or exc}") from None
             except sqlite3.Error as exc:
                 raise MemoryUnavailable(f"memory off: cannot open {path}: {exc}") from None
+            if identity != before:  # another process moved the file aside meanwhile: open the new one
+                await conn.close()
+                continue
             try:
                 uid = await _initialize(conn, path, synchronous)
             except _Foreign as exc:
                 await conn.close()
-                if attempt:
+                if notice is not None:
                     raise MemoryUnavailable(f"memory off: {path} is still unusable after moving it aside") from None
-                aside = _move_aside(path)
-                notice = f"memory file {path} was {exc.reason}; moved aside to {aside.name}, starting a fresh memory"
+                notice = move_aside(path, identity, side_files, exc.reason)
                 continue
             except MemoryUnavailable:
                 await conn.close()
@@ -318,8 +331,9 @@ class MemoryStore:
                 raise MemoryUnavailable(f"memory off: {path}: {exc}") from None
             store = cls(conn, path, notice)
             store.uid = uid
+            store.identity = identity
             return store
-        raise AssertionError("unreachable")
+        raise MemoryUnavailable(f"memory off: {path} keeps being replaced by another process")
 
     async def close(self) -> None:
         if self._closed:
@@ -344,14 +358,17 @@ class MemoryStore:
         """Record one run in its own transaction, committed on return. ``(statement_id, new)``."""
         return await self._transaction(functools.partial(_add, item=item))
 
-    async def add_many(self, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    async def add_many(self, batch: Batch, *, meta: tuple[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Record a planned batch of runs in one transaction (plan it off the event loop: the
-        write stays short). Returns the ids of the statements new to the store (ascending) and
-        their embeddings, one row each."""
+        write stays short), with the ``meta`` (key, value) set in the same transaction (an
+        import's progress: it holds exactly when the batch does). Returns the ids of the
+        statements new to the store (ascending) and their embeddings, one row each."""
         if not len(batch):
+            if meta is not None:
+                await self.set_meta(*meta)
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         known = self._vector_cache
-        ids, vectors, vector_ids = await self._transaction(functools.partial(_add_many, batch=batch, known=known))
+        ids, vectors, vector_ids = await self._transaction(functools.partial(_add_many, batch=batch, known=known, meta=meta))
         if len(known) + len(vector_ids) > VECTOR_CACHE:
             known.clear()
         known.update(vector_ids)
@@ -585,10 +602,7 @@ class MemoryStore:
 
     async def set_meta(self, key: str, value: Any) -> None:
         async with self._write:
-            await self._conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, msgpack.packb(value, use_bin_type=True)),
-            )
+            await self._conn.execute(_SET_META, (key, msgpack.packb(value, use_bin_type=True)))
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file (background housekeeping)."""
@@ -638,7 +652,9 @@ def _add(db: sqlite3.Connection, item: Prepared) -> tuple[int, bool]:
     return statement_id, new
 
 
-def _add_many(db: sqlite3.Connection, batch: Batch, known: dict[bytes, int]) -> tuple[np.ndarray, np.ndarray, dict[bytes, int]]:
+def _add_many(
+    db: sqlite3.Connection, batch: Batch, known: dict[bytes, int], meta: tuple[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[bytes, int]]:
     existing: dict[str, int] = {}
     hashes = list({item.text_hash for item in batch.firsts})
     for chunk in _chunks(hashes, _MAX_VARIABLES):
@@ -675,6 +691,8 @@ def _add_many(db: sqlite3.Connection, batch: Batch, known: dict[bytes, int]) -> 
     run_params[0::10] = [sids[k] for k in batch.run_texts]
     _insert_flat(db, _INSERT_RUN, _RUN_ROW, run_params)
     _insert_values(db, _UPSERT_SHAPE_HEAD, _ROW6, batch.shapes, _UPSERT_SHAPE_TAIL)
+    if meta is not None:
+        db.execute(_SET_META, (meta[0], msgpack.packb(meta[1], use_bin_type=True)))
     ids = np.arange(first_new, max_id + 1, dtype=np.int64)
     matrix = np.frombuffer(b"".join(new_blobs), dtype=np.float32).reshape(len(new_blobs), -1) if new_blobs else np.zeros((0, 0), np.float32)
     return ids, matrix, vector_ids
@@ -748,6 +766,7 @@ _UPSERT_SHAPE_TAIL = (
     " failures = failures + excluded.failures, total_ms = total_ms + excluded.total_ms,"
     " last_run = max(last_run, excluded.last_run)"
 )
+_SET_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
 _DROP_UNUSED_VECTORS = "DELETE FROM vectors WHERE id NOT IN (SELECT vector_id FROM statements)"  # one scan of statements
 _ROW6 = "(?,?,?,?,?,?)"
 _ROW10 = "(?,?,?,?,?,?,?,?,?,?)"
@@ -860,59 +879,42 @@ def _prepare_file(path: Path) -> None:
 
 
 async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) -> str:
+    """Check that the file is ours and sound, set the connection up and bring the schema to
+    :data:`SCHEMA_VERSION`; returns the store's uid. Several processes may run this on one new
+    file at once: the state is read in one statement (one snapshot), and each migration reads
+    it again under the write lock, so only the first process creates the tables."""
+    await conn.execute("PRAGMA busy_timeout=5000")  # first: another process may be creating the file
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head and head != SQLITE_MAGIC:
         raise _Foreign("not an SQLite database")
     try:
-        (app_id,) = next(iter(await conn.execute_fetchall("PRAGMA application_id")))
-        (version,) = next(iter(await conn.execute_fetchall("PRAGMA user_version")))
-        (tables,) = next(iter(await conn.execute_fetchall("SELECT count(*) FROM sqlite_master")))
-    except sqlite3.DatabaseError as exc:
-        if _is_corruption(exc):
-            raise _Foreign(f"damaged ({exc})") from None
-        raise
-    if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
-        raise _Foreign("another application's database")
-    if version > SCHEMA_VERSION:
-        raise MemoryUnavailable(
-            f"memory off: {path} has schema version {version}, newer than this aishell's {SCHEMA_VERSION}"
-        )
-    if app_id == APPLICATION_ID and path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
-        try:
+        app_id, version, tables = await _schema_state(conn)
+        if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
+            raise _Foreign("another application's database")
+        _check_version(path, version)
+        # Damage deep inside a larger file shows later, as the error of a query that reads it;
+        # the store's user moves the file aside then (see damaged()). quick_check reads every
+        # page: about 0.2 s at this size, 1.6 s at 600 MB.
+        if app_id == APPLICATION_ID and path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
             result = [r[0] for r in await conn.execute_fetchall("PRAGMA quick_check")]
-        except sqlite3.DatabaseError as exc:
-            raise _Foreign(f"damaged ({exc})") from None
-        if result != ["ok"]:
-            raise _Foreign(f"damaged ({'; '.join(map(str, result[:3]))})")
-    try:
+            if result != ["ok"]:
+                raise _Foreign(f"damaged ({'; '.join(map(str, result[:3]))})")
         mode = next(iter(await conn.execute_fetchall("PRAGMA journal_mode=WAL")))[0]
-    except sqlite3.OperationalError as exc:
-        raise MemoryUnavailable(f"memory off: {path} is not writable ({exc})") from None
-    if str(mode).lower() != "wal":
-        raise MemoryUnavailable(f"memory off: {path}: cannot use WAL mode (got {mode})")
-    sync = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}.get(synchronous.lower(), "NORMAL")
-    await conn.execute(f"PRAGMA synchronous={sync}")
-    await conn.execute("PRAGMA busy_timeout=5000")
-    await conn.create_function("aishell_log2", 1, _log2, deterministic=True)
-    await conn.create_function("aishell_digest", 1, _digest, deterministic=True)
-    await conn.create_function("aishell_text_hash", 1, _text_hash_sql, deterministic=True)
-    try:
+        if str(mode).lower() != "wal":
+            raise MemoryUnavailable(f"memory off: {path}: cannot use WAL mode (got {mode})")
+        sync = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}.get(synchronous.lower(), "NORMAL")
+        await conn.execute(f"PRAGMA synchronous={sync}")
+        await conn.create_function("aishell_log2", 1, _log2, deterministic=True)
+        await conn.create_function("aishell_digest", 1, _digest, deterministic=True)
+        await conn.create_function("aishell_text_hash", 1, _text_hash_sql, deterministic=True)
         for target in range(version + 1, SCHEMA_VERSION + 1):  # foreign keys off: tables get rebuilt
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in MIGRATIONS[target]:
-                    await conn.execute(statement)
-                problems = await conn.execute_fetchall("PRAGMA foreign_key_check")
-                if problems:
-                    raise _Foreign(f"inconsistent after migration {target} ({len(problems)} dangling references)")
-                if target == 1:
-                    await conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-                    await conn.execute(
-                        "INSERT INTO meta (key, value) VALUES ('uid', ?), ('created', ?)",
-                        (msgpack.packb(uuid.uuid4().hex), msgpack.packb(time.time())),
-                    )
-                await conn.execute(f"PRAGMA user_version={target}")
+                _, current, _ = await _schema_state(conn)
+                _check_version(path, current)
+                if current < target:  # else another process migrated it while this one waited
+                    await _migrate(conn, target)
                 await conn.execute("COMMIT")
             except BaseException:
                 await _rollback(conn)
@@ -925,7 +927,7 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
             raise MemoryUnavailable(f"memory off: {path} is not writable ({exc})") from None
         raise
     except sqlite3.DatabaseError as exc:
-        if _is_corruption(exc):
+        if damaged(exc):
             raise _Foreign(f"damaged ({exc})") from None
         raise
     for (value,) in rows:
@@ -933,23 +935,105 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
     raise _Foreign("missing its identity record")
 
 
+async def _schema_state(conn: aiosqlite.Connection) -> tuple[int, int, int]:
+    """``(application_id, user_version, number of schema objects)``, read in one snapshot."""
+    rows = await conn.execute_fetchall(
+        "SELECT a.application_id, v.user_version, (SELECT count(*) FROM sqlite_master)"
+        " FROM pragma_application_id AS a, pragma_user_version AS v"
+    )
+    app_id, version, tables = next(iter(rows))
+    return int(app_id), int(version), int(tables)
+
+
+def _check_version(path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise MemoryUnavailable(
+            f"memory off: {path} has schema version {version}, newer than this aishell's {SCHEMA_VERSION}"
+        )
+
+
+async def _migrate(conn: aiosqlite.Connection, target: int) -> None:
+    """Run migration ``target`` inside the caller's write transaction."""
+    for statement in MIGRATIONS[target]:
+        await conn.execute(statement)
+    problems = await conn.execute_fetchall("PRAGMA foreign_key_check")
+    if problems:
+        raise _Foreign(f"inconsistent after migration {target} ({len(problems)} dangling references)")
+    if target == 1:
+        await conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        await conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('uid', ?), ('created', ?)",
+            (msgpack.packb(uuid.uuid4().hex), msgpack.packb(time.time())),
+        )
+    await conn.execute(f"PRAGMA user_version={target}")
+
+
 def _log2(x: float) -> float:
     return math.log2(x) if x and x > 0 else 0.0
 
 
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+def damaged(exc: BaseException) -> bool:
+    """True for SQLite's errors that say the file's content is broken ("database disk image is
+    malformed", "file is not a database"), whether raised on open or by a later query."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
     text = str(exc).lower()
-    return "not a database" in text or "malformed" in text or "corrupt" in text or "encrypted" in text
+    return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
-def _move_aside(path: Path) -> Path:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        source = _sidecar(path, suffix)
-        if source.exists():
-            os.replace(source, _sidecar(aside, suffix))
-    return aside
+def move_aside(path: Path, identity: tuple[int, int], side_files: Sequence[Path], reason: str) -> str:
+    """Move an unusable memory file with its WAL and shared memory to ``<name>.corrupt-<UTC
+    time>`` and each of ``side_files`` beside it (``<that name>.<its name>``), never deleting
+    anything; returns the message for the user. Only while ``path`` is still the file with
+    ``identity``: when another process got there first, the file now at ``path`` is its fresh
+    one and stays (the check and the move hold a lock on the directory, so two processes never
+    both move)."""
+    with _directory_lock(path.parent):
+        try:
+            current: tuple[int, int] | None = _identity(path)
+        except FileNotFoundError:
+            current = None
+        if current != identity:
+            return f"memory file {path} was {reason}; another aishell moved it aside, starting a fresh memory"
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+        moves = [(_sidecar(path, suffix), _sidecar(aside, suffix)) for suffix in ("", "-wal", "-shm")]
+        moves += [(side, aside.with_name(f"{aside.name}.{side.name}")) for side in side_files]
+        for source, target in moves:
+            try:
+                os.replace(source, target)
+            except FileNotFoundError:
+                pass
+    return f"memory file {path} was {reason}; moved aside to {aside.name}, starting a fresh memory"
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino
+
+
+@contextlib.contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """An exclusive advisory lock between processes (flock on the directory itself: no lock file
+    is left behind). Where flock does not exist, no lock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

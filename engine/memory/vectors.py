@@ -14,10 +14,12 @@ None for a missing, unreadable or mismatched file, and the caller rebuilds from 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -215,18 +217,29 @@ class VectorIndex:
     def save(self, path: str | os.PathLike[str], meta: dict[str, Any]) -> None:
         """Write the index and its meta (``meta`` plus kind, nprobe, dim, count) atomically."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with self._lock:
-            faiss.write_index(self._index, str(tmp))
-            info = dict(meta, kind=self.kind, nprobe=self.nprobe, dim=self.dim, ntotal=self.ntotal,
-                        max_id=self.max_id, trained_on=self.trained_on)
-        os.chmod(tmp, 0o600)
-        meta_tmp = path.with_name(path.name + ".meta.tmp")
-        fd = os.open(meta_tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(msgpack.packb(info, use_bin_type=True))
-        os.replace(tmp, path)
-        os.replace(meta_tmp, path.with_name(path.name + ".meta"))
+        # Names of this process's own: two processes saving at once each write whole files, and
+        # the meta names the index file it describes (size, mtime), so a pair that crossed with
+        # another process's is refused by load() instead of read with the wrong meta.
+        unique = f".{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+        tmp = path.with_name(path.name + unique)
+        meta_tmp = path.with_name(path.name + ".meta" + unique)
+        try:
+            with self._lock:
+                faiss.write_index(self._index, str(tmp))
+                info = dict(meta, kind=self.kind, nprobe=self.nprobe, dim=self.dim, ntotal=self.ntotal,
+                            max_id=self.max_id, trained_on=self.trained_on)
+            os.chmod(tmp, 0o600)
+            written = os.stat(tmp)
+            info["file"] = [written.st_size, written.st_mtime_ns]
+            fd = os.open(meta_tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(msgpack.packb(info, use_bin_type=True))
+            os.replace(tmp, path)
+            os.replace(meta_tmp, path.with_name(path.name + ".meta"))
+        finally:
+            for leftover in (tmp, meta_tmp):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, expect: dict[str, Any], ivf_threshold: int, background: bool = True) -> "VectorIndex | None":
@@ -237,6 +250,9 @@ class VectorIndex:
             meta = msgpack.unpackb(meta_path.read_bytes(), raw=False)
             if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expect.items()):
                 return None
+            stored = os.stat(path)
+            if meta.get("file") != [stored.st_size, stored.st_mtime_ns]:
+                return None  # not the file this meta was written with
             index = faiss.read_index(str(path))
         except (OSError, ValueError, RuntimeError, msgpack.UnpackException):
             return None

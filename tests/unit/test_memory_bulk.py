@@ -44,9 +44,9 @@ async def test_bulk_write_shortens_the_switch_interval_only_while_it_runs(tmp_pa
     seen: list[float] = []
     real_add_many = memory.store.add_many
 
-    async def add_many(batch):
+    async def add_many(batch, **options):
         seen.append(sys.getswitchinterval())
-        return await real_add_many(batch)
+        return await real_add_many(batch, **options)
 
     monkeypatch.setattr(memory.store, "add_many", add_many)
     before = sys.getswitchinterval()

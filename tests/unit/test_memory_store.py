@@ -138,8 +138,10 @@ async def test_corrupt_or_foreign_file_is_moved_aside_and_a_fresh_store_made(tmp
     try:
         assert memory.enabled, memory.reason
         assert memory.notice and "moved aside" in memory.notice
-        aside = [p for p in tmp_path.iterdir() if p.name.startswith("memory.db.corrupt-")]
+        aside = [p for p in tmp_path.iterdir() if p.name.startswith("memory.db.corrupt-") and p.name.endswith("Z")]
         assert len(aside) == 1 and aside[0].read_bytes() == original  # kept, byte for byte
+        if kind == "truncated":  # its vector index went with it
+            assert (tmp_path / f"{aside[0].name}.memory.faiss").exists() and not (tmp_path / "memory.faiss").exists()
         assert await memory.record(Entry("SELECT 1", database=DB))
         assert (await memory.stats())["statements"] == 1
     finally:
