@@ -28,6 +28,7 @@ from typing import Any
 from aishell.engine.config import PoolSettings
 from aishell.engine.drivers.base import Driver
 from aishell.engine.errors import AishellError, CircuitOpen, ConnectionFailed, ConnectionLost, PoolError, PoolTimeout
+from aishell.engine.liveness import CONNECTED, Liveness
 from aishell.engine.metrics import LatencyWindow, PoolSnapshot
 
 _perf = time.perf_counter
@@ -120,7 +121,7 @@ class CircuitBreaker:
 
 
 class _PoolBase:
-    """Counters, latency window, breaker and the background maintenance task."""
+    """Counters, latency window, breaker, liveness and the background maintenance task."""
 
     backend = ""
 
@@ -145,6 +146,14 @@ class _PoolBase:
         self._max_lifetime = settings.max_lifetime
         self._closing = False
         self._task: asyncio.Task | None = None
+        self.liveness = Liveness(self._probe)
+        """Whether the server can be reached now, told to listeners when it changes: a
+        connection the server closed or a failed connect starts probing, a success ends it."""
+
+    async def _probe(self) -> None:
+        """Open one connection outside the pool and close it (Liveness's check)."""
+        conn = await self.driver.connect()
+        await conn.close()
 
     # -- metrics --------------------------------------------------------------------------------
 
@@ -222,6 +231,7 @@ class _PoolBase:
             error = ConnectionFailed(f"could not connect to {self.driver.display_url}: {exc}")
         if isinstance(error, ConnectionFailed):
             breaker.failure(str(error))
+            self.liveness.lost(str(error))
         else:
             breaker.abandon()
         return error
@@ -249,6 +259,7 @@ class _PoolBase:
 
     async def _stop_maintenance(self) -> None:
         self._closing = True
+        await self.liveness.close()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -300,6 +311,10 @@ class PostgresPool(_PoolBase):
         self._wrappers.pop(raw, None)
         self._dirty.discard(raw)
         self._died(raw)
+        if not self._closing:
+            # The server may have closed it (shutdown, restart, network), or we did (recycling):
+            # a probe tells which, so the state changes only when the server is really gone.
+            self.liveness.lost("the server closed a connection")
 
     async def _reset_connection(self, raw: Any) -> None:
         """asyncpg's release hook (after it rolled back any open transaction).
@@ -488,6 +503,8 @@ class _PostgresAcquire:
         window.count += 1
         if breaker.failures:
             breaker.success()
+        if pool.liveness.state != CONNECTED:
+            pool.liveness.reached()
         pool._acquisitions += 1
         n = pool._in_use = pool._in_use + 1
         if n > pool._peak:
@@ -592,6 +609,10 @@ class SQLitePool(_PoolBase):
                 self._reader_q.put_nowait(slot)
                 raise
         self._start_maintenance()
+
+    async def _probe(self) -> None:
+        conn = await self.driver.connect(mode="ro")  # a probe never creates the file
+        await conn.close()
 
     async def _connect(self, *, write: bool) -> Any:
         driver = self.driver
@@ -716,6 +737,8 @@ class _SQLiteAcquire:
         pool._window.record(_perf() - started)
         if breaker.failures:
             breaker.success()
+        if pool.liveness.state != CONNECTED:
+            pool.liveness.reached()
         pool._acquisitions += 1
         n = pool._in_use = pool._in_use + 1
         if n > pool._peak:
@@ -731,6 +754,7 @@ class _SQLiteAcquire:
         broken = exc_type is not None and issubclass(exc_type, ConnectionLost)
         if broken:
             pool._errors += 1
+            pool.liveness.lost(str(exc))
         born = pool._born.get(conn, _perf())
         if broken or conn.closed or pool._closing or conn.uses >= pool.settings.max_uses or _perf() - born > pool._max_lifetime:
             await asyncio.shield(pool._discard(conn))

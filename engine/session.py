@@ -23,7 +23,8 @@ from typing import Any, AsyncIterator
 from aishell.engine.config import Settings
 from aishell.engine.drivers import driver_for
 from aishell.engine.drivers.base import Connection, DatabaseInfo, Driver, Params, QueryResult, RowStream, SchemaInfo, TableInfo, ColumnInfo, IndexInfo
-from aishell.engine.errors import AishellError, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
+from aishell.engine.errors import AishellError, ConnectionFailed, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
+from aishell.engine.liveness import Liveness
 
 
 class SingleConnection:
@@ -37,16 +38,31 @@ class SingleConnection:
         self._driver = driver
         self._conn: Connection | None = None
         self._lock = asyncio.Lock()
+        self.liveness = Liveness(self._probe)
+        """Whether the server can be reached now (see :class:`engine.liveness.Liveness`)."""
 
     async def start(self) -> None:
         self._conn = await self._driver.connect()
+
+    async def _probe(self) -> None:
+        conn = await self._driver.connect()
+        await conn.close()
 
     @contextlib.asynccontextmanager
     async def acquire(self, *, timeout: float | None = None, write: bool = True, stateless: bool = False) -> AsyncIterator[Connection]:
         async with self._lock:
             if self._conn is None or self._conn.closed:
-                self._conn = await self._driver.connect()
-            yield self._conn
+                try:
+                    self._conn = await self._driver.connect()
+                except ConnectionFailed as exc:
+                    self.liveness.lost(str(exc))
+                    raise
+                self.liveness.reached()
+            try:
+                yield self._conn
+            except ConnectionLost as exc:
+                self.liveness.lost(str(exc))
+                raise
 
     @property
     def current(self) -> Connection | None:
@@ -59,6 +75,7 @@ class SingleConnection:
         return report() if report is not None else None
 
     async def close(self) -> None:
+        await self.liveness.close()
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
@@ -191,6 +208,12 @@ class Session:
     @property
     def dialect(self) -> str:
         return self.driver.dialect
+
+    @property
+    def liveness(self) -> Liveness:
+        """Whether the server can be reached now: ``liveness.state`` is connected, reconnecting
+        or disconnected, and ``liveness.listen(fn)`` hears every change (no polling needed)."""
+        return self._source.liveness
 
     @property
     def read_only(self) -> bool:

@@ -55,6 +55,22 @@ def pg_fresh_db(pg_cluster, pg_url) -> str:
 
 
 @pytest.fixture(scope="session")
+def pg_stoppable():
+    """A cluster of its own that tests may stop and start (stopping the shared one would break
+    tests running beside them). A test that stops it starts it again before it ends."""
+    if os.environ.get("AISHELL_TEST_PG_URL"):
+        pytest.skip("stops the server: needs a throwaway cluster, not AISHELL_TEST_PG_URL")
+    cluster = PgCluster()
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.psql(f"CREATE DATABASE {cluster.database}", database="postgres")
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
 def tpch_queries() -> dict[str, str]:
     """The 22 TPC-H queries by file name."""
     return {p.name: p.read_text() for p in sorted(TPCH_DIR.glob("*.sql"))}

@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from aishell.engine.config import Settings
 from aishell.engine.errors import AishellError
-from aishell.tui.messages import Reconnected
+from aishell.tui.messages import ConnectionChanged, Reconnected
 from aishell.tui.themes import choose_theme, load_themes
 
 CSS = Path(__file__).with_name("app.tcss")
@@ -59,6 +59,8 @@ class AishellApp(App[int]):
         self.read_only_requested = read_only or self.settings.read_only
         self.create = create
         self.session: Any = session
+        self._unfollow: Any = None
+        """Stops the current session's liveness listener."""
         self.theme_errors: list[str] = []
         themes, self.theme_errors = load_themes(self.settings.config_dir)
         for item in themes:
@@ -87,7 +89,8 @@ class AishellApp(App[int]):
             # the engine (sqlglot, drivers, FAISS) in a thread that would slow those frames down.
             self.call_after_refresh(self.call_after_refresh, self.open_session, self.target)
         else:
-            self.post_message(Reconnected(self.session.display_url, self.session.read_only))
+            self._follow(self.session)
+            self._main_screen().post_message(Reconnected(self.session.display_url, self.session.read_only))
 
     def _exit_if_terminal_gone(self) -> None:
         """Quit when the terminal hung up (SSH dropped, tmux killed) but no SIGHUP reached us,
@@ -109,12 +112,29 @@ class AishellApp(App[int]):
             return
         old, self.session = self.session, session
         self.target = target
+        self._follow(session)
         if old is not None:
             try:
                 await old.close()
             except AishellError:
                 pass
         self.screen.post_message(Reconnected(session.display_url, session.read_only))
+
+    def _main_screen(self) -> Screen:
+        """The main screen (the default screen, under any dialog)."""
+        return self.screen_stack[0]
+
+    def _follow(self, session: Any) -> None:
+        """Tell the main screen whenever the engine's view of the server changes: the header
+        shows the real state, pushed by the engine rather than polled."""
+        if self._unfollow is not None:
+            self._unfollow()
+
+        def changed(state: str, detail: str) -> None:
+            if session is self.session:  # a replaced session's last word is not news
+                self._main_screen().post_message(ConnectionChanged(state, detail))
+
+        self._unfollow = session.liveness.listen(changed)
 
     def _connect_failed(self, target: str, exc: AishellError, replace: bool) -> None:
         from aishell.engine.drivers.url import redact_url

@@ -71,6 +71,15 @@ class AnalysisReady(Message):
 
 
 @dataclass
+class ConnectionChanged(Message):
+    """The engine's view of the server changed: ``state`` is connected, reconnecting or
+    disconnected; ``detail`` says why when it is not connected (one line, password-free)."""
+
+    state: str
+    detail: str = ""
+
+
+@dataclass
 class Reconnected(Message):
     """The session was replaced (``\\c`` or recovery after a lost connection)."""
 

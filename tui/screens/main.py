@@ -20,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
+from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
@@ -34,6 +35,7 @@ from aishell.tui.messages import (
     AnalysisReady,
     CatalogLoaded,
     ColumnsReady,
+    ConnectionChanged,
     QueryFailed,
     QueryFinished,
     QueryStarted,
@@ -79,7 +81,15 @@ class PaneSlot(Lazy):
 
 
 class Header(Horizontal):
-    """One line: app name, the redacted target, READ-ONLY badge and connection state."""
+    """One line: app name, the redacted target, READ-ONLY badge and connection state.
+
+    The state label is written only when what it says changes (an idle header writes nothing).
+    """
+
+    link = var("connecting", init=False)
+    """The engine's connection state: connecting, connected, reconnecting or disconnected."""
+    running = var(False, init=False)
+    """A statement is running (shown as ``running`` while connected)."""
 
     def compose(self) -> ComposeResult:
         yield Label("AIShell", id="brand")
@@ -88,6 +98,28 @@ class Header(Horizontal):
         badge.display = False
         yield badge
         yield Label("", id="conn-state")
+
+    def watch_link(self) -> None:
+        self._show()
+
+    def watch_running(self) -> None:
+        self._show()
+
+    @property
+    def state_text(self) -> str:
+        """What the state label says (``connecting`` before the first connection)."""
+        link = self.link
+        if link == "connected":
+            return "running" if self.running else "connected"
+        return {"reconnecting": "reconnecting…"}.get(link, link)
+
+    def _show(self) -> None:
+        text = self.state_text
+        label = self.query_one("#conn-state", Label)
+        label.update("" if text == "connecting" else text)
+        label.set_class(text == "connected", "-ok")
+        label.set_class(self.link in ("reconnecting", "disconnected"), "-bad")
+        label.set_class(text == "running", "-busy")
 
 
 class MainScreen(Screen):
@@ -127,8 +159,6 @@ class MainScreen(Screen):
         self._pending_run: tuple[str, int, int] | None = None
         self.analyses = 0
         """How many analyzer results were shown (tests wait on it)."""
-        self.connection_state = "connecting"
-        """What the header's state label says: connecting, connected, running, connection lost…"""
         self.timing = True
         self.narrow = narrow
 
@@ -199,6 +229,12 @@ class MainScreen(Screen):
     def session(self) -> Any:
         return self.app.session
 
+    @property
+    def connection_state(self) -> str:
+        """What the header's state label says: connecting, connected, running, reconnecting…,
+        disconnected."""
+        return self.query_one(Header).state_text
+
     # -- connection -------------------------------------------------------------------------------
 
     def on_reconnected(self, message: Reconnected) -> None:
@@ -207,7 +243,7 @@ class MainScreen(Screen):
             return
         self.query_one("#target", Label).update(message.display_url)
         self.query_one("#read-only").display = message.read_only
-        self._set_state("connected", "ok")
+        self.query_one(Header).link = "connected"
         session = self.session
         editor = self.query_one(EditorPane)
         editor.set_dialect(session.dialect)
@@ -233,30 +269,14 @@ class MainScreen(Screen):
         else:
             self.search_memory("")
 
-    def _set_state(self, text: str, kind: str) -> None:
-        self.connection_state = text
-        label = self.query_one("#conn-state", Label)
-        label.update(text)
-        label.set_class(kind == "ok", "-ok")
-        label.set_class(kind == "bad", "-bad")
-        label.set_class(kind == "busy", "-busy")
-
-    @work(exclusive=True, group="reconnect", exit_on_error=False)
-    async def reconnect(self) -> None:
-        """After a lost connection: probe with growing pauses until the server answers."""
-        delay = 0.5
-        for attempt in range(1, 9):
-            self._set_state(f"connection lost · reconnecting (try {attempt})", "bad")
-            try:
-                await self.session.server_version()
-            except AishellError:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 8)
-                continue
-            self._set_state("reconnected", "ok")
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        """The engine saw the server go or come back (it probes by itself meanwhile)."""
+        header = self.query_one(Header)
+        was = header.link
+        header.link = message.state
+        header.query_one("#conn-state", Label).tooltip = message.detail or None
+        if message.state == "connected" and was in ("reconnecting", "disconnected"):
             self.notify("Connection re-established.", title="Reconnected", timeout=4)
-            return
-        self._set_state("disconnected · Ctrl-O to connect", "bad")
 
     # -- running statements -----------------------------------------------------------------------
 
@@ -355,7 +375,7 @@ class MainScreen(Screen):
         grid.clear()
         if self.timing:
             grid.set_running(True)
-        self._set_state("running", "busy")
+        self.query_one(Header).running = True
 
     def on_columns_ready(self, message: ColumnsReady) -> None:
         self.query_one(ResultsGrid).set_columns(message.columns)
@@ -364,7 +384,7 @@ class MainScreen(Screen):
         grid = self.query_one(ResultsGrid)
         grid.set_running(False)
         grid.append_rows(message.rows)
-        self._set_state("connected", "ok")
+        self.query_one(Header).running = False
 
     @on(ResultsGrid.NeedRows)
     def _need_rows(self, event: ResultsGrid.NeedRows) -> None:
@@ -375,7 +395,7 @@ class MainScreen(Screen):
     def on_query_finished(self, message: QueryFinished) -> None:
         grid = self.query_one(ResultsGrid)
         grid.finish(message.rowcount, message.elapsed_ms if self.timing else None, message.status)
-        self._set_state("connected", "ok")
+        self.query_one(Header).running = False
         self._learn(self._query_sql)
         if self._query_sql:
             from aishell.engine.statements import describe
@@ -388,10 +408,9 @@ class MainScreen(Screen):
         grid.show_error(f"{message.title}: {message.message}", message.line, message.column)
         if message.line is not None and message.column is not None:
             self.query_one(EditorPane).mark_error(message.line, message.column)
-        if message.connection_lost:
-            self.reconnect()
-        else:
-            self._set_state("connected", "ok")
+        # A lost connection shows in the header when the engine has checked the server
+        # (ConnectionChanged): a backend that was killed while the server is up changes nothing.
+        self.query_one(Header).running = False
 
     async def action_cancel(self) -> None:
         if self._stream_need is not None and self._stream_paused:
@@ -400,7 +419,7 @@ class MainScreen(Screen):
             grid = self.query_one(ResultsGrid)
             grid.finish(grid.row_count, None, f"stopped after {grid.row_count} rows")
             self._stream_need = None
-            self._set_state("connected", "ok")
+            self.query_one(Header).running = False
             return
         cancelled = await self.session.cancel() if self.session is not None else False
         if cancelled:
