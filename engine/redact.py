@@ -33,6 +33,9 @@ _QUERY_PASSWORD_KEYS = PASSWORD_KEYS | {"passwd", "pwd"}
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _URL_START = re.compile(r"(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]*://")
 _WHITESPACE = re.compile(r"\s")
+_MASKED_USERINFO = re.compile(r"(://[^\s/@:]*):\*\*\*@")
+_MASKED_QUERY = re.compile(r"([?&])(?:ssl)?password=\*\*\*(?:(&)|(?=[#\s]|$))", re.IGNORECASE)
+_MASKED_CONNINFO = re.compile(r"[ \t]*(?<![\w.-])(?:ssl)?password[ \t]*=[ \t]*\*\*\*(?=\s|$)", re.IGNORECASE)
 _START = re.compile(
     r"""(?P<url>(?<![\w+.-])[A-Za-z][A-Za-z0-9+.-]*://)
       | (?P<env>(?<![\w$])PGPASSWORD=)
@@ -120,6 +123,24 @@ def redact_text(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
         if secret and secret in text:
             text = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", MASK, text)
     return text
+
+
+def without_passwords(text: str) -> str:
+    """``text`` with URL and conninfo passwords removed rather than masked, so a client can run it
+    again and take the password from libpq's passfile, PGPASSWORD or a prompt (other secrets are
+    masked as by :func:`redact_text`).
+
+    >>> without_passwords("postgresql://bob:s3cret@db/shop?password=x&sslmode=require")
+    'postgresql://bob@db/shop?sslmode=require'
+    >>> without_passwords("host=db password='a b' dbname=shop")
+    'host=db dbname=shop'
+    """
+    text = redact_text(text)
+    if MASK not in text:
+        return text
+    text = _MASKED_USERINFO.sub(r"\1@", text)
+    text = _MASKED_QUERY.sub(lambda m: m.group(1) if m.group(2) else "", text)
+    return _MASKED_CONNINFO.sub("", text)
 
 
 def redact_urls(text: str) -> str:
@@ -338,4 +359,5 @@ __all__ = [
     "redact_url",
     "redact_urls",
     "url_password",
+    "without_passwords",
 ]

@@ -2,13 +2,15 @@
 password.
 
 Before saving, each statement of a buffer is redacted as memory redacts it (``ALTER ROLE …
-PASSWORD``, secrets inside literals) and each backslash command by structure (``\\c`` URLs and
-conninfo strings); on reload the user types the password again, or libpq's passfile or
-PGPASSWORD supplies it. Text being typed is never cut: a statement that does not tokenize yet is
-masked only where a password's structure shows.
+PASSWORD``, secrets inside literals). Backslash commands lose their passwords (``\\c`` URLs and
+conninfo strings): run again after a reload, they take it from libpq's passfile, PGPASSWORD or
+the user. Text being typed is never cut: a statement that does not tokenize yet is masked only
+where a password's structure shows.
 
-    >>> redact_buffer("\\\\c postgresql://bob:s3cret@db/shop\\nALTER ROLE bob PASSWORD 'n3w';\\nSELECT 1")
-    "\\\\c postgresql://bob:***@db/shop\\nALTER ROLE bob PASSWORD '***';\\nSELECT 1"
+    >>> print(redact_buffer("\\\\c postgresql://bob:s3cret@db/shop\\nALTER ROLE bob PASSWORD 'n3w';\\nSELECT 1"))
+    \\c postgresql://bob@db/shop
+    ALTER ROLE bob PASSWORD '***';
+    SELECT 1
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aishell.engine.files import write_private
-from aishell.engine.redact import redact_text
+from aishell.engine.redact import without_passwords
 from aishell.tui.sqltext import split_statements
 
 _HINTS = ("://", "ASSW", "IDENTIFIED")
@@ -58,7 +60,7 @@ def redact_buffer(text: str, dialect: str | None = None) -> str:
 
     for statement in reversed(split_statements(text)):
         if statement.text.startswith("\\"):
-            clean = redact_text(statement.text)
+            clean = without_passwords(statement.text)
         else:
             clean = redact_statement(statement.text, dialect or "postgres", partial=True)
         if clean != statement.text:

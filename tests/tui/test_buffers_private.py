@@ -34,8 +34,8 @@ async def test_buffers_file_is_private_and_holds_no_password(tmp_path, aishell_h
     assert not [s for s in SECRETS if s in raw]
     text = json.loads(raw)["buffers"][0]["text"]
     assert text.splitlines() == [
-        "\\c postgresql://bob:***@db:5432/shop",
-        "\\connect host=db user=bob password=***",
+        "\\c postgresql://bob@db:5432/shop",  # run again: the passfile or PGPASSWORD supplies it
+        "\\connect host=db user=bob",
         "ALTER ROLE bob PASSWORD '***';",
         "SELECT dblink_connect('host=db password=***');",
         "SELECT note FROM t WHERE note = 'unfinished",  # being typed: kept whole
@@ -48,4 +48,4 @@ async def test_buffers_file_is_private_and_holds_no_password(tmp_path, aishell_h
         assert stat.S_IMODE(log.stat().st_mode) == 0o600
     app2 = make_app(demo)  # reloaded: the user types the password again
     async with app2.run_test(size=(120, 36)) as pilot:
-        assert app2.screen.query_one("#editor").text.startswith("\\c postgresql://bob:***@db:5432/shop")
+        assert app2.screen.query_one("#editor").text.startswith("\\c postgresql://bob@db:5432/shop\n")

@@ -251,3 +251,39 @@ def test_exports_and_the_demo_database_are_private(tmp_path):
         assert _mode(demo) == 0o600 and _mode(demo.parent) == 0o700
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["aishell.engine.redact", "aishell.engine.files", "aishell.engine.drivers.url", "aishell.engine.memory.text", "aishell.tui.buffers"],
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+BUFFER_ROWS = [
+    ("\\c postgresql://bob:s3cret@db/shop", "\\c postgresql://bob@db/shop"),
+    ("\\connect host=db password='s3 cret' dbname=shop", "\\connect host=db dbname=shop"),
+    ("\\c postgresql://db/shop?password=s3cret&sslmode=require", "\\c postgresql://db/shop?sslmode=require"),
+    ("ALTER ROLE bob PASSWORD 's3cret'; SELECT 1", "ALTER ROLE bob PASSWORD '***'; SELECT 1"),
+    ("SELECT password FROM users WHERE name = 'unfinish", "SELECT password FROM users WHERE name = 'unfinish"),
+    ("ALTER ROLE bob PASSWORD 's3cret", "ALTER ROLE bob PASSWORD '***'"),
+]
+
+
+@pytest.mark.parametrize("text, saved", BUFFER_ROWS)
+def test_buffers_are_saved_without_passwords(text, saved, tmp_path):
+    import json
+
+    from aishell.tui.buffers import BufferFile
+
+    store = BufferFile(tmp_path / "data" / "buffers.json")
+    store.save({"active": 0, "buffers": [{"name": "q", "text": text, "cursor": [0, 0]}]}, "postgres")
+    raw = store.path.read_text()
+    assert "s3cret" not in raw and "s3 cret" not in raw
+    assert store.load()["buffers"][0]["text"] == saved
+    assert json.loads(raw)["buffers"][0]["name"] == "q" and _mode(store.path) == 0o600
