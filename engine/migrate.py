@@ -631,22 +631,24 @@ def split_script(script: str, dialect: str) -> list[tuple[str, int]]:
     return pieces
 
 
-_TRANSACTION_WORDS = frozenset({"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"})
-
-
 def transaction_control(statement: str, dialect: str) -> str | None:
     """The transaction-control command ``statement`` is (``COMMIT``, ``SAVEPOINT``, ``PREPARE
     TRANSACTION`` …), or None.
 
-    Read from the statement's leading keywords as sqlglot's tokenizer sees them, so comments,
-    strings, quoted identifiers and dollar-quoted bodies never count. (sqlglot's parser takes
-    ``SAVEPOINT``, ``START TRANSACTION``, ``RELEASE`` and ``ABORT`` for other things.)
+    The statement classifier decides (:func:`aishell.engine.statements.describe`, kind
+    ``transaction``); it is asked only about statements whose first word can start one, read by
+    sqlglot's tokenizer, so comments, strings, quoted identifiers and dollar-quoted bodies never
+    count. Two-phase commit (``PREPARE TRANSACTION``, ``COMMIT/ROLLBACK PREPARED``), which the
+    classifier does not call transaction control, is read from the same words.
 
     >>> transaction_control("/* done */ commit", "postgres")
     'COMMIT'
     >>> transaction_control("INSERT INTO log VALUES ('COMMIT;')", "sqlite") is None
     True
     """
+    from aishell.engine.statements import describe
+    from aishell.engine.statements.parsing import TRANSACTION_HEADS
+
     if not _may_control_transactions(statement):
         return None
     words = [word for word, _ in _leading_words(statement, dialect, 2)]
@@ -654,18 +656,22 @@ def transaction_control(statement: str, dialect: str) -> str | None:
         return None
     if words[0] == "PREPARE":  # PREPARE TRANSACTION 'id'; PREPARE name AS … is a prepared statement
         return "PREPARE TRANSACTION" if len(words) > 1 and words[1].startswith("TRANSACTION") else None
-    if words[0] not in _TRANSACTION_WORDS:
+    if words[0] not in TRANSACTION_HEADS:
         return None
-    if words[0] in ("START", "RELEASE") or words[1:2] == ["PREPARED"]:
+    if words[1:2] == ["PREPARED"]:
         return " ".join(words)
-    return words[0]
+    if describe(statement, dialect).kind != "transaction":
+        return None
+    return " ".join(words) if words[0] in ("START", "RELEASE") else words[0]
 
 
 def _may_control_transactions(sql: str) -> bool:
     """False when none of the transaction-control words occurs in ``sql`` at all: then no
     statement in it can be one, and tokenizing it (about 1 MB/s) can be skipped."""
+    from aishell.engine.statements.parsing import TRANSACTION_HEADS
+
     upper = sql.upper()
-    return any(word in upper for word in _TRANSACTION_WORDS) or "PREPARE" in upper
+    return any(word in upper for word in TRANSACTION_HEADS) or "PREPARE" in upper
 
 
 def _leading_words(sql: str, dialect: str, count: int = 2) -> list[tuple[str, int]]:
