@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import sqlite3
 
 import pytest
@@ -61,3 +62,8 @@ async def test_actions_and_errors(session):
     for bad in ("\\c", "\\zz", "\\x maybe", "\\d nosuch"):
         with pytest.raises(backslash.BackslashError):
             await backslash.run(session, bad)
+
+
+def test_docstring_examples():
+    result = doctest.testmod(backslash)
+    assert result.attempted > 0 and result.failed == 0
