@@ -153,12 +153,15 @@ async def _describe(session: Any, name: str) -> Outcome:
 
 
 async def _list_indexes(session: Any, pattern: str) -> Outcome:
+    """From the Session's catalog snapshot (every table with its indexes, loaded in a few
+    queries and cached), whatever kinds of relation the database indexes."""
     schema, match = _matcher(pattern)
+    catalog = await session.schema()
     rows: list[tuple] = []
-    for table in await session.tables(schema):
-        if table.kind not in ("table", "materialized view", "partitioned table"):
+    for table in sorted(catalog.tables.values(), key=lambda t: (t.schema, t.name)):
+        if schema and table.schema.lower() != schema.lower():
             continue
-        for ix in await session.indexes(table.name, table.schema or None):
+        for ix in table.indexes:
             if match(ix.name) or match(table.name):
                 rows.append((table.schema, ix.name, table.name, ", ".join(ix.columns), ix.unique, ix.primary))
     return Outcome(

@@ -84,3 +84,24 @@ async def test_size_pretty_matches_the_server(pg_url, size, text):
         assert await conn.fetchval("SELECT pg_size_pretty($1::bigint)", size) == text == backslash.size_pretty(size)
     finally:
         await conn.close()
+
+
+async def test_backslash_lists_indexes_of_every_indexed_relation_kind(pg_fresh_db):
+    session = await Session.open(pg_fresh_db, settings=bare_settings())
+    try:
+        await session.execute(
+            """CREATE TABLE items (id int PRIMARY KEY, sku text UNIQUE);
+               CREATE MATERIALIZED VIEW item_skus AS SELECT sku FROM items;
+               CREATE INDEX item_skus_sku ON item_skus (sku);
+               CREATE SCHEMA archive;
+               CREATE TABLE archive.items (id int PRIMARY KEY);"""
+        )
+        everything = await backslash.run(session, "\\di")
+        archived = await backslash.run(session, "\\di archive.*")
+    finally:
+        await session.close()
+    assert {(r[0], r[1], r[2]) for r in everything.rows} == {
+        ("archive", "items_pkey", "items"), ("public", "items_pkey", "items"),
+        ("public", "items_sku_key", "items"), ("public", "item_skus_sku", "item_skus"),
+    }
+    assert [r[:3] for r in archived.rows] == [("archive", "items_pkey", "items")]
