@@ -205,6 +205,7 @@ class Settings:
             _apply(settings, values, variable)
         if overrides:
             _apply(settings, overrides, "command line")
+        _check_pairs(settings)
         return settings
 
     @property
@@ -270,6 +271,22 @@ _CHOICES: dict[str, tuple[str, ...]] = {"memory.synchronous": ("normal", "full")
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+
+
+_ORDERED = (("pool.min_size", "pool.max_size"), ("cache.min_ttl", "cache.max_ttl"))
+"""Pairs whose first value must not exceed the second, whichever layers set them."""
+
+
+def _check_pairs(settings: Settings) -> None:
+    for low, high in _ORDERED:
+        low_value, high_value = (_lookup(settings, name) for name in (low, high))
+        if low_value > high_value:
+            raise ConfigurationError(f"settings: {low} = {low_value!r} is above {high} = {high_value!r}")
+
+
+def _lookup(settings: Settings, name: str) -> Any:
+    section, key = name.split(".")
+    return getattr(getattr(settings, section), key)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
