@@ -20,7 +20,6 @@ aishell.engine.errors.ConfigurationError: AISHELL_POOL__MAX_SIZE: pool.max_size 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import tomllib
@@ -330,6 +329,8 @@ def _apply(target: Any, values: Mapping[str, Any], source: str, prefix: str = ""
     for key, value in values.items():
         name = f"{prefix}{key}"
         if key not in names:
+            import difflib  # only for the message
+
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {prefix}{close[0]}?)" if close else f" (known: {', '.join(prefix + n for n in names)})"
             raise ConfigurationError(f"{source}: unknown setting {name}{hint}")
