@@ -105,24 +105,28 @@ _ACTIONS = {TokenType.VAR: _VAR, TokenType.IDENTIFIER: _QUOTED, TokenType.NUMBER
 _ACTIONS.update({kind: _STRING for kind in STRINGS})
 
 
-def split_keyed(tokens: list[Token], deep_offset: int) -> list[tuple[list[Token], str]]:
+def split_keyed(tokens: list[Token], deep_offset: int, max_keyed: int | None = None) -> list[tuple[list[Token], str]]:
     """Statements (split on ``;`` tokens) with their cache keys: the normalized shape joined
     by :data:`SEPARATOR`, then the literal classes — :func:`normalized_parts` and
-    :func:`literal_classes` in one pass."""
+    :func:`literal_classes` in one pass. Statements of more than ``max_keyed`` tokens get an
+    empty key (they are too long to cache)."""
     out: list[tuple[list[Token], str]] = []
     chunk: list[Token] = []
     parts: list[str] = []
     classes: list[str] = []
     actions = _ACTIONS
     semicolon = TokenType.SEMICOLON
+    limit = max_keyed if max_keyed is not None else len(tokens)
     for token in tokens:
         kind = token.token_type
         if kind is semicolon:
             if chunk:
-                out.append((chunk, SEPARATOR.join(parts) + SEPARATOR + "".join(classes)))
+                out.append((chunk, SEPARATOR.join(parts) + SEPARATOR + "".join(classes) if len(chunk) <= limit else ""))
                 chunk, parts, classes = [], [], []
             continue
         chunk.append(token)
+        if len(chunk) > limit:
+            continue
         action = actions.get(kind)
         if action is None:
             parts.append(token.text.upper())
@@ -142,7 +146,7 @@ def split_keyed(tokens: list[Token], deep_offset: int) -> list[tuple[list[Token]
         else:
             parts.append('"' + token.text + '"')
     if chunk:
-        out.append((chunk, SEPARATOR.join(parts) + SEPARATOR + "".join(classes)))
+        out.append((chunk, SEPARATOR.join(parts) + SEPARATOR + "".join(classes) if len(chunk) <= limit else ""))
     return out
 
 

@@ -60,7 +60,7 @@ class Context:
 
     __slots__ = (
         "sql", "dialect", "schema", "settings", "statement", "lines", "tree", "start", "generator_dialect", "tokens",
-        "brief", "_index", "_sources", "_selects", "_owners",
+        "brief", "_index", "_sources", "_source_of", "_selects", "_owners",
     )
 
     def __init__(
@@ -97,6 +97,7 @@ class Context:
                 bucket.append(node)
         self._index = index
         self._sources: dict[int, dict[str, Source]] = {}
+        self._source_of: dict[int, Source] = {}
         self._selects: dict[int, exp.Expression | None] = {}
         self._owners: dict[int, exp.Expression | None] = {}
         self.brief = False
@@ -301,6 +302,13 @@ class Context:
         return found
 
     def source_of(self, item: exp.Expression) -> Source:
+        """What ``item`` (a FROM or JOIN entry) reads, remembered for the statement."""
+        known = self._source_of.get(id(item))
+        if known is None or known.node is not item:  # an id can be reused once a copy is freed
+            known = self._source_of[id(item)] = self._read_source(item)
+        return known
+
+    def _read_source(self, item: exp.Expression) -> Source:
         alias = item.alias
         if isinstance(item, exp.Table) and isinstance(item.this, exp.Identifier):
             name = item.name

@@ -48,6 +48,9 @@ MAX_CACHED_TEXT = 100_000
 """Texts longer than this are not kept in the exact-text cache (their statements still are)."""
 MAX_CACHED_TOKENS = 20_000
 """Statements with more tokens than this are analyzed but not cached."""
+MAX_CHECKED_LITERALS = 1_000
+"""Statements with more literals than this are reused for the same text only (checking whether
+a finding quotes one of them would cost more than the analysis)."""
 MAX_NESTING = 256
 """Parenthesis depth beyond which a statement is reported instead of parsed."""
 MAX_FINDINGS = 25
@@ -343,7 +346,10 @@ class _Skipped:
                 "the rest of the input is not analyzed"
             )
         else:
-            message = f"statement of {self.length:,} characters: longer than the {MAX_STATEMENT_CHARS:,} the analyzer reads, not analyzed"
+            message = (
+                f"statement of {self.length:,} characters: too large to analyze "
+                f"(limits: {MAX_STATEMENT_TOKENS:,} tokens, {MAX_STATEMENT_CHARS:,} characters)"
+            )
         return Finding("AS000", PARSE_ERROR.name, "error", message, self.line, self.column, None, number)
 
 
@@ -433,7 +439,7 @@ def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Windo
         first_new = len(tokens)
         tokens.extend(piece)
         if exhausted:
-            yield _Window(carry, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(carry), stop)
+            yield _Window(carry, tokens, split_keyed(tokens, deep_offset, MAX_CACHED_TOKENS), offset, line, column, LineIndex(carry), stop)
             return
         # tokens before this piece hold no ";" (the window would have been cut there)
         cut = next((i for i in range(len(tokens) - 1, first_new - 1, -1) if tokens[i].token_type is TokenType.SEMICOLON), None)
@@ -441,7 +447,7 @@ def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Windo
             end = tokens[cut].end + 1
             del tokens[cut + 1 :]
             text = carry[:end]
-            yield _Window(text, tokens, split_keyed(tokens, deep_offset), offset, line, column, LineIndex(text))
+            yield _Window(text, tokens, split_keyed(tokens, deep_offset, MAX_CACHED_TOKENS), offset, line, column, LineIndex(text))
             advance(end)  # the rest of the statement after the cut is tokenized again with what follows
             want = WINDOW
         elif len(tokens) > MAX_STATEMENT_TOKENS or done > MAX_STATEMENT_CHARS:
@@ -523,7 +529,7 @@ def _remember(found: list[Finding], chunk: list[Token], lines: LineIndex) -> tup
     starts = [t.start for t in chunk]
     literals = [t.text for t in chunk if t.token_type in LITERALS and t.text]
     templates = []
-    reusable = True
+    reusable = len(literals) <= MAX_CHECKED_LITERALS
     for finding in found:
         if reusable and literals:
             text = finding.message + "\x00" + (finding.suggestion or "")

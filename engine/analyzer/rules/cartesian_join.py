@@ -24,6 +24,8 @@ from aishell.engine.analyzer.findings import Finding, Rule
 from aishell.engine.analyzer.rules._common import first_of
 
 RULE = Rule("AS003", "cartesian-join", "warning", "Join without a join condition")
+_PAIRED = 50
+"""Connected tables a suggestion looks through for a matching key column."""
 
 
 def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
@@ -101,6 +103,7 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
     if len(groups) < 2:
         return
     main = groups[find(everything[0])]
+    joined_to = first_of([_label(k) for k in main[:5]] + main[5:])
     for root, members in groups.items():
         if root == find(everything[0]):
             continue
@@ -109,9 +112,9 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
             yield ctx.finding(
                 RULE,
                 source.node,
-                f"{_label(key)} is joined to {first_of([_label(k) for k in main])} without a condition: "
+                f"{_label(key)} is joined to {joined_to} without a condition: "
                 "every row pairs with every row (a cartesian product)",
-                suggestion=None if ctx.brief else _suggest(source, [sources[k] for k in main], ctx),
+                suggestion=None if ctx.brief else _suggest(source, [sources[k] for k in main[:_PAIRED]], ctx),
             )
 
 

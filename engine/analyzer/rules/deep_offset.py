@@ -25,16 +25,17 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
         if not isinstance(value, exp.Literal) or value.is_string:
             continue
         try:
-            rows = int(float(value.this))
+            rows = float(value.this)
         except ValueError:
             continue
         if rows < ctx.settings.deep_offset:
             continue
+        shown = f"{int(rows):,}" if rows < 1e18 else "a huge number of"
         select = node.parent
         yield ctx.finding(
             RULE,
             value,
-            f"OFFSET {rows:,} reads and discards {rows:,} rows for this page: deep pages get slower and slower",
+            f"OFFSET {shown} reads and discards {shown} rows for this page: deep pages get slower and slower",
             suggestion=_keyset(select, ctx),
         )
 

@@ -58,7 +58,7 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
             distinct,
             f"DISTINCT removes the duplicate rows that joining {names} creates, yet {names} adds no column: "
             "the join multiplies rows only for DISTINCT to drop them",
-            suggestion=_semi_join(select, unused, ctx),
+            suggestion=None if ctx.brief else _semi_join(select, unused, ctx),
             anchor=select.expressions[0] if select.expressions else distinct,
         )
 

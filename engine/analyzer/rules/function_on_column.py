@@ -78,6 +78,8 @@ def _finding(predicate, wrapped, column: exp.Column, other, ctx) -> Finding | No
             note = f"the index {names} on {column.name} cannot be used for it"
         elif ctx.is_large(source) is not True:
             return None  # no index to defeat, and the table is small: nothing to gain
+    if ctx.brief:
+        return ctx.finding(RULE, wrapped, "", severity=severity)  # counted, not listed
     table_name = source.name if source is not None and source.name else None
     candidate = IndexCandidate(table_name, (expression,), source.db if source else None) if table_name else None
     suggestion = _rewrite(predicate, wrapped, column, other, ctx)

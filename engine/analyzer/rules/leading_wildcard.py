@@ -34,7 +34,7 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
         column = subject if isinstance(subject, exp.Column) else (subject.find(exp.Column) if subject is not None else None)
         source = ctx.resolve(column) if isinstance(column, exp.Column) else None
         table = source.name if source is not None and source.name else "<table>"
-        target = ctx.sql_of(unqualified(subject)) if subject is not None else "<column>"
+        target = ctx.sql_of(unqualified(subject)) if subject is not None and not ctx.brief else "<column>"
         if ctx.dialect == "postgres":
             suggestion = (
                 "CREATE EXTENSION IF NOT EXISTS pg_trgm; "

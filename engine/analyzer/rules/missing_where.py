@@ -16,6 +16,8 @@ from sqlglot import exp
 from aishell.engine.analyzer.findings import Finding, Rule
 
 RULE = Rule("AS002", "missing-where", "error", "UPDATE or DELETE without WHERE")
+_SHOWN = 20
+"""Assignments repeated in the suggested UPDATE; the rest are elided."""
 
 
 def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
@@ -29,6 +31,7 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
             suggestion = f"DELETE FROM {name} WHERE <condition>;  -- or, to empty it on purpose: TRUNCATE {name};"
         else:
             message = f"UPDATE without WHERE changes every row of {name}"
-            sets = ", ".join(ctx.sql_of(e) for e in node.expressions) or "…"
+            shown = node.expressions[:_SHOWN]
+            sets = ", ".join(ctx.sql_of(e) for e in shown) + (", …" if len(node.expressions) > _SHOWN else "") or "…"
             suggestion = f"UPDATE {name} SET {sets} WHERE <condition>;"
         yield ctx.finding(RULE, node, message, suggestion=suggestion, at_start=node is tree)

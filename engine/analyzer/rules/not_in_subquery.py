@@ -41,7 +41,7 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
             RULE,
             node,
             "NOT IN (subquery) yields no rows at all if the subquery returns a NULL, and cannot be planned as an anti-join",
-            suggestion=_rewrite(inner, sub, projected, ctx),
+            suggestion=None if ctx.brief else _rewrite(inner, sub, projected, ctx),
         )
 
 

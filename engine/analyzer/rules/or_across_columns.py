@@ -53,11 +53,19 @@ def _column_key(column: exp.Column) -> tuple[str, str]:
     return ((column.table or "").lower(), column.name.lower())
 
 
+def _columns(branch: exp.Expression) -> set[tuple[str, str]]:
+    """The columns a branch reads outside subqueries (``col = literal`` without a walk)."""
+    if isinstance(branch, exp.Binary) and isinstance(branch.expression, exp.Literal) and isinstance(branch.this, exp.Column):
+        column = branch.this
+        return set() if isinstance(column.this, exp.Star) else {_column_key(column)}
+    return {_column_key(c) for c in walk_scope(branch) if isinstance(c, exp.Column) and not isinstance(c.this, exp.Star)}
+
+
 def _check_or(node: exp.Or, where: exp.Where, ctx, conjunct_ids: dict[int, set[int]]) -> Finding | None:
     branches = or_branches(node)
     sets = []
     for branch in branches:
-        columns = {_column_key(c) for c in walk_scope(branch) if isinstance(c, exp.Column) and not isinstance(c.this, exp.Star)}
+        columns = _columns(branch)
         if not columns:
             return None  # an optional-filter idiom or a constant branch
         sets.append(columns)
@@ -97,6 +105,7 @@ def _check_or(node: exp.Or, where: exp.Where, ctx, conjunct_ids: dict[int, set[i
 
 def _same_column_equalities(branches):
     column = None
+    key = None
     values = []
     for branch in branches:
         if not isinstance(branch, exp.EQ):
@@ -108,12 +117,17 @@ def _same_column_equalities(branches):
             col, value = right, branch.this
         else:
             return None
-        name = col.sql(copy=False)
-        if column is not None and name != column:
+        if key is None:
+            key, column = _spelling(col), col
+        elif _spelling(col) != key:
             return None
-        column = name
         values.append(value)
-    return (column, values) if column is not None and len(values) > 1 else None
+    return (column.sql(copy=False), values) if column is not None and len(values) > 1 else None
+
+
+def _spelling(column: exp.Column) -> tuple:
+    """What makes two column references read the same: each name part and whether it is quoted."""
+    return tuple((part.name, bool(part.args.get("quoted"))) for part in column.parts)
 
 
 def _in_list(column: str, values: list[exp.Expression]) -> str:
