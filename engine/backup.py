@@ -15,11 +15,16 @@ A backup is a directory::
     database.dump.zst       (custom format; .gz with gzip, .dump uncompressed)
     database.sqlite         (SQLite)
 
-:func:`restore` verifies every checksum before it touches the target (unless ``verify=False``)
-and refuses a target that already holds tables (unless ``clean=True``). Passwords reach the
-tools through a temporary passfile (mode 0600, removed afterwards), never the command line.
-Progress (bytes and tables) goes to a callback; cancelling the awaiting task kills the tools
-and removes a partial backup.
+:func:`restore` verifies the backup before it touches the target: the manifest's shape (one
+strict parser, :func:`parse_manifest`), every file in the directory listed and no listed file
+missing, symlinks refused, sizes, and every sha256 (unless ``verify_first=False``); then it
+refuses a target that already holds tables (unless ``clean=True``). Passwords reach the tools
+through a temporary passfile (mode 0600, removed afterwards), never the command line.
+
+A backup is written under ``.NAME.partial-PID`` beside ``out`` and renamed once its manifest is
+in place, so a directory at ``out`` is always a complete backup. Progress (bytes and tables)
+goes to a callback; cancelling the awaiting task kills the tools and removes the partial copy,
+and if the process dies outright (SIGKILL) a watchdog does both (see :class:`_Children`).
 
     manifest = await backup("postgresql://bob@db/shop", "/backups/shop", format="custom")
     await restore("/backups/shop", "postgresql://bob@db/shop_copy")
@@ -339,7 +344,7 @@ async def backup(
         raise BackupError("MongoDB backups are not supported here: use mongodump")
     if kind == "sqlite" and (compress not in (None, "none") or format is not None):
         raise ConfigurationError("--format and --compress apply to PostgreSQL backups; a SQLite backup is a plain database file")
-    out_dir = Path(out).expanduser()
+    out_dir = Path(out).expanduser().absolute()  # its name and parent even for "." or "bk/"
     work = _start_partial(out_dir)
     started = time.monotonic()
     try:
