@@ -21,16 +21,15 @@ from aishell.engine.errors import QueryError
 from aishell.engine.mongo.shell import ShellQuery, parse_script
 from aishell.engine.statements.model import Plan, StatementInfo
 
-NOT_UNDERSTOOD = "statement not understood, so it cannot be checked"
-
-
 @lru_cache(maxsize=4096)
 def describe(text: str) -> StatementInfo:
     """What the statement does. Text that does not parse is ``unknown`` (callers treat it as a
     possible write)."""
     queries = _parse(text)
     if queries is None:
-        return StatementInfo("unknown", read_only_escape=NOT_UNDERSTOOD)
+        # No read-only verdict: the driver's parser refuses the text before anything is sent,
+        # with the position of the mistake.
+        return StatementInfo("unknown")
     return _describe(queries)
 
 
@@ -115,7 +114,7 @@ def plan(text: str) -> Plan:
     """
     queries = _parse(text)
     if queries is None:
-        return Plan(False, "unknown", clears_all=True, reason="statement not understood", read_only_escape=NOT_UNDERSTOOD)
+        return Plan(False, "unknown", clears_all=True, reason="statement not understood")
     info = _describe(queries)
     reads, writes, escape = info.reads, info.writes, info.read_only_escape
     if any(q.method in ("use", "dropDatabase") for q in queries):

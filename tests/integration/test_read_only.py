@@ -197,6 +197,16 @@ async def test_postgres_attacks_through_a_stream(pg_db, admin, name):
     assert await pg_state(conn, victim) == before
 
 
+async def test_explain_analyze_through_the_session_is_checked_too(pg_db, admin):
+    conn, victim = admin
+    before = await pg_state(conn, victim)
+    async with await Session.open(pg_db, settings=ro_settings(), read_only=True) as session:
+        with pytest.raises(ReadOnlyViolation, match="lo_create"):
+            await session.explain("SELECT lo_create(0)", analyze=True)
+        assert (await session.explain("SELECT count(*) FROM t", analyze=True)).summary
+    assert await pg_state(conn, victim) == before
+
+
 async def test_the_attacks_are_real_without_read_only(pg_fresh_db):
     """The checks above can fail: the same statements change things in a writable session."""
     async with await Session.open(pg_fresh_db, settings=ro_settings()) as session:
@@ -310,6 +320,18 @@ async def test_sqlite_attacks_through_the_session(sqlite_db, steps):
                 continue
             await run_steps(session, [(sql, expected)], 0)
         assert (await session.execute("PRAGMA query_only")).rows == [(1,)]
+    assert sqlite_state(sqlite_db) == before
+
+
+async def test_sqlite_read_only_session_with_cache_and_catalog_still_works(sqlite_db):
+    """The authorizer lets through what the workbench itself runs: schema polling, the catalog."""
+    before = sqlite_state(sqlite_db)
+    settings = Settings.load(read_file=False, overrides={"memory": {"enabled": False}})
+    async with await Session.open(str(sqlite_db), settings=settings, read_only=True) as session:
+        info = await session.schema()
+        assert [c.name for c in info.find("t").columns] == ["a"]
+        assert (await session.execute("SELECT count(*) FROM t")).rows == [(1,)]
+        assert (await session.execute("SELECT count(*) FROM t")).cached
     assert sqlite_state(sqlite_db) == before
 
 

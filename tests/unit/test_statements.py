@@ -155,7 +155,9 @@ def test_reads_and_what_the_server_enforces_are_allowed(sql, dialect):
         ("db.orders.find({a: 1}).explain('executionStats')", None),
         ("db.orders.insertOne({a: 1})", "insertOne() would change data or schema"),
         ("db.orders.find({}); db.orders.drop()", "drop() would change data or schema"),
-        ("db.orders.find({", "statement not understood, so it cannot be checked"),
+        ("db.orders.find({", None),  # the driver's parser refuses it, with its position, sending nothing
+        ("use archive", None),
+        ("db.orders.aggregate([{$out: 'copy'}])", "aggregate() would change data or schema"),
     ],
 )
 def test_mongo_statements_have_a_read_only_verdict(text, verdict):
