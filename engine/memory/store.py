@@ -57,6 +57,8 @@ VECTOR_CACHE = 200_000
 APPLICATION_ID = 0x41534D31  # "ASM1": aishell memory
 SQLITE_MAGIC = b"SQLite format 3\x00"
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
+BUSY_WAIT = 5.0
+"""Seconds a statement waits for another process's lock on the file."""
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -883,7 +885,7 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
     :data:`SCHEMA_VERSION`; returns the store's uid. Several processes may run this on one new
     file at once: the state is read in one statement (one snapshot), and each migration reads
     it again under the write lock, so only the first process creates the tables."""
-    await conn.execute("PRAGMA busy_timeout=5000")  # first: another process may be creating the file
+    await conn.execute(f"PRAGMA busy_timeout={int(BUSY_WAIT * 1000)}")  # first: another process may be creating the file
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head and head != SQLITE_MAGIC:
@@ -900,7 +902,7 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
             result = [r[0] for r in await conn.execute_fetchall("PRAGMA quick_check")]
             if result != ["ok"]:
                 raise _Foreign(f"damaged ({'; '.join(map(str, result[:3]))})")
-        mode = next(iter(await conn.execute_fetchall("PRAGMA journal_mode=WAL")))[0]
+        mode = await _use_wal(conn)
         if str(mode).lower() != "wal":
             raise MemoryUnavailable(f"memory off: {path}: cannot use WAL mode (got {mode})")
         sync = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}.get(synchronous.lower(), "NORMAL")
@@ -933,6 +935,20 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
     for (value,) in rows:
         return str(msgpack.unpackb(value, raw=False))
     raise _Foreign("missing its identity record")
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> str:
+    """Switch the file to WAL (it stays so) and return the journal mode now in use. The switch
+    takes an exclusive lock without waiting for it (the busy timeout does not apply): while
+    another process opens the same new file, try again for a few seconds."""
+    deadline = time.monotonic() + BUSY_WAIT
+    while True:
+        try:
+            return str(next(iter(await conn.execute_fetchall("PRAGMA journal_mode=WAL")))[0])
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.01)
 
 
 async def _schema_state(conn: aiosqlite.Connection) -> tuple[int, int, int]:
@@ -972,6 +988,7 @@ def _log2(x: float) -> float:
     return math.log2(x) if x and x > 0 else 0.0
 
 
+_SQLITE_BUSY = 5
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
 

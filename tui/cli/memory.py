@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,10 +42,8 @@ async def _main(args: argparse.Namespace) -> int:
     settings = Settings.load()
     if not settings.memory.enabled:
         raise MemoryUnavailable("memory is disabled in settings (memory.enabled = false)")
-    memory = await Memory.open(settings)
+    memory = await Memory.open(settings)  # a notice (damaged file moved aside) is logged: one line on stderr
     try:
-        if memory.notice:
-            print(f"aishell: {memory.notice}", file=sys.stderr)
         if not memory.enabled:
             raise MemoryUnavailable(memory.reason or "memory off")
         if args.action == "search":
@@ -62,9 +59,10 @@ async def _main(args: argparse.Namespace) -> int:
             if args.format == "json":
                 print(json.dumps(report.as_json()))
             else:
+                already = f", {report.already} imported before" if report.already else ""
                 print(
                     f"imported {report.recorded} statements from {args.file} ({report.kind}; "
-                    f"{report.read} read, {report.skipped} skipped, {report.redacted} redacted)"
+                    f"{report.read} read{already}, {report.skipped} skipped, {report.redacted} redacted)"
                 )
         else:
             data = await memory.stats()
