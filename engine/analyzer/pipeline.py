@@ -402,10 +402,11 @@ def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Windo
             if skipping is not None:
                 yield skipping
             return
-        piece, error = _tokenize(tokenizer, carry[done:])
+        at_end = exhausted and len(carry) - done <= want
+        piece, error = _tokenize(tokenizer, carry[done:] if at_end else carry[done : done + want])
         if error is not None:
             resume = stop = done + error
-        elif exhausted:
+        elif at_end:
             resume, stop = len(carry), None
         else:  # the last tokens may be cut short by the end of the text read so far ("ORDER B…")
             redo = piece[-_LOOKAHEAD:]
@@ -419,14 +420,14 @@ def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Windo
         if skipping is not None:
             semicolon = next((t for t in piece if t.token_type is TokenType.SEMICOLON), None)
             if semicolon is not None:
-                yield replace(skipping, length=skipping.length + semicolon.end + 1)
+                yield replace(skipping, length=skipping.length + len(carry[: semicolon.start].rstrip()))
                 skipping = None
                 advance(semicolon.end + 1)
-            elif exhausted:
+            elif at_end:
                 yield replace(skipping, length=skipping.length + len(carry))
                 return
             elif done == 0:
-                want = 2 * len(carry)  # one token longer than what was read: read more
+                want *= 2  # one token longer than the piece: read a longer one
                 if want > MAX_TOKEN_CHARS:
                     yield skipping
                     yield _Skipped(offset, line, column, len(carry), rest=True)
@@ -438,7 +439,7 @@ def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Windo
             continue
         first_new = len(tokens)
         tokens.extend(piece)
-        if exhausted:
+        if at_end:
             yield _Window(carry, tokens, split_keyed(tokens, deep_offset, MAX_CACHED_TOKENS), offset, line, column, LineIndex(carry), stop)
             return
         # tokens before this piece hold no ";" (the window would have been cut there)
@@ -451,16 +452,19 @@ def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Windo
             advance(end)  # the rest of the statement after the cut is tokenized again with what follows
             want = WINDOW
         elif len(tokens) > MAX_STATEMENT_TOKENS or done > MAX_STATEMENT_CHARS:
-            skipping = _Skipped(offset, line, column, done)
-            advance(done)
+            first, end = (tokens[0].start if tokens else 0), done
+            advance(first)  # the statement starts at its first token, not after the previous ";"
+            skipping = _Skipped(offset, line, column, end - first)
+            advance(end - first)
             want = WINDOW
         elif not progress:
-            want = 2 * (len(carry) - done)  # one token longer than what was read: read more
+            want *= 2  # one token longer than the piece: read a longer one
             if want > MAX_TOKEN_CHARS:
+                advance(done)
                 yield _Skipped(offset, line, column, len(carry), rest=True)
                 return
         else:
-            want = len(carry) - done + WINDOW
+            want = WINDOW
 
 
 _LOOKAHEAD = 2
@@ -554,7 +558,7 @@ def _run(
     lines: LineIndex,
 ) -> list[Finding]:
     length = chunk[-1].end + 1 - chunk[0].start
-    if length > MAX_STATEMENT_CHARS:
+    if length > MAX_STATEMENT_CHARS or len(chunk) > MAX_STATEMENT_TOKENS:
         return [_at(chunk[0].start, lines, number, _Skipped(0, 1, 1, length).finding(number).message)]
     depth = deepest = 0
     for token in chunk:
