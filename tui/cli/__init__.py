@@ -3,7 +3,8 @@
 Each sub-command is ``tui/cli/<name>.py``: a docstring (its help), ``add_arguments(parser)`` and
 ``main(args) -> int``; their heavy imports happen inside ``main`` so ``aishell --version`` stays
 fast. Textual is imported only when the app starts. Errors the engine raises on purpose print one
-line on stderr and exit 2.
+line on stderr and exit 2; the settings are loaded before any command runs, so one that cannot be
+used stops every command that way before it does anything.
 """
 
 from __future__ import annotations
