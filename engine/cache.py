@@ -30,9 +30,9 @@ from collections import OrderedDict
 from typing import Any, Iterable
 
 from aishell.engine.config import CacheSettings
-from aishell.engine.drivers.base import QueryResult
 from aishell.engine.metrics import CacheSnapshot
 from aishell.engine.statements import Plan, plan, planner
+from aishell.engine.types import QueryResult
 
 _mono = time.monotonic
 

@@ -22,9 +22,10 @@ from typing import Any, AsyncIterator
 
 from aishell.engine.config import Settings
 from aishell.engine.drivers import driver_for
-from aishell.engine.drivers.base import Connection, DatabaseInfo, Driver, Params, QueryResult, RowStream, SchemaInfo, TableInfo, ColumnInfo, IndexInfo
+from aishell.engine.drivers.base import Connection, Driver, RowStream
 from aishell.engine.errors import AishellError, ConnectionFailed, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
 from aishell.engine.liveness import Liveness
+from aishell.engine.types import ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 
 class SingleConnection:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence, TextIO
 
-from aishell.engine.drivers.base import Column
 from aishell.engine.encode import CsvRowWriter, JsonRowEncoder, pg_text
+from aishell.engine.types import Column
 
 
 def writer_for(fmt: str, out: TextIO, columns: Sequence[Column]) -> "Writer":

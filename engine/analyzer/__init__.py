@@ -15,7 +15,7 @@ from aishell.engine.analyzer.findings import SEVERITIES, Analysis, Finding, Inde
 from aishell.engine.analyzer.pipeline import PARSE_ERROR, Statement, analyze, analyze_stream, cache_stats, clear_cache, split_statements
 from aishell.engine.analyzer.rules import RULES
 from aishell.engine.config import AnalyzerSettings
-from aishell.engine.drivers.base import SchemaInfo
+from aishell.engine.types import SchemaInfo
 
 
 def rule_catalog() -> list[Rule]:

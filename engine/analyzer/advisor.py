@@ -15,8 +15,8 @@ from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
 from aishell.engine.analyzer.pipeline import analyze
 from aishell.engine.analyzer.plan import explain
 from aishell.engine.config import AnalyzerSettings
-from aishell.engine.drivers.base import SchemaInfo
 from aishell.engine.errors import QueryError
+from aishell.engine.types import SchemaInfo
 
 ADVICE = Rule("AS110", "index-advice", "warning", "An index that lowers the estimated cost (HypoPG)")
 UNVERIFIED = Rule("AS111", "index-advice-unverified", "info", "An index proposed by the rules, not verified")

@@ -15,8 +15,8 @@ from typing import Iterator
 from sqlglot import exp
 
 from aishell.engine.config import AnalyzerSettings
-from aishell.engine.drivers.base import SchemaInfo, TableInfo
 from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
+from aishell.engine.types import SchemaInfo, TableInfo
 
 
 @dataclass(slots=True)

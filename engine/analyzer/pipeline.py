@@ -39,7 +39,7 @@ from aishell.engine.analyzer.context import Context, LineIndex
 from aishell.engine.analyzer.findings import Analysis, Finding, Rule, severity_rank
 from aishell.engine.analyzer.rules import RULES
 from aishell.engine.config import AnalyzerSettings
-from aishell.engine.drivers.base import SchemaInfo
+from aishell.engine.types import SchemaInfo
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Mapping
 import sqlglot
 from sqlglot import exp
 
-from aishell.engine.drivers.base import ColumnInfo, IndexInfo, SchemaInfo, TableInfo
+from aishell.engine.types import ColumnInfo, IndexInfo, SchemaInfo, TableInfo
 
 
 def schema_from_ddl(ddl: str, *, dialect: str = "postgres", rows: Mapping[str, int] | None = None, default_schema: str | None = None) -> SchemaInfo:

@@ -20,7 +20,7 @@ ENTRIES = 1000
 
 
 def _results():
-    from aishell.engine.drivers.base import Column, QueryResult
+    from aishell.engine.types import Column, QueryResult
 
     columns = (Column("id", "int4"), Column("name", "text"), Column("total", "numeric"))
     return [

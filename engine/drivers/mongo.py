@@ -34,7 +34,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from aishell.engine.drivers.base import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 from aishell.engine.drivers.url import redact_text, redact_url, url_password
 from aishell.engine.errors import (
     AishellError,
@@ -58,6 +57,7 @@ from aishell.engine.mongo.values import (
     RegexValue,
     TimestampValue,
 )
+from aishell.engine.types import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 _CURSOR_METHODS = frozenset({"find", "aggregate", "getIndexes", "getCollectionInfos", "show"})
 _STREAMED = frozenset({"find", "aggregate", "getCollectionInfos"})

@@ -17,16 +17,6 @@ from typing import Any
 
 import asyncpg
 
-from aishell.engine.drivers.base import (
-    Column,
-    ColumnInfo,
-    DatabaseInfo,
-    IndexInfo,
-    Params,
-    QueryResult,
-    SchemaInfo,
-    TableInfo,
-)
 from aishell.engine.drivers.url import redact_text, redact_url, url_password
 from aishell.engine.errors import (
     AishellError,
@@ -38,6 +28,7 @@ from aishell.engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
+from aishell.engine.types import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 CONNECT_TIMEOUT = 10.0
 

@@ -21,7 +21,6 @@ from urllib.parse import quote
 import aiosqlite
 
 from aishell.engine.drivers import check_sqlite_file
-from aishell.engine.drivers.base import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 from aishell.engine.drivers.url import sqlite_path
 from aishell.engine.errors import (
     AishellError,
@@ -31,6 +30,7 @@ from aishell.engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
+from aishell.engine.types import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 
 class SQLiteDriver:

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from aishell.engine.drivers.base import IndexInfo
 from aishell.engine.mongo.shell import ShellQuery, format_value
 from aishell.engine.mongo.values import RegexValue
+from aishell.engine.types import IndexInfo
 
 # -- the plan, read ---------------------------------------------------------------------------
 
@@ -537,7 +537,7 @@ def static_findings(
     deep_skip: int = 1_000,
 ) -> list[MongoFinding]:
     """Advice from the statement alone (and the catalog, when given), for live suggestions while
-    typing: no round trip. ``schema`` is a :class:`engine.drivers.base.SchemaInfo` from
+    typing: no round trip. ``schema`` is a :class:`engine.types.SchemaInfo` from
     ``Session.schema()``; with it, filters and sorts no index serves are reported (MG006) for
     collections of at least ``large_collection`` documents (or of unknown size).
 

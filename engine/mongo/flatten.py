@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aishell.engine.drivers.base import Column
+from aishell.engine.types import Column
 
 _SCALARS = (str, bool, int, float, decimal.Decimal, _dt.datetime, bytes, type(None))
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aishell.engine.drivers.base import ColumnInfo
 from aishell.engine.mongo.flatten import type_name
+from aishell.engine.types import ColumnInfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ import uuid
 
 import pytest
 
-from aishell.engine.drivers.base import ColumnInfo, QueryResult
 from aishell.engine.drivers.mongo import MongoConnection, MongoDriver
 from aishell.engine.errors import QueryCancelled, QueryError, ReadOnlyViolation
 from aishell.engine.metrics import PoolSnapshot
 from aishell.engine.mongo.schema import FieldInfo
+from aishell.engine.types import ColumnInfo, QueryResult
 
 pytestmark = pytest.mark.mongo
 

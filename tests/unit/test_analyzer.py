@@ -9,7 +9,7 @@ import pytest
 
 from aishell.engine.analyzer import Analysis, AnalyzerSettings, analyze, cache_stats, clear_cache, fingerprint, split_statements
 from aishell.engine.analyzer.schema import schema_from_ddl
-from aishell.engine.drivers.base import ColumnInfo, SchemaInfo, TableInfo
+from aishell.engine.types import ColumnInfo, SchemaInfo, TableInfo
 
 
 @pytest.fixture(autouse=True)

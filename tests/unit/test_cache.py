@@ -8,7 +8,7 @@ import pytest
 
 from aishell.engine.cache import QueryCache, approx_bytes, plan
 from aishell.engine.config import CacheSettings
-from aishell.engine.drivers.base import Column, QueryResult
+from aishell.engine.types import Column, QueryResult
 
 
 def result(rows, elapsed: float = 0.001) -> QueryResult:

@@ -15,7 +15,7 @@ import pytest
 from asyncpg import BitString, Range
 from bson import Decimal128, Int64, ObjectId, Timestamp
 
-from aishell.engine.drivers.base import Column
+from aishell.engine.types import Column
 import aishell.engine.encode
 from aishell.engine.encode import CsvRowWriter, export_rows
 from aishell.engine.mongo.values import ObjectIdValue

@@ -10,11 +10,11 @@ import json
 import pytest
 
 from aishell.engine.config import ConfigError, Settings
-from aishell.engine.drivers.base import Column
 from aishell.engine.drivers.url import classify, redact_text, redact_url, sqlite_path
 from aishell.engine.errors import QueryError, UnsupportedURL
 from aishell.engine.statements import describe
 from aishell.engine.encode import json_text
+from aishell.engine.types import Column
 from aishell.tui.output import writer_for
 
 

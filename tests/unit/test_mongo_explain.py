@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from aishell.engine.drivers.base import IndexInfo
 from aishell.engine.mongo.explain import (
     classify_filter,
     findings,
@@ -24,6 +23,7 @@ from aishell.engine.mongo.explain import (
 from aishell.engine.mongo.fingerprint import fingerprint, fingerprint_text, normalize
 from aishell.engine.statements.mongo import describe
 from aishell.engine.mongo.shell import parse
+from aishell.engine.types import IndexInfo
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "mongo"
 
@@ -334,7 +334,7 @@ def test_describe_for_session_and_tui():
 
 
 def _schema(rows: int = 50_000, indexes=(("_id_", ("_id",)),)):
-    from aishell.engine.drivers.base import SchemaInfo, TableInfo
+    from aishell.engine.types import SchemaInfo, TableInfo
 
     schema = SchemaInfo(search_path=("shop",))
     schema.add(TableInfo("shop", "orders", "collection", rows, [], [IndexInfo(n, c, n == "_id_", n == "_id_") for n, c in indexes]))

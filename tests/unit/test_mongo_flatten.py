@@ -10,9 +10,9 @@ import uuid
 import bson
 import pytest
 
-from aishell.engine.drivers.base import ColumnInfo
 from aishell.engine.mongo.flatten import Flattener, cell, compact, flatten, summarize_array, type_name
 from aishell.engine.mongo.schema import FieldInfo, infer_fields
+from aishell.engine.types import ColumnInfo
 
 UTC = dt.timezone.utc
 

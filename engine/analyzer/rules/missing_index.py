@@ -6,7 +6,7 @@ sort keys are hints (hash joins and sorts work without an index). The finding ca
 :class:`IndexCandidate` for the advisor to try with HypoPG; equality columns come first.
 
 >>> from aishell.engine.analyzer import analyze
->>> from aishell.engine.drivers.base import SchemaInfo, TableInfo, ColumnInfo
+>>> from aishell.engine.types import SchemaInfo, TableInfo, ColumnInfo
 >>> schema = SchemaInfo()
 >>> schema.add(TableInfo("public", "events", row_estimate=2_000_000, columns=[ColumnInfo("kind", "text")]))
 >>> f = analyze("SELECT kind FROM events WHERE kind = 'login'", schema=schema).findings[0]

@@ -3,7 +3,7 @@ read and sorted (often on disk) before the first is returned. Needs the schema's
 estimates; not reported for grouped, aggregated or DISTINCT results.
 
 >>> from aishell.engine.analyzer import analyze
->>> from aishell.engine.drivers.base import SchemaInfo, TableInfo
+>>> from aishell.engine.types import SchemaInfo, TableInfo
 >>> schema = SchemaInfo(); schema.add(TableInfo("public", "events", row_estimate=5_000_000))
 >>> [f.code for f in analyze("SELECT id FROM events ORDER BY id", schema=schema).findings]
 ['AS008']

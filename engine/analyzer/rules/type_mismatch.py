@@ -4,7 +4,7 @@ that is no number). The cast runs on every row and keeps the index on the cast s
 being used — or, in PostgreSQL, the statement fails. Needs the schema.
 
 >>> from aishell.engine.analyzer import analyze
->>> from aishell.engine.drivers.base import SchemaInfo, TableInfo, ColumnInfo
+>>> from aishell.engine.types import SchemaInfo, TableInfo, ColumnInfo
 >>> schema = SchemaInfo()
 >>> schema.add(TableInfo("public", "a", row_estimate=50, columns=[ColumnInfo("code", "text")]))
 >>> [f.code for f in analyze("SELECT 1 FROM a WHERE code = 42", schema=schema).findings]
