@@ -15,6 +15,18 @@ Figures:
 - ``analyzer.repeat``: the same text again (exact-text cache), against the cold time. ≤ 20 µs.
 - ``analyzer.shape``: the same statement shape in other text (other spacing and comments),
   re-located from the fingerprint cache without parsing, against the cold time.
+- ``analyzer.hostile_and_or_1000``: ``(a1 = 1 OR b = 1) AND … `` with 1,000 terms (over a
+  minute before the rules were made linear), against ``sqlfluff lint`` of the same statement.
+- ``analyzer.hostile_max_1mb``: the slowest of the hostile shapes
+  (:mod:`engine.analyzer.hostile`: deep nesting, wide AND/OR, 100k-item IN lists, 1 MB
+  literals and names, many joins and UNIONs, invalid UTF-8, NUL bytes, never-closed quotes) at
+  1 MB each, against the target (1 s).
+- ``analyzer.file_20mb_rss`` / ``analyzer.file_20mb_time``: ``aishell analyze FILE --format
+  json`` in a subprocess on a 20 MB script (the TPC-H queries repeated with every hostile shape
+  at 16 KB between them): its peak resident memory against the target (300 MB) and its time
+  against the target of a second a megabyte.
+
+With ``--quick`` the hostile figures use 256 KB shapes, 250 terms and a 4 MB file.
 """
 
 from __future__ import annotations
@@ -108,7 +120,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     repeat_us = statistics.median(repeat_times.values()) * 1e6
     shape_us = statistics.median(shape_times.values()) * 1e6
     per_query_ratio = statistics.median(fluff_times[n] / cold_times[n] for n, _ in queries)
-    return [
+    results = [
         BenchResult(
             "analyzer.cold", f"analyze one TPC-H query cold (median of 22; per-query ratio median {per_query_ratio:.0f}x)",
             round(cold_ms, 3), "ms", "sqlfluff lint (ansi), same queries, same run", round(fluff_ms, 1),
@@ -131,3 +143,89 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
             "cold analysis of the same query", round(cold_ms * 1000, 1),
         ),
     ]
+    return results + _hostile_figures(ctx, [sql for _, sql in queries])
+
+
+def _hostile_figures(ctx: BenchContext, queries: list[str]) -> list[BenchResult]:
+    import sqlfluff
+
+    from aishell.engine.analyzer import analyze, clear_cache
+    from aishell.engine.analyzer.hostile import SHAPES, hostile
+
+    terms = 250 if ctx.quick else 1000
+    size = 256 * 1024 if ctx.quick else 1024 * 1024
+    file_mb = 4 if ctx.quick else 20
+
+    and_of_ors = "SELECT id FROM t WHERE " + " AND ".join(f"(a{i} = {i} OR b = {i})" for i in range(1, terms + 1))
+    clear_cache()
+    start = time.perf_counter()
+    analyze(and_of_ors)
+    ours = time.perf_counter() - start
+    start = time.perf_counter()
+    sqlfluff.lint(and_of_ors, dialect="ansi")
+    fluff = time.perf_counter() - start
+
+    times = {}
+    for name in SHAPES:
+        data = hostile(name, size)
+        clear_cache()
+        start = time.perf_counter()
+        analyze(data)
+        times[name] = time.perf_counter() - start
+    worst = max(times, key=times.get)
+
+    label = f"{size // 1024} KB" if ctx.quick else "1 MB"
+    results = [
+        BenchResult(
+            "analyzer.hostile_and_or_1000", f"AND of {terms:,} two-column ORs, cold", round(ours, 3), "s",
+            "sqlfluff lint (ansi), same statement", round(fluff, 2), target="<= 1 s",
+        ),
+        BenchResult(
+            "analyzer.hostile_max_1mb", f"slowest of {len(times)} hostile shapes at {label} ({worst})", round(times[worst], 3), "s",
+            "target (DESIGN.md)", 1.0, target="<= 1 s",
+        ),
+    ]
+    if not ctx.cli:
+        return results  # the file figures time the command line
+    seconds, peak_mb = _file_run(ctx.cli, Path(ctx.workdir) / f"hostile_{file_mb}mb.sql", file_mb * 1_000_000, queries)
+    return results + [
+        BenchResult(
+            "analyzer.file_20mb_rss", f"peak RSS of aishell analyze --format json on a {file_mb} MB script", round(peak_mb, 1), "MB",
+            "target (DESIGN.md)", 300.0, target="<= 300 MB",
+        ),
+        BenchResult(
+            "analyzer.file_20mb_time", f"aishell analyze --format json on a {file_mb} MB script", round(seconds, 2), "s",
+            "target: 1 s a MB", float(file_mb),
+        ),
+    ]
+
+
+def _file_run(cli: tuple[str, ...], path: Path, size: int, queries: list[str]) -> tuple[float, float]:
+    """Seconds and peak resident MB of ``aishell analyze PATH --format json`` in a subprocess
+    (VmHWM polled from /proc; ru_maxrss of the child where /proc is missing)."""
+    import resource
+    import subprocess
+
+    from aishell.engine.analyzer.hostile import write_script
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_script(path, size, queries)
+    argv = [*cli, "analyze", str(path), "--format", "json"]
+    status = Path("/proc/self/status")
+    start = time.perf_counter()
+    with subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as proc:
+        peak_kb = 0
+        while proc.poll() is None:
+            if status.exists():
+                try:
+                    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peak_kb = max(peak_kb, int(line.split()[1]))
+                except (OSError, ValueError):
+                    pass
+            time.sleep(0.02)
+    seconds = time.perf_counter() - start
+    if not peak_kb:
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    path.unlink(missing_ok=True)
+    return seconds, peak_kb / 1024
