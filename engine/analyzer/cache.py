@@ -227,13 +227,18 @@ def _join(parts: list[str]) -> str:
 class LRU:
     """A small least-recently-used map, safe to share between threads without a lock: each
     OrderedDict operation is atomic under the GIL, and a key evicted by another thread between
-    two of them is simply a miss."""
+    two of them is simply a miss. Bounded by entries and, when ``max_weight`` is set, by the
+    sum of the weights given to :meth:`put` (the characters an entry holds), so a few huge
+    entries cannot take the memory many small ones are allowed."""
 
-    __slots__ = ("maxsize", "_data", "hits", "misses")
+    __slots__ = ("maxsize", "max_weight", "weight", "_data", "_weights", "hits", "misses")
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, max_weight: int | None = None) -> None:
         self.maxsize = maxsize
+        self.max_weight = max_weight
+        self.weight = 0
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._weights: dict[Hashable, int] = {}
         self.hits = 0
         self.misses = 0
 
@@ -249,20 +254,25 @@ class LRU:
         self.hits += 1
         return value
 
-    def put(self, key: Hashable, value: Any) -> None:
-        if self.maxsize <= 0:
+    def put(self, key: Hashable, value: Any, weight: int = 1) -> None:
+        if self.maxsize <= 0 or (self.max_weight is not None and weight > self.max_weight):
             return
-        data = self._data
+        data, weights = self._data, self._weights
+        self.weight += weight - weights.get(key, 0)
+        weights[key] = weight
         data[key] = value
         try:
             data.move_to_end(key)
-            while len(data) > self.maxsize:
-                data.popitem(last=False)
+            while len(data) > self.maxsize or (self.max_weight is not None and self.weight > self.max_weight):
+                old, _ = data.popitem(last=False)
+                self.weight -= weights.pop(old, 0)
         except KeyError:  # another thread evicted concurrently
             pass
 
     def clear(self) -> None:
         self._data.clear()
+        self._weights.clear()
+        self.weight = 0
         self.hits = self.misses = 0
 
     def __len__(self) -> int:

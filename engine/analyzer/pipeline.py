@@ -71,8 +71,12 @@ either never closed or not SQL anyone runs."""
 _DEFAULT_SETTINGS = AnalyzerSettings()
 _SETTINGS_KEY = attrgetter(*(f.name for f in fields(AnalyzerSettings)))
 """The settings' values as a tuple: part of every cache key (settings objects are mutable)."""
-_TEXTS = LRU(_DEFAULT_SETTINGS.cache_size)
-_SHAPES = LRU(_DEFAULT_SETTINGS.cache_size * 4)
+_FINDING_WEIGHT = 300
+"""Characters a cached finding counts for (message, suggestion, fields)."""
+_TEXTS = LRU(_DEFAULT_SETTINGS.cache_size, max_weight=8_000_000)
+"""Whole texts analyzed: at most ``cache_size`` and about 8 MB of text and findings."""
+_SHAPES = LRU(_DEFAULT_SETTINGS.cache_size * 4, max_weight=16_000_000)
+"""Statements by exact text and by shape: four times as many, about 16 MB."""
 _TOKEN_REPR = re.compile(r"<Token token_type: TokenType\.(\w+), text: (.*?), line: \d+, col: \d+, start: \d+, end: \d+, comments: \[.*?\]>")
 _MISSING = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]+\.(\w+)'>")
 
@@ -118,7 +122,7 @@ def analyze(
             return Analysis(list(cached.analysis.findings), cached.analysis.statements)
         analysis = _analyze(sql, dialect, schema, settings, skey)
         if len(sql) <= MAX_CACHED_TEXT:
-            _TEXTS.put(key, _Cached(analysis, schema))
+            _TEXTS.put(key, _Cached(analysis, schema), len(sql) + _FINDING_WEIGHT * len(analysis.findings))
         return Analysis(list(analysis.findings), analysis.statements)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
         log.debug("analyzer failed", exc_info=True)
@@ -143,6 +147,7 @@ def cache_stats() -> dict[str, int]:
     return {
         "texts": len(_TEXTS), "text_hits": _TEXTS.hits, "text_misses": _TEXTS.misses,
         "shapes": len(_SHAPES), "shape_hits": _SHAPES.hits, "shape_misses": _SHAPES.misses,
+        "text_weight": _TEXTS.weight, "shape_weight": _SHAPES.weight,
     }
 
 
@@ -164,7 +169,7 @@ def analyze_stream(
 ) -> Iterator[tuple[Statement, list[Finding]]]:
     """Each statement of the text made of ``blocks`` (a file read in pieces: any size, any
     cut) with its findings, in order, positions in the whole text. Memory stays bounded by
-    :data:`WINDOW` and :data:`MAX_STATEMENT_CHARS`, not by the length of the text. Never raises
+    :data:`WINDOW` and :data:`MAX_STATEMENT_TOKENS`, not by the length of the text. Never raises
     for bad SQL; a failure inside the analyzer becomes an ``AS000`` finding and ends the stream."""
     settings = settings or _DEFAULT_SETTINGS
     dialect = normalize_dialect(dialect)
@@ -507,9 +512,10 @@ def _statement(
     found = _run(sql, chunk, number, parser, dialect, dialect_name, schema, settings, lines)
     if cacheable:
         remembered, reusable = _remember(found, chunk, lines)
-        _SHAPES.put(exact, (remembered, schema))
+        weight = _FINDING_WEIGHT * len(found)
+        _SHAPES.put(exact, (remembered, schema), len(exact[0]) + weight)
         if reusable:
-            _SHAPES.put(key, (remembered, schema))
+            _SHAPES.put(key, (remembered, schema), len(shape) + weight)
     return found
 
 

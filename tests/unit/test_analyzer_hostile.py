@@ -149,6 +149,19 @@ def test_windows_and_blocks_split_exactly_like_the_whole_text(monkeypatch):
         assert [(s.index, s.text, s.offset, s.line, s.column) for s in split_statements(sql)] == statements
 
 
+def test_the_caches_are_bounded_by_what_they_hold_not_only_by_entries():
+    from aishell.engine.analyzer import cache_stats
+
+    clear_cache()
+    for i in range(100):  # 100 texts of 90 KB: 9 MB, each under the per-text limit
+        analyze(f"SELECT {i} /* " + "x" * 90_000 + " */")
+    stats = cache_stats()
+    assert stats["text_weight"] <= 8_000_000 and stats["texts"] < 90
+    assert stats["shape_weight"] <= 16_000_000
+    assert analyze("SELECT 99 /* " + "x" * 90_000 + " */").statements == 1  # the newest is still served
+    assert cache_stats()["text_hits"] == stats["text_hits"] + 1
+
+
 def test_invalid_utf8_and_nul_bytes():
     assert [f.code for f in analyze(hostile("invalid_utf8", 5_000)).findings] == []  # type: ignore[arg-type]
     assert analyze(text_of("nul_bytes", 5_000)).statements == 1
