@@ -122,6 +122,8 @@ class Session:
         self._schema_cache: SchemaInfo | None = None
         """The catalog last loaded by :meth:`schema`, used by :meth:`analyze`."""
         self._read_only = bool(getattr(driver, "read_only", False))
+        if driver.dialect == "mongo":
+            driver.read_plan = _mongo_plan_result  # a typed .explain() shows the analyzer's plan grid
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -565,7 +567,7 @@ class Session:
         from aishell.engine.analyzer import Analysis, analyze
 
         if self.dialect == "mongo":
-            from aishell.engine.mongo.report import analysis
+            from aishell.engine.analyzer.mongo.report import analysis
 
             try:
                 return analysis(sql, self._schema_cache, self.settings.analyzer)
@@ -583,8 +585,10 @@ class Session:
             if plan.read_only_escape is not None:
                 _refuse(sql, plan)
         if self.dialect == "mongo":  # explain never applies a write: nothing to roll back
+            from aishell.engine.analyzer.mongo.report import explain as explain_mongo
+
             async with self._lease(write=False) as conn:
-                return await conn.plan_report(sql, analyze=analyze, settings=self.settings.analyzer)
+                return await explain_mongo(conn, sql, analyze=analyze, settings=self.settings.analyzer)
         async with self._lease(write=analyze and allow_writes) as conn:
             return await explain(
                 conn, sql, analyze=analyze, dialect=self.dialect, allow_writes=allow_writes, settings=self.settings.analyzer
@@ -596,8 +600,10 @@ class Session:
         from aishell.engine.analyzer.advisor import advise
 
         if self.dialect == "mongo":  # explain("executionStats") + the equality-sort-range rule
+            from aishell.engine.analyzer.mongo.report import advise as advise_mongo
+
             async with self._lease(write=False) as conn:
-                return await conn.advice(sql)
+                return await advise_mongo(conn, sql)
         schema = self._schema_cache if self._schema_cache is not None else await self.schema()
         async with self._lease(write=False) as conn:
             return await advise(
@@ -628,6 +634,13 @@ def _plan(sql: str, dialect: str) -> Any:
 
     _plan = plan
     return plan(sql, dialect)
+
+
+def _mongo_plan_result(doc: dict[str, Any], query: Any) -> QueryResult:
+    """:func:`aishell.engine.analyzer.mongo.report.plan_result`, imported on first use."""
+    from aishell.engine.analyzer.mongo.report import plan_result
+
+    return plan_result(doc, query)
 
 
 def _refuse(sql: str, plan: Any) -> None:

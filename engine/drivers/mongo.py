@@ -30,7 +30,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -45,7 +45,6 @@ from aishell.engine.errors import (
     ReadOnlyViolation,
 )
 from aishell.engine.metrics import LatencyWindow, PoolSnapshot
-from aishell.engine.mongo import explain as explain_mod
 from aishell.engine.mongo.flatten import Flattener, cell, flatten, type_name
 from aishell.engine.mongo.schema import FieldInfo, infer_fields
 from aishell.engine.mongo.shell import ShellQuery, format_value, parse_script
@@ -118,6 +117,10 @@ class MongoDriver:
         self._handles = 0
         self._client_lock = asyncio.Lock()
         self.listener = _pymongo_pool_monitor()(min_pool_size, max_pool_size)
+        self.read_plan: Callable[[dict[str, Any], ShellQuery], QueryResult] | None = None
+        """What a typed ``.explain()`` shows, made from the server's reply. The Session sets the
+        analyzer's plan grid (:func:`engine.analyzer.mongo.report.plan_result`): drivers never
+        import the analyzer. None: the reply itself, one document like ``runCommand``'s."""
 
     async def connect(self, *, verify: bool = True) -> "MongoConnection":
         """A connection on the shared client; with ``verify`` a ``ping`` proves the server answers.
@@ -257,44 +260,14 @@ class MongoConnection:
         return _MongoStream(self, sql, params, max(1, page_size))
 
     async def explain(self, sql: str, verbosity: str = "executionStats") -> dict[str, Any]:
-        """The server's explain output for one statement (``find``, ``aggregate``, counts, writes).
+        """The server's explain output for the last statement of ``sql`` (``find``, ``aggregate``,
+        counts, writes), unread: :mod:`engine.analyzer.mongo` reads it.
 
         Writes are planned, not applied. Raises QueryError when the statement cannot be explained.
         """
         queries = self._prepare(sql, None, check_read_only=False)
         query = queries[-1]
         return await self._guard(self._explain_doc(query, verbosity), sql, query)
-
-    async def advise(self, sql: str, *, min_docs: int = 1000, max_ratio: float = 10.0) -> list[explain_mod.MongoFinding]:
-        """Findings for the last statement of ``sql`` from ``explain("executionStats")`` and the
-        collection's indexes, with a suggested index (equality → sort → range) where one helps."""
-        query = self._prepare(sql, None, check_read_only=False)[-1]
-        if query.collection is None:
-            return []
-        doc = await self._guard(self._explain_doc(query, "executionStats"), sql, query)
-        indexes = await self.indexes(query.collection, query.database)
-        return explain_mod.findings(explain_mod.read_explain(doc), query, indexes, min_docs=min_docs, max_ratio=max_ratio)
-
-    async def plan_report(self, sql: str, *, analyze: bool = False, settings: Any = None) -> Any:
-        """:class:`engine.analyzer.plan.PlanReport` of the last statement: ``queryPlanner`` only,
-        or ``executionStats`` with ``analyze`` (the query runs; a write is planned and counted
-        but never applied by explain)."""
-        from aishell.engine.mongo.report import plan_report
-
-        query = self._prepare(sql, None, check_read_only=False)[-1]
-        if query.collection is None:
-            raise QueryError(f"{query.method} cannot be explained: explain a collection method", statement=sql)
-        verbosity = "executionStats" if analyze else "queryPlanner"
-        doc = await self._guard(self._explain_doc(query, verbosity), sql, query)
-        indexes = await self.indexes(query.collection, query.database)
-        return plan_report(doc, query, indexes, settings=settings, analyzed=analyze)
-
-    async def advice(self, sql: str) -> Any:
-        """:class:`engine.analyzer.advisor.Advice` from :meth:`advise` (the shell command to create
-        each suggested index is the recommendation's ``statement``)."""
-        from aishell.engine.mongo.report import advice
-
-        return advice(await self.advise(sql))
 
     def _prepare(self, sql: str, params: Params, *, check_read_only: bool = True) -> list[ShellQuery]:
         if self._closed:
@@ -315,11 +288,10 @@ class MongoConnection:
     async def _run(self, query: ShellQuery, sql: str) -> QueryResult:
         if query.explain:
             doc = await self._guard(self._explain_doc(query, query.explain), sql, query)
-            summary = explain_mod.read_explain(doc)
-            rows = explain_mod.plan_rows(summary)
-            notes = [f.message for f in explain_mod.findings(summary, query)]
-            status = "EXPLAIN" + (": " + "; ".join(notes) if notes else "")
-            return QueryResult(tuple(Column(c) for c in explain_mod.PLAN_COLUMNS), rows, len(rows), status)
+            if self.driver.read_plan is not None:
+                return self.driver.read_plan(doc, query)
+            columns, rows = flatten([doc])
+            return QueryResult(columns, rows, len(rows), "EXPLAIN")
         if query.method in _CURSOR_METHODS:
             cursor = await self._guard(self._open_cursor(query, batch_size=0), sql, query)
             try:

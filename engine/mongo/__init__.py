@@ -7,11 +7,9 @@
 - :mod:`.flatten` — documents into grid rows (``Flattener``: dotted columns, arrays summarized,
   one column set for every page).
 - :mod:`.schema` — sample-based schema inference (``infer_fields`` → ``FieldInfo``).
-- :mod:`.explain` — ``read_explain`` + ``findings`` (MG001–MG004 from executionStats),
-  ``suggest_index`` (equality → sort → range), ``static_findings`` (live advice without a server),
-  ``is_destructive`` (confirmation before deleteMany({}), drop(), $out...).
 - :mod:`.fingerprint` — ``normalize``/``fingerprint`` (literals stripped); what a statement is
   and how it must run lives in :mod:`engine.statements.mongo`.
 
+Reading explain output and index advice are analysis: :mod:`engine.analyzer.mongo`.
 The driver, :mod:`engine.drivers.mongo`, is the only module that imports PyMongo.
 """

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from aishell.engine.errors import QueryError
-from aishell.engine.mongo.shell import ShellQuery, parse_script
+from aishell.engine.mongo.shell import ShellQuery, format_value, parse_script
 from aishell.engine.statements.model import Plan, StatementInfo
 
 @lru_cache(maxsize=4096)
@@ -42,8 +42,6 @@ def _parse(text: str) -> tuple[ShellQuery, ...] | None:
 
 
 def _describe(queries: tuple[ShellQuery, ...]) -> StatementInfo:
-    from aishell.engine.mongo.explain import is_destructive
-
     reads: set[str] = set()
     writes: set[str] = set()
     kinds: list[str] = []
@@ -90,6 +88,64 @@ def _describe(queries: tuple[ShellQuery, ...]) -> StatementInfo:
     else:
         kind = next((k for k in kinds if k != "select"), "other")
     return StatementInfo(kind, frozenset(reads), frozenset(writes), bool(reason), reason, escape)
+
+
+def is_destructive(query: ShellQuery) -> str | None:
+    """Why ``query`` should be confirmed before it runs, or None.
+
+    Unbounded ``deleteMany({})``/``updateMany({})``, ``drop()``, ``dropDatabase()``,
+    ``dropIndex()``, an aggregation ending in ``$out`` (it replaces the target collection) and
+    the matching ``runCommand`` forms. Explained statements never are (nothing is applied).
+    """
+    if query.explain:
+        return None
+    name = query.collection
+    if query.method == "deleteMany" and _unbounded(query.filter):
+        return f"deleteMany({{}}) deletes every document in {name}"
+    if query.method == "updateMany" and _unbounded(query.filter):
+        return f"updateMany({{}}) changes every document in {name}"
+    if query.method == "drop":
+        return f"drop() removes the collection {name} with its documents and indexes"
+    if query.method == "dropIndex":
+        return f"dropIndex() removes the index {format_value(query.args[0])} from {name}"
+    if query.method == "dropDatabase":
+        return f"dropDatabase() removes the database{' ' + query.database if query.database else ''} with every collection"
+    if query.method == "aggregate":
+        for stage in query.pipeline:
+            if isinstance(stage, Mapping) and "$out" in stage:
+                target = stage["$out"]
+                if isinstance(target, Mapping):
+                    target = target.get("coll")
+                return f"$out replaces the collection {target} with this aggregation's result"
+    if query.method == "runCommand" and query.args and isinstance(query.args[0], Mapping) and query.args[0]:
+        command = query.args[0]
+        verb = next(iter(command))
+        if verb in ("drop", "dropDatabase", "dropIndexes", "deleteIndexes"):
+            return f"runCommand({verb}) removes {command[verb] if verb != 'dropDatabase' else 'the database'}"
+        if verb == "delete":
+            for item in command.get("deletes") or []:
+                if isinstance(item, Mapping) and _unbounded(item.get("q")) and not item.get("limit"):
+                    return f"runCommand(delete) deletes every document in {command[verb]}"
+        if verb == "update":
+            for item in command.get("updates") or []:
+                if isinstance(item, Mapping) and _unbounded(item.get("q")) and item.get("multi"):
+                    return f"runCommand(update) changes every document in {command[verb]}"
+    return None
+
+
+def _unbounded(filter_doc: Any) -> bool:
+    """True for a filter that matches everything: absent, {}, or only empty $and lists."""
+    if filter_doc is None:
+        return True
+    if not isinstance(filter_doc, Mapping):
+        return False
+    for key, value in filter_doc.items():
+        if key == "$and" and isinstance(value, list) and all(_unbounded(v) for v in value):
+            continue
+        if key == "$comment":
+            continue
+        return False
+    return True
 
 
 # Aggregation stages and operators whose result changes between runs of the same text.
@@ -169,4 +225,4 @@ _KINDS = {
     "use": "other", "runCommand": "other",
 }
 
-__all__ = ["describe", "plan"]
+__all__ = ["describe", "plan", "is_destructive"]

@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from aishell.engine.analyzer.mongo.report import explain_findings, plan_result
 from aishell.engine.drivers.mongo import MongoConnection, MongoDriver
 from aishell.engine.errors import QueryCancelled, QueryError, ReadOnlyViolation
 from aishell.engine.metrics import PoolSnapshot
@@ -138,13 +139,17 @@ async def test_catalog(conn):
 async def test_explain_and_advice(conn):
     await seed(conn, 3000)
     text = "db.orders.find({status: 'paid', total: {$gt: 50}}).sort({ts: -1}).limit(10)"
-    findings = await conn.advise(text)
+    findings = await explain_findings(conn, text)
     assert [f.code for f in findings][:1] == ["MG001"]
     advice = findings[0].index
     assert advice is not None and advice.command == "db.orders.createIndex({status: 1, ts: -1, total: 1})"
     await conn.execute(advice.command)
-    assert [f.code for f in await conn.advise(text)] == []
-    plan = await conn.execute(text.replace(".limit(10)", ".limit(10).explain('executionStats')"))
+    assert [f.code for f in await explain_findings(conn, text)] == []
+    typed = text.replace(".limit(10)", ".limit(10).explain('executionStats')")
+    unread = await conn.execute(typed)  # the driver alone shows the server's reply
+    assert unread.status == "EXPLAIN" and "queryPlanner" in {c.name.split(".")[0] for c in unread.columns}
+    conn.driver.read_plan = plan_result  # as the Session sets it
+    plan = await conn.execute(typed)
     assert plan.status.startswith("EXPLAIN") and any("IXSCAN status_1_ts_-1_total_1" in r[0] for r in plan.rows)
     raw = await conn.explain("db.orders.deleteMany({status: 'void'})")
     assert "queryPlanner" in raw
@@ -225,6 +230,8 @@ async def test_session_facade(mongo_url):
             await session.execute("db.t.insertOne({a: 3})")  # invalidates reads of t
             fresh = await session.execute("db.t.find({a: {$gte: 1}}).sort({a: 1})")
             assert not fresh.cached and len(fresh.rows) == 3
+            typed = await session.execute("db.t.find({a: 2}).explain('executionStats')")
+            assert typed.status.startswith("EXPLAIN") and typed.columns[0].name == "stage"
             report = await session.explain("db.t.find({a: 2})", analyze=True)
             assert report.dialect == "mongo" and report.analyzed and report.nodes[0].node_type in ("COLLSCAN", "FETCH")
             advice = await session.advise("db.t.find({a: 2})")

@@ -12,16 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from aishell.engine.mongo.explain import (
+from aishell.engine.analyzer.mongo.explain import (
     classify_filter,
     findings,
-    is_destructive,
     plan_rows,
     read_explain,
     suggest_index,
 )
 from aishell.engine.mongo.fingerprint import fingerprint, fingerprint_text, normalize
-from aishell.engine.statements.mongo import describe
+from aishell.engine.statements.mongo import describe, is_destructive
 from aishell.engine.mongo.shell import parse
 from aishell.engine.types import IndexInfo
 
@@ -342,14 +341,14 @@ def _schema(rows: int = 50_000, indexes=(("_id_", ("_id",)),)):
 
 
 def test_static_parse_error_has_line_and_column():
-    from aishell.engine.mongo.explain import static_findings
+    from aishell.engine.analyzer.mongo.explain import static_findings
 
     [f] = static_findings("db.orders.find({\n  a: ")
     assert (f.code, f.severity, f.line, f.column) == ("MG000", "error", 2, 6)
 
 
 def test_static_no_index_uses_the_catalog():
-    from aishell.engine.mongo.explain import static_findings
+    from aishell.engine.analyzer.mongo.explain import static_findings
 
     text = 'use shop\ndb.orders.find({status: "paid"}).sort({ts: -1})'
     [f] = static_findings(text, _schema())
@@ -362,7 +361,7 @@ def test_static_no_index_uses_the_catalog():
 
 
 def test_static_destructive_weak_conditions_and_deep_skip():
-    from aishell.engine.mongo.explain import static_findings
+    from aishell.engine.analyzer.mongo.explain import static_findings
 
     assert codes(static_findings("db.orders.deleteMany({})")) == ["MG005"]
     found = static_findings("db.orders.find({a: /x/, b: /^y/i, $where: 'this.a > 1', c: {$ne: 1}, d: /^ok/}).skip(5000)")
@@ -420,7 +419,7 @@ def test_cache_plan_refuses_date_now():
 
 def test_analysis_for_the_suggestions_pane():
     from aishell.engine.analyzer.findings import Analysis, Finding
-    from aishell.engine.mongo.report import analysis
+    from aishell.engine.analyzer.mongo.report import analysis
 
     result = analysis("use shop\ndb.orders.deleteMany({})\ndb.orders.find({status: 'x'}).sort({ts: -1})", _schema())
     assert isinstance(result, Analysis) and result.statements == 3
@@ -435,7 +434,7 @@ def test_analysis_for_the_suggestions_pane():
 
 def test_plan_report_from_explain_output():
     from aishell.engine.analyzer.plan import PlanReport
-    from aishell.engine.mongo.report import plan_report
+    from aishell.engine.analyzer.mongo.report import plan_report
 
     q = parse('db.orders.find({status: "paid"}).sort({ts: -1}).limit(20)')
     report = plan_report(load("sort_in_memory"), q)
@@ -452,9 +451,24 @@ def test_plan_report_from_explain_output():
     assert sharded.summary.endswith("across 2 shards") and sharded.nodes[2].detail == "shard shard-a, 40,000 docs examined"
 
 
+def test_typed_explain_shows_the_plan_grid_with_findings_in_the_status():
+    # What a typed db.c.find().explain() shows: the driver returns the server's reply unread and
+    # the Session hands it to this reader (drivers never import the analyzer).
+    from aishell.engine.analyzer.mongo.explain import PLAN_COLUMNS
+    from aishell.engine.analyzer.mongo.report import plan_result
+
+    q = parse('db.orders.find({status: "paid"}).sort({ts: -1}).limit(20).explain("executionStats")')
+    result = plan_result(load("sort_in_memory"), q)
+    assert [c.name for c in result.columns] == list(PLAN_COLUMNS)
+    assert [r[0] for r in result.rows] == ["SORT {ts: -1}", "  FETCH", "    IXSCAN status_1"]
+    assert result.rowcount == 3 and result.status.startswith("EXPLAIN: ") and "sort" in result.status.lower()
+    quiet = plan_result(load("index_in_order"), parse("db.orders.find({status: 'paid'}).sort({ts: -1}).explain()"))
+    assert quiet.status == "EXPLAIN"
+
+
 def test_advice_recommends_each_index_once():
     from aishell.engine.analyzer.advisor import Advice
-    from aishell.engine.mongo.report import advice
+    from aishell.engine.analyzer.mongo.report import advice
 
     found = findings(read_explain(load("failed_sort")), parse("db.events.find().sort({payload: 1})"))
     result = advice(found)
