@@ -782,15 +782,12 @@ async def create_pool(driver: Driver, settings: PoolSettings) -> PostgresPool | 
     Raises ConnectionFailed (and subclasses) when the first connections cannot be made,
     ConfigurationError for a backend without a pool (MongoDB pools inside its client).
     """
-    name = getattr(driver, "name", "")
-    if name == "postgres":
-        pool: PostgresPool | SQLitePool = PostgresPool(driver, settings)
-    elif name == "sqlite":
-        pool = SQLitePool(driver, settings)
-    else:
+    kind = {PostgresPool.backend: PostgresPool, SQLitePool.backend: SQLitePool}.get(driver.name) if driver.POOLED else None
+    if kind is None:
         from aishell.engine.errors import ConfigurationError
 
-        raise ConfigurationError(f"no connection pool for {name or type(driver).__name__!r} targets")
+        raise ConfigurationError(f"no connection pool for {driver.name!r} targets")
+    pool = kind(driver, settings)
     await pool.start()
     return pool
 

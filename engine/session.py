@@ -18,14 +18,36 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, TypedDict, TypeVar
 
 from aishell.engine.config import Settings
 from aishell.engine.drivers import driver_for
 from aishell.engine.drivers.base import Connection, Driver, RowStream
 from aishell.engine.errors import AishellError, ConnectionFailed, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
 from aishell.engine.liveness import Liveness
+from aishell.engine.metrics import CacheSnapshot, PoolSnapshot
 from aishell.engine.types import ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+
+if TYPE_CHECKING:
+    from aishell.engine.analyzer.advisor import Advice
+    from aishell.engine.analyzer.findings import Analysis
+    from aishell.engine.analyzer.plan import PlanReport
+    from aishell.engine.cache import QueryCache, SchemaWatcher
+    from aishell.engine.memory.search import SearchHit
+    from aishell.engine.memory.service import Memory
+    from aishell.engine.pool import PostgresPool, SQLitePool
+    from aishell.engine.statements import Plan
+
+_T = TypeVar("_T")
+
+
+class SessionMetrics(TypedDict):
+    """What :meth:`Session.metrics` returns: each snapshot, or None where there is none."""
+
+    pool: PoolSnapshot | None
+    """The connection pool (ours, or the client's own for MongoDB); None with one connection."""
+    cache: CacheSnapshot | None
+    """The query-result cache; None when it is switched off."""
 
 
 class SingleConnection:
@@ -70,10 +92,11 @@ class SingleConnection:
         """The connection a running statement uses (for cancel)."""
         return self._conn
 
-    def metrics(self) -> Any:
+    def metrics(self) -> PoolSnapshot | None:
         """The pool snapshot of a driver that pools inside its client (MongoDB), else None."""
-        report = getattr(self._conn, "pool_metrics", None)
-        return report() if report is not None else None
+        if self._driver.POOLED or self._conn is None:
+            return None
+        return self._conn.pool_metrics()  # type: ignore[attr-defined] - see Driver.POOLED
 
     async def close(self) -> None:
         await self.liveness.close()
@@ -104,25 +127,27 @@ class Running:
 class Session:
     """A connected database session. Create with :meth:`open`; close with :meth:`close`."""
 
-    def __init__(self, driver: Driver, settings: Settings, source: Any, *, cache: Any = None) -> None:
+    def __init__(
+        self, driver: Driver, settings: Settings, source: "PostgresPool | SQLitePool | SingleConnection", *, cache: "QueryCache | None" = None
+    ) -> None:
         self.driver = driver
         self.settings = settings
         self._source = source
         self._cache = cache
         self._pin: _Pin | None = None
         self._pin_lock = asyncio.Lock()
-        self._tx_plans: list[Any] = []
-        self._watcher: Any = None
+        self._tx_plans: list[Plan] = []
+        self._watcher: SchemaWatcher | None = None
         self._watch_task: asyncio.Task | None = None
         self._running_list: list[Running] = []
         self._closed = False
-        self.memory: Any = None
+        self.memory: Memory | None = None
         """The :class:`engine.memory.Memory` recording this session's statements (None: off)."""
         self._owns_memory = False
         self._schema_cache: SchemaInfo | None = None
         """The catalog last loaded by :meth:`schema`, used by :meth:`analyze`."""
-        self._read_only = bool(getattr(driver, "read_only", False))
-        if driver.dialect == "mongo":
+        self._read_only = driver.read_only
+        if driver.language == "mongosh":
             driver.read_plan = _mongo_plan_result  # a typed .explain() shows the analyzer's plan grid
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -135,7 +160,7 @@ class Session:
         settings: Settings | None = None,
         read_only: bool | None = None,
         create: bool = False,
-        memory: Any = None,
+        memory: "Memory | None" = None,
     ) -> "Session":
         """Connect to ``target`` (URL or SQLite path).
 
@@ -147,12 +172,9 @@ class Session:
         """
         settings = settings or Settings.load()
         read_only = settings.read_only if read_only is None else read_only
-        options: dict[str, Any] = {}
-        if settings.pool.statement_timeout and target.split(":", 1)[0].startswith(("postgres", "mongodb")):
-            options["statement_timeout"] = settings.pool.statement_timeout
-        driver = driver_for(target, read_only=read_only, create=create, **options)
-        source: Any
-        if settings.pool.enabled and driver.name in ("postgres", "sqlite"):
+        driver = driver_for(target, read_only=read_only, create=create, statement_timeout=settings.pool.statement_timeout)
+        source: PostgresPool | SQLitePool | SingleConnection
+        if settings.pool.enabled and driver.POOLED:
             from aishell.engine.pool import create_pool
 
             source = await create_pool(driver, settings.pool)
@@ -161,7 +183,7 @@ class Session:
             await source.start()
         cache = None
         try:
-            if settings.cache.enabled and driver.dialect in ("postgres", "sqlite", "mongo"):
+            if settings.cache.enabled:
                 from aishell.engine.cache import QueryCache
 
                 cache = QueryCache(settings.cache, dialect=driver.dialect)
@@ -210,6 +232,7 @@ class Session:
 
     @property
     def dialect(self) -> str:
+        """The driver's dialect (:attr:`Driver.dialect`): how its statements are classified."""
         return self.driver.dialect
 
     @property
@@ -295,7 +318,7 @@ class Session:
         result.elapsed = time.perf_counter() - started
         return result
 
-    async def _execute_pinned(self, sql: str, params: Params, plan: Any) -> QueryResult:
+    async def _execute_pinned(self, sql: str, params: Params, plan: Plan) -> QueryResult:
         """Run on the connection this session keeps (open transaction or session state)."""
         async with self._pin_lock:
             pin = self._pin
@@ -400,10 +423,12 @@ class Session:
 
         ``rows.columns`` is set on entry; ``rows.rowcount`` and ``rows.status`` once exhausted.
         The statement is recorded in memory when the stream ends or fails, before the context exits.
+
+        Raises what :meth:`execute` raises, on entry or while iterating.
         """
         started = time.perf_counter()
         wall = time.time()
-        seen: Any = None
+        seen: RowStream | None = None
         try:
             async with self._stream(sql, params, page_size=page_size) as rows:
                 seen = rows
@@ -438,7 +463,10 @@ class Session:
                         self._tx_plans.append(plan)
 
     async def cancel(self) -> bool:
-        """Cancel every statement this session is running, on the server. True if any was."""
+        """Cancel every statement this session is running, on the server.
+
+        Returns True if any was running. Never raises (a cancel that fails changes nothing).
+        """
         cancelled = False
         for running in list(self._running_list):
             try:
@@ -449,21 +477,23 @@ class Session:
 
     @property
     def busy(self) -> bool:
+        """A statement of this session is running (:meth:`cancel` would reach it)."""
         return bool(self._running_list)
 
     # -- memory ---------------------------------------------------------------------------------
 
-    async def recall(self, text: str, *, limit: int = 10) -> list[Any]:
-        """Remembered statements matching ``text`` (words or a similar query), best first, as
-        :class:`engine.memory.SearchHit` with per-signal scores; this database's runs rank higher.
+    async def recall(self, text: str, *, limit: int = 10) -> list[SearchHit]:
+        """Remembered statements matching ``text`` (words or a similar query), best first.
 
+        Returns :class:`engine.memory.search.SearchHit` with per-signal scores; this database's
+        runs rank higher; ``text=""`` gives the most recent.
         Raises MemoryUnavailable when memory is off (``str(err)`` says why).
         """
         if self.memory is None:
             raise MemoryUnavailable("memory off: disabled in settings")
         return await self.memory.search(text, limit=limit, database=self.display_url)
 
-    async def _open_memory(self, memory: Any) -> None:
+    async def _open_memory(self, memory: "Memory | None") -> None:
         if memory is not None:
             self.memory = memory
             return
@@ -486,8 +516,8 @@ class Session:
         from aishell.engine.statements import describe
 
         try:
-            info = describe(sql, self.dialect if self.dialect in ("postgres", "sqlite", "mongo") else "postgres")
-            if self.dialect == "mongo":
+            info = describe(sql, self.dialect)
+            if self.driver.language == "mongosh":
                 from aishell.engine.mongo.shell import redact_secrets
 
                 sql = redact_secrets(sql)  # createUser/changeUserPassword: never stored in clear
@@ -517,23 +547,30 @@ class Session:
 
     # -- catalog --------------------------------------------------------------------------------
 
+    # Every catalog method raises QueryError (the user may not read the catalog), ConnectionLost
+    # and PoolTimeout.
+
     async def databases(self) -> list[DatabaseInfo]:
         """The databases ``\\l`` lists (see :meth:`Connection.databases`)."""
         async with self._lease(write=False) as conn:
             return await conn.databases()
 
     async def schemas(self) -> list[str]:
+        """Names of the schemas the user can see (``main`` for SQLite, databases for MongoDB)."""
         async with self._lease(write=False) as conn:
             return await conn.schemas()
 
     async def tables(self, schema: str | None = None) -> list[TableInfo]:
+        """Tables and views of ``schema`` (all when None), without columns or indexes."""
         async with self._lease(write=False) as conn:
             return await conn.tables(schema)
 
     async def columns(self, table: str, schema: str | None = None) -> list[ColumnInfo]:
+        """Columns of one table, in order (cached until the schema changes)."""
         return await self._metadata(("columns", table, schema), lambda conn: conn.columns(table, schema))
 
     async def indexes(self, table: str, schema: str | None = None) -> list[IndexInfo]:
+        """Indexes of one table (cached until the schema changes)."""
         return await self._metadata(("indexes", table, schema), lambda conn: conn.indexes(table, schema))
 
     async def schema(self) -> SchemaInfo:
@@ -542,7 +579,7 @@ class Session:
         self._schema_cache = info
         return info
 
-    async def _metadata(self, key: tuple, fetch: Any) -> Any:
+    async def _metadata(self, key: tuple, fetch: Callable[[Connection], Awaitable[_T]]) -> _T:
         """Schema metadata through the cache (dropped on DDL and on external schema changes)."""
         cache = self._cache if self._pin is None else None
         if cache is not None:
@@ -556,17 +593,21 @@ class Session:
         return value
 
     async def server_version(self) -> str:
+        """The server's version string."""
         async with self._lease(write=False) as conn:
             return await conn.server_version()
 
     # -- analysis -------------------------------------------------------------------------------
 
-    def analyze(self, sql: str) -> Any:
-        """:class:`engine.analyzer.Analysis` of ``sql``: sync, cached, never raises. Schema-aware
-        rules use the catalog last loaded by :meth:`schema` (none before the first load)."""
+    def analyze(self, sql: str) -> Analysis:
+        """The analyzer's findings for ``sql``: sync, cached, never raises (safe in a thread).
+
+        Schema-aware rules use the catalog last loaded by :meth:`schema` (none before the first
+        load). Returns :class:`engine.analyzer.findings.Analysis`.
+        """
         from aishell.engine.analyzer import Analysis, analyze
 
-        if self.dialect == "mongo":
+        if self.driver.language == "mongosh":
             from aishell.engine.analyzer.mongo.report import analysis
 
             try:
@@ -575,16 +616,20 @@ class Session:
                 return Analysis()
         return analyze(sql, dialect=self.dialect, schema=self._schema_cache, settings=self.settings.analyzer)
 
-    async def explain(self, sql: str, *, analyze: bool = False, allow_writes: bool = False) -> Any:
-        """:class:`engine.analyzer.plan.PlanReport` of one statement. ``analyze`` runs it (a write
-        only with ``allow_writes``, rolled back). Raises QueryError, ConnectionLost, PoolTimeout."""
+    async def explain(self, sql: str, *, analyze: bool = False, allow_writes: bool = False) -> PlanReport:
+        """The plan of one statement, read into findings and a summary.
+
+        ``analyze`` runs it (a write only with ``allow_writes``, rolled back).
+        Returns :class:`engine.analyzer.plan.PlanReport`.
+        Raises QueryError, ReadOnlyViolation, ConnectionLost, PoolTimeout.
+        """
         from aishell.engine.analyzer.plan import explain
 
         if analyze and self._read_only:  # EXPLAIN ANALYZE runs the statement
             plan = _plan(sql, self.dialect)
             if plan.read_only_escape is not None:
                 _refuse(sql, plan)
-        if self.dialect == "mongo":  # explain never applies a write: nothing to roll back
+        if self.driver.language == "mongosh":  # explain never applies a write: nothing to roll back
             from aishell.engine.analyzer.mongo.report import explain as explain_mongo
 
             async with self._lease(write=False) as conn:
@@ -594,12 +639,16 @@ class Session:
                 conn, sql, analyze=analyze, dialect=self.dialect, allow_writes=allow_writes, settings=self.settings.analyzer
             )
 
-    async def advise(self, sql: str) -> Any:
-        """:class:`engine.analyzer.advisor.Advice` for one statement (HypoPG hypothetical indexes
-        on PostgreSQL; rule-based candidates otherwise). Creates nothing for real."""
+    async def advise(self, sql: str) -> Advice:
+        """Index advice for one statement: hypothetical indexes where the driver has them
+        (:attr:`Driver.HYPOTHETICAL_INDEXES`), rule-based candidates otherwise. Creates nothing.
+
+        Returns :class:`engine.analyzer.advisor.Advice`.
+        Raises QueryError, ConnectionLost, PoolTimeout.
+        """
         from aishell.engine.analyzer.advisor import advise
 
-        if self.dialect == "mongo":  # explain("executionStats") + the equality-sort-range rule
+        if self.driver.language == "mongosh":  # explain("executionStats") + the equality-sort-range rule
             from aishell.engine.analyzer.mongo.report import advise as advise_mongo
 
             async with self._lease(write=False) as conn:
@@ -612,11 +661,8 @@ class Session:
 
     # -- metrics --------------------------------------------------------------------------------
 
-    def metrics(self) -> dict[str, Any]:
-        """Snapshots of the pool and cache, cheap enough to call twice a second.
-
-        Keys: ``pool`` and ``cache``, each a snapshot object or None when not available.
-        """
+    def metrics(self) -> SessionMetrics:
+        """Snapshots of the pool and cache, cheap enough to call twice a second; never raises."""
         return {"pool": self._source.metrics(), "cache": self._cache.metrics() if self._cache is not None else None}
 
 
@@ -626,7 +672,7 @@ def _mark_dirty(lease: Any) -> None:
         lease.stateless = False
 
 
-def _plan(sql: str, dialect: str) -> Any:
+def _plan(sql: str, dialect: str) -> Plan:
     """:func:`aishell.engine.statements.plan`, imported on first use (keeps ``import
     aishell.engine.session`` light)."""
     global _plan
@@ -643,9 +689,9 @@ def _mongo_plan_result(doc: dict[str, Any], query: Any) -> QueryResult:
     return plan_result(doc, query)
 
 
-def _refuse(sql: str, plan: Any) -> None:
+def _refuse(sql: str, plan: Plan) -> None:
     """A read-only session does not send a statement that would escape read-only."""
     raise ReadOnlyViolation(f"read-only: {plan.read_only_escape}", statement=sql)
 
 
-__all__ = ["Session", "SingleConnection", "ConnectionLost"]
+__all__ = ["Session", "SessionMetrics", "SingleConnection", "ConnectionLost"]

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from aishell.engine.config import Settings
 from aishell.engine.errors import AishellError
+from aishell.tui.compat import textual as compat
 from aishell.tui.messages import ConnectionChanged, Reconnected
 from aishell.tui.themes import choose_theme, load_themes
 
@@ -69,7 +70,7 @@ class AishellApp(App[int]):
         if theme and theme != self.theme:
             self.theme_errors.append(f"unknown theme {theme!r}; available: {', '.join(sorted(n for n in self.available_themes if n.startswith('aishell')))}")
         if self.settings.keys:
-            self.set_keymap(dict(self.settings.keys))
+            compat.set_keymap(self, self.settings.keys)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -177,10 +178,16 @@ class AishellApp(App[int]):
     # -- actions ----------------------------------------------------------------------------------
 
     def action_help(self) -> None:
+        from textual.lazy import Lazy
+
         from aishell.tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+        if isinstance(self.screen, HelpScreen):
+            return
+        if self.screen.query(Lazy):  # the help lists the panes' keys: wait the frame they arrive in
+            self.call_after_refresh(self.action_help)
+            return
+        self.push_screen(HelpScreen())
 
     def action_cycle_theme(self) -> None:
         names = sorted(n for n in self.available_themes if n.startswith("aishell-")) or sorted(self.available_themes)
@@ -220,8 +227,8 @@ def _after_first_frame() -> None:
 
 
 def _warm_imports() -> None:
-    """Import the engine's heavy parts (sqlglot, drivers, numpy/FAISS for memory) in a thread,
-    so the event loop keeps drawing while they load."""
+    """Import the engine's heavy parts (sqlglot, drivers, numpy/FAISS for memory) and read
+    Textual's version in a thread, so the event loop keeps drawing while they load."""
     import importlib
 
     for name in ("aishell.engine.session", "aishell.engine.statements", "aishell.engine.pool", "aishell.engine.cache", "aishell.engine.analyzer", "aishell.engine.memory.service"):
@@ -229,6 +236,7 @@ def _warm_imports() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    compat.internals()  # reads package metadata: slow the first time
 
 
 def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None) -> int:

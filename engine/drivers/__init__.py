@@ -19,12 +19,20 @@ from aishell.engine.drivers.url import classify, redact_url, sqlite_path
 from aishell.engine.errors import ConnectionFailed, DatabaseNotFound
 
 
-def driver_for(target: str, *, read_only: bool = False, create: bool = False, **options: Any) -> Driver:
+def driver_for(
+    target: str, *, read_only: bool = False, create: bool = False, statement_timeout: float = 0.0, **options: Any
+) -> Driver:
     """A driver for ``target`` (URL or SQLite path).
+
+    ``statement_timeout`` (seconds, 0: none) stops statements that run longer on the server
+    (PostgreSQL's ``statement_timeout``, MongoDB's ``maxTimeMS``); SQLite has no server to
+    enforce one and ignores it, as it ignores ``options``.
 
     Raises UnsupportedURL for an unknown scheme. Imports asyncpg/aiosqlite/pymongo lazily.
     """
     kind = classify(target)
+    if statement_timeout:
+        options["statement_timeout"] = statement_timeout
     if kind == "postgres":
         from aishell.engine.drivers.postgres import PostgresDriver
 

@@ -100,15 +100,26 @@ class Driver(Protocol):
     """Turns a target into connections. One instance per database target."""
 
     name: str
-    """Short name: ``postgres``, ``sqlite``, ``mongo``."""
+    """Short name: ``postgres``, ``sqlite``, ``mongo`` (for messages and registries, not for
+    deciding what the driver can do: read its flags)."""
+    language: str
+    """The language its statements are written in: ``sql`` (parsed by sqlglot in ``dialect``) or
+    ``mongosh`` (MongoDB shell syntax). Code that parses, analyzes, explains or redacts statement
+    text picks its implementation by this, never by ``name``."""
     dialect: str
     """sqlglot dialect of its SQL (``postgres``, ``sqlite``); ``mongo`` for Mongo shell syntax."""
     display_url: str
     """The target with any password redacted, safe to show and store."""
+    read_only: bool
+    """Connections refuse writes (see :attr:`engine.session.Session.read_only`)."""
 
-    IMPLEMENTS_CANCEL: bool
-    IMPLEMENTS_EXPLAIN: bool
-    IMPLEMENTS_TRANSACTIONS: bool
+    POOLED: bool
+    """Its connections are independent and :mod:`engine.pool` shares them (PostgreSQL, SQLite).
+    False when the client pools by itself (MongoDB): each connection is then a handle on that
+    pool, and ``connection.pool_metrics()`` reports it."""
+    HYPOTHETICAL_INDEXES: bool
+    """The planner can cost indexes that do not exist (PostgreSQL with HypoPG), so index advice
+    can be verified rather than only proposed by the rules."""
 
     async def connect(self) -> Connection:
         """Open a connection.

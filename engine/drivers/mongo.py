@@ -75,10 +75,10 @@ class MongoDriver:
     """
 
     name = "mongo"
+    language = "mongosh"
     dialect = "mongo"
-    IMPLEMENTS_CANCEL = True
-    IMPLEMENTS_EXPLAIN = True
-    IMPLEMENTS_TRANSACTIONS = False
+    POOLED = False
+    HYPOTHETICAL_INDEXES = False
 
     def __init__(
         self,

@@ -37,10 +37,10 @@ class PostgresDriver:
     """Connections to one PostgreSQL target."""
 
     name = "postgres"
+    language = "sql"
     dialect = "postgres"
-    IMPLEMENTS_CANCEL = True
-    IMPLEMENTS_EXPLAIN = True
-    IMPLEMENTS_TRANSACTIONS = True
+    POOLED = True
+    HYPOTHETICAL_INDEXES = True
 
     def __init__(
         self,
@@ -340,10 +340,6 @@ class PostgresConnection:
     @property
     def closed(self) -> bool:
         return self.raw.is_closed()
-
-    @property
-    def backend_pid(self) -> int:
-        return self.raw.get_server_pid()
 
     async def ping(self) -> None:
         await self._fetchval("SELECT 1")

@@ -37,10 +37,10 @@ class SQLiteDriver:
     """Connections to one SQLite file (or ``:memory:``)."""
 
     name = "sqlite"
+    language = "sql"
     dialect = "sqlite"
-    IMPLEMENTS_CANCEL = True
-    IMPLEMENTS_EXPLAIN = True
-    IMPLEMENTS_TRANSACTIONS = True
+    POOLED = True
+    HYPOTHETICAL_INDEXES = False
 
     def __init__(self, target: str, *, read_only: bool = False, create: bool = False, busy_timeout: float = 5.0) -> None:
         self.path = sqlite_path(target)

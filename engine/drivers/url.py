@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
-from aishell.engine.errors import UnsupportedURL
+from aishell.engine.errors import ConnectionFailed, DatabaseNotFound, UnsupportedURL
 from aishell.engine.redact import conninfo_pairs, redact_conninfo, redact_text, redact_url, url_password
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -92,6 +92,23 @@ def sqlite_path(target: str) -> str:
     return str(Path(target).expanduser())
 
 
+def check_sqlite_file(path: str, *, create: bool) -> None:
+    """Refuse to open ``path`` as a database unless it is one, or ``create`` allows making it.
+
+    A missing file, and an empty (0-byte) one, are only made into databases with ``create``:
+    SQLite would create the first and write its header into the second, so a typo never leaves a
+    database behind. Raises DatabaseNotFound, or ConnectionFailed for a directory.
+    """
+    file = Path(path)
+    if file.is_dir():
+        raise ConnectionFailed(f"{path!r} is a directory, not a SQLite database")
+    if create:
+        return
+    if not file.exists():
+        raise DatabaseNotFound(f"SQLite file {path!r} does not exist (pass --create to make a new database)")
+    if file.is_file() and file.stat().st_size == 0:
+        raise DatabaseNotFound(f"SQLite file {path!r} is empty (0 bytes), not a database yet (pass --create to make it one)")
+
 @dataclass(frozen=True, slots=True)
 class PostgresURL:
     """A ``postgresql://`` URL split for the client tools (pg_dump, pg_restore), which must get
@@ -153,4 +170,4 @@ def _scheme(target: str) -> str:
     return match.group(1).lower()
 
 
-__all__ = ["PostgresURL", "classify", "postgres_url", "sqlite_path", "redact_url", "redact_text", "url_password", "urlunsplit"]
+__all__ = ["PostgresURL", "check_sqlite_file", "classify", "postgres_url", "sqlite_path", "redact_url", "redact_text", "url_password", "urlunsplit"]

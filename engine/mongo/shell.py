@@ -1250,7 +1250,7 @@ def redact_secrets(text: str) -> str:
     >>> redact_secrets('db.runCommand({createUser: "bob", pwd: "s3cret", roles: []})')
     'db.runCommand({createUser: "bob", pwd: "***", roles: []})'
     """
-    from aishell.engine.drivers.url import redact_text
+    from aishell.engine.redact import redact_text
 
     text = _SECRET_VALUE.sub(lambda m: m.group(1) + '"***"', text)
     text = _CHANGE_PASSWORD.sub(lambda m: m.group(1) + '"***"', text)

@@ -212,7 +212,8 @@ async def test_pg_environment_variables_and_passfile(pg_url, tmp_path, monkeypat
 
 def test_driver_flags_and_redaction():
     driver = driver_for("postgres://bob:hunter2@db.example:5433/shop")
-    assert driver.name == "postgres" and driver.dialect == "postgres" and driver.IMPLEMENTS_CANCEL
+    assert driver.name == "postgres" and driver.dialect == "postgres" and driver.language == "sql"
+    assert driver.POOLED and driver.HYPOTHETICAL_INDEXES
     assert driver.display_url == "postgres://bob:***@db.example:5433/shop"
     assert "hunter2" not in repr(driver.display_url)
     assert os.environ.get("AISHELL_HOME")

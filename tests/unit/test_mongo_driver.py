@@ -45,7 +45,7 @@ def test_urls_route_to_the_mongo_driver():
         driver = driver_for(url)
         assert isinstance(driver, MongoDriver)
         assert (driver.name, driver.dialect) == ("mongo", "mongo")
-        assert driver.IMPLEMENTS_CANCEL and driver.IMPLEMENTS_EXPLAIN and not driver.IMPLEMENTS_TRANSACTIONS
+        assert driver.language == "mongosh" and not driver.POOLED and not driver.HYPOTHETICAL_INDEXES
     assert driver_for(DEAD).display_url == "mongodb://app:***@127.0.0.1:1/shop?authSource=admin"
     assert driver_for(DEAD, read_only=True).read_only
 

@@ -151,7 +151,7 @@ async def _analyze_with_db(inputs, url: str, dialect: str | None, settings, repo
     from aishell.engine.errors import ConfigurationError
 
     driver = driver_for(url, read_only=True)
-    if driver.dialect not in ("postgres", "sqlite"):
+    if driver.language != "sql":
         raise ConfigurationError(f"aishell analyze reads SQL: --db must be a PostgreSQL or SQLite database, not {driver.name}")
     conn = await driver.connect()
     try:
@@ -163,7 +163,7 @@ async def _analyze_with_db(inputs, url: str, dialect: str | None, settings, repo
             for statement, found in analyze_stream(_blocks(path), dialect=dialect, schema=schema, settings=settings.analyzer):
                 statements += 1
                 if plans and dialect == driver.dialect and statement.text and not any(f.code == "AS000" for f in found):
-                    found = found + [f for f in await _plan_findings(conn, statement, schema, settings) if f.code not in disabled]
+                    found = found + [f for f in await _plan_findings(conn, statement, schema, settings, advise=driver.HYPOTHETICAL_INDEXES) if f.code not in disabled]
                     found.sort(key=lambda f: (f.statement, f.line, f.column, f.code))
                 report.add(name, found)
         return statements
@@ -171,11 +171,12 @@ async def _analyze_with_db(inputs, url: str, dialect: str | None, settings, repo
         await conn.close()
 
 
-async def _plan_findings(conn, statement, schema, settings):
-    """Plan and advice findings for one read-only statement, placed at its first keyword."""
+async def _plan_findings(conn, statement, schema, settings, *, advise: bool):
+    """Plan findings for one read-only statement, placed at its first keyword; with ``advise``
+    (the driver verifies indexes hypothetically) the advisor's verified indexes too."""
     from dataclasses import replace
 
-    from aishell.engine.analyzer.advisor import advise
+    from aishell.engine.analyzer.advisor import advise as advise_indexes
     from aishell.engine.analyzer.plan import NOTE, explain
     from aishell.engine.analyzer.findings import Finding
     from aishell.engine.errors import ConnectionLost, QueryError
@@ -187,8 +188,8 @@ async def _plan_findings(conn, statement, schema, settings):
     try:
         report = await explain(conn, statement.text, settings=settings.analyzer)
         found.extend(report.findings)
-        if conn.dialect == "postgres":
-            advice = await advise(conn, statement.text, schema, min_reduction=settings.analyzer.min_cost_reduction, settings=settings.analyzer)
+        if advise:
+            advice = await advise_indexes(conn, statement.text, schema, min_reduction=settings.analyzer.min_cost_reduction, settings=settings.analyzer)
             found.extend(f for f in advice.findings if f.code == "AS110")
     except ConnectionLost:
         raise

@@ -1,53 +1,38 @@
-"""The help screen: every key of every pane, read from the bindings (so remapped keys show as
-remapped), and the backslash commands."""
+"""The help screen: every key of the app, its screens and the panes on them, read from their
+bindings (so remapped keys show as remapped), and the backslash commands."""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
 from aishell.tui.backslash import COMMANDS
+from aishell.tui.compat.textual import keymap
 
 
-def binding_rows(app) -> list[tuple[str, str, str, str]]:
-    """(area, keys, description, binding id) for the app, its screens and every pane."""
-    from aishell.tui.app import AishellApp
-    from aishell.tui.screens.dialogs import ConfirmScreen
-    from aishell.tui.screens.main import MainScreen
-    from aishell.tui.widgets.editor import EditorPane
-    from aishell.tui.widgets.memory import MemoryPane
-    from aishell.tui.widgets.metrics import MetricsPane
-    from aishell.tui.widgets.results import ResultsBody, ResultsGrid
-    from aishell.tui.widgets.schema import SchemaTree
-    from aishell.tui.widgets.suggestions import SuggestionsPane
-
-    keymap = getattr(app, "_keymap", {}) or {}
-    areas = (
-        ("App", AishellApp),
-        ("Workbench", MainScreen),
-        ("Editor", EditorPane),
-        ("Results", ResultsGrid),
-        ("Results", ResultsBody),
-        ("Suggestions", SuggestionsPane),
-        ("Metrics", MetricsPane),
-        ("Memory", MemoryPane),
-        ("Schema", SchemaTree),
-        ("Confirm", ConfirmScreen),
-    )
+def binding_rows(app: App) -> list[tuple[str, str, str, str]]:
+    """(area, keys, description, binding id) of every binding with an id: the app's, then each
+    screen's under the help and its widgets' in the order they sit on screen. The area is the
+    binding id's first part (``main.run``: Main), the name a user remaps it by."""
+    nodes: list[DOMNode] = [app]
+    for screen in app.screen_stack:
+        if not isinstance(screen, HelpScreen):
+            nodes.append(screen)
+            nodes.extend(screen.query("*"))
+    remapped = keymap(app)
     rows = []
-    seen = set()
-    for area, cls in areas:
+    seen: set[str] = set()
+    for cls in dict.fromkeys(type(node) for node in nodes):
         for binding in cls.BINDINGS:
-            if not isinstance(binding, Binding):
-                continue
-            if binding.id and binding.id in seen:
+            if not isinstance(binding, Binding) or not binding.id or binding.id in seen:
                 continue
             seen.add(binding.id)
-            keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
-            rows.append((area, _pretty(keys), binding.tooltip or binding.description, binding.id or ""))
+            area = binding.id.split(".", 1)[0].capitalize()
+            rows.append((area, _pretty(remapped.get(binding.id, binding.key)), binding.tooltip or binding.description, binding.id))
     return rows
 
 

@@ -40,6 +40,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from aishell.tui.compat.textual import add_leaves
+
 __all__ = ["GROUP_SIZE", "SchemaTree", "quote_identifier"]
 
 GROUP_SIZE = 500
@@ -359,10 +361,4 @@ class SchemaTree(Tree[_Node]):
 
     def _add_batch(self, parent: TreeNode[_Node], items: list[tuple[Text, _Node, bool]]) -> None:
         """Add many children with one invalidation (TreeNode.add relayouts every time)."""
-        children = parent._children
-        for label, data, allow_expand in items:
-            child = self._add_node(parent, label, data)
-            child._allow_expand = allow_expand
-            children.append(child)
-        parent._updates += 1
-        self._invalidate()
+        add_leaves(self, parent, items)
