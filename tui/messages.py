@@ -85,3 +85,85 @@ class Reconnected(Message):
 
     display_url: str
     read_only: bool
+
+
+@dataclass
+class BackslashDone(Message):
+    """A backslash command finished: ``outcome`` is a table to show or an action (expanded,
+    timing, connect) for the screen."""
+
+    outcome: Any
+    """The :class:`tui.backslash.Outcome`."""
+    elapsed_ms: float
+
+
+@dataclass
+class Exported(Message):
+    """A full re-run to a file ended: ``rows`` written to ``path``, or ``error`` (one line)."""
+
+    path: str
+    rows: int = 0
+    error: str | None = None
+
+
+@dataclass
+class PlanReady(Message):
+    """The plan (EXPLAIN) or index advice of the statement under the cursor, as text and findings."""
+
+    text: str
+    findings: list[dict[str, Any]]
+
+
+@dataclass
+class InsightUnavailable(Message):
+    """An insight could not be had: ``pane`` (suggestions or memory) says why instead."""
+
+    pane: str
+    text: str
+
+
+@dataclass
+class MemoryHits(Message):
+    """Remembered statements matching the memory search, as plain dicts, best first."""
+
+    hits: list[dict[str, Any]]
+
+
+@dataclass
+class MetricsSampled(Message):
+    """Pool and cache snapshots as plain dicts (None: not available)."""
+
+    pool: dict[str, Any] | None
+    cache: dict[str, Any] | None
+
+
+@dataclass
+class SchemasLoaded(Message):
+    """The schema names for the tree's top level."""
+
+    names: list[str]
+
+
+@dataclass
+class TablesLoaded(Message):
+    """The tables of one schema: (name, kind, row estimate)."""
+
+    schema: str
+    tables: list[tuple[str, str, int]]
+
+
+@dataclass
+class TableLoaded(Message):
+    """One table's columns (name, type, nullable) and indexes (name, columns, unique)."""
+
+    schema: str
+    table: str
+    columns: list[tuple[str, str, bool]]
+    indexes: list[tuple[str, tuple[str, ...], bool]]
+
+
+@dataclass
+class ConnectRequested(Message):
+    """Connect to ``target`` (``\\c URL``), replacing the session; the app handles it."""
+
+    target: str
