@@ -10,7 +10,7 @@ statement's normalized shape. Plans (``engine.analyzer.plan.explain``) and index
 (``engine.analyzer.advisor.advise``) need a live connection and are async.
 """
 
-from aishell.engine.analyzer.cache import fingerprint
+from aishell.engine.statements.fingerprint import normalize as fingerprint
 from aishell.engine.analyzer.findings import SEVERITIES, Analysis, Finding, IndexCandidate, Rule, severity_rank
 from aishell.engine.analyzer.pipeline import PARSE_ERROR, Statement, analyze, analyze_stream, cache_stats, clear_cache, split_statements
 from aishell.engine.analyzer.rules import RULES

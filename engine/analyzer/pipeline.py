@@ -21,11 +21,9 @@ grow with its size.
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
 from bisect import bisect_right
-from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from operator import attrgetter
 from typing import Iterable, Iterator
@@ -34,11 +32,14 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import Token, TokenType
 
-from aishell.engine.analyzer.cache import LRU, LITERALS, dialect_of, normalize_dialect, split_keyed, tools
+from aishell.engine.analyzer.memo import LRU, statement_key
 from aishell.engine.analyzer.context import Context, LineIndex
 from aishell.engine.analyzer.findings import Analysis, Finding, Rule, severity_rank
 from aishell.engine.analyzer.rules import RULES
 from aishell.engine.config import AnalyzerSettings
+from aishell.engine.statements.dialects import dialect_of, normalize_dialect, tools
+from aishell.engine.statements.fingerprint import LITERALS
+from aishell.engine.statements.split import Skipped, Statement, gc_paused, scan, statements_of
 from aishell.engine.types import SchemaInfo
 
 log = logging.getLogger(__name__)
@@ -195,17 +196,19 @@ def _analyzed(
     tokenizer, parser = tools(dialect)
     disabled = {c.strip().upper() for c in settings.disabled_rules.split(",") if c.strip()} if settings.disabled_rules else set()
     number = 0
-    for piece in _scan(blocks, tokenizer, settings.deep_offset):
-        if isinstance(piece, _Skipped):
-            yield Statement(number, "", piece.offset, piece.line, piece.column), [piece.finding(number)]
+    deep_offset = settings.deep_offset
+    for piece in _scan(blocks, tokenizer):
+        if isinstance(piece, Skipped):
+            yield Statement(number, "", piece.offset, piece.line, piece.column), [_skipped(piece, number)]
             number += 1
             continue
-        window = piece
-        quiet = _quiet_lines(window.tokens)
-        last = len(window.chunks) - 1
-        for i, (chunk, shape) in enumerate(window.chunks):
-            if window.unterminated and i == last:
+        window = _Window(piece)
+        quiet = _quiet_lines(piece.tokens)
+        last = len(piece.statements) - 1
+        for i, chunk in enumerate(piece.statements):
+            if piece.unterminated and i == last:
                 break  # the statement the tokenizer stopped in: reported below
+            shape = statement_key(chunk, deep_offset) if len(chunk) <= MAX_CACHED_TOKENS else ""
             found = _statement(window.text, chunk, shape, number, parser, dialect, dialect_name, schema, settings, skey, window.lines)
             if found and (disabled or quiet):
                 found = _unsuppressed(found, quiet, disabled)
@@ -213,7 +216,7 @@ def _analyzed(
             yield window.statement(number, chunk[0].start, chunk[-1].end + 1), window.shifted(found)
             number += 1
         if window.error is not None:
-            start = window.chunks[-1][0][0].start if window.unterminated else window.error
+            start = piece.statements[-1][0].start if piece.unterminated else window.error
             error = window.located(window.error, number, _token_error_message(window.text, window.error))
             yield window.statement(number, start, len(window.text), rest=True), [error]
             number += 1
@@ -259,52 +262,17 @@ def _unsuppressed(findings: list[Finding], quiet: dict[int, set[str] | None], di
     return kept
 
 
-@contextmanager
-def _gc_paused():
-    """The cyclic collector off while a statement's tokens and tree are built and checked: they
-    are hundreds of thousands of new objects for a large statement, and each collection it would
-    trigger walks all of them again (3× the tokenizing time at 1 MB). Turned back on after,
-    so trees (parent links make cycles) are freed as usual; threads that find it already
-    off leave it to the one that turned it off."""
-    was_enabled = gc.isenabled()
-    if was_enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _tokenize(tokenizer, text: str) -> tuple[list[Token], int | None]:
-    """The tokens of ``text`` and, when the tokenizer stopped early, where it stopped."""
-    with _gc_paused():
-        try:
-            return tokenizer.tokenize(text), None
-        except (SqlglotError, ValueError, IndexError, RecursionError):
-            tokens = list(tokenizer.tokens)
-            return tokens, _resume_offset(text, tokens)
-
-
-@dataclass(slots=True)
 class _Window:
-    """Whole statements of the input tokenized together: ``text`` starts at ``offset`` of the
-    input, on ``line`` and ``column``; every position inside is relative to ``text``."""
+    """A window of :func:`engine.statements.split.scan` with its line index: positions inside
+    are relative to its text, which starts at ``offset`` (``line``, ``column``) of the input."""
 
-    text: str
-    tokens: list[Token]
-    chunks: list[tuple[list[Token], str]]
-    offset: int
-    line: int
-    column: int
-    lines: LineIndex
-    error: int | None = None
-    """Where the tokenizer stopped (the input's last window only)."""
+    __slots__ = ("text", "offset", "line", "column", "error", "lines")
 
-    @property
-    def unterminated(self) -> bool:
-        """The tokenizer stopped inside the last statement (no ``;`` before it)."""
-        return bool(self.error is not None and self.chunks and self.tokens and self.tokens[-1].token_type is not TokenType.SEMICOLON)
+    def __init__(self, window) -> None:
+        self.text = window.text
+        self.offset, self.line, self.column = window.offset, window.line, window.column
+        self.error = window.error
+        self.lines = LineIndex(window.text)
 
     def position(self, offset: int) -> tuple[int, int]:
         line, column = self.lines.locate(offset)
@@ -334,159 +302,29 @@ class _Window:
         return self.line + line - 1, column + self.column - 1 if line == 1 else column
 
 
-@dataclass(frozen=True, slots=True)
-class _Skipped:
-    """A statement reported, not analyzed: longer than :data:`MAX_STATEMENT_CHARS`, or (``rest``)
-    a token longer than :data:`MAX_TOKEN_CHARS` after which the input is not read."""
-
-    offset: int
-    line: int
-    column: int
-    length: int
-    rest: bool = False
-
-    def finding(self, number: int) -> Finding:
-        if self.rest:
-            message = (
-                f"a string, quoted name or comment here is never closed or longer than {MAX_TOKEN_CHARS:,} characters: "
-                "the rest of the input is not analyzed"
-            )
-        else:
-            message = (
-                f"statement of {self.length:,} characters: too large to analyze "
-                f"(limits: {MAX_STATEMENT_TOKENS:,} tokens, {MAX_STATEMENT_CHARS:,} characters)"
-            )
-        return Finding("AS000", PARSE_ERROR.name, "error", message, self.line, self.column, None, number)
+def _skipped(skipped: Skipped, number: int) -> Finding:
+    """The finding for a statement passed over: longer than :data:`MAX_STATEMENT_CHARS` or
+    :data:`MAX_STATEMENT_TOKENS`, or (``rest``) after a token longer than
+    :data:`MAX_TOKEN_CHARS`, after which the input is not read."""
+    if skipped.rest:
+        message = (
+            f"a string, quoted name or comment here is never closed or longer than {MAX_TOKEN_CHARS:,} characters: "
+            "the rest of the input is not analyzed"
+        )
+    else:
+        message = (
+            f"statement of {skipped.length:,} characters: too large to analyze "
+            f"(limits: {MAX_STATEMENT_TOKENS:,} tokens, {MAX_STATEMENT_CHARS:,} characters)"
+        )
+    return Finding("AS000", PARSE_ERROR.name, "error", message, skipped.line, skipped.column, None, number)
 
 
-def _scan(blocks: Iterable[str], tokenizer, deep_offset: int) -> Iterator[_Window | _Skipped]:
-    """The input as windows of whole statements (and skipped statements), reading ``blocks``
-    only as far as needed: memory holds one window and its tokens, whatever the input's size.
-
-    Text is tokenized :data:`WINDOW` characters at a time, each piece from the end of the last
-    complete token, and a window is cut after its last ``;`` token, so statements are split
-    exactly as if the whole text were tokenized at once. A statement over
-    :data:`MAX_STATEMENT_TOKENS` tokens or :data:`MAX_STATEMENT_CHARS` characters is skipped
-    to its ``;`` without keeping its tokens."""
-    source = iter(blocks)
-    carry = ""  # from the start of the first unfinished statement
-    tokens: list[Token] = []  # the complete tokens of carry[:done]
-    done = 0
-    done_lines = 0  # newlines in carry[:done]
-    offset, line, column = 0, 1, 1  # where carry starts in the input
-    want = WINDOW
-    skipping: _Skipped | None = None
-    exhausted = False
-
-    def advance(end: int) -> None:
-        """Drop carry[:end] (a token boundary) and the tokens in it."""
-        nonlocal carry, tokens, done, done_lines, offset, line, column
-        text = carry[:end]
-        offset += end
-        newlines = text.count("\n")
-        if newlines:
-            line += newlines
-            column = end - text.rfind("\n")
-        else:
-            column += end
-        carry = carry[end:]
-        tokens, done, done_lines = [], 0, 0
-
-    while True:
-        if not exhausted and len(carry) - done < want:
-            parts = [carry]
-            have = len(carry) - done
-            while have < want:
-                block = next(source, None)
-                if block is None:
-                    exhausted = True
-                    break
-                parts.append(block)
-                have += len(block)
-            carry = "".join(parts)
-        if not carry:
-            if skipping is not None:
-                yield skipping
-            return
-        at_end = exhausted and len(carry) - done <= want
-        piece, error = _tokenize(tokenizer, carry[done:] if at_end else carry[done : done + want])
-        if error is not None:
-            resume = stop = done + error
-        elif at_end:
-            resume, stop = len(carry), None
-        else:  # the last tokens may be cut short by the end of the text read so far ("ORDER B…")
-            redo = piece[-_LOOKAHEAD:]
-            del piece[-_LOOKAHEAD:]
-            resume, stop = done + (redo[0].start if piece else 0), None
-        if done:
-            _shift(piece, done, done_lines, done - (carry.rfind("\n", 0, done) + 1))
-        done_lines += carry.count("\n", done, resume)
-        progress = resume > done
-        done = resume
-        if skipping is not None:
-            semicolon = next((t for t in piece if t.token_type is TokenType.SEMICOLON), None)
-            if semicolon is not None:
-                yield replace(skipping, length=skipping.length + len(carry[: semicolon.start].rstrip()))
-                skipping = None
-                advance(semicolon.end + 1)
-            elif at_end:
-                yield replace(skipping, length=skipping.length + len(carry))
-                return
-            elif done == 0:
-                want *= 2  # one token longer than the piece: read a longer one
-                if want > MAX_TOKEN_CHARS:
-                    yield skipping
-                    yield _Skipped(offset, line, column, len(carry), rest=True)
-                    return
-            else:
-                skipping = replace(skipping, length=skipping.length + done)
-                advance(done)
-                want = WINDOW
-            continue
-        first_new = len(tokens)
-        tokens.extend(piece)
-        if at_end:
-            yield _Window(carry, tokens, split_keyed(tokens, deep_offset, MAX_CACHED_TOKENS), offset, line, column, LineIndex(carry), stop)
-            return
-        # tokens before this piece hold no ";" (the window would have been cut there)
-        cut = next((i for i in range(len(tokens) - 1, first_new - 1, -1) if tokens[i].token_type is TokenType.SEMICOLON), None)
-        if cut is not None:
-            end = tokens[cut].end + 1
-            del tokens[cut + 1 :]
-            text = carry[:end]
-            yield _Window(text, tokens, split_keyed(tokens, deep_offset, MAX_CACHED_TOKENS), offset, line, column, LineIndex(text))
-            advance(end)  # the rest of the statement after the cut is tokenized again with what follows
-            want = WINDOW
-        elif len(tokens) > MAX_STATEMENT_TOKENS or done > MAX_STATEMENT_CHARS:
-            first, end = (tokens[0].start if tokens else 0), done
-            advance(first)  # the statement starts at its first token, not after the previous ";"
-            skipping = _Skipped(offset, line, column, end - first)
-            advance(end - first)
-            want = WINDOW
-        elif not progress:
-            want *= 2  # one token longer than the piece: read a longer one
-            if want > MAX_TOKEN_CHARS:
-                advance(done)
-                yield _Skipped(offset, line, column, len(carry), rest=True)
-                return
-        else:
-            want = WINDOW
-
-
-_LOOKAHEAD = 2
-"""Tokens at the end of a piece that the next characters could still change: one, and two for
-the keywords made of two words (``ORDER BY``)."""
-
-
-def _shift(tokens: list[Token], offset: int, lines: int, columns: int) -> None:
-    """Move tokens read from ``text[offset:]`` to their place in ``text``: ``lines`` newlines
-    come before ``offset``, which is ``columns`` characters into its line."""
-    for token in tokens:
-        token.start += offset
-        token.end += offset
-        if token.line == 1:
-            token.col += columns
-        token.line += lines
+def _scan(blocks: Iterable[str], tokenizer):
+    """:func:`engine.statements.split.scan` within the analyzer's limits (read when called)."""
+    return scan(
+        blocks, tokenizer, window=WINDOW, max_statement_chars=MAX_STATEMENT_CHARS,
+        max_statement_tokens=MAX_STATEMENT_TOKENS, max_token_chars=MAX_TOKEN_CHARS,
+    )
 
 
 def _statement(
@@ -566,7 +404,7 @@ def _run(
 ) -> list[Finding]:
     length = chunk[-1].end + 1 - chunk[0].start
     if length > MAX_STATEMENT_CHARS or len(chunk) > MAX_STATEMENT_TOKENS:
-        return [_at(chunk[0].start, lines, number, _Skipped(0, 1, 1, length).finding(number).message)]
+        return [_at(chunk[0].start, lines, number, _skipped(Skipped(0, 1, 1, length), number).message)]
     depth = deepest = 0
     for token in chunk:
         if token.token_type is TokenType.L_PAREN:
@@ -577,7 +415,7 @@ def _run(
             depth -= 1
     if deepest > MAX_NESTING:
         return [_at(chunk[0].start, lines, number, f"statement nested {deepest} levels deep: too deep to analyze (limit {MAX_NESTING})")]
-    with _gc_paused():
+    with gc_paused():
         return _parsed_and_checked(sql, chunk, number, parser, dialect, dialect_name, schema, settings, lines)
 
 
@@ -670,13 +508,6 @@ def _parse_error(exc: ParseError, chunk: list[Token], lines: LineIndex, number: 
     return _at(offset, lines, number, f"syntax error: {description}")
 
 
-def _resume_offset(sql: str, tokens: list[Token]) -> int:
-    offset = tokens[-1].end + 1 if tokens else 0
-    while offset < len(sql) and sql[offset].isspace():
-        offset += 1
-    return min(offset, max(len(sql) - 1, 0))
-
-
 def _token_error_message(sql: str, offset: int) -> str:
     head = sql[offset : offset + 2]
     if head.startswith("'"):
@@ -690,34 +521,15 @@ def _token_error_message(sql: str, offset: int) -> str:
     return f"syntax error: cannot read {head[:1]!r} here"
 
 
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """One statement of a script: its 0-based index, its text (without the ``;``) and where it
-    starts in the script (offset, 1-based line and column)."""
-
-    index: int
-    text: str
-    offset: int
-    line: int
-    column: int
-
-
 def split_statements(sql: str, dialect: str = "postgres") -> list[Statement]:
-    """The statements of ``sql`` as the analyzer numbers them (split on ``;`` tokens, so
-    semicolons inside strings and comments do not count). Text after a tokenizer error is one
-    last statement; a statement too long to analyze has empty ``text``. Never raises for bad
-    SQL; ValueError for an unknown dialect."""
+    """The statements of ``sql`` as the analyzer numbers them (:mod:`engine.statements.split`'s
+    rules). Text after a tokenizer error is one last statement; a statement too long to analyze
+    has empty ``text``. Never raises for bad SQL; ValueError for an unknown dialect."""
     tokenizer = tools(dialect_of(normalize_dialect(dialect)))[0]
     out: list[Statement] = []
-    for piece in _scan([sql], tokenizer, _DEFAULT_SETTINGS.deep_offset):
-        if isinstance(piece, _Skipped):
+    for piece in _scan([sql], tokenizer):
+        if isinstance(piece, Skipped):
             out.append(Statement(len(out), "", piece.offset, piece.line, piece.column))
-            continue
-        chunks = piece.chunks[:-1] if piece.unterminated else piece.chunks
-        for chunk, _ in chunks:
-            out.append(piece.statement(len(out), chunk[0].start, chunk[-1].end + 1))
-        if piece.error is not None:
-            start = piece.chunks[-1][0][0].start if piece.unterminated else piece.error
-            if piece.text[start:].strip():
-                out.append(piece.statement(len(out), start, len(piece.text), rest=True))
+        else:
+            out.extend(statements_of(piece, len(out)))
     return out

@@ -91,9 +91,21 @@ class Boundaries:
     def ends(self, tokens: list[Token], first: int = 0) -> Iterator[int]:
         """Indices (in ``tokens``, from ``first``) of the last token of each statement: its ``;``,
         or the last token on a psql line (known when a token on a later line comes)."""
-        for i in range(first, len(tokens)):
+        n = len(tokens)
+        i = first - 1
+        while i + 1 < n:
+            i += 1
             token = tokens[i]
             kind = token.token_type
+            if not (self._start or self._create or self.psql_line is not None):
+                # the common case, a statement with no body: only its ";" counts
+                while kind is not _SEMICOLON and i + 1 < n:
+                    i += 1
+                    kind = tokens[i].token_type
+                if kind is _SEMICOLON:
+                    self.reset()
+                    yield i
+                continue
             if self.psql_line is not None:
                 if token.line == self.psql_line.line:
                     continue
@@ -316,10 +328,14 @@ def scan(
             return
         at_end = exhausted and len(carry) - done <= want
         piece, error = _tokenize(tokenizer, carry[done:] if at_end else carry[done : done + want])
-        if at_end:
-            resume, stop = (done + error, done + error) if error is not None else (len(carry), None)
-        else:  # the last tokens may be cut short by the end of the text read so far ("ORDER B…",
-            # "$tag$ …" before its closing tag), and after an error be half-read ones
+        if error is not None:
+            if not at_end and piece and piece[-1].text[:1] == "$" and not carry[done + piece[-1].end + 1 : done + piece[-1].end + 2].isspace():
+                del piece[-1]  # a dollar-quote tag whose closing tag is not read yet, half-read
+                error = piece[-1].end + 1 if piece else 0
+            resume = stop = done + error
+        elif at_end:
+            resume, stop = len(carry), None
+        else:  # the last tokens may be cut short by the end of the text read so far ("ORDER B…")
             redo = piece[-LOOKAHEAD:]
             del piece[-LOOKAHEAD:]
             resume, stop = done + (redo[0].start if piece else 0), None

@@ -68,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _check_dialect(name: str) -> str:
     """The normalized dialect name; ConfigurationError when sqlglot does not know it."""
-    from aishell.engine.analyzer.cache import dialect_of, normalize_dialect
+    from aishell.engine.statements.dialects import dialect_of, normalize_dialect
     from aishell.engine.errors import ConfigurationError
 
     try:

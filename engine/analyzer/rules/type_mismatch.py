@@ -17,7 +17,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from aishell.engine.analyzer.cache import looks_numeric
+from aishell.engine.analyzer.memo import looks_numeric
 from aishell.engine.analyzer.findings import Finding, Rule
 from aishell.engine.analyzer.rules._common import COMPARISONS, literal_family, plain_column, type_family, unparen, walk_scope
 
