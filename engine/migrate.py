@@ -36,7 +36,6 @@ import datetime as dt
 import hashlib
 import os
 import re
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -599,36 +598,13 @@ async def down(url: str, directory: str | os.PathLike[str], count: int = 1) -> l
 
 
 def split_script(script: str, dialect: str) -> list[tuple[str, int]]:
-    """The statements of a migration section with the 1-based line of each one's first word.
-
-    SQLite: :func:`split_sqlite` (trigger bodies stay whole). PostgreSQL: the analyzer's splitter
-    (strings, comments and dollar quotes respected), with a ``BEGIN ATOMIC … END`` function body
-    kept in one statement as the server expects it.
+    """The statements of a migration section with the 1-based line of each one's first word:
+    :func:`aishell.engine.statements.split.split` (strings, comments and dollar quotes respected,
+    SQLite trigger and PostgreSQL ``BEGIN ATOMIC`` bodies kept whole, as the server expects them).
     """
-    if dialect == "sqlite":
-        result = []
-        for text, line in split_sqlite(script):
-            if text.startswith(("--", "/*")):  # the line of the first word, not of a comment above it
-                words = _leading_words(text, dialect, 1)
-                line += text.count("\n", 0, words[0][1]) if words else 0
-            result.append((text, line))
-        return result
-    from aishell.engine.analyzer.pipeline import split_statements
+    from aishell.engine.statements.split import split
 
-    pieces: list[tuple[str, int]] = []
-    atomic = None  # the statement that opened a BEGIN ATOMIC body, until its END
-    for st in split_statements(script, dialect):  # each text starts at its first word
-        if atomic is None:
-            if st.text[:6].upper() == "CREATE" and _opens_atomic_body(st.text, dialect):
-                atomic = st
-            else:
-                pieces.append((st.text, st.line))
-        elif st.text[:3].upper() == "END" and [w for w, _ in _leading_words(st.text, dialect, 1)] == ["END"]:
-            pieces.append((script[atomic.offset : st.offset + len(st.text)], atomic.line))
-            atomic = None
-    if atomic is not None:
-        pieces.append((script[atomic.offset :].rstrip(), atomic.line))
-    return pieces
+    return [(statement.text, statement.line) for statement in split(script, dialect)]
 
 
 def transaction_control(statement: str, dialect: str) -> str | None:
@@ -696,35 +672,17 @@ def _leading_words(sql: str, dialect: str, count: int = 2) -> list[tuple[str, in
     return [("" if t.token_type is TokenType.IDENTIFIER else t.text.upper(), t.start) for t in tokens[:count]]
 
 
-def _opens_atomic_body(statement: str, dialect: str) -> bool:
-    """True when a PostgreSQL statement piece holds ``BEGIN ATOMIC`` (a SQL-standard function body)."""
-    words = [word for word, _ in _leading_words(statement, dialect, 1 << 30)]
-    return any(a == "BEGIN" and b == "ATOMIC" for a, b in zip(words, words[1:])) and words[0] == "CREATE"
-
-
 def split_sqlite(script: str) -> list[tuple[str, int]]:
-    """Complete SQLite statements of ``script`` with the 1-based line each starts on.
+    """Complete SQLite statements of ``script``, each with the comments before it and its ``;``,
+    with the 1-based line each starts on (:func:`split_script`'s rules; trigger bodies stay
+    whole). Comment-only leftovers are dropped."""
+    from aishell.engine.statements.split import split
 
-    Uses SQLite's own ``sqlite3_complete`` so semicolons inside strings, comments and trigger
-    bodies do not split. Comment-only leftovers are dropped.
-    """
-    statements = []
-    start = 0
-    pos = script.find(";")
-    while pos != -1:
-        chunk = script[start : pos + 1]
-        if sqlite3.complete_statement(chunk):
-            if not _blank(chunk.rstrip(";")):
-                statements.append((chunk, start))
-            start = pos + 1
-        pos = script.find(";", pos + 1)
-    rest = script[start:]
-    if not _blank(rest):
-        statements.append((rest, start))
     result = []
     line, counted = 1, 0  # lines counted incrementally: a script of many statements stays linear
-    for chunk, offset in statements:
-        begin = offset + len(chunk) - len(chunk.lstrip())
+    for statement in split(script, "sqlite"):
+        chunk = script[statement.begin : statement.end]
+        begin = statement.begin + len(chunk) - len(chunk.lstrip())
         line += script.count("\n", counted, begin)
         counted = begin
         result.append((chunk.strip(), line))

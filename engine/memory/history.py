@@ -19,7 +19,7 @@ import re
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from aishell.engine.errors import ConfigurationError
 
@@ -107,9 +107,13 @@ def parse_plain(text: str) -> list[HistoryItem]:
     >>> [i.text for i in parse_plain("\\c shop\nSELECT 1;\n\\dt\nSELECT 2;")]
     ['SELECT 1;', 'SELECT 2;']
     """
-    statements = list(split_statements(text))
-    if len(statements) <= 1 and "\n" in text.strip() and ";" not in text:
+    from aishell.engine.statements.split import split
+
+    parts = [part for part in split(text, psql=True) if not part.psql]
+    if len(parts) <= 1 and "\n" in text.strip() and ";" not in text:
         statements = [line for line in text.split("\n")]
+    else:  # each with the comments before it and its ";"
+        statements = [text[part.begin : part.end] for part in parts]
     items = []
     for statement in statements:
         lines = statement.strip().split("\n")
@@ -119,42 +123,6 @@ def parse_plain(text: str) -> list[HistoryItem]:
         if body:
             items.append(HistoryItem(body))
     return items
-
-
-def split_statements(text: str) -> Iterator[str]:
-    """Split on ``;`` outside quotes, dollar quotes and comments; each piece keeps its ``;``."""
-    start = 0
-    i = 0
-    n = len(text)
-    while i < n:
-        ch = text[i]
-        if ch in ("'", '"'):
-            end = text.find(ch, i + 1)
-            while end != -1 and end + 1 < n and text[end + 1] == ch:
-                end = text.find(ch, end + 2)
-            i = n if end == -1 else end + 1
-            continue
-        if ch == "-" and text.startswith("--", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end + 1
-            continue
-        if ch == "/" and text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            i = n if end == -1 else end + 2
-            continue
-        if ch == "$":
-            m = re.match(r"\$([A-Za-z_]\w*)?\$", text[i:])
-            if m:
-                tag = m.group(0)
-                end = text.find(tag, i + len(tag))
-                i = n if end == -1 else end + len(tag)
-                continue
-        if ch == ";":
-            yield text[start : i + 1]
-            start = i + 1
-        i += 1
-    if text[start:].strip():
-        yield text[start:]
 
 
 def _timestamp(text: str) -> float | None:
