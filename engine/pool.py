@@ -25,6 +25,7 @@ import contextlib
 import time
 from typing import Any
 
+from aishell.engine.compat import asyncpg as compat_asyncpg
 from aishell.engine.config import PoolSettings
 from aishell.engine.drivers.base import Driver
 from aishell.engine.errors import AishellError, CircuitOpen, ConnectionFailed, ConnectionLost, PoolError, PoolTimeout
@@ -281,6 +282,7 @@ class PostgresPool(_PoolBase):
         self._wrappers: dict[Any, Any] = {}  # asyncpg Connection -> PostgresConnection
         self._deadlines = _Deadlines()
         self._dirty: set[Any] = set()  # connections to reset fully before reuse
+        self._by_pid: dict[int, Any] = {}  # server process id -> asyncpg Connection
 
     async def start(self) -> None:
         """Open ``min_size`` connections. Raises ConnectionFailed and its subclasses."""
@@ -305,10 +307,13 @@ class PostgresPool(_PoolBase):
 
     async def _init_connection(self, raw: Any) -> None:
         self._born_now(raw)
+        self._by_pid[raw.get_server_pid()] = raw
         raw.add_termination_listener(lambda _ref, raw=raw: self._on_terminated(raw))
 
     def _on_terminated(self, raw: Any) -> None:
         self._wrappers.pop(raw, None)
+        if self._by_pid.get(raw.get_server_pid()) is raw:
+            del self._by_pid[raw.get_server_pid()]
         self._dirty.discard(raw)
         self._died(raw)
         if not self._closing:
@@ -472,10 +477,10 @@ class _PostgresAcquire:
         started = _perf()
         pool._waiters += 1
         try:
-            if timeout is None or (raw._queue._queue and not breaker.failures):
+            if timeout is None or (compat_asyncpg.free_holder(raw) and not breaker.failures):
                 # A free holder and a healthy server: asyncpg hands it over without waiting (a
                 # reconnect, if the holder must make one, is bounded by the connect timeout).
-                proxy = await raw._acquire(None)
+                proxy = await compat_asyncpg.acquire(raw)
             else:
                 deadlines = pool._deadlines
                 task = _current_task()
@@ -483,7 +488,7 @@ class _PostgresAcquire:
                 if deadlines._sweeper is None:
                     deadlines.start(timeout)
                 try:
-                    proxy = await raw._acquire(None)
+                    proxy = await compat_asyncpg.acquire(raw)
                 except asyncio.CancelledError:
                     if deadlines.expired(task):
                         raise TimeoutError from None
@@ -510,7 +515,7 @@ class _PostgresAcquire:
         if n > pool._peak:
             pool._peak = n
         self._proxy = proxy
-        con = proxy._con
+        con = compat_asyncpg.connection(proxy, pool._by_pid)
         born = pool._born.get(con)
         if born is not None and now - born > pool._max_lifetime:
             self._expired = True  # recycled on release
@@ -529,7 +534,7 @@ class _PostgresAcquire:
             with contextlib.suppress(Exception):
                 proxy.terminate()  # asyncpg replaces it; the holder goes back to the queue
             return
-        con = proxy._con
+        con = compat_asyncpg.connection(proxy, pool._by_pid)
         if con is None:
             return  # closed while borrowed: asyncpg already took the holder back
         if self._expired:  # past max_lifetime when it was handed out: a fresh one replaces it

@@ -11,12 +11,10 @@ aishell.engine.errors.UnsupportedURL: 'sqlite://' names no database file: use sq
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aishell.engine.drivers.base import Driver
-from aishell.engine.drivers.url import classify, redact_url, sqlite_path
-from aishell.engine.errors import ConnectionFailed, DatabaseNotFound
+from aishell.engine.drivers.url import check_sqlite_file, classify, redact_url, sqlite_path
 
 
 def driver_for(
@@ -56,24 +54,6 @@ def check_target(target: str, *, create: bool = False) -> None:
         path = sqlite_path(target)
         if path != ":memory:":
             check_sqlite_file(path, create=create)
-
-
-def check_sqlite_file(path: str, *, create: bool) -> None:
-    """Refuse to open ``path`` as a database unless it is one, or ``create`` allows making it.
-
-    A missing file, and an empty (0-byte) one, are only made into databases with ``create``:
-    SQLite would create the first and write its header into the second, so a typo never leaves a
-    database behind. Raises DatabaseNotFound, or ConnectionFailed for a directory.
-    """
-    file = Path(path)
-    if file.is_dir():
-        raise ConnectionFailed(f"{path!r} is a directory, not a SQLite database")
-    if create:
-        return
-    if not file.exists():
-        raise DatabaseNotFound(f"SQLite file {path!r} does not exist (pass --create to make a new database)")
-    if file.is_file() and file.stat().st_size == 0:
-        raise DatabaseNotFound(f"SQLite file {path!r} is empty (0 bytes), not a database yet (pass --create to make it one)")
 
 
 __all__ = ["driver_for", "check_target", "check_sqlite_file", "classify", "redact_url"]

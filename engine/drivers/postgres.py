@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from aishell.engine.compat import asyncpg as compat_asyncpg
 from aishell.engine.drivers.url import redact_text, redact_url, url_password
 from aishell.engine.errors import (
     AishellError,
@@ -135,11 +136,9 @@ class PostgresConnection:
                 if self._read_only and self.lifted():
                     await self.drop_lifted(sql)
                 return QueryResult((), [], _rowcount(status), status, time.perf_counter() - started)
-            raw = self.raw
             # One round trip through asyncpg's statement cache; the prepared statement comes
             # back too, so its columns are described once per statement, not per call.
-            with raw._stmt_exclusive_section:
-                (rows, status, _), state = await raw._Connection__execute(sql, args, 0, None, return_status=True)
+            rows, status, state = await compat_asyncpg.execute(self.raw, sql, args)
             columns = self._described.get(state)
             if columns is None:
                 if len(self._described) > 512:
@@ -442,7 +441,7 @@ class _PostgresStream:
         conn.uses += 1
         try:
             script = not self._args and is_script(self._sql)
-            state = None if script else await conn.raw._get_statement(self._sql, None)
+            state = None if script else await compat_asyncpg.prepared(conn.raw, self._sql)
             if state is None or not _columns(state) or _is_not_cursorable(self._sql):
                 # Not a plain row-returning query (a write, DDL, script, or a data-modifying
                 # CTE): run it whole. Writes with RETURNING are bounded by what they touched.
@@ -550,7 +549,7 @@ def _is_not_cursorable(sql: str) -> bool:
 
 
 def _columns(state: Any) -> tuple[Column, ...]:
-    attrs = state._get_attributes()
+    attrs = compat_asyncpg.attributes(state)
     return tuple(Column(a.name, a.type.name) for a in attrs)
 
 

@@ -20,8 +20,7 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from aishell.engine.drivers import check_sqlite_file
-from aishell.engine.drivers.url import sqlite_path
+from aishell.engine.drivers.url import check_sqlite_file, sqlite_path
 from aishell.engine.errors import (
     AishellError,
     ConnectionFailed,
@@ -141,7 +140,7 @@ class SQLiteConnection:
     async def cancel(self) -> bool:
         if not self._running or self._closed:
             return False
-        self.raw._conn.interrupt()  # thread-safe: stops the statement in aiosqlite's thread
+        await self.raw.interrupt()  # thread-safe: stops the statement in aiosqlite's thread
         return True
 
     # -- catalog --------------------------------------------------------------------------------

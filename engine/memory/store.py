@@ -47,6 +47,7 @@ import aiosqlite
 import msgpack
 import numpy as np
 
+from aishell.engine.compat import aiosqlite as compat_aiosqlite
 from aishell.engine.errors import MemoryUnavailable
 from aishell.engine.files import private_file
 from aishell.engine.memory.text import text_hash
@@ -352,9 +353,9 @@ class MemoryStore:
         """``work(db)`` inside BEGIN IMMEDIATE ... COMMIT, run on the connection's own thread in
         one hop. A write then waits for the event loop (and the GIL) once, not once per statement,
         which matters when another thread is busy in Python (the next batch being prepared).
-        aiosqlite has no public call for this: ``_execute`` is how its own methods queue work."""
+        aiosqlite has no public call for this: :func:`engine.compat.aiosqlite.run` makes one."""
         async with self._write:
-            return await self._conn._execute(_in_transaction, self._conn._conn, work)
+            return await compat_aiosqlite.run(self._conn, _in_transaction, work)
 
     async def add(self, item: Prepared) -> tuple[int, bool]:
         """Record one run in its own transaction, committed on return. ``(statement_id, new)``."""

@@ -1,0 +1,41 @@
+"""The version check the compat modules share: is the installed release one we tested?
+
+>>> release("0.32.0"), release("0.22.1"), release("1.0.0rc1")
+((0, 32), (0, 22), (1, 0))
+>>> in_range("0.32.0", ((0, 30), (0, 33))), in_range("0.33.0", ((0, 30), (0, 33)))
+(True, False)
+"""
+
+from __future__ import annotations
+
+import logging
+
+_warned: set[str] = set()
+
+
+def release(text: str) -> tuple[int, int]:
+    """The (major, minor) of a version string."""
+    major, minor = (text.split(".") + ["0"])[:2]
+    return int("".join(ch for ch in major if ch.isdigit()) or 0), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
+def in_range(version: str, tested: tuple[tuple[int, int], tuple[int, int]]) -> bool:
+    """``version`` is within ``tested``: from the first (included) to the second (excluded)."""
+    return tested[0] <= release(version) < tested[1]
+
+
+def installed(distribution: str) -> str:
+    """The installed version of ``distribution`` ('' when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return ""
+
+
+def warn_once(library: str, message: str) -> None:
+    """Log ``message`` the first time ``library`` falls back to its public API, never again."""
+    if library not in _warned:
+        _warned.add(library)
+        logging.getLogger("aishell.engine.compat").warning(message)
