@@ -2,8 +2,9 @@
 
 The editor works on half-typed SQL all the time (an unclosed quote, a dangling ``JOIN``), so
 this lexer never fails: an unterminated string or comment simply runs to the end of the text.
-sqlglot's tokenizer is used where a complete statement is needed (formatting); here we only
-need token kinds and offsets. Pure functions, no Textual, no engine.
+Where statements begin and end is the engine's one splitter's answer
+(:mod:`aishell.engine.statements.split`), re-read per keystroke only from the statement an edit
+touched. Pure functions, no Textual.
 
 >>> [s.text for s in split_statements("select 1; select ';' ;\\n\\nselect 3")]
 ['select 1', "select ';'", 'select 3']
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 _TOKEN = re.compile(
     r"""
@@ -70,11 +70,6 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-@lru_cache(maxsize=64)
-def _tokens_cached(text: str) -> tuple[Token, ...]:
-    return tuple(tokenize(text))
-
-
 @dataclass(frozen=True, slots=True)
 class Statement:
     """One statement of a buffer: its text (trimmed, without the ``;``) and where it starts."""
@@ -85,37 +80,59 @@ class Statement:
 
 
 def split_statements(text: str) -> list[Statement]:
-    """Statements separated by ``;`` outside strings and comments. A backslash command
-    (``\\dt``) is a statement of its own that ends at the end of its line."""
-    out: list[Statement] = []
-    start = 0
-    tokens = _tokens_cached(text)
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok.kind == "backslash" and not text[start : tok.start].strip():
-            line_end = text.find("\n", tok.start)
-            line_end = len(text) if line_end == -1 else line_end
-            _add(out, text, tok.start, line_end)
-            start = line_end
-            while i < len(tokens) and tokens[i].start < line_end:
-                i += 1
-            continue
-        if tok.kind == "punct" and tok.text == ";":
-            _add(out, text, start, tok.start)
-            start = tok.end
-        i += 1
-    _add(out, text, start, len(text))
+    """The buffer's statements by :func:`aishell.engine.statements.split.split`'s rules (a psql
+    backslash line is a statement of its own that ends at the end of its line), each with the
+    comments around it. Per keystroke only the text from the first statement the edit can have
+    changed is split again: the statements before it ended (a ``;``, or the line break after a
+    psql line) before the first changed character, and where a statement ends depends only on
+    the text before it."""
+    last = _last[0]
+    if last is not None and last[0] == text:
+        return [statement for statement, _ in last[1]]
+    kept: list[tuple[Statement, int]] = []
+    resume = 0
+    if last is not None:
+        same = _common_prefix(last[0], text)
+        for statement, end in last[1]:
+            if end >= same:
+                break
+            kept.append((statement, end))
+            resume = end
+    pairs = kept + _split_from(text, resume)
+    _last[0] = (text, pairs)
+    return [statement for statement, _ in pairs]
+
+
+_last: list = [None]
+"""The last buffer split: its text and each statement with where its span ends (past the end
+of the text when nothing closed it: such a statement is always split again)."""
+
+
+def _split_from(text: str, begin: int) -> list[tuple[Statement, int]]:
+    from aishell.engine.statements.split import split
+
+    out = []
+    for part in split(text[begin:], psql=True):
+        end = begin + part.end
+        closed = part.closed and (not part.psql or end < len(text))
+        semicolon = closed and not part.psql
+        chunk = text[begin + part.begin : end - 1 if semicolon else end if closed or part.psql else len(text)]
+        stripped = chunk.strip()
+        start = begin + part.begin + len(chunk) - len(chunk.lstrip())
+        out.append((Statement(stripped, start, start + len(stripped)), end if closed else len(text) + 1))
     return out
 
 
-def _add(out: list[Statement], text: str, start: int, end: int) -> None:
-    chunk = text[start:end]
-    stripped = chunk.strip()
-    if not stripped or all(t.kind == "comment" for t in _tokens_cached(stripped)):
-        return
-    lead = len(chunk) - len(chunk.lstrip())
-    out.append(Statement(stripped, start + lead, start + lead + len(stripped)))
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the longest common prefix (slices compare in C: log n of them)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[low:middle] == b[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def statement_at(text: str, offset: int) -> Statement | None:

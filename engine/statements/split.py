@@ -64,6 +64,9 @@ class Statement:
     end: int = 0
     psql: bool = False
     """A psql backslash line (``\\dt``): a client command, not SQL."""
+    closed: bool = True
+    """Ended by its ``;`` (or a psql line by its line break); False for the text the input
+    ends in, which more text could still extend."""
 
 
 class Boundaries:
@@ -169,6 +172,10 @@ class Window:
     """Where the tokenizer stopped (the input's last window only)."""
     trailing: bool = False
     """The last statement has no end: the input ends in it (the last window only)."""
+    tail: int = 0
+    """Where the text after the last statement's end begins."""
+    final: bool = False
+    """The input's last window."""
 
     @property
     def unterminated(self) -> bool:
@@ -234,9 +241,10 @@ def _line_end(text: str, start: int) -> int:
 
 def _grouped(
     text: str, tokens: list[Token], ends: list[int], at_end: bool, psql: bool
-) -> tuple[list[list[Token]], list[tuple[int, int, bool]], bool]:
+) -> tuple[list[list[Token]], list[tuple[int, int, bool]], bool, int]:
     """Statements and spans of ``tokens`` cut after ``ends``; at the end of the input the tokens
-    after the last end are one more statement (the third value says there is one)."""
+    after the last end are one more statement (the third value says there is one). Last, where
+    the text after the last end begins."""
     statements: list[list[Token]] = []
     spans: list[tuple[int, int, bool]] = []
     begin = first = 0
@@ -260,7 +268,7 @@ def _grouped(
             spans.append((begin, _line_end(text, tokens[first].start), True))
         else:
             spans.append((begin, tokens[-1].end + 1, False))
-    return statements, spans, trailing
+    return statements, spans, trailing, begin
 
 
 def scan(
@@ -375,8 +383,8 @@ def scan(
             if at_end:
                 if psql and boundaries.psql_line is not None and stop is not None:
                     stop = None  # a psql line runs to the end whatever it holds
-                statements, spans, trailing = _grouped(carry, tokens, ends, True, psql)
-                yield Window(carry, tokens, statements, spans, offset, line, column, stop, trailing)
+                statements, spans, trailing, tail = _grouped(carry, tokens, ends, True, psql)
+                yield Window(carry, tokens, statements, spans, offset, line, column, stop, trailing, tail, True)
                 return
             if ends:
                 last = tokens[ends[-1]]
@@ -387,8 +395,8 @@ def scan(
         if cut is not None:
             del tokens[ends[-1] + 1 :]
             text = carry[:cut]
-            statements, spans, _ = _grouped(text, tokens, ends, False, psql)
-            yield Window(text, tokens, statements, spans, offset, line, column)
+            statements, spans, _, tail = _grouped(text, tokens, ends, False, psql)
+            yield Window(text, tokens, statements, spans, offset, line, column, tail=tail)
             advance(cut)  # the rest of the statement after the cut is tokenized again with what follows
             want = window
         elif len(tokens) > max_tokens or done > max_chars:
@@ -420,9 +428,9 @@ def _psql_cut(carry: str, tokens: list[Token], ends: list[int], boundaries: Boun
                 return line_end
         first = e + 1
     open_line = boundaries.psql_line
-    if open_line is not None and stop is not None:
+    if open_line is not None and stop is not None:  # the tokenizer stopped on the line or after it
         line_end = carry.find("\n", open_line.start)
-        if line_end != -1 and stop < line_end:
+        if line_end != -1:
             ends.append(len(tokens) - 1)
             return line_end
     return None
@@ -459,17 +467,24 @@ def statements_of(window: Window, first_index: int = 0) -> Iterator[Statement]:
     count = len(window.statements)
     if window.unterminated:
         count -= 1
-    for tokens, (begin, end, psql) in zip(window.statements[:count], window.spans):
+    open_last = window.trailing and window.error is None
+    for i, (tokens, (begin, end, psql)) in enumerate(zip(window.statements[:count], window.spans)):
         start = tokens[0].start
         body = text[start:end].rstrip() if psql else text[start : tokens[-1].end + 1]
-        yield Statement(index, body, window.offset + start, *locate(start), window.offset + begin, window.offset + end, psql)
+        if psql:  # a psql line ends at its line break
+            closed = not (window.final and end >= len(text))
+        else:
+            closed = not (open_last and i == count - 1)
+        yield Statement(index, body, window.offset + start, *locate(start), window.offset + begin, window.offset + end, psql, closed)
         index += 1
     if window.error is not None:
         start = window.statements[-1][0].start if window.unterminated else window.error
         rest = text[start:].rstrip()
         if rest:
-            begin = window.spans[count][0] if window.unterminated else (window.spans[-1][1] if window.spans else 0)
-            yield Statement(index, rest, window.offset + start, *locate(start), window.offset + begin, window.offset + len(text))
+            begin = window.spans[count][0] if window.unterminated else window.tail
+            yield Statement(
+                index, rest, window.offset + start, *locate(start), window.offset + begin, window.offset + len(text), False, False
+            )
 
 
 class _Locator:
