@@ -1,8 +1,9 @@
 """Statements of a SQL text, each tokenized and parsed once by sqlglot.
 
-:func:`parse` splits a text into statements on the tokenizer's ``;`` tokens and parses each on
-its own, so one statement sqlglot cannot read leaves the others readable. Results are cached by
-text and dialect: describing, planning and the read-only check all read this one parse.
+:func:`parse` splits a text into statements by :mod:`.split`'s rules (``;`` tokens outside
+trigger and ``BEGIN ATOMIC`` bodies) and parses each on its own, so one statement sqlglot
+cannot read leaves the others readable. Results are cached by text and dialect: describing,
+planning and the read-only check all read this one parse.
 
 >>> [(s.head, type(s.tree).__name__) for s in parse("SELECT 1; BEGIN READ ONLY")]
 [('SELECT', 'Select'), ('BEGIN', 'NoneType')]
@@ -19,6 +20,8 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, SqlglotError
 from sqlglot.tokens import Token, TokenType
+
+from aishell.engine.statements.split import Boundaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +54,12 @@ def parse(sql: str, dialect: str = "postgres") -> tuple[Parsed, ...] | None:
         return None
     parser = language.parser()
     statements: list[Parsed] = []
-    chunk: list[Token] = []
-    for token in [*tokens, None]:
-        if token is not None and token.token_type != TokenType.SEMICOLON:
-            chunk.append(token)
-            continue
+    first = 0
+    for end in [*Boundaries().ends(tokens), len(tokens)]:
+        chunk = tokens[first:end]
         if chunk:
             statements.append(_parse_chunk(language, parser, chunk, sql))
-        chunk = []
+        first = end + 1
     return tuple(statements)
 
 
