@@ -283,11 +283,15 @@ class Memory:
                 raise MemoryUnavailable(self.reason or "memory off")
             try:
                 return await work(store)
-            except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's closed connection
-                if attempt or not (damaged(exc) or self.store is not store):
+            except (sqlite3.Error, ValueError) as exc:  # ValueError: aiosqlite's connection, closed
+                if attempt:
                     raise
                 if damaged(exc):
                     await self._replace_damaged(store, exc)
+                    continue
+                async with self._recovery:  # closed under it by a replacement? then again on the new file
+                    if self.store is store:
+                        raise
         raise AssertionError("unreachable")
 
     async def _replace_damaged(self, store: MemoryStore, exc: BaseException) -> None:

@@ -267,7 +267,13 @@ class MainScreen(Screen):
         if not callable(getattr(self.session, "recall", None)):
             memory.show_unavailable("Memory is not available in this build (Session.recall is missing).")
         else:
+            if self.session.memory is not None:  # a damaged memory file moved aside, at open or later
+                self.session.memory.subscribe(self._memory_notice)
             self.search_memory("")
+
+    def _memory_notice(self, text: str) -> None:
+        self.notify(text, title="Memory", severity="warning", timeout=10)
+        self.search_memory("")  # the fresh memory's list
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """The engine saw the server go or come back (it probes by itself meanwhile)."""
