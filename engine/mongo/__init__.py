@@ -7,8 +7,8 @@
 - :mod:`.flatten` — documents into grid rows (``Flattener``: dotted columns, arrays summarized,
   one column set for every page).
 - :mod:`.schema` — sample-based schema inference (``infer_fields`` → ``FieldInfo``).
-- :mod:`.fingerprint` — ``normalize``/``fingerprint`` (literals stripped); what a statement is
-  and how it must run lives in :mod:`engine.statements.mongo`.
+- What a statement is and how it must run lives in :mod:`engine.statements.mongo`; its
+  fingerprint (literals stripped) in :mod:`engine.statements.fingerprint`.
 
 Reading explain output and index advice are analysis: :mod:`engine.analyzer.mongo`.
 The driver, :mod:`engine.drivers.mongo`, is the only module that imports PyMongo.

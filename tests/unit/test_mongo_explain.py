@@ -19,7 +19,8 @@ from aishell.engine.analyzer.mongo.explain import (
     read_explain,
     suggest_index,
 )
-from aishell.engine.mongo.fingerprint import fingerprint, fingerprint_text, normalize
+from aishell.engine.statements.fingerprint import digest, normalize_query as normalize
+from aishell.engine.statements import fingerprint as fingerprints
 from aishell.engine.statements.mongo import describe, is_destructive
 from aishell.engine.mongo.shell import parse
 from aishell.engine.types import IndexInfo
@@ -281,6 +282,14 @@ def test_not_destructive(text):
 
 
 # -- fingerprints -------------------------------------------------------------------------------
+
+
+def fingerprint(query) -> str:
+    return digest(normalize(query))
+
+
+def fingerprint_text(text: str) -> tuple[str, str]:
+    return fingerprints.normalize(text, "mongo"), fingerprints.fingerprint(text, "mongo")
 
 
 def test_fingerprint_strips_literals_but_keeps_shape():
