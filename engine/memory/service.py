@@ -40,6 +40,8 @@ from aishell.engine.memory.history import HistoryItem, already_imported, guess_k
 from aishell.engine.memory.search import SearchHit, bm25, rank, terms
 from aishell.engine.memory.store import Batch, Entry, MemoryStore, Prepared, Vector, damaged, move_aside
 from aishell.engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
+from aishell.engine.statements.dialects import normalize_dialect
+from aishell.engine.statements.fingerprint import fingerprint
 
 if TYPE_CHECKING:
     from aishell.engine.memory.vectors import VectorIndex
@@ -78,16 +80,16 @@ class ImportReport:
 
 
 def shape_fingerprint(text: str, dialect: str, lexemes: list) -> str:
-    """16 hex digits of the statement's shape: a hash of :func:`engine.analyzer.fingerprint`
-    (the analyzer's cache key, so memory and analysis agree on what "the same query" is); for
-    dialects the analyzer does not know (mongo), memory's own token normalization."""
-    try:
-        from aishell.engine.analyzer import fingerprint as analyzer_fingerprint
-
-        shape = analyzer_fingerprint(text, dialect)
-    except (ImportError, ValueError):
+    """16 hex digits of the statement's shape, as memory files store it: for SQL
+    :func:`engine.statements.fingerprint.fingerprint` (the shape the analyzer caches by, so
+    memory and analysis agree on what "the same query" is); for Mongo and dialects sqlglot does
+    not know, memory's own token normalization (what files of schema v2 hold for them)."""
+    if normalize_dialect(dialect) == "mongo":
         return fingerprint_lexemes(lexemes)
-    return hashlib.blake2b(shape.encode(), digest_size=8).hexdigest()
+    try:
+        return fingerprint(text, dialect)
+    except ValueError:
+        return fingerprint_lexemes(lexemes)
 
 
 BULK_SWITCH_INTERVAL = 0.0005

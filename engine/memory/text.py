@@ -1,8 +1,11 @@
-"""Statement text as memory sees it: sqlglot tokens, the normalized fingerprint, secrets redacted.
+"""Statement text as memory sees it: sqlglot tokens, secrets redacted.
 
-One pass of sqlglot's tokenizer feeds both the fingerprint and the embedder, so recording a
-statement lexes it once. Literals become ``?``, keywords upper case, identifiers lower case, and
-lists of literals collapse, so runs that differ only in their constants share a fingerprint:
+One pass of sqlglot's tokenizer feeds the embedder (and, for Mongo statements, the shape memory
+files group them by), so recording a statement lexes it once. SQL statements are grouped by
+:func:`engine.statements.fingerprint.fingerprint`; :func:`fingerprint` here is memory's own
+token normalization, which files of schema v2 hold for Mongo statements (changing it would split
+their groups without a migration). Literals become ``?``, keywords upper case, identifiers
+lower case, and lists of literals collapse, so runs that differ only in their constants share one:
 
 >>> fingerprint("SELECT * FROM Orders WHERE id = 42") == fingerprint("select * from orders where id=7")
 True
@@ -25,21 +28,8 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, Tokenizer, TokenType
 
 from aishell.engine.redact import redact_text, redact_urls
+from aishell.engine.statements.fingerprint import LITERALS
 
-LITERALS = frozenset(
-    {
-        TokenType.STRING,
-        TokenType.NUMBER,
-        TokenType.NATIONAL_STRING,
-        TokenType.BIT_STRING,
-        TokenType.HEX_STRING,
-        TokenType.BYTE_STRING,
-        TokenType.RAW_STRING,
-        TokenType.HEREDOC_STRING,
-        TokenType.UNICODE_STRING,
-    }
-    & set(TokenType)
-)
 NAMES = frozenset({TokenType.VAR, TokenType.IDENTIFIER})
 _PARAM = re.compile(r"^\$\d+$")
 _IN_LIST = re.compile(r"\?(?: , \?)+")
