@@ -313,10 +313,12 @@ def approx_bytes(result: QueryResult) -> int:
 class SchemaWatcher:
     """Notices schema changes made by other clients, cheaply, and tells the cache.
 
-    PostgreSQL: a catalog epoch (count and sum of ``pg_class`` row versions) is polled; when it
-    moves, the per-relation row versions are diffed and the changed names invalidated. SQLite:
-    ``PRAGMA schema_version`` (diffed through ``sqlite_master``) and ``PRAGMA data_version``
-    (another process committed: everything is cleared, the cache cannot know what changed).
+    Each poll reads the connection's catalog change marker (``Connection.catalog_marker``:
+    PostgreSQL's ``pg_class`` row versions, SQLite's schema and data versions); only when it
+    moved are the relations read (``Connection.catalog_relations``), diffed with the last poll
+    and the changed names invalidated. A write the server cannot attribute (SQLite's data
+    version: another process committed) clears the whole cache. Connections without a marker
+    (MongoDB) are not watched. The catalog queries live in the drivers.
     """
 
     def __init__(self, cache: QueryCache, dialect: str) -> None:
@@ -328,19 +330,16 @@ class SchemaWatcher:
 
     async def check(self, conn: Any) -> bool:
         """One poll on ``conn``; True when something changed (and was invalidated)."""
-        if self.dialect == "postgres":
-            epoch = (await conn.execute(_PG_EPOCH)).rows[0]
-        elif self.dialect == "sqlite":
-            rows = await conn.execute("SELECT * FROM pragma_schema_version, pragma_data_version")
-            epoch = rows.rows[0]
-        else:
-            return False
-        if epoch == self._epoch:
+        epoch = await conn.catalog_marker()
+        if epoch is None or epoch == self._epoch:
             return False
         first = self._epoch is None
-        data_changed = self.dialect == "sqlite" and not first and epoch[1] != self._epoch[1]
+        data_changed = not first and epoch[1] != self._epoch[1]
         self._epoch = epoch
-        relations = await self._relations_now(conn)
+        catalog = await conn.catalog_relations()
+        self.cache.views = catalog.views
+        self.cache.cascades = catalog.cascades
+        relations = catalog.versions
         previous, self._relations = self._relations, relations
         if first or previous is None:
             return False
@@ -353,52 +352,6 @@ class SchemaWatcher:
             self.cache.invalidate(changed)
             self.cache.drop_meta()
         return bool(changed)
-
-    async def _relations_now(self, conn: Any) -> dict[str, str]:
-        """Relation name -> version; also refreshes the cache's views and cascades."""
-        cascades: dict[str, set[tuple[str, str]]] = {}
-        if self.dialect == "postgres":
-            rows = (await conn.execute(_PG_RELATIONS)).rows
-            edges = (await conn.execute(_PG_EDGES)).rows
-        else:
-            rows = (await conn.execute(
-                "SELECT lower(name), type || ':' || coalesce(sql, '') FROM sqlite_master WHERE type IN ('table', 'view')"
-            )).rows
-            edges = (await conn.execute(_SQLITE_EDGES)).rows
-        for parent, child, actions in edges:
-            if parent and child:
-                cascades.setdefault(str(parent), set()).add((str(child), str(actions)))
-        relations = {str(r[0]): str(r[1]) for r in rows}
-        self.cache.views = frozenset(n for n, v in relations.items() if v.startswith(("v:", "view:")))
-        self.cache.cascades = {k: frozenset(v) for k, v in cascades.items()}
-        return relations
-
-
-_PG_EPOCH = "SELECT count(*), sum(xmin::text::bigint) FROM pg_catalog.pg_class"
-_PG_RELATIONS = (
-    "SELECT lower(c.relname), string_agg(c.relkind::text || ':' || c.xmin::text || ':' || c.oid::text, ',') "
-    "FROM pg_catalog.pg_class c WHERE c.relkind IN ('r','v','m','f','p') GROUP BY 1"
-)
-# Writes to the first table can change the second: cascading foreign keys and user triggers
-# (a trigger may write anything: its table cascades to every table, spelled '*').
-_PG_EDGES = (
-    "SELECT lower(p.relname), lower(ch.relname), "
-    "CASE WHEN k.confdeltype IN ('c','n','d') THEN 'd' ELSE '' END || "
-    "CASE WHEN k.confupdtype IN ('c','n','d') THEN 'u' ELSE '' END FROM pg_catalog.pg_constraint k "
-    "JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_class p ON p.oid = k.confrelid "
-    "WHERE k.contype = 'f' AND (k.confdeltype IN ('c','n','d') OR k.confupdtype IN ('c','n','d')) "
-    "UNION SELECT lower(c.relname), '*', '' FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
-    "WHERE NOT t.tgisinternal"
-)
-_SQLITE_EDGES = (
-    "SELECT lower(f.\"table\"), lower(m.name), "
-    "CASE WHEN upper(f.on_delete) IN ('CASCADE','SET NULL','SET DEFAULT') THEN 'd' ELSE '' END || "
-    "CASE WHEN upper(f.on_update) IN ('CASCADE','SET NULL','SET DEFAULT') THEN 'u' ELSE '' END "
-    "FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
-    "WHERE m.type = 'table' AND (upper(f.on_delete) IN ('CASCADE','SET NULL','SET DEFAULT') "
-    "OR upper(f.on_update) IN ('CASCADE','SET NULL','SET DEFAULT')) "
-    "UNION SELECT lower(tbl_name), '*', '' FROM sqlite_master WHERE type = 'trigger'"
-)
 
 
 __all__ = ["QueryCache", "plan", "approx_bytes", "SchemaWatcher", "CacheSnapshot"]

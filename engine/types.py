@@ -140,3 +140,30 @@ class SchemaInfo:
     @property
     def schemas(self) -> list[str]:
         return sorted({t.schema for t in self.tables.values()})
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRelations:
+    """What the query cache must know about the catalog, from
+    ``Connection.catalog_relations()``: each relation's version, which are views, and where
+    writes spread."""
+
+    versions: dict[str, str] = field(default_factory=dict)
+    """Lower-cased relation name -> a version that changes whenever it is created, altered,
+    dropped and created again (compare, never read)."""
+    views: frozenset[str] = frozenset()
+    """Lower-cased names of views (their base tables are unknown: reads of them are not cached)."""
+    cascades: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    """Table -> (child, actions) a write to it can change too: ``actions`` holds ``d`` when a
+    delete cascades (ON DELETE CASCADE/SET NULL/SET DEFAULT), ``u`` for updates; a child ``*``
+    (a user trigger, which may write anything) means any table."""
+
+    @classmethod
+    def of(cls, versions: dict[str, str], views: Any, edges: Any) -> "CatalogRelations":
+        """From relation versions, view names and ``(parent, child, actions)`` rows."""
+        cascades: dict[str, set[tuple[str, str]]] = {}
+        for parent, child, actions in edges:
+            if parent and child:
+                cascades.setdefault(str(parent), set()).add((str(child), str(actions)))
+        return cls(versions, frozenset(views), {k: frozenset(v) for k, v in cascades.items()})
+

@@ -9,9 +9,11 @@ they return are the plain types of :mod:`engine.types`.
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Protocol, runtime_checkable
+from typing import Any, AsyncIterator, Protocol, runtime_checkable
 
-from aishell.engine.types import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import (
+    CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo,
+)
 
 
 @runtime_checkable
@@ -74,6 +76,18 @@ class Connection(Protocol):
 
     async def server_version(self) -> str:
         """The server's version string."""
+
+    async def catalog_marker(self) -> tuple[Any, Any] | None:
+        """The catalog change marker: a cheap value to poll that changes whenever the catalog may
+        have (a relation created, altered or dropped), as ``(schema, data)``. ``data`` changes
+        when another connection committed anything the server cannot say more about (SQLite's
+        ``data_version``) and is None where there is no such thing. None: nothing to watch
+        (MongoDB). The query cache's schema watcher reads :meth:`catalog_relations` only when
+        the marker moved."""
+
+    async def catalog_relations(self) -> CatalogRelations:
+        """Each relation's version, the views and the write cascades (foreign keys that cascade,
+        user triggers), in a few catalog queries; see :class:`engine.types.CatalogRelations`."""
 
     @property
     def in_transaction(self) -> bool:

@@ -56,7 +56,7 @@ from aishell.engine.mongo.values import (
     RegexValue,
     TimestampValue,
 )
-from aishell.engine.types import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 _CURSOR_METHODS = frozenset({"find", "aggregate", "getIndexes", "getCollectionInfos", "show"})
 _STREAMED = frozenset({"find", "aggregate", "getCollectionInfos"})
@@ -528,6 +528,14 @@ class MongoConnection:
         return killed or bool(self._running)
 
     # -- catalog ----------------------------------------------------------------------------------
+
+    async def catalog_marker(self) -> tuple[Any, Any] | None:
+        """None: nothing is cached by catalog here, so nothing is watched."""
+        return None
+
+    async def catalog_relations(self) -> CatalogRelations:
+        """Collections have no views the cache must skip nor cascades: empty."""
+        return CatalogRelations()
 
     async def databases(self) -> list[DatabaseInfo]:
         """The databases the user may see with their size on disk (the current one, without a

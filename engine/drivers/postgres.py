@@ -29,7 +29,7 @@ from aishell.engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
-from aishell.engine.types import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 CONNECT_TIMEOUT = 10.0
 
@@ -332,6 +332,18 @@ class PostgresConnection:
             statement=sql,
         )
 
+    async def catalog_marker(self) -> tuple[Any, Any] | None:
+        """The count and the summed row versions of ``pg_class``: any DDL moves them."""
+        row = await self._fetch(_CATALOG_EPOCH)
+        return (tuple(row[0]), None)
+
+    async def catalog_relations(self) -> CatalogRelations:
+        """Relations (any schema, by lower-cased name) with their kind, row version and oid;
+        cascading foreign keys and user triggers."""
+        versions = {str(r[0]): str(r[1]) for r in await self._fetch(_CATALOG_RELATIONS)}
+        views = [name for name, version in versions.items() if version.startswith("v:")]
+        return CatalogRelations.of(versions, views, await self._fetch(_CATALOG_EDGES))
+
     @property
     def in_transaction(self) -> bool:
         return self.raw.is_in_transaction()
@@ -569,3 +581,22 @@ def _schema_filter(column: str, schema: str | None) -> str:
 _EXTENSION_MEMBER = """EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                   AND d.objid = c.oid AND d.deptype = 'e')"""
 _KINDS = {"r": "table", "v": "view", "m": "materialized view", "f": "foreign table", "p": "partitioned table"}
+
+
+# The query cache's schema watcher (catalog_marker, catalog_relations).
+_CATALOG_EPOCH = "SELECT count(*), sum(xmin::text::bigint) FROM pg_catalog.pg_class"
+_CATALOG_RELATIONS = (
+    "SELECT lower(c.relname), string_agg(c.relkind::text || ':' || c.xmin::text || ':' || c.oid::text, ',') "
+    "FROM pg_catalog.pg_class c WHERE c.relkind IN ('r','v','m','f','p') GROUP BY 1"
+)
+# Writes to the first table can change the second: cascading foreign keys and user triggers
+# (a trigger may write anything: its table cascades to every table, spelled '*').
+_CATALOG_EDGES = (
+    "SELECT lower(p.relname), lower(ch.relname), "
+    "CASE WHEN k.confdeltype IN ('c','n','d') THEN 'd' ELSE '' END || "
+    "CASE WHEN k.confupdtype IN ('c','n','d') THEN 'u' ELSE '' END FROM pg_catalog.pg_constraint k "
+    "JOIN pg_catalog.pg_class ch ON ch.oid = k.conrelid JOIN pg_catalog.pg_class p ON p.oid = k.confrelid "
+    "WHERE k.contype = 'f' AND (k.confdeltype IN ('c','n','d') OR k.confupdtype IN ('c','n','d')) "
+    "UNION SELECT lower(c.relname), '*', '' FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+    "WHERE NOT t.tgisinternal"
+)

@@ -29,7 +29,7 @@ from aishell.engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
-from aishell.engine.types import Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 
 class SQLiteDriver:
@@ -250,6 +250,22 @@ class SQLiteConnection:
         rows = await self._fetch("SELECT count(*) FROM main.sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
         return int(rows[0][0])
 
+    async def catalog_marker(self) -> tuple[Any, Any] | None:
+        """``PRAGMA schema_version`` (any DDL) and ``PRAGMA data_version`` (another connection
+        committed: what it changed is unknown)."""
+        rows = await self._fetch("SELECT * FROM pragma_schema_version, pragma_data_version")
+        return ((rows[0][0],), rows[0][1])
+
+    async def catalog_relations(self) -> CatalogRelations:
+        """Tables and views of ``main`` with their definition as version; cascading foreign
+        keys and triggers."""
+        rows = await self._fetch(
+            "SELECT lower(name), type || ':' || coalesce(sql, '') FROM sqlite_master WHERE type IN ('table', 'view')"
+        )
+        versions = {str(r[0]): str(r[1]) for r in rows}
+        views = [name for name, version in versions.items() if version.startswith("view:")]
+        return CatalogRelations.of(versions, views, await self._fetch(_CATALOG_EDGES))
+
     @property
     def in_transaction(self) -> bool:
         return not self._closed and self.raw.in_transaction
@@ -447,3 +463,16 @@ def _status(sql: str, rowcount: int) -> str:
 
 def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+# Writes to the first table can change the second (the query cache's schema watcher):
+# cascading foreign keys, and triggers, which may write anything ('*').
+_CATALOG_EDGES = (
+    "SELECT lower(f.\"table\"), lower(m.name), "
+    "CASE WHEN upper(f.on_delete) IN ('CASCADE','SET NULL','SET DEFAULT') THEN 'd' ELSE '' END || "
+    "CASE WHEN upper(f.on_update) IN ('CASCADE','SET NULL','SET DEFAULT') THEN 'u' ELSE '' END "
+    "FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
+    "WHERE m.type = 'table' AND (upper(f.on_delete) IN ('CASCADE','SET NULL','SET DEFAULT') "
+    "OR upper(f.on_update) IN ('CASCADE','SET NULL','SET DEFAULT')) "
+    "UNION SELECT lower(tbl_name), '*', '' FROM sqlite_master WHERE type = 'trigger'"
+)
