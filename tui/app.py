@@ -23,12 +23,10 @@ from textual.worker import Worker, WorkerState
 from aishell.engine.config import Settings
 from aishell.engine.errors import AishellError
 from aishell.tui.compat import textual as compat
-from aishell.tui.messages import ConnectionChanged, Reconnected
+from aishell.tui.messages import ConnectionChanged, ConnectRequested, Reconnected
 from aishell.tui.themes import choose_theme, load_themes
 
 CSS = Path(__file__).with_name("app.tcss")
-NARROW_WIDTH = 110
-"""Below this many columns the schema and insights columns start hidden."""
 
 
 class AishellApp(App[int]):
@@ -75,7 +73,7 @@ class AishellApp(App[int]):
     # -- lifecycle --------------------------------------------------------------------------------
 
     def get_default_screen(self) -> "Screen":
-        from aishell.tui.screens.main import MainScreen
+        from aishell.tui.screens.main import NARROW_WIDTH, MainScreen
 
         return MainScreen(narrow=self.size.width < NARROW_WIDTH)
 
@@ -209,6 +207,10 @@ class AishellApp(App[int]):
                 self.exit(2, return_code=2)
 
         self.push_screen(ConnectScreen(self.target), chosen)
+
+    def on_connect_requested(self, message: ConnectRequested) -> None:
+        """``\\c URL`` typed in the editor."""
+        self.action_connect(message.target)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place unexpected worker failures end up: shown, never fatal."""

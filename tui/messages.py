@@ -130,14 +130,6 @@ class MemoryHits(Message):
 
 
 @dataclass
-class MetricsSampled(Message):
-    """Pool and cache snapshots as plain dicts (None: not available)."""
-
-    pool: dict[str, Any] | None
-    cache: dict[str, Any] | None
-
-
-@dataclass
 class SchemasLoaded(Message):
     """The schema names for the tree's top level."""
 

@@ -83,9 +83,9 @@ async def ready(pilot, *, query: str | None = QUERY) -> None:
     await until(pilot, lambda: editor._catalog.tables, what="catalog")
     await pilot.pause(0.3)
     count = screen.analyses
-    screen._pending_statement = editor.current_statement()
-    screen._analyze_now()
-    if screen._pending_statement is not None:
+    screen.insights.pending = editor.current_statement()
+    screen.insights.analyze_now()
+    if screen.insights.pending is not None:
         await until(pilot, lambda: screen.analyses > count, what="analysis")
     await pilot.pause(0.3)
 

@@ -1,24 +1,23 @@
-"""The main screen: the panes, the keys that drive them, and the workers that talk to the Session.
+"""The main screen: composes the panes, routes their messages and the workers' reports, and maps
+keys to actions.
 
 Panes are plain widgets (``tui.widgets``); this screen hands them data and reacts to their
-messages. Every database call runs in a worker (``@work(exclusive=True, exit_on_error=False)``)
-and reports back through :mod:`tui.messages`; database errors are shown in the results pane,
-never raised into the app.
+messages. Talking to the Session is the controllers' job (:mod:`tui.controllers`): query running
+(:class:`QueryController`), insights (:class:`InsightsController`) and the schema tree's loads
+(:class:`CatalogController`) run their workers on this screen and report through
+:mod:`tui.messages`; only the handlers here update widgets.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import inspect
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.lazy import Lazy
 from textual.reactive import var
 from textual.screen import Screen
@@ -26,48 +25,46 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
-from aishell.engine.encode import export_rows
-from aishell.engine.errors import AishellError, ConnectionLost, QueryCancelled, QueryError
-from aishell.tui import backslash
 from aishell.tui.buffers import BufferFile
-from aishell.tui.completion import Catalog, frequencies_from_statements
+from aishell.tui.compat.textual import keymap
+from aishell.tui.completion import Catalog
+from aishell.tui.controllers.catalog import CatalogController
+from aishell.tui.controllers.insights import InsightsController
+from aishell.tui.controllers.query import QueryController
 from aishell.tui.messages import (
     AnalysisReady,
+    BackslashDone,
     CatalogLoaded,
     ColumnsReady,
     ConnectionChanged,
+    ConnectRequested,
+    Exported,
+    InsightUnavailable,
+    MemoryHits,
+    PlanReady,
     QueryFailed,
     QueryFinished,
     QueryStarted,
     Reconnected,
     RowsFetched,
+    SchemasLoaded,
+    TableLoaded,
+    TablesLoaded,
 )
 from aishell.tui.widgets.editor import EditorPane
-from aishell.tui.widgets.results import ResultsGrid
-from aishell.tui.widgets.schema import SchemaTree
-
 from aishell.tui.widgets.memory import MemoryPane
 from aishell.tui.widgets.metrics import MetricsPane
+from aishell.tui.widgets.results import ResultsGrid
+from aishell.tui.widgets.schema import SchemaTree
 from aishell.tui.widgets.suggestions import SuggestionsPane
+
+if TYPE_CHECKING:
+    from aishell.engine.session import Session
 
 PANES = ("editor", "results", "suggestions", "metrics", "memory", "schema")
 _INSIGHTS = ("suggestions", "metrics", "memory")
-
-
-def _plain(value: Any) -> Any:
-    """Snapshots and findings as plain dicts for the widgets (which never see engine types)."""
-    if value is None or isinstance(value, dict):
-        return value
-    as_dict = getattr(value, "as_dict", None)
-    if callable(as_dict):
-        return as_dict()
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    return {k: getattr(value, k) for k in dir(value) if not k.startswith("_") and not callable(getattr(value, k))}
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+NARROW_WIDTH = 110
+"""Below this many columns the schema and insights columns start hidden."""
 
 
 class PaneSlot(Lazy):
@@ -148,18 +145,18 @@ class MainScreen(Screen):
 
     def __init__(self, *, narrow: bool = False) -> None:
         super().__init__(classes="-narrow" if narrow else None)
-        self._stream_need: asyncio.Event | None = None
-        self._stream_paused = False
-        self._query_sql = ""
-        self._query_start = (1, 1)
-        self._analysis_timer: Timer | None = None
+        self.query_runner = QueryController(self)
+        """Runs statements, backslash commands, cancel and export."""
+        self.insights = InsightsController(self)
+        """Findings, plans, advice, memory search and metrics."""
+        self.catalog = CatalogController(self)
+        """The schema tree's loads and the completion catalog."""
         self._metrics_timer: Timer | None = None
-        self._pending_statement: tuple[str, int, int] | None = None
-        self._frequencies: dict[str, float] = {}
         self._pending_run: tuple[str, int, int] | None = None
         self.analyses = 0
         """How many analyzer results were shown (tests wait on it)."""
         self.timing = True
+        """Show how long statements took (``\\timing``)."""
         self.narrow = narrow
 
     # -- composition ------------------------------------------------------------------------------
@@ -190,7 +187,7 @@ class MainScreen(Screen):
 
     def _key_hints(self) -> Text:
         """The main keys as one line (cheaper than a Footer, which recomposes on every focus change)."""
-        keymap = getattr(self.app, "_keymap", {}) or {}
+        remapped = keymap(self.app)
         wanted = ("app.help", "main.run", "main.run_buffer", "main.cancel", "main.explain", "editor.format",
                   "main.next_pane", "main.toggle_schema", "main.toggle_insights", "main.maximize", "app.quit")
         labels = {"main.run_buffer": "Run all", "main.next_pane": "Pane", "main.toggle_insights": "Insights"}
@@ -200,7 +197,7 @@ class MainScreen(Screen):
             binding = bindings.get(binding_id)
             if binding is None:
                 continue
-            key = keymap.get(binding_id, binding.key).split(",")[0].strip()
+            key = remapped.get(binding_id, binding.key).split(",")[0].strip()
             text.append(f" {_key_label(key)} ", style="bold reverse")
             text.append(f" {labels.get(binding_id, binding.description)}  ")
         return text
@@ -212,11 +209,9 @@ class MainScreen(Screen):
             for field in self.query(Input):
                 field.cursor_blink = False
         self.query_one(EditorPane).text_area.focus()
-        self._metrics_timer = self.set_interval(max(0.1, self.app.settings.ui.metrics_interval), self._refresh_metrics, pause=True)
+        self._metrics_timer = self.set_interval(max(0.1, self.app.settings.ui.metrics_interval), self._show_metrics, pause=True)
 
-    def on_resize(self, event: Any) -> None:
-        from aishell.tui.app import NARROW_WIDTH
-
+    def on_resize(self, event: Resize) -> None:
         narrow = event.size.width < NARROW_WIDTH
         if narrow != self.narrow:
             self.narrow = narrow
@@ -226,8 +221,9 @@ class MainScreen(Screen):
                 pane.display = not narrow
 
     @property
-    def session(self) -> Any:
-        return self.app.session
+    def session(self) -> "Session | None":
+        """The app's Session (None while connecting)."""
+        return self.app.session  # type: ignore[attr-defined]
 
     @property
     def connection_state(self) -> str:
@@ -244,36 +240,29 @@ class MainScreen(Screen):
         self.query_one("#target", Label).update(message.display_url)
         self.query_one("#read-only").display = message.read_only
         self.query_one(Header).link = "connected"
-        session = self.session
-        editor = self.query_one(EditorPane)
-        editor.set_dialect(session.dialect)
-        tree = self.query_one(SchemaTree)
-        tree.set_schemas([])
-        self.load_schemas()
-        self.load_catalog()
+        self.query_one(EditorPane).set_dialect(self.session.dialect)
+        self.query_one(SchemaTree).set_schemas([])
+        self.catalog.schemas()
+        self.catalog.snapshot()
         self._metrics_timer.resume()
-        self._refresh_metrics()
+        self._show_metrics()
         self._init_memory()
-        self._analyze_now()
+        self.insights.analyze_now()
         if self._pending_run is not None:
             pending, self._pending_run = self._pending_run, None
             self.submit(*pending)
 
     def _init_memory(self) -> None:
-        memory = self.query(MemoryPane).first() if self.query(MemoryPane) else None
-        if memory is None:  # still being mounted (lazily): try again after the next refresh
+        if not self.query(MemoryPane):  # still being mounted (lazily): try again after the next refresh
             self.call_after_refresh(self._init_memory)
             return
-        if not callable(getattr(self.session, "recall", None)):
-            memory.show_unavailable("Memory is not available in this build (Session.recall is missing).")
-        else:
-            if self.session.memory is not None:  # a damaged memory file moved aside, at open or later
-                self.session.memory.subscribe(self._memory_notice)
-            self.search_memory("")
+        if self.session.memory is not None:  # a damaged memory file moved aside, at open or later
+            self.session.memory.subscribe(self._memory_notice)
+        self.insights.search("")
 
     def _memory_notice(self, text: str) -> None:
         self.notify(text, title="Memory", severity="warning", timeout=10)
-        self.search_memory("")  # the fresh memory's list
+        self.insights.search("")  # the fresh memory's list
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """The engine saw the server go or come back (it probes by itself meanwhile)."""
@@ -292,7 +281,7 @@ class MainScreen(Screen):
     def action_run_buffer(self) -> None:
         self._after_typing(lambda: self.query_one(EditorPane).run_request("buffer"))
 
-    def _after_typing(self, callback: Any) -> None:
+    def _after_typing(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once the keys already queued for the focused widget are applied.
 
         Priority bindings fire as their key arrives, ahead of keys still waiting in the editor's
@@ -317,7 +306,7 @@ class MainScreen(Screen):
             self.notify("Connecting… the statement runs once connected.", timeout=3)
             return
         if sql.lstrip().startswith("\\"):
-            self.run_backslash(sql.strip())
+            self.query_runner.backslash(sql.strip())
             return
         from aishell.engine.statements import describe
 
@@ -327,54 +316,13 @@ class MainScreen(Screen):
 
             def confirmed(ok: bool | None) -> None:
                 if ok:
-                    self.run_query(sql, line, column)
+                    self.query_runner.run(sql, line, column)
                 else:
                     self.notify("Not run.", timeout=2)
 
             self.app.push_screen(ConfirmScreen(info.reason or "This statement changes or removes data.", sql), confirmed)
             return
-        self.run_query(sql, line, column)
-
-    @work(exclusive=True, group="query", exit_on_error=False)
-    async def run_query(self, sql: str, line: int = 1, column: int = 1) -> None:
-        """Stream the result: the first page at once, the next ones when the grid asks."""
-        session = self.session
-        self._query_sql, self._query_start = sql, (line, column)
-        need = self._stream_need = asyncio.Event()
-        self.post_message(QueryStarted(sql))
-        started = time.perf_counter()
-        try:
-            async with session.stream(sql) as rows:
-                self.post_message(ColumnsReady([(c.name, c.type_name) for c in rows.columns]))
-                pages = rows.__aiter__()
-                while True:
-                    try:
-                        page = await pages.__anext__()
-                    except StopAsyncIteration:
-                        break
-                    self.post_message(RowsFetched(page))
-                    need.clear()
-                    self._stream_paused = True
-                    try:
-                        await need.wait()
-                    finally:
-                        self._stream_paused = False
-                elapsed = (time.perf_counter() - started) * 1000
-                self.post_message(QueryFinished(rows.rowcount, elapsed, rows.status))
-        except QueryError as exc:
-            where = exc.line_column
-            at_line = at_col = None
-            if where is not None:
-                at_line = line + where[0] - 1
-                at_col = where[1] + (column - 1 if where[0] == 1 else 0)
-            self.post_message(QueryFailed(exc.title, exc.message + (f"\n{exc.detail}" if exc.detail else "") + (f"\nHint: {exc.hint}" if exc.hint else ""), at_line, at_col))
-        except ConnectionLost as exc:
-            self.post_message(QueryFailed(exc.title, str(exc), connection_lost=True))
-        except AishellError as exc:
-            self.post_message(QueryFailed(exc.title, str(exc)))
-        finally:
-            if self._stream_need is need:
-                self._stream_need = None
+        self.query_runner.run(sql, line, column)
 
     def on_query_started(self, message: QueryStarted) -> None:
         grid = self.query_one(ResultsGrid)
@@ -395,23 +343,23 @@ class MainScreen(Screen):
     @on(ResultsGrid.NeedRows)
     def _need_rows(self, event: ResultsGrid.NeedRows) -> None:
         event.stop()
-        if self._stream_need is not None:
-            self._stream_need.set()
+        self.query_runner.more()
 
     def on_query_finished(self, message: QueryFinished) -> None:
         grid = self.query_one(ResultsGrid)
         grid.finish(message.rowcount, message.elapsed_ms if self.timing else None, message.status)
         self.query_one(Header).running = False
-        self._learn(self._query_sql)
-        if self._query_sql:
+        sql = self.query_runner.sql
+        self.query_one(EditorPane).set_frequencies(self.insights.learn(sql))
+        if sql:
             from aishell.engine.statements import describe
 
-            if describe(self._query_sql, self.session.dialect).kind == "ddl":
-                self.load_catalog()
+            if describe(sql, self.session.dialect).kind == "ddl":
+                self.catalog.snapshot()
 
     def on_query_failed(self, message: QueryFailed) -> None:
         grid = self.query_one(ResultsGrid)
-        grid.show_error(f"{message.title}: {message.message}", message.line, message.column)
+        grid.show_error(f"{message.title}: {message.message}" if message.title else message.message, message.line, message.column)
         if message.line is not None and message.column is not None:
             self.query_one(EditorPane).mark_error(message.line, message.column)
         # A lost connection shows in the header when the engine has checked the server
@@ -419,38 +367,24 @@ class MainScreen(Screen):
         self.query_one(Header).running = False
 
     async def action_cancel(self) -> None:
-        if self._stream_need is not None and self._stream_paused:
+        if self.query_runner.rows_waiting:
             # Rows are waiting on the server: stop fetching and close the cursor.
-            self.workers.cancel_group(self, "query")
+            self.query_runner.stop()
             grid = self.query_one(ResultsGrid)
             grid.finish(grid.row_count, None, f"stopped after {grid.row_count} rows")
-            self._stream_need = None
             self.query_one(Header).running = False
             return
-        cancelled = await self.session.cancel() if self.session is not None else False
-        if cancelled:
+        if await self.query_runner.cancel():
             self.notify("Cancel sent to the server.", timeout=2)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
-            busy = self.session is not None and (self.session.busy or self._stream_need is not None)
-            return True if busy else False
+            return self.session is not None and (self.session.busy or self.query_runner.streaming)
         return True
 
-    # -- backslash commands -----------------------------------------------------------------------
-
-    @work(exclusive=True, group="query", exit_on_error=False)
-    async def run_backslash(self, line: str) -> None:
+    def on_backslash_done(self, message: BackslashDone) -> None:
+        outcome = message.outcome
         grid = self.query_one(ResultsGrid)
-        started = time.perf_counter()
-        try:
-            outcome = await backslash.run(self.session, line)
-        except backslash.BackslashError as exc:
-            grid.show_error(str(exc), None, None)
-            return
-        except AishellError as exc:
-            self.post_message(QueryFailed(exc.title, str(exc), connection_lost=isinstance(exc, ConnectionLost)))
-            return
         if outcome.action == "expanded":
             grid.expanded = (not grid.expanded) if outcome.value is None else outcome.value
             self.notify(f"Expanded display is {'on' if grid.expanded else 'off'}.", timeout=2)
@@ -458,104 +392,36 @@ class MainScreen(Screen):
             self.timing = (not self.timing) if outcome.value is None else outcome.value
             self.notify(f"Timing is {'on' if self.timing else 'off'}.", timeout=2)
         elif outcome.action == "connect":
-            self.app.action_connect(outcome.argument)
+            self.app.post_message(ConnectRequested(outcome.argument))
         else:
             grid.clear()
             grid.set_columns(outcome.columns)
             if outcome.rows:
                 grid.append_rows(outcome.rows)
-            grid.finish(len(outcome.rows), (time.perf_counter() - started) * 1000 if self.timing else None, outcome.status)
-
-    # -- export -----------------------------------------------------------------------------------
+            grid.finish(len(outcome.rows), message.elapsed_ms if self.timing else None, outcome.status)
 
     @on(ResultsGrid.ExportRequested)
     def _export(self, event: ResultsGrid.ExportRequested) -> None:
         event.stop()
         grid = event.grid
-        if grid.finished or not self._query_sql:
-            try:
-                count = export_rows(grid.columns, grid.rows, event.fmt, event.path)
-            except (OSError, ValueError) as exc:
-                self.notify(str(exc), title="Export failed", severity="error")
-                return
-            self.notify(f"{count} rows written to {event.path}", title="Exported")
+        if grid.finished or not self.query_runner.sql:
+            self.query_runner.export_loaded(grid.columns, grid.rows, event.fmt, event.path)
         else:
-            self.export_full(self._query_sql, event.fmt, event.path)
+            grid.finish(grid.row_count, None, "exporting the full result…")
+            self.query_runner.export_full(event.fmt, event.path)
 
-    @work(exclusive=True, group="export", exit_on_error=False)
-    async def export_full(self, sql: str, fmt: str, path: str) -> None:
-        """The result is still streaming: run it again to a file, page by page."""
-        self.workers.cancel_group(self, "query")
-        self.query_one(ResultsGrid).finish(self.query_one(ResultsGrid).row_count, None, "exporting the full result…")
-        import queue
-
-        pages: queue.Queue = queue.Queue(maxsize=4)
-        failed = object()
-
-        def stream_rows():
-            while True:
-                page = pages.get()
-                if page is None:
-                    return
-                if page is failed:
-                    raise OSError("the export was interrupted")
-                yield from page
-
-        writer = None
-        try:
-            async with self.session.stream(sql) as rows:
-                columns = [(c.name, c.type_name) for c in rows.columns]
-                writer = asyncio.ensure_future(asyncio.to_thread(export_rows, columns, stream_rows(), fmt, path))
-                try:
-                    async for page in rows:
-                        await asyncio.to_thread(pages.put, page)
-                except BaseException:
-                    await asyncio.to_thread(pages.put, failed)
-                    raise
-                await asyncio.to_thread(pages.put, None)
-                total = await writer
-        except (AishellError, OSError, ValueError) as exc:
-            self.notify(str(exc), title="Export failed", severity="error")
-            return
-        self.notify(f"{total} rows written to {path}", title="Exported")
+    def on_exported(self, message: Exported) -> None:
+        if message.error is not None:
+            self.notify(message.error, title="Export failed", severity="error")
+        else:
+            self.notify(f"{message.rows} rows written to {message.path}", title="Exported")
 
     # -- analysis, explain, advice ----------------------------------------------------------------
 
     @on(EditorPane.StatementChanged)
     def _statement_changed(self, event: EditorPane.StatementChanged) -> None:
         event.stop()
-        self._pending_statement = (event.sql, event.line, event.column)
-        if self._analysis_timer is not None:
-            self._analysis_timer.stop()
-        self._analysis_timer = self.set_timer(self.app.settings.ui.analyze_debounce, self._analyze_now)
-
-    def _analyze_now(self) -> None:
-        pending = self._pending_statement
-        pane = self.query_one(SuggestionsPane)
-        session = self.session
-        if session is None:
-            return
-        if not callable(getattr(session, "analyze", None)):
-            pane.show_unavailable("The analyzer is not available in this build (Session.analyze is missing).")
-            return
-        if pending is None or pending[0].lstrip().startswith("\\"):
-            pane.show_findings([])
-            return
-        self.analyze(*pending)
-
-    @work(exclusive=True, group="analyze", exit_on_error=False, thread=True)
-    def analyze(self, sql: str, line: int, column: int) -> None:
-        """In a thread: the analyzer may take a while on a huge statement; typing goes on."""
-        session = self.session
-        try:
-            result = session.analyze(sql)
-            if inspect.isawaitable(result):
-                result = asyncio.run_coroutine_threadsafe(result, self.app._loop).result()  # type: ignore[attr-defined]
-        except AishellError as exc:
-            self.app.call_from_thread(self.query_one(SuggestionsPane).show_unavailable, str(exc))
-            return
-        findings = getattr(result, "findings", result) or []
-        self.post_message(AnalysisReady([_finding(f) for f in findings], line, column))
+        self.insights.statement_changed(event.sql, event.line, event.column)
 
     def on_analysis_ready(self, message: AnalysisReady) -> None:
         self.analyses += 1
@@ -571,115 +437,71 @@ class MainScreen(Screen):
         self.query_one(SuggestionsPane).show_findings(shifted)
 
     @on(SuggestionsPane.FindingSelected)
-    def _finding_selected(self, event: Any) -> None:
+    def _finding_selected(self, event: SuggestionsPane.FindingSelected) -> None:
         event.stop()
         if event.line:
             self.query_one(EditorPane).mark_error(event.line, event.column or 1)
 
     @on(SuggestionsPane.ExplainRequested)
-    def _explain_requested(self, event: Any) -> None:
+    def _explain_requested(self, event: SuggestionsPane.ExplainRequested) -> None:
         event.stop()
         self.action_explain()
 
     @on(SuggestionsPane.AdviceRequested)
-    def _advice_requested(self, event: Any) -> None:
+    def _advice_requested(self, event: SuggestionsPane.AdviceRequested) -> None:
         event.stop()
         self.action_advise()
 
     def action_explain(self) -> None:
-        self._after_typing(lambda: self._plan("explain"))
+        self._after_typing(lambda: self._plan(self.insights.explain))
 
     def action_advise(self) -> None:
-        self._after_typing(lambda: self._plan("advise"))
+        self._after_typing(lambda: self._plan(self.insights.advise))
 
-    def _plan(self, kind: str) -> None:
-        pane = self.query_one(SuggestionsPane)
+    def _plan(self, ask: Callable[[str], None]) -> None:
         self._show_insight("suggestions")
-        if self.session is None or not callable(getattr(self.session, kind, None)):
-            pane.show_unavailable(f"{'EXPLAIN' if kind == 'explain' else 'Index advice'} is not available in this build (Session.{kind} is missing).")
+        if self.session is None:
+            self.notify("Connecting… try again once connected.", severity="warning", timeout=3)
             return
         found = self.query_one(EditorPane).current_statement()
         if found is None:
             self.notify("No statement under the cursor.", severity="warning")
             return
-        self.plan(kind, found[0])
+        ask(found[0])
 
-    @work(exclusive=True, group="plan", exit_on_error=False)
-    async def plan(self, kind: str, sql: str) -> None:
-        pane = self.query_one(SuggestionsPane)
-        try:
-            result = await _maybe_await(getattr(self.session, kind)(sql))
-        except AishellError as exc:
-            pane.show_unavailable(f"{exc.title}: {exc}")
-            return
-        findings = [_finding(f) for f in getattr(result, "findings", None) or []]
-        if kind == "explain":
-            pane.show_plan(result.summary, findings)
-        else:
-            pane.show_plan(_advice_text(result), findings)
+    def on_plan_ready(self, message: PlanReady) -> None:
+        self.query_one(SuggestionsPane).show_plan(message.text, message.findings)
 
-    # -- metrics ----------------------------------------------------------------------------------
+    def on_insight_unavailable(self, message: InsightUnavailable) -> None:
+        pane = self.query_one(SuggestionsPane) if message.pane == "suggestions" else self.query_one(MemoryPane)
+        pane.show_unavailable(message.text)
 
-    def _refresh_metrics(self) -> None:
-        session = self.session
+    # -- metrics and memory -----------------------------------------------------------------------
+
+    def _show_metrics(self) -> None:
         found = self.query(MetricsPane)
-        if not found:
-            return
-        pane = found.first()
-        if session is None:
-            pane.update_metrics(None, None)
-            return
-        try:
-            snap = session.metrics()
-        except AishellError:
-            pane.update_metrics(None, None)
-            return
-        pane.update_metrics(_plain(snap.get("pool")), _plain(snap.get("cache")))
-
-    # -- memory -----------------------------------------------------------------------------------
+        if found:
+            found.first().update_metrics(*self.insights.metrics())
 
     @on(MemoryPane.SearchChanged)
-    def _memory_search(self, event: Any) -> None:
+    def _memory_search(self, event: MemoryPane.SearchChanged) -> None:
         event.stop()
-        self.search_memory(event.text)
+        self.insights.search(event.text)
 
-    @work(exclusive=True, group="memory", exit_on_error=False)
-    async def search_memory(self, text: str) -> None:
-        pane = self.query_one(MemoryPane)
-        recall = getattr(self.session, "recall", None)
-        if not callable(recall):
-            return
-        try:
-            hits = await _maybe_await(recall(text, limit=50))
-        except AishellError as exc:
-            pane.show_unavailable(str(exc))
-            return
-        plain = [_hit(h) for h in (hits or [])]
-        pane.show_hits(plain)
-        self._frequencies = frequencies_from_statements([h["text"] for h in plain if h.get("text")])
-        self.query_one(EditorPane).set_frequencies(self._frequencies)
+    def on_memory_hits(self, message: MemoryHits) -> None:
+        self.query_one(MemoryPane).show_hits(message.hits)
+        self.query_one(EditorPane).set_frequencies(self.insights.frequencies)
 
     @on(MemoryPane.Recall)
-    def _memory_recall(self, event: Any) -> None:
+    def _memory_recall(self, event: MemoryPane.Recall) -> None:
         event.stop()
-        editor = self.query_one(EditorPane)
-        editor.insert_statement(event.text)
-
-    def _learn(self, sql: str) -> None:
-        for name, count in frequencies_from_statements([sql]).items():
-            self._frequencies[name] = self._frequencies.get(name, 0.0) + count
-        self.query_one(EditorPane).set_frequencies(self._frequencies)
+        self.query_one(EditorPane).insert_statement(event.text)
 
     # -- schema tree and completion catalog -------------------------------------------------------
 
-    @work(exclusive=True, group="schemas", exit_on_error=False)
-    async def load_schemas(self) -> None:
-        try:
-            names = await self.session.schemas()
-        except AishellError as exc:
-            self.notify(str(exc), title="Schema", severity="error")
-            return
+    def on_schemas_loaded(self, message: SchemasLoaded) -> None:
         tree = self.query_one(SchemaTree)
+        names = message.names
         tree.set_schemas(names)
         if len(names) == 1:
             tree.expand_schema(names[0])
@@ -687,56 +509,30 @@ class MainScreen(Screen):
             tree.expand_schema("public")
 
     @on(SchemaTree.Expand)
-    def _schema_expand(self, event: Any) -> None:
+    def _schema_expand(self, event: SchemaTree.Expand) -> None:
         event.stop()
-        self.load_schema_node(event.schema, event.table)
+        self.catalog.node(event.schema, event.table)
 
-    @work(exit_on_error=False, group="schema-node")
-    async def load_schema_node(self, schema: str, table: str | None) -> None:
-        tree = self.query_one(SchemaTree)
-        try:
-            if table is None:
-                tables = await self.session.tables(schema)
-                tree.set_tables(schema, [(t.name, t.kind, t.row_estimate) for t in tables])
-            else:
-                columns = await self.session.columns(table, schema)
-                indexes = await self.session.indexes(table, schema)
-                tree.set_table_details(
-                    schema,
-                    table,
-                    [(c.name, c.type_name, c.nullable) for c in columns],
-                    [(i.name, tuple(i.columns), i.unique) for i in indexes],
-                )
-        except AishellError as exc:
-            self.notify(str(exc), title="Schema", severity="error")
+    def on_tables_loaded(self, message: TablesLoaded) -> None:
+        self.query_one(SchemaTree).set_tables(message.schema, message.tables)
+
+    def on_table_loaded(self, message: TableLoaded) -> None:
+        self.query_one(SchemaTree).set_table_details(message.schema, message.table, message.columns, message.indexes)
 
     @on(SchemaTree.InsertName)
-    def _insert_name(self, event: Any) -> None:
+    def _insert_name(self, event: SchemaTree.InsertName) -> None:
         event.stop()
         area = self.query_one(EditorPane).text_area
         area.insert(event.text)
         area.focus()
 
-    @work(exclusive=True, group="catalog", exit_on_error=False)
-    async def load_catalog(self) -> None:
-        try:
-            info = await self.session.schema()
-        except AishellError:
-            return
-        default = {s.lower() for s in info.search_path} | {"main", ""}
-        tables: dict[str, list[str]] = {}
-        for table in info.tables.values():
-            key = table.name if table.schema.lower() in default else f"{table.schema}.{table.name}"
-            tables[key] = [c.name for c in table.columns]
-        self.post_message(CatalogLoaded(tables, sorted({t.schema for t in info.tables.values() if t.schema})))
-
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         editor = self.query_one(EditorPane)
         editor.set_catalog(Catalog(message.tables, message.schemas))
         # Schema-aware rules (missing index, large table scans) can run now: analyze again.
-        if self._pending_statement is None:
-            self._pending_statement = editor.current_statement()
-        self._analyze_now()
+        if self.insights.pending is None:
+            self.insights.pending = editor.current_statement()
+        self.insights.analyze_now()
 
     # -- layout -----------------------------------------------------------------------------------
 
@@ -810,48 +606,3 @@ class MainScreen(Screen):
 def _key_label(key: str) -> str:
     label = key.replace("ctrl+", "^").replace("alt+", "M-")
     return {"escape": "Esc"}.get(label, label.upper() if len(label) <= 3 else label.capitalize())
-
-
-def _finding(finding: Any) -> dict[str, Any]:
-    """An analyzer Finding as the plain dict the suggestions pane shows."""
-    keys = ("code", "rule", "severity", "message", "line", "column", "suggestion")
-    if isinstance(finding, dict):
-        return {k: finding.get(k) for k in keys}
-    return {k: getattr(finding, k, None) for k in keys}
-
-
-def _advice_text(advice: Any) -> str:
-    """Index advice as lines: the advisor's message, then each recommended CREATE INDEX."""
-    lines = [getattr(advice, "message", "") or ""]
-    for item in getattr(advice, "recommended", []) or []:
-        reduction = item.reduction
-        gain = f"  (cost −{reduction:.0%})" if reduction is not None else ""
-        lines.append(f"✔ {item.statement}{gain}")
-    for item in getattr(advice, "rejected", []) or []:
-        reduction = item.reduction
-        why = "not used by the planner" if not item.used else (f"only −{reduction:.0%}" if reduction is not None else "too little gain")
-        lines.append(f"✘ {item.statement}  ({why})")
-    return "\n".join(line for line in lines if line)
-
-
-def _hit(hit: Any) -> dict[str, Any]:
-    data = _plain(hit) or {}
-    entry = data.get("entry")
-    if isinstance(entry, dict):
-        data = {**entry, **{k: v for k, v in data.items() if k != "entry"}}
-    return {
-        "text": data.get("text") or data.get("sql") or data.get("statement") or "",
-        "database": data.get("database") or data.get("db") or "",
-        "age_s": data.get("age_s") if data.get("age_s") is not None else _age(data.get("started_at")),
-        "duration_ms": data.get("duration_ms"),
-        "rows": data.get("rows") if data.get("rows") is not None else data.get("rowcount"),
-        "success": data.get("success", data.get("ok")),
-        "score": data.get("score"),
-        "signals": data.get("signals") or {},
-    }
-
-
-def _age(timestamp: Any) -> float | None:
-    if isinstance(timestamp, (int, float)):
-        return max(0.0, time.time() - float(timestamp))
-    return None

@@ -1,0 +1,165 @@
+"""Running statements for the main screen: streamed results a page at a time as the grid asks,
+backslash commands, cancel and export. Reports with :mod:`tui.messages`: QueryStarted,
+ColumnsReady, RowsFetched, QueryFinished or QueryFailed, BackslashDone, Exported."""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from typing import Any, Iterator, Sequence
+
+from aishell.engine.encode import export_rows
+from aishell.engine.errors import AishellError, ConnectionLost, QueryError
+from aishell.tui import backslash
+from aishell.tui.controllers import Controller
+from aishell.tui.messages import (
+    BackslashDone,
+    ColumnsReady,
+    Exported,
+    QueryFailed,
+    QueryFinished,
+    QueryStarted,
+    RowsFetched,
+)
+
+
+class QueryController(Controller):
+    """One statement at a time: a new one replaces the running one (worker group ``query``)."""
+
+    def __init__(self, screen: Any) -> None:
+        super().__init__(screen)
+        self._need: asyncio.Event | None = None
+        self._paused = False
+        self.sql = ""
+        """The statement last run: exported again in full while it streams, learned when done."""
+
+    @property
+    def streaming(self) -> bool:
+        """A result is open: more pages may come."""
+        return self._need is not None
+
+    @property
+    def rows_waiting(self) -> bool:
+        """The stream waits for the grid to ask for more (rows wait on the server)."""
+        return self._need is not None and self._paused
+
+    def run(self, sql: str, line: int = 1, column: int = 1) -> None:
+        """Stream ``sql``, typed at ``line``/``column`` of the buffer (error positions map there)."""
+        self.start(self._stream(sql, line, column), group="query", name="run_query")
+
+    def more(self) -> None:
+        """The grid wants the next page."""
+        if self._need is not None:
+            self._need.set()
+
+    def stop(self) -> None:
+        """Stop fetching: the server's cursor closes, the rows already shown stay."""
+        self.screen.workers.cancel_group(self.screen, "query")
+        self._need = None
+
+    async def cancel(self) -> bool:
+        """Cancel the running statement on the server; True if one was running."""
+        session = self.session
+        return await session.cancel() if session is not None else False
+
+    def backslash(self, line: str) -> None:
+        """Run a backslash command (``\\dt``, ``\\c URL``, ``\\timing``…)."""
+        self.start(self._backslash(line), group="query", name="run_backslash")
+
+    def export_loaded(self, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], fmt: str, path: str) -> None:
+        """Write the rows the grid holds (the whole result: it finished)."""
+        try:
+            count = export_rows(columns, rows, fmt, path)
+        except (OSError, ValueError) as exc:
+            self.post(Exported(path, error=str(exc)))
+            return
+        self.post(Exported(path, count))
+
+    def export_full(self, fmt: str, path: str) -> None:
+        """The result is still streaming: stop it and run it again to ``path``, page by page."""
+        self.stop()
+        self.start(self._export(self.sql, fmt, path), group="export", name="export_full")
+
+    # -- workers ----------------------------------------------------------------------------------
+
+    async def _stream(self, sql: str, line: int, column: int) -> None:
+        """The first page at once, the next ones when the grid asks (:meth:`more`)."""
+        session = self.session
+        self.sql = sql
+        need = self._need = asyncio.Event()
+        self.post(QueryStarted(sql))
+        started = time.perf_counter()
+        try:
+            async with session.stream(sql) as rows:
+                self.post(ColumnsReady([(c.name, c.type_name) for c in rows.columns]))
+                async for page in rows:
+                    self.post(RowsFetched(page))
+                    need.clear()
+                    self._paused = True
+                    try:
+                        await need.wait()
+                    finally:
+                        self._paused = False
+                self.post(QueryFinished(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status))
+        except QueryError as exc:
+            at_line = at_col = None
+            if exc.line_column is not None:
+                err_line, err_col = exc.line_column
+                at_line = line + err_line - 1
+                at_col = err_col + (column - 1 if err_line == 1 else 0)
+            text = exc.message + (f"\n{exc.detail}" if exc.detail else "") + (f"\nHint: {exc.hint}" if exc.hint else "")
+            self.post(QueryFailed(exc.title, text, at_line, at_col))
+        except ConnectionLost as exc:
+            self.post(QueryFailed(exc.title, str(exc), connection_lost=True))
+        except AishellError as exc:
+            self.post(QueryFailed(exc.title, str(exc)))
+        finally:
+            if self._need is need:
+                self._need = None
+
+    async def _backslash(self, line: str) -> None:
+        started = time.perf_counter()
+        try:
+            outcome = await backslash.run(self.session, line)
+        except backslash.BackslashError as exc:
+            self.post(QueryFailed("", str(exc)))
+            return
+        except AishellError as exc:
+            self.post(QueryFailed(exc.title, str(exc), connection_lost=isinstance(exc, ConnectionLost)))
+            return
+        self.post(BackslashDone(outcome, (time.perf_counter() - started) * 1000))
+
+    async def _export(self, sql: str, fmt: str, path: str) -> None:
+        """Pages go from the stream to a writer thread through a small queue (memory bounded)."""
+        pages: queue.Queue = queue.Queue(maxsize=4)
+        failed = object()
+
+        def stream_rows() -> Iterator[tuple]:
+            while True:
+                page = pages.get()
+                if page is None:
+                    return
+                if page is failed:
+                    raise OSError("the export was interrupted")
+                yield from page
+
+        try:
+            async with self.session.stream(sql) as rows:
+                columns = [(c.name, c.type_name) for c in rows.columns]
+                writer = asyncio.ensure_future(asyncio.to_thread(export_rows, columns, stream_rows(), fmt, path))
+                try:
+                    async for page in rows:
+                        await asyncio.to_thread(pages.put, page)
+                except BaseException:
+                    await asyncio.to_thread(pages.put, failed)
+                    raise
+                await asyncio.to_thread(pages.put, None)
+                total = await writer
+        except (AishellError, OSError, ValueError) as exc:
+            self.post(Exported(path, error=str(exc)))
+            return
+        self.post(Exported(path, total))
+
+
+__all__ = ["QueryController"]
