@@ -1,12 +1,16 @@
-"""Damage found after open, and imports that never count twice: real SQLite files, real damage."""
+"""Damage found after open, imports that never count twice, vector index saves that never
+cross: real SQLite files, real damage, real FAISS files."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aishell.engine.config import MemorySettings
@@ -14,6 +18,7 @@ from aishell.engine.memory import Entry, Memory
 from aishell.engine.memory import store as store_module
 from aishell.engine.memory.history import parse_plain
 from aishell.engine.memory.store import damaged, move_aside
+from aishell.engine.memory.vectors import VectorIndex
 
 DB = "sqlite:///shop.db"
 
@@ -215,3 +220,43 @@ def test_a_plain_statement_right_after_a_meta_command_is_kept():
     text = "\\c shop\nSELECT name FROM customers;\n\\x\n\\timing on\nSELECT total\n  FROM orders;\n\\q\n"
     assert [i.text for i in parse_plain(text)] == ["SELECT name FROM customers;", "SELECT total\n  FROM orders;"]
     assert [i.text for i in parse_plain("\\c shop\nSELECT 1\nSELECT 2\n")] == ["SELECT 1", "SELECT 2"]  # one a line
+
+
+# -- the saved vector index ---------------------------------------------------------------------------
+
+
+def _index(ids: np.ndarray) -> VectorIndex:
+    rng = np.random.default_rng(int(ids[0]))
+    x = rng.normal(size=(len(ids), 16)).astype(np.float32)
+    index = VectorIndex(16)
+    index.add(ids, x / np.linalg.norm(x, axis=1, keepdims=True))
+    return index
+
+
+def test_saves_from_two_processes_at_once_each_write_whole_files(tmp_path):
+    path = tmp_path / "memory.faiss"
+    mine, theirs = _index(np.arange(1, 201)), _index(np.arange(1, 201))
+    errors: list[BaseException] = []
+
+    def save(index: VectorIndex) -> None:
+        try:
+            for _ in range(20):
+                index.save(path, {"uid": "u"})
+        except BaseException as exc:  # before: one shared temporary name, replaced under the other
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in (mine, theirs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(p.name for p in tmp_path.glob("memory*")) == ["memory.faiss", "memory.faiss.meta"]
+    assert VectorIndex.load(path, expect={"uid": "u"}, ivf_threshold=10_000).ntotal == 200
+
+
+def test_an_index_file_paired_with_another_save_s_meta_is_not_loaded(tmp_path):
+    path, other = tmp_path / "memory.faiss", tmp_path / "other.faiss"
+    _index(np.arange(1, 101)).save(path, {"uid": "u"})
+    _index(np.arange(501, 601)).save(other, {"uid": "u"})  # as many vectors, other ids
+    shutil.copyfile(other, path)  # one process's index beside the other's meta
+    assert VectorIndex.load(path, expect={"uid": "u"}, ivf_threshold=10_000) is None
