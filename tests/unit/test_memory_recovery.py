@@ -4,6 +4,7 @@ cross: real SQLite files, real damage, real FAISS files."""
 from __future__ import annotations
 
 import asyncio
+import doctest
 import os
 import shutil
 import sqlite3
@@ -16,6 +17,7 @@ import pytest
 from aishell.engine.config import MemorySettings
 from aishell.engine.memory import Entry, Memory
 from aishell.engine.memory import store as store_module
+from aishell.engine.memory import history
 from aishell.engine.memory.history import parse_plain
 from aishell.engine.memory.store import damaged, move_aside
 from aishell.engine.memory.vectors import VectorIndex
@@ -260,3 +262,8 @@ def test_an_index_file_paired_with_another_save_s_meta_is_not_loaded(tmp_path):
     _index(np.arange(501, 601)).save(other, {"uid": "u"})  # as many vectors, other ids
     shutil.copyfile(other, path)  # one process's index beside the other's meta
     assert VectorIndex.load(path, expect={"uid": "u"}, ivf_threshold=10_000) is None
+
+
+def test_the_history_module_s_examples_hold():
+    result = doctest.testmod(history)
+    assert result.attempted >= 4 and result.failed == 0
