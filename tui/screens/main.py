@@ -262,7 +262,6 @@ class MainScreen(Screen):
 
     def _memory_notice(self, text: str) -> None:
         self.notify(text, title="Memory", severity="warning", timeout=10)
-        self.insights.search("")  # the fresh memory's list
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """The engine saw the server go or come back (it probes by itself meanwhile)."""
