@@ -32,7 +32,6 @@ KNOWN = {
     "engine/backup.py": "a backup's format is its engine's own (pg_dump archive or SQLite file); the manifest names it",
     "tui/cli/backup.py": "shows the engine a backup manifest names",
     "engine/migrate.py": "migration bookkeeping SQL differs per SQL dialect (advisory locks, BEGIN IMMEDIATE)",
-    "engine/cache.py": "the schema watcher's catalog change marker is catalog SQL per dialect (issue 13 item 5 moves it into the drivers)",
     "tui/buffers.py": "redacts a buffer's text by its language (mongosh or SQL) from the editor's dialect",
     "engine/memory/service.py": "fingerprints a statement by its language (mongosh or SQL) from the dialect memory stores",
 }
