@@ -44,7 +44,7 @@ def _app_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"aishell {__version__}")
     parser.add_argument("target", nargs="?", help="postgresql://…, sqlite:///path, a .db path or mongodb://… (default: the demo database)")
-    parser.add_argument("--read-only", action="store_true", help="open the session read-only (enforced by the server)")
+    parser.add_argument("--read-only", action="store_true", help="open the session read-only: the server's read-only session, statements that would escape it refused, and a check after each (see README)")
     parser.add_argument("--create", action="store_true", help="create the SQLite file if it does not exist")
     parser.add_argument("--theme", help="theme name (built-in or from the config dir's themes/)")
     return parser

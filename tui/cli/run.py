@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("url", help="postgresql://…, sqlite:///path, a .db path or mongodb://…")
     parser.add_argument("-c", "--command", dest="sql", required=True, help="the statement to run")
     parser.add_argument("--format", choices=FORMATS, default="table")
-    parser.add_argument("--read-only", action="store_true", help="refuse writes (enforced by the server)")
+    parser.add_argument("--read-only", action="store_true", help="refuse writes: the server's read-only session, statements that would escape it refused, and a check after each (see README)")
     parser.add_argument("--create", action="store_true", help="create the SQLite file if it does not exist")
     parser.add_argument("--page-size", type=int, default=2000, help="rows fetched a round trip")
 
