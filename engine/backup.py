@@ -592,7 +592,7 @@ async def _run_dump_to_files(cmd: list[str], env: dict[str, str], out: Path, rep
     async with _Children([out, env.get("PGPASSFILE")]) as children:
         proc = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.DEVNULL)
         tables = _TableCounter(report, parallel)
-        stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
+        stderr = children.read_stderr(proc, tables.feed)
         while proc.returncode is None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(proc.wait()), POLL_INTERVAL)
@@ -616,8 +616,8 @@ async def _dump_through_zstd(cmd: list[str], env: dict[str, str], file: Path, jo
             os.close(read_end)
             os.close(write_end)
         tables = _TableCounter(report, parallel=False)
-        dump_err = asyncio.ensure_future(_read_stderr(dump, tables.feed))
-        pack_err = asyncio.ensure_future(_read_stderr(packer, None))
+        dump_err = children.read_stderr(dump, tables.feed)
+        pack_err = children.read_stderr(packer, None)
         while packer.returncode is None:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(packer.wait()), POLL_INTERVAL)
@@ -632,7 +632,7 @@ async def _dump_through_gzip(cmd: list[str], env: dict[str, str], file: Path, re
     async with _Children([file.parent, env.get("PGPASSFILE")]) as children:
         dump = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.PIPE)
         tables = _TableCounter(report, parallel=False)
-        stderr = asyncio.ensure_future(_read_stderr(dump, tables.feed))
+        stderr = children.read_stderr(dump, tables.feed)
         packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip container
         written = 0
         with open(file, "wb") as f:
@@ -697,7 +697,7 @@ async def _run_restore_files(
     async with _Children([env.get("PGPASSFILE")]) as children:
         proc = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.DEVNULL)
         tables = _TableCounter(report, parallel, on_item)
-        stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
+        stderr = children.read_stderr(proc, tables.feed)
         await proc.wait()
         _check("pg_restore", proc.returncode, await stderr)
 
@@ -717,14 +717,14 @@ async def _restore_stream(cmd: list[str], env: dict[str, str], file: Path, compr
                 os.close(read_end)
                 os.close(write_end)
             sink, decode = unpacker.stdin, None
-            unpack_err = asyncio.ensure_future(_read_stderr(unpacker, None))
+            unpack_err = children.read_stderr(unpacker, None)
         else:
             proc = await children.spawn(cmd, env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL)
             sink = proc.stdin
             decode = zlib.decompressobj(31).decompress if compression == "gzip" else None
             unpacker, unpack_err = None, None
         tables = _TableCounter(report, parallel=False)
-        stderr = asyncio.ensure_future(_read_stderr(proc, tables.feed))
+        stderr = children.read_stderr(proc, tables.feed)
         sent = 0
         try:
             with open(file, "rb") as f:
@@ -891,6 +891,7 @@ class _Children:
         self._leftovers = [str(p) for p in leftovers or () if p]
         self._watchdog: asyncio.subprocess.Process | None = None
         self._lifeline: int | None = None
+        self._readers: list[asyncio.Future[list[str]]] = []
 
     async def __aenter__(self) -> "_Children":
         read_end, write_end = os.pipe()  # both close-on-exec: no tool inherits the write end
@@ -923,16 +924,38 @@ class _Children:
             self._tell_watchdog(f"{proc.pid}\n")
         return proc
 
+    def read_stderr(self, proc: asyncio.subprocess.Process, on_line: Callable[[str], None] | None) -> "asyncio.Future[list[str]]":
+        """The tool's stderr lines, read by a task these children finish before they exit."""
+        reader = asyncio.ensure_future(_read_stderr(proc, on_line))
+        self._readers.append(reader)
+        return reader
+
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             if exc_type is not None:
                 await asyncio.shield(self._kill_all())
+            await asyncio.shield(self._drain())
         finally:
             self._tell_watchdog("done\n")
             os.close(self._lifeline)  # type: ignore[arg-type]
             self._lifeline = None
             if self._watchdog is not None:
                 await asyncio.shield(self._watchdog.wait())
+
+    async def _drain(self) -> None:
+        """Read every pipe of the tools to its end while the loop still runs: a pipe left open
+        is closed by the garbage collector after the loop has gone, which prints a traceback."""
+        for proc in self._procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for reader in self._readers:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(reader), 5)
+            reader.cancel()
+        for proc in self._procs:
+            if proc.stdout is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(proc.stdout.read(), 5)
 
     def _tell_watchdog(self, line: str) -> None:
         with contextlib.suppress(OSError):  # a watchdog killed by someone else: nothing to tell

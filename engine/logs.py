@@ -128,6 +128,17 @@ def _install(handler: logging.Handler) -> None:
         logging.getLogger(name).setLevel(level)
     logging.captureWarnings(True)
     logging.lastResort = None  # a record with no handler is dropped, never printed raw
+    sys.unraisablehook = _log_unraisable  # "Exception ignored in …" from a finalizer: one record too
+
+
+def _log_unraisable(unraisable: "sys.UnraisableHookArgs") -> None:
+    """An exception Python could not raise (in ``__del__``, a finalizer at exit) becomes one
+    redacted record instead of a raw traceback on stderr."""
+    what = unraisable.err_msg or "Exception ignored"
+    where = f" in {unraisable.object!r}" if unraisable.object is not None else ""
+    logging.getLogger("aishell.unraisable").warning(
+        "%s%s", what, where, exc_info=(unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback)
+    )
 
 
 def _move_aside_if_large(path: Path) -> None:

@@ -166,6 +166,10 @@ LOG_ROWS = [
      "    logging.getLogger('asyncpg.pool').warning('Failed to restore the pool connection floor; retrying', exc_info=True)", "secret"),
     ("import warnings; warnings.warn('postgresql://u:secret@h/db is deprecated')", "secret"),
     ("import logging; logging.getLogger('aishell.engine.memory').warning('memory off: %s', 'hunter2')", "hunter2"),
+    # an exception in a finalizer ("Exception ignored in …", e.g. a subprocess pipe closed after
+    # its event loop): one redacted line, not Python's raw traceback
+    ("class Pipe:\n    def __del__(self):\n        raise RuntimeError('postgresql://u:secret@h/db: Event loop is closed')\n"
+     "Pipe()", "secret"),
 ]
 
 
