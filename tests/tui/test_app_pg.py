@@ -34,8 +34,11 @@ async def test_postgres_query_error_position_and_backslash(pg_url):
         await pilot.press("f5")
         await until(pilot, lambda: g.has_class("-error"), what="error")
         assert "nosuch" in message_text(g)
-        # The server's position is mapped back into the buffer: line 4, column 8.
-        assert editor.text_area.selection.start == (3, 7) and editor.text_area.selected_text == "nosuch"
+        # The server's position is mapped back into the buffer: line 4, column 8. The word is
+        # underlined, not selected (the next key must not replace it).
+        area = editor.text_area
+        assert area.cursor_location == (3, 7) and area.selected_text == ""
+        assert area.text[slice(*area.error_range)] == "nosuch"
         await run(pilot, "\\dn")
         assert ("public",) in [tuple(r) for r in g.rows]
 

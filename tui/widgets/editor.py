@@ -6,7 +6,7 @@ Never imports ``engine``. The app gives it plain data and listens to its message
     editor.set_catalog(Catalog)            # tui.completion.Catalog: tables and columns
     editor.set_frequencies(dict[str, float])   # identifier -> times used (completion ranking)
     editor.set_dialect(str)                # sqlglot dialect for formatting
-    editor.mark_error(line, column)        # 1-based buffer position: move the cursor there
+    editor.mark_error(line, column)        # 1-based buffer position: cursor there, word underlined
     editor.insert_statement(text)          # put a statement in the buffer (memory recall)
     editor.text / editor.text_area         # current buffer
     editor.save()                          # persist buffers now (also done on every change, debounced)
@@ -20,6 +20,10 @@ ctrl+pagedown/alt+right next [editor.next_buffer], ctrl+pageup/alt+left previous
 [editor.prev_buffer], f4 format [editor.format], ctrl+/ (ctrl+_) comment toggle
 [editor.toggle_comment], ctrl+f find [editor.find], f3 find next [editor.find_next],
 ctrl+space complete [editor.complete]. Running is the app's key (it owns the Session).
+
+The completion menu opens as you type with nothing chosen: Tab takes the first item (or the one
+moved to), arrows move, Enter takes an item only once you moved to it and is a newline otherwise,
+Escape closes the menu. Escape never moves the focus out of the editor.
 """
 
 from __future__ import annotations
@@ -96,13 +100,54 @@ def syntax_theme(variables: dict[str, str]) -> TextAreaTheme:
             "operator": style("secondary"),
             "param": style("warning", italic=True),
             "backslash": style("accent", bold=True),
+            "error": style("error", bold=True, underline=True),
         },
     )
 
 
 class SqlTextArea(TextArea):
-    """A TextArea that highlights SQL with the forgiving lexer (no tree-sitter needed) and
-    hands arrow/tab/enter/escape keys to the completion menu while it is open."""
+    """A TextArea that highlights SQL with the forgiving lexer (no tree-sitter needed), marks an
+    error's token without selecting it, and hands arrow/tab/enter/escape keys to the completion
+    menu while it is open."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.error_range: tuple[int, int] | None = None
+        """Character offsets of the token an error points at (underlined until the text changes)."""
+        self._error_text: str | None = None
+        super().__init__(*args, **kwargs)  # builds the highlight map, which reads the two above
+
+    def mark_range(self, start: int, end: int) -> None:
+        """Underline ``text[start:end]`` (an error's token) until the next edit; no selection,
+        so the next key typed does not replace it."""
+        self.error_range = (start, end)
+        self._error_text = self.text
+        self._build_highlight_map()
+        self.refresh()
+
+    def _recompute_cursor_offset(self) -> None:
+        # Textual's undo/redo shrink the document before they put the selection back; a
+        # scrollbar that appears or goes in between asks where the old cursor row is, and that
+        # row may be gone (Textualize/textual#6686: "document line index 4 is out of bounds"
+        # after F4 then Ctrl-Z). The cursor is restored right after: clamp only for this sum.
+        self._cursor_offset = self.wrapped_document.location_to_offset(self.clamp_visitable(self.cursor_location))
+
+    def undo(self) -> None:
+        super().undo()
+        self._after_history_step()
+
+    def redo(self) -> None:
+        super().redo()
+        self._after_history_step()
+
+    def _after_history_step(self) -> None:
+        # Textual adds the next keystroke to the batch an undo uncovered (a newline, then "as"
+        # typed after an undo, became one batch), and re-wraps a batch by its outermost edits
+        # only: undoing such a batch left the view a line off the text (IndexError on render).
+        # A fresh batch after every undo/redo, and a full re-wrap (cheap next to a keystroke).
+        self.history.checkpoint()
+        self.wrapped_document.wrap(self.wrap_width, self.indent_width)
+        self.scroll_cursor_visible()
+        self.refresh()
 
     def _build_highlight_map(self) -> None:
         self._line_cache.clear()
@@ -119,6 +164,19 @@ class SqlTextArea(TextArea):
                 line_starts.append(i + 1)
         import bisect
 
+        def add(start: int, end: int, name: str) -> None:
+            row = bisect.bisect_right(line_starts, start) - 1
+            end_row = bisect.bisect_right(line_starts, end - 1) - 1
+            if row == end_row:
+                line = text[line_starts[row] : end]
+                start_b = len(text[line_starts[row] : start].encode())
+                highlights[row].append((start_b, len(line.encode()), name))
+            else:
+                highlights[row].append((len(text[line_starts[row] : start].encode()), None, name))
+                for r in range(row + 1, end_row):
+                    highlights[r].append((0, None, name))
+                highlights[end_row].append((0, len(text[line_starts[end_row] : end].encode()), name))
+
         for index, tok in enumerate(tokens):
             kind = tok.kind
             if kind == "word":
@@ -134,37 +192,48 @@ class SqlTextArea(TextArea):
                 name = kind
             else:
                 continue
-            row = bisect.bisect_right(line_starts, tok.start) - 1
-            end_row = bisect.bisect_right(line_starts, tok.end - 1) - 1
-            if row == end_row:
-                line = text[line_starts[row] : tok.end]
-                start_b = len(text[line_starts[row] : tok.start].encode())
-                highlights[row].append((start_b, len(line.encode()), name))
-            else:
-                highlights[row].append((len(text[line_starts[row] : tok.start].encode()), None, name))
-                for r in range(row + 1, end_row):
-                    highlights[r].append((0, None, name))
-                highlights[end_row].append((0, len(text[line_starts[end_row] : tok.end].encode()), name))
+            add(tok.start, tok.end, name)
+        if self.error_range is not None:
+            if text != self._error_text:  # edited since: the position no longer means anything
+                self.error_range = self._error_text = None
+            elif self.error_range[0] < self.error_range[1] <= len(text):
+                add(*self.error_range, "error")  # last, so it is drawn over the syntax colour
 
     async def _on_key(self, event: events.Key) -> None:
         pane = self.parent
-        menu = pane.menu if isinstance(pane, EditorPane) else None
-        if menu is not None and menu.display:
-            if event.key in ("down", "up"):
+        if not isinstance(pane, EditorPane):
+            await super()._on_key(event)
+            return
+        key = event.key
+        if pane.menu.display and key in ("down", "up", "tab", "enter", "escape"):
+            # A key that arrives before the menu caught up with the typing (a fast typist, a
+            # paste) only brings the menu up to date: a menu never applies to text typed after
+            # it opened, nor to a menu the user has not seen.
+            stale = key != "escape" and not pane.completion_is_current()
+            if stale:
+                pane.refresh_completion()
+            if not pane.menu.display:
+                pass  # nothing completes here: the key does what it does in text
+            elif key == "enter" and (stale or pane.menu.highlighted is None):
+                pane.hide_completion()  # the user never moved into the menu: a newline
+            else:
                 event.prevent_default()
                 event.stop()
-                menu.action_cursor_down() if event.key == "down" else menu.action_cursor_up()
+                if key == "escape":
+                    pane.hide_completion()
+                elif stale:
+                    pass
+                elif key in ("down", "up"):
+                    pane.menu.action_cursor_down() if key == "down" else pane.menu.action_cursor_up()
+                else:  # tab, or enter on the item the user moved to
+                    pane.accept_completion()
                 return
-            if event.key in ("tab", "enter"):
-                event.prevent_default()
-                event.stop()
-                pane.accept_completion()
-                return
-            if event.key == "escape":
-                event.prevent_default()
-                event.stop()
-                pane.hide_completion()
-                return
+        if key == "escape":
+            # TextArea's escape moves the focus on (tab_behavior="indent"); then the next line
+            # typed would go to the results grid as commands. The editor keeps the focus.
+            event.prevent_default()
+            event.stop()
+            return
         await super()._on_key(event)
 
 
@@ -230,6 +299,8 @@ class EditorPane(Vertical):
         self._catalog = Catalog()
         self._frequencies: dict[str, float] = {}
         self._completion: Completion | None = None
+        self._completion_at: tuple[str, tuple[int, int]] | None = None
+        """The text and cursor the open menu was computed for."""
         self._last_statement: tuple[str, int] | None = None
         self._find_text = ""
         self._save_timer = None
@@ -304,31 +375,36 @@ class EditorPane(Vertical):
         self._dialect = dialect
 
     def mark_error(self, line: int, column: int) -> None:
-        """Put the cursor on a 1-based buffer position and select the word there."""
+        """Put the cursor on a 1-based buffer position and underline the word there.
+
+        Not a selection: the next key typed would replace the word (``selec 1`` became ``w 1``).
+        """
         area = self.text_area
-        row = max(0, line - 1)
-        col = max(0, column - 1)
-        area.cursor_location = (row, col)
-        text_line = area.document.get_line(min(row, area.document.line_count - 1))
+        area.cursor_location = (max(0, line - 1), max(0, column - 1))
+        row, col = area.cursor_location  # clamped to the document
+        text_line = area.document.get_line(row)
         end = col
         while end < len(text_line) and (text_line[end].isalnum() or text_line[end] in "_$"):
             end += 1
-        area.selection = Selection((row, col), (row, max(end, col + 1)))
+        start = offset_of(area.text, row, col)
+        area.mark_range(start, start + max(end - col, 1 if col < len(text_line) else 0))
         area.focus()
 
     def insert_statement(self, sql: str) -> None:
-        """Append ``sql`` as a new statement (or fill an empty buffer) and put the cursor on it."""
+        """Append ``sql`` as a new statement (or fill an empty buffer) and put the cursor on it.
+
+        An edit, not a reload: Ctrl-Z takes it back and the buffer's undo history stays.
+        """
         area = self.text_area
-        current = area.text.rstrip()
+        text = area.text
+        current = text.rstrip()
         if not current:
-            area.load_text(sql)
+            area.replace(sql, (0, 0), area.document.end, maintain_selection_offset=False)
             area.cursor_location = (0, 0)
         else:
             sep = "\n\n" if current.endswith(";") else ";\n\n"
-            area.load_text(current + sep + sql)
-            row = area.document.line_count - 1 - sql.count("\n")
-            area.cursor_location = (row, 0)
-        self._changed()
+            area.replace(sep + sql, location_of(text, len(current)), area.document.end, maintain_selection_offset=False)
+            area.cursor_location = (area.document.line_count - 1 - sql.count("\n"), 0)
         area.focus()
 
     def current_statement(self) -> tuple[str, int, int] | None:
@@ -542,6 +618,16 @@ class EditorPane(Vertical):
     def action_complete(self) -> None:
         self._show_completion(forced=True)
 
+    def refresh_completion(self) -> None:
+        """Recompute the open menu for the text and cursor as they are now (or close it)."""
+        self._show_completion()
+
+    def completion_is_current(self) -> bool:
+        """Whether the open menu was computed for the text and cursor as they are now: a key
+        can arrive before the change it follows was seen here."""
+        area = self.text_area
+        return self._completion is not None and self._completion_at == (area.text, area.cursor_location)
+
     def _show_completion(self, forced: bool = False) -> None:
         area = self.text_area
         text = area.text
@@ -557,11 +643,14 @@ class EditorPane(Vertical):
             self.hide_completion()
             return
         self._completion = result
+        self._completion_at = (text, area.cursor_location)
         menu.clear_options()
         menu.add_options(
             [Option(f"{c.text}  [dim]{c.kind}{' · ' + c.detail if c.detail and c.kind == 'column' else ''}[/]", id=str(i)) for i, c in enumerate(result.candidates)]
         )
-        menu.highlighted = 0
+        # Nothing highlighted until the user moves into the menu (Tab or arrows): Enter stays a
+        # newline, so a word that happens to prefix a keyword is never replaced by it.
+        menu.highlighted = None
         x, y = area.cursor_screen_offset
         region = self.content_region
         menu.styles.offset = (max(0, x - region.x - len(result.prefix)), y - region.y + 1)
@@ -569,16 +658,18 @@ class EditorPane(Vertical):
 
     def hide_completion(self) -> None:
         self._completion = None
+        self._completion_at = None
         if self.is_mounted:
             self.menu.display = False
 
     def accept_completion(self) -> None:
+        """Replace the typed prefix with the highlighted item (the first when none is)."""
         result = self._completion
         menu = self.menu
-        if result is None or menu.highlighted is None:
+        if result is None or not self.completion_is_current():
             self.hide_completion()
             return
-        choice = result.candidates[menu.highlighted]
+        choice = result.candidates[menu.highlighted or 0]
         area = self.text_area
         text = area.text
         start = location_of(text, result.start)
@@ -619,8 +710,12 @@ class EditorPane(Vertical):
     @on(TextArea.SelectionChanged, "#sql")
     def _selection_changed(self, event: TextArea.SelectionChanged) -> None:
         event.stop()
-        if self._completion is not None and not self.text_area.has_focus:
-            self.hide_completion()
+        area = self.text_area
+        if self._completion is not None and (not area.has_focus or self._completion_at[1] != area.cursor_location):
+            # The cursor moved away. After an edit, Changed comes next and refreshes or closes
+            # the menu (hiding it here too would lay the screen out twice a keystroke).
+            if not area.has_focus or self._completion_at[0] == area.text:
+                self.hide_completion()
         self._statement_moved()
 
     def _statement_moved(self, force: bool = False) -> None:
