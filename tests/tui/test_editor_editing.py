@@ -163,6 +163,25 @@ async def test_cancel_from_any_pane_keeps_the_focus(demo_db, pane):
         assert app.focused is target
 
 
+async def test_escape_closes_the_menu_before_it_cancels(demo_db):
+    """Typing while a statement runs: the first Escape closes the menu, the next one cancels."""
+    app = make_app(demo_db)
+    async with app.run_test(size=SIZES["120x36"]) as pilot:
+        editor = await editor_ready(pilot)
+        slow = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n;\n"
+        await run(pilot, slow, finished=False)
+        await until(pilot, lambda: app.session.busy, what="statement running")
+        editor.text_area.cursor_location = (1, 0)
+        await type_keys(pilot, "select o")
+        await until(pilot, lambda: editor.menu.display, what="menu")
+        await pilot.press("escape")
+        assert not editor.menu.display and app.session.busy
+        await pilot.press("escape")
+        g = grid(pilot)
+        await until(pilot, lambda: g.finished or g.has_class("-error"), what="cancelled")
+        assert app.focused is editor.text_area and editor.text == slow + "select o"
+
+
 # -- An error marks its token without selecting it ------------------------------------------------
 
 

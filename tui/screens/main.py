@@ -378,6 +378,8 @@ class MainScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
+            if self.query_one(EditorPane).completion_open:
+                return False  # Escape closes the completion menu; the next one cancels
             return self.session is not None and (self.session.busy or self.query_runner.streaming)
         return True
 

@@ -618,6 +618,11 @@ class EditorPane(Vertical):
     def action_complete(self) -> None:
         self._show_completion(forced=True)
 
+    @property
+    def completion_open(self) -> bool:
+        """Whether the completion menu shows (Escape closes it before it cancels anything)."""
+        return self.is_mounted and bool(self.menu.display)
+
     def refresh_completion(self) -> None:
         """Recompute the open menu for the text and cursor as they are now (or close it)."""
         self._show_completion()
