@@ -419,6 +419,7 @@ class EditorPane(Vertical):
 
     def run_request(self, scope: str = "auto") -> None:
         """Post RunRequested for the selection (when any), the statement or the buffer."""
+        self.hide_completion()  # a menu left open over the run would take the next Enter or Tab
         area = self.text_area
         selected = area.selected_text
         if scope in ("auto", "selection") and selected.strip():
