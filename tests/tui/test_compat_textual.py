@@ -27,6 +27,25 @@ def test_the_tested_range_is_the_pinned_range():
     assert compat.internals(), f"textual {version('textual')} is outside {compat.TESTED}: check the shim"
 
 
+def test_the_text_area_hooks_the_editor_overrides_still_exist():
+    """The editor overrides two of TextArea's private hooks (the clamp for Textualize/textual#6686
+    and the key handling that keeps Enter a newline): a Textual that renames them would silently
+    drop both fixes, so the upgrade fails here instead."""
+    import inspect
+
+    from textual.widgets import TextArea
+
+    from aishell.tui.widgets.editor import SqlTextArea
+
+    for hook in ("_recompute_cursor_offset", "_on_key"):
+        assert hook in vars(SqlTextArea), f"the editor no longer overrides TextArea.{hook}"
+        original = getattr(TextArea, hook, None)
+        assert original is not None, f"TextArea.{hook} is gone: the editor's override is dead"
+        assert list(inspect.signature(original).parameters) == list(
+            inspect.signature(getattr(SqlTextArea, hook)).parameters
+        )
+
+
 async def test_tree_internals_have_the_shape_the_shim_uses():
     tree: Tree[str] = Tree("root")
     async with WidgetHarness(tree).run_test():
