@@ -34,6 +34,19 @@ def installed(distribution: str) -> str:
         return ""
 
 
+def usable(library: str, tested: tuple[tuple[int, int], tuple[int, int]], gone: list[str]) -> bool:
+    """Whether ``library``'s internals may be used: its installed release is within ``tested``
+    and none of the private names a shim needs is ``gone``. When not, one warning names the
+    library, its version and why, and the shim takes the public API."""
+    version = installed(library)
+    if in_range(version, tested) and not gone:
+        return True
+    why = f"lacks {', '.join(gone)}" if gone else "is outside the tested range"
+    (low_major, low_minor), (high_major, high_minor) = tested
+    warn_once(library, f"{library} {version} {why} (tested: >={low_major}.{low_minor},<{high_major}.{high_minor}): using its public API, slower")
+    return False
+
+
 def warn_once(library: str, message: str) -> None:
     """Log ``message`` the first time ``library`` falls back to its public API, never again."""
     if library not in _warned:

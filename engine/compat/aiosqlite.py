@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from aishell.engine.compat._versions import in_range, installed, warn_once
+from aishell.engine.compat._versions import usable
 
 TESTED = ((0, 21), (0, 23))
 """aiosqlite versions whose internals this module uses: from the first (included) to the second
@@ -48,13 +48,7 @@ def internals() -> bool:
 
 
 def _decide() -> bool:
-    version = installed("aiosqlite")
-    gone = missing()
-    if in_range(version, TESTED) and not gone:
-        return True
-    why = f"lacks {', '.join(gone)}" if gone else "is outside the tested range"
-    warn_once("aiosqlite", f"aiosqlite {version} {why} (tested: >={TESTED[0][0]}.{TESTED[0][1]},<{TESTED[1][0]}.{TESTED[1][1]}): using its public API, slower")
-    return False
+    return usable("aiosqlite", TESTED, missing())
 
 
 async def run(conn: Any, fn: Callable[..., _T], *args: Any) -> _T:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aishell.engine.compat._versions import in_range, installed, warn_once
+from aishell.engine.compat._versions import usable
 
 TESTED = ((0, 30), (0, 33))
 """asyncpg versions whose internals this module uses: from the first (included) to the second
@@ -65,13 +65,7 @@ def internals() -> bool:
 
 
 def _decide() -> bool:
-    version = installed("asyncpg")
-    gone = missing()
-    if in_range(version, TESTED) and not gone:
-        return True
-    why = f"lacks {', '.join(gone)}" if gone else "is outside the tested range"
-    warn_once("asyncpg", f"asyncpg {version} {why} (tested: >={TESTED[0][0]}.{TESTED[0][1]},<{TESTED[1][0]}.{TESTED[1][1]}): using its public API, slower")
-    return False
+    return usable("asyncpg", TESTED, missing())
 
 
 # -- statements ---------------------------------------------------------------------------------

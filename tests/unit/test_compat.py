@@ -42,7 +42,7 @@ def test_pinned_versions_are_the_tested_ones_and_keep_the_internals(module, dist
 
 @pytest.mark.parametrize("module, distribution", [(compat_asyncpg, "asyncpg"), (compat_aiosqlite, "aiosqlite")])
 def test_an_untested_version_falls_back_and_says_so_once(module, distribution, monkeypatch, caplog):
-    monkeypatch.setattr(module, "installed", lambda name: "9.1.0")
+    monkeypatch.setattr(_versions, "installed", lambda name: "9.1.0")
     monkeypatch.setattr(_versions, "_warned", set())
     with caplog.at_level(logging.WARNING, logger="aishell.engine.compat"):
         for _ in range(2):
