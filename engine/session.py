@@ -276,7 +276,7 @@ class Session:
                 hit.elapsed = time.perf_counter() - started
                 return hit
         plan = _plan(sql, self.driver.dialect)
-        if self._read_only and plan.read_only_escape is not None:
+        if plan.masked_password is not None or (self._read_only and plan.read_only_escape is not None):
             _refuse(sql, plan)
         if self._pin is not None:
             result = await self._execute_pinned(sql, params, plan)
@@ -444,7 +444,7 @@ class Session:
         """:meth:`stream` without the memory record."""
         size = page_size or self.settings.ui.page_size
         plan = _plan(sql, self.driver.dialect)
-        if self._read_only and plan.read_only_escape is not None:
+        if plan.masked_password is not None or (self._read_only and plan.read_only_escape is not None):
             _refuse(sql, plan)
         cache = self._cache
         if cache is not None and not plan.cacheable:
@@ -690,7 +690,10 @@ def _mongo_plan_result(doc: dict[str, Any], query: Any) -> QueryResult:
 
 
 def _refuse(sql: str, plan: Plan) -> None:
-    """A read-only session does not send a statement that would escape read-only."""
+    """No session sends a statement whose password is AIShell's mask; a read-only session does
+    not send one that would escape read-only."""
+    if plan.masked_password is not None:
+        raise QueryError(plan.masked_password, statement=sql)
     raise ReadOnlyViolation(f"read-only: {plan.read_only_escape}", statement=sql)
 
 

@@ -26,6 +26,9 @@ class StatementInfo:
     read_only_escape: str | None = None
     """None when a read-only session may send it; else the one-line reason it would escape
     read-only (a transaction made writable, a shell command on the server...)."""
+    masked_password: str | None = None
+    """None, or why it cannot run as it stands: it carries a password AIShell masked as ``***``
+    (recalled from memory or a saved buffer), see :mod:`.masked`."""
 
     @property
     def is_read_only(self) -> bool:
@@ -68,6 +71,8 @@ class Plan:
     CALL): its pooled connection needs no reset afterwards."""
     read_only_escape: str | None = None
     """:attr:`StatementInfo.read_only_escape`: a read-only session refuses to send it."""
+    masked_password: str | None = None
+    """:attr:`StatementInfo.masked_password`: no session sends it."""
 
     @property
     def transaction_control(self) -> bool:

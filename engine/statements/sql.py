@@ -19,7 +19,8 @@ from sqlglot.tokens import TokenType
 
 from aishell.engine.statements import read_only
 from aishell.engine.statements.model import Plan, StatementInfo
-from aishell.engine.statements.parsing import STATEMENT_TYPES, TRANSACTION_HEADS, is_transaction_statement, parse
+from aishell.engine.statements.masked import masked_password
+from aishell.engine.statements.parsing import STATEMENT_TYPES, TRANSACTION_HEADS, Parsed, is_transaction_statement, parse
 
 _DDL = (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable)
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Copy) + _DDL
@@ -30,6 +31,12 @@ _MAINTENANCE_HEADS = frozenset({"VACUUM", "ANALYZE", "REINDEX", "CLUSTER", "GRAN
 def describe(sql: str, dialect: str = "postgres") -> StatementInfo:
     """Classify every statement in ``sql`` (a script is the union of its statements)."""
     statements = parse(sql, dialect)
+    info = _describe(statements, sql, dialect)
+    masked = masked_password(statements)
+    return dataclasses.replace(info, masked_password=masked) if masked else info
+
+
+def _describe(statements: tuple[Parsed, ...] | None, sql: str, dialect: str) -> StatementInfo:
     if statements is None:
         return StatementInfo("unknown", read_only_escape=read_only.NOT_UNDERSTOOD)
     escape = read_only.first_escape(statements, sql, dialect)
@@ -159,10 +166,15 @@ def plan(sql: str, dialect: str = "postgres") -> Plan:
     writer = p.kind != "select" or bool(p.writes)
     sticky = changes_session_state(sql, dialect)
     stateless = not sticky and p.kind not in ("other", "unknown")
-    if writer and not sticky and stateless and info.read_only_escape is None:
+    if writer and not sticky and stateless and info.read_only_escape is None and info.masked_password is None:
         return p
     return dataclasses.replace(
-        p, writer=writer, sticky=sticky, stateless=stateless, read_only_escape=info.read_only_escape
+        p,
+        writer=writer,
+        sticky=sticky,
+        stateless=stateless,
+        read_only_escape=info.read_only_escape,
+        masked_password=info.masked_password,
     )
 
 
