@@ -43,12 +43,8 @@ def internals() -> bool:
     (decided on first use, then kept in ``_fast``, which the hot paths read directly)."""
     global _fast
     if _fast is None:
-        _fast = _decide()
+        _fast = usable("aiosqlite", TESTED, missing())
     return _fast
-
-
-def _decide() -> bool:
-    return usable("aiosqlite", TESTED, missing())
 
 
 async def run(conn: Any, fn: Callable[..., _T], *args: Any) -> _T:

@@ -60,12 +60,8 @@ def internals() -> bool:
     (decided on first use, then kept in ``_fast``, which the hot paths read directly)."""
     global _fast
     if _fast is None:
-        _fast = _decide()
+        _fast = usable("asyncpg", TESTED, missing())
     return _fast
-
-
-def _decide() -> bool:
-    return usable("asyncpg", TESTED, missing())
 
 
 # -- statements ---------------------------------------------------------------------------------
