@@ -276,8 +276,7 @@ class Session:
                 hit.elapsed = time.perf_counter() - started
                 return hit
         plan = _plan(sql, self.driver.dialect)
-        if plan.masked_password is not None or (self._read_only and plan.read_only_escape is not None):
-            _refuse(sql, plan)
+        _refuse_unsendable(sql, plan, self._read_only)
         if self._pin is not None:
             result = await self._execute_pinned(sql, params, plan)
             result.elapsed = time.perf_counter() - started
@@ -444,8 +443,7 @@ class Session:
         """:meth:`stream` without the memory record."""
         size = page_size or self.settings.ui.page_size
         plan = _plan(sql, self.driver.dialect)
-        if plan.masked_password is not None or (self._read_only and plan.read_only_escape is not None):
-            _refuse(sql, plan)
+        _refuse_unsendable(sql, plan, self._read_only)
         cache = self._cache
         if cache is not None and not plan.cacheable:
             cache.applied(plan)
@@ -625,10 +623,8 @@ class Session:
         """
         from aishell.engine.analyzer.plan import explain
 
-        if analyze and self._read_only:  # EXPLAIN ANALYZE runs the statement
-            plan = _plan(sql, self.dialect)
-            if plan.read_only_escape is not None:
-                _refuse(sql, plan)
+        if analyze:  # EXPLAIN ANALYZE runs the statement
+            _refuse_unsendable(sql, _plan(sql, self.dialect), self._read_only)
         if self.driver.language == "mongosh":  # explain never applies a write: nothing to roll back
             from aishell.engine.analyzer.mongo.report import explain as explain_mongo
 
@@ -689,12 +685,13 @@ def _mongo_plan_result(doc: dict[str, Any], query: Any) -> QueryResult:
     return plan_result(doc, query)
 
 
-def _refuse(sql: str, plan: Plan) -> None:
+def _refuse_unsendable(sql: str, plan: Plan, read_only: bool) -> None:
     """No session sends a statement whose password is AIShell's mask; a read-only session does
     not send one that would escape read-only."""
     if plan.masked_password is not None:
         raise QueryError(plan.masked_password, statement=sql)
-    raise ReadOnlyViolation(f"read-only: {plan.read_only_escape}", statement=sql)
+    if read_only and plan.read_only_escape is not None:
+        raise ReadOnlyViolation(f"read-only: {plan.read_only_escape}", statement=sql)
 
 
 __all__ = ["Session", "SessionMetrics", "SingleConnection", "ConnectionLost"]
