@@ -93,7 +93,7 @@ class BackslashDone(Message):
     timing, connect) for the screen."""
 
     outcome: Any
-    """The :class:`tui.backslash.Outcome`."""
+    """The :class:`aishell.engine.commands.Outcome`."""
     elapsed_ms: float
 
 

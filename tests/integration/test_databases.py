@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from aishell.engine.session import Session
-from aishell.tui import backslash
+from aishell.engine import commands as backslash
 from tests.support import bare_settings
 
 

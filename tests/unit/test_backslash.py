@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 
 from aishell.engine.session import Session
-from aishell.tui import backslash
+from aishell.engine import commands as backslash
 
 
 @pytest.fixture
@@ -28,9 +28,11 @@ async def session(tmp_path):
 
 
 def test_parse_and_aliases():
-    assert backslash.parse("\\dt+ ord*") == ("\\dt", "ord*")
-    assert backslash.parse("  \\connect postgresql://x/db ;") == ("\\c", "postgresql://x/db")
-    with pytest.raises(backslash.BackslashError):
+    assert backslash.parse("\\dt+ ord*") == ("\\dt+", "ord*")
+    assert backslash.lookup("\\dt+").name == "\\dt"
+    assert backslash.parse("  \\connect postgresql://x/db ;") == ("\\connect", "postgresql://x/db")
+    assert backslash.lookup("\\connect").name == "\\c"
+    with pytest.raises(backslash.CommandError):
         backslash.parse("select 1")
 
 
@@ -60,10 +62,13 @@ async def test_actions_and_errors(session):
     assert out.action == "connect" and out.argument == "sqlite:///other.db"
     assert any(r[0].startswith("\\d ") for r in (await backslash.run(session, "\\?")).rows)
     for bad in ("\\c", "\\zz", "\\x maybe", "\\d nosuch"):
-        with pytest.raises(backslash.BackslashError):
+        with pytest.raises(backslash.CommandError):
             await backslash.run(session, bad)
 
 
 def test_docstring_examples():
-    result = doctest.testmod(backslash)
-    assert result.attempted > 0 and result.failed == 0
+    from aishell.engine.commands import registry
+
+    for module in (backslash, registry):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0

@@ -28,6 +28,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis and memory", ("analyzer", "memory")),
     ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate")),
     ("session", ("session",)),
+    # psql's backslash commands, for every front end
+    ("commands", ("commands",)),
     ("benchmarks", ("bench",)),
     ("front ends", ("aishell.tui",)),
 )

@@ -9,9 +9,9 @@ import queue
 import time
 from typing import Any, Iterator, Sequence
 
+from aishell.engine import commands
 from aishell.engine.encode import export_rows
 from aishell.engine.errors import AishellError, ConnectionLost, QueryError
-from aishell.tui import backslash
 from aishell.tui.controllers import Controller
 from aishell.tui.messages import (
     BackslashDone,
@@ -121,8 +121,8 @@ class QueryController(Controller):
     async def _backslash(self, line: str) -> None:
         started = time.perf_counter()
         try:
-            outcome = await backslash.run(self.session, line)
-        except backslash.BackslashError as exc:
+            outcome = await commands.run(self.session, line)
+        except commands.CommandError as exc:
             self.post(QueryFailed("", str(exc)))
             return
         except AishellError as exc:

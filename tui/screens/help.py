@@ -10,7 +10,7 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label
 
-from aishell.tui.backslash import COMMANDS
+from aishell.engine.commands import COMMANDS
 from aishell.tui.compat.textual import keymap
 
 
@@ -62,8 +62,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_columns("Where", "Keys", "What it does", "Binding id")
         for row in binding_rows(self.app):
             table.add_row(*row)
-        for command, (args, text) in COMMANDS.items():
-            table.add_row("Editor", f"{command} {args}".strip(), text, "(type, then run)")
+        for entry in COMMANDS.values():
+            table.add_row("Editor", f"{entry.name} {entry.usage}".strip(), entry.summary, "(type, then run)")
         table.focus()
 
     async def action_dismiss(self, result: None = None) -> None:

@@ -1,73 +1,14 @@
-"""pgcli-style backslash commands, answered from the Session's catalog calls.
-
-``parse`` splits a command line; ``run`` executes it against a Session and returns a
-:class:`Outcome` the results grid can show (columns + rows), or an ``action`` the app performs
-itself (``expanded``, ``timing``, ``connect``). Patterns work like psql's: ``*`` and ``?``
-wildcards, optionally ``schema.pattern``.
-
->>> parse("\\\\d+ public.orders")
-('\\\\d', 'public.orders')
->>> parse("\\\\x")
-('\\\\x', '')
+"""The catalog commands: ``\\dt``, ``\\d``, ``\\di``, ``\\dn``, ``\\l``, answered from the
+Session's catalog calls. Patterns work like psql's: ``*`` and ``?`` wildcards, optionally
+``schema.pattern``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
 from typing import Any
 
-COMMANDS: dict[str, tuple[str, str]] = {
-    "\\dt": ("[PATTERN]", "List tables and views"),
-    "\\d": ("[NAME]", "Describe a table: columns and indexes (without NAME: \\dt)"),
-    "\\dn": ("[PATTERN]", "List schemas"),
-    "\\di": ("[PATTERN]", "List indexes"),
-    "\\l": ("", "List databases"),
-    "\\x": ("[on|off]", "Toggle the expanded record view"),
-    "\\timing": ("[on|off]", "Toggle showing the elapsed time of each statement"),
-    "\\c": ("URL", "Connect to another database (\\connect)"),
-    "\\?": ("", "List the backslash commands"),
-}
-_ALIASES = {"\\connect": "\\c", "\\list": "\\l", "\\h": "\\?", "\\help": "\\?", "\\dv": "\\dt", "\\d+": "\\d", "\\dt+": "\\dt", "\\di+": "\\di", "\\dn+": "\\dn", "\\l+": "\\l"}
-
-
-class BackslashError(ValueError):
-    """An unknown command or a missing argument: the message says which and what to type."""
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What a command produced: a table to show and/or an action for the app."""
-
-    columns: list[tuple[str, str]] = field(default_factory=list)
-    rows: list[tuple] = field(default_factory=list)
-    status: str = ""
-    action: str | None = None
-    """``expanded``, ``timing`` (with ``value`` True/False/None for toggle) or ``connect`` (``argument``: URL)."""
-    value: bool | None = None
-    argument: str = ""
-
-
-def parse(line: str) -> tuple[str, str]:
-    """``(command, argument)``; the command lower-cased with its aliases resolved."""
-    text = line.strip().rstrip(";").strip()
-    if not text.startswith("\\"):
-        raise BackslashError(f"not a backslash command: {line!r}")
-    head, _, rest = text.partition(" ")
-    command = head.lower()
-    command = _ALIASES.get(command, command)
-    return command, rest.strip()
-
-
-def _toggle(argument: str) -> bool | None:
-    arg = argument.lower()
-    if arg in ("on", "true", "1"):
-        return True
-    if arg in ("off", "false", "0"):
-        return False
-    if arg:
-        raise BackslashError(f"expected on or off, got {argument!r}")
-    return None
+from aishell.engine.commands.registry import CommandError, Outcome, command
 
 
 def _matcher(pattern: str) -> tuple[str | None, Any]:
@@ -83,38 +24,34 @@ def _matcher(pattern: str) -> tuple[str | None, Any]:
     return schema, lambda name: fnmatch.fnmatchcase(name.lower(), pattern.lower())
 
 
-def help_outcome() -> Outcome:
-    rows = [(f"{cmd} {args}".strip(), text) for cmd, (args, text) in COMMANDS.items()]
-    return Outcome([("command", "text"), ("description", "text")], rows, f"{len(rows)} commands")
+
+@command("\\dt", "[PATTERN]", "List tables and views", aliases=("\\dv",))
+async def _dt(session: Any, name: str, argument: str) -> Outcome:
+    return await _list_tables(session, argument)
 
 
-async def run(session: Any, line: str) -> Outcome:
-    """Execute one backslash command. Raises BackslashError for bad input and the Session's
-    errors (QueryError, ConnectionLost) for database failures."""
-    command, argument = parse(line)
-    if command == "\\?":
-        return help_outcome()
-    if command == "\\x":
-        return Outcome(action="expanded", value=_toggle(argument))
-    if command == "\\timing":
-        return Outcome(action="timing", value=_toggle(argument))
-    if command == "\\c":
-        if not argument:
-            raise BackslashError("\\c needs a URL or path: \\c postgresql://user@host/db")
-        return Outcome(action="connect", argument=argument)
-    if command == "\\dn":
-        _, match = _matcher(argument)
-        names = [n for n in await session.schemas() if match(n)]
-        return Outcome([("schema", "text")], [(n,) for n in names], f"{len(names)} schemas")
-    if command == "\\dt" or (command == "\\d" and (not argument or any(c in argument for c in "*?"))):
+@command("\\d", "[NAME]", "Describe a table: columns and indexes (without NAME: \\dt)")
+async def _d(session: Any, name: str, argument: str) -> Outcome:
+    if not argument or any(c in argument for c in "*?"):
         return await _list_tables(session, argument)
-    if command == "\\d":
-        return await _describe(session, argument)
-    if command == "\\di":
-        return await _list_indexes(session, argument)
-    if command == "\\l":
-        return await _list_databases(session)
-    raise BackslashError(f"unknown command {command}: \\? lists the commands")
+    return await _describe(session, argument)
+
+
+@command("\\dn", "[PATTERN]", "List schemas")
+async def _dn(session: Any, name: str, argument: str) -> Outcome:
+    _, match = _matcher(argument)
+    names = [n for n in await session.schemas() if match(n)]
+    return Outcome([("schema", "text")], [(n,) for n in names], f"{len(names)} schemas")
+
+
+@command("\\di", "[PATTERN]", "List indexes")
+async def _di(session: Any, name: str, argument: str) -> Outcome:
+    return await _list_indexes(session, argument)
+
+
+@command("\\l", "", "List databases", aliases=("\\list",))
+async def _l(session: Any, name: str, argument: str) -> Outcome:
+    return await _list_databases(session)
 
 
 async def _list_tables(session: Any, pattern: str) -> Outcome:
@@ -131,7 +68,7 @@ async def _find_table(session: Any, name: str) -> tuple[str | None, str]:
     for info in await session.tables(schema):
         if info.name.lower() == table.lower():
             return info.schema or schema, info.name
-    raise BackslashError(f"no table or view named {name!r}")
+    raise CommandError(f"no table or view named {name!r}")
 
 
 async def _describe(session: Any, name: str) -> Outcome:

@@ -1,0 +1,18 @@
+"""psql's backslash commands, shared by the workbench and ``aishell run``.
+
+:mod:`.registry` holds the table and the dispatcher; each module beside it registers the
+commands of one concern (catalog listings in :mod:`.describe`, display and connection in
+:mod:`.settings`). Importing the package registers them all.
+
+>>> import asyncio
+>>> asyncio.run(run(None, "\\\\timing off")).action
+'timing'
+"""
+
+from __future__ import annotations
+
+from aishell.engine.commands import describe, settings  # noqa: F401  (registers the commands)
+from aishell.engine.commands.describe import size_pretty
+from aishell.engine.commands.registry import COMMANDS, Command, CommandError, Outcome, lookup, parse, run
+
+__all__ = ["COMMANDS", "Command", "CommandError", "Outcome", "lookup", "parse", "run", "size_pretty"]
