@@ -5,14 +5,15 @@ commands of one concern (catalog listings in :mod:`.describe`, display and conne
 :mod:`.settings`). Importing the package registers them all.
 
 >>> import asyncio
->>> asyncio.run(run(None, "\\\\timing off")).action
+>>> asyncio.run(run(Context(session=None), "\\\\timing off")).action
 'timing'
 """
 
 from __future__ import annotations
 
 from aishell.engine.commands import describe, settings  # noqa: F401  (registers the commands)
+from aishell.engine.commands.context import Context
 from aishell.engine.commands.describe import size_pretty
 from aishell.engine.commands.registry import COMMANDS, Command, CommandError, Outcome, lookup, parse, run
 
-__all__ = ["COMMANDS", "Command", "CommandError", "Outcome", "lookup", "parse", "run", "size_pretty"]
+__all__ = ["COMMANDS", "Context", "Command", "CommandError", "Outcome", "lookup", "parse", "run", "size_pretty"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
+from aishell.engine.commands.context import Context
 from aishell.engine.commands.registry import CommandError, Outcome, command
 
 
@@ -26,31 +27,36 @@ def _matcher(pattern: str) -> tuple[str | None, Any]:
 
 
 @command("\\dt", "[PATTERN]", "List tables and views", aliases=("\\dv",))
-async def _dt(session: Any, name: str, argument: str) -> Outcome:
+async def _dt(context: Context, name: str, argument: str) -> Outcome:
+    session = context.session
     return await _list_tables(session, argument)
 
 
 @command("\\d", "[NAME]", "Describe a table: columns and indexes (without NAME: \\dt)")
-async def _d(session: Any, name: str, argument: str) -> Outcome:
+async def _d(context: Context, name: str, argument: str) -> Outcome:
+    session = context.session
     if not argument or any(c in argument for c in "*?"):
         return await _list_tables(session, argument)
     return await _describe(session, argument)
 
 
 @command("\\dn", "[PATTERN]", "List schemas")
-async def _dn(session: Any, name: str, argument: str) -> Outcome:
+async def _dn(context: Context, name: str, argument: str) -> Outcome:
+    session = context.session
     _, match = _matcher(argument)
     names = [n for n in await session.schemas() if match(n)]
     return Outcome([("schema", "text")], [(n,) for n in names], f"{len(names)} schemas")
 
 
 @command("\\di", "[PATTERN]", "List indexes")
-async def _di(session: Any, name: str, argument: str) -> Outcome:
+async def _di(context: Context, name: str, argument: str) -> Outcome:
+    session = context.session
     return await _list_indexes(session, argument)
 
 
 @command("\\l", "", "List databases", aliases=("\\list",))
-async def _l(session: Any, name: str, argument: str) -> Outcome:
+async def _l(context: Context, name: str, argument: str) -> Outcome:
+    session = context.session
     return await _list_databases(session)
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from aishell.engine.commands.context import Context
 from aishell.engine.errors import AishellError
 
-Handler = Callable[[Any, str, str], Awaitable["Outcome"]]
-"""``handler(session, command, argument)``: the command as typed (``\\dt+``) and the rest of the line."""
+Handler = Callable[["Context", str, str], Awaitable["Outcome"]]
+"""``handler(context, command, argument)``: the session and client state, the command as typed
+(``\\dt+``) and the rest of the line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +90,11 @@ def lookup(name: str) -> Command:
     raise CommandError(f"unknown command {name}: \\? lists the commands")
 
 
-async def run(session: Any, line: str) -> Outcome:
+async def run(context: Context, line: str) -> Outcome:
     """Execute one backslash command. Raises CommandError for bad input and the Session's
     errors (QueryError, ConnectionLost) for database failures."""
     name, argument = parse(line)
-    return await lookup(name).handler(session, name, argument)
+    return await lookup(name).handler(context, name, argument)
 
 
 def toggle(argument: str) -> bool | None:

@@ -62,7 +62,7 @@ async def test_sqlite_lists_main_and_attached_files(tmp_path):
     try:
         await session.execute(f"ATTACH DATABASE '{other}' AS archive")
         databases = await session.databases()
-        outcome = await backslash.run(session, "\\l")
+        outcome = await backslash.run(backslash.Context(session), "\\l")
     finally:
         await session.close()
     assert [d.name for d in databases] == ["archive", "main"]
@@ -96,8 +96,8 @@ async def test_backslash_lists_indexes_of_every_indexed_relation_kind(pg_fresh_d
                CREATE SCHEMA archive;
                CREATE TABLE archive.items (id int PRIMARY KEY);"""
         )
-        everything = await backslash.run(session, "\\di")
-        archived = await backslash.run(session, "\\di archive.*")
+        everything = await backslash.run(backslash.Context(session), "\\di")
+        archived = await backslash.run(backslash.Context(session), "\\di archive.*")
     finally:
         await session.close()
     assert {(r[0], r[1], r[2]) for r in everything.rows} == {

@@ -37,33 +37,33 @@ def test_parse_and_aliases():
 
 
 async def test_list_and_describe(session):
-    out = await backslash.run(session, "\\dt")
+    out = await backslash.run(backslash.Context(session), "\\dt")
     assert {r[1] for r in out.rows} == {"orders", "order_lines", "big_orders"}
-    out = await backslash.run(session, "\\dt order*")
+    out = await backslash.run(backslash.Context(session), "\\dt order*")
     assert {r[1] for r in out.rows} == {"orders", "order_lines"}
-    out = await backslash.run(session, "\\d orders")
+    out = await backslash.run(backslash.Context(session), "\\d orders")
     assert [r[0] for r in out.rows[:3]] == ["id", "customer_id", "note"]
     assert out.rows[1][2] == "not null"
     assert any(r[0] == "▸ orders_customer" and r[2] == "customer_id" for r in out.rows)
-    out = await backslash.run(session, "\\di")
+    out = await backslash.run(backslash.Context(session), "\\di")
     assert "orders_customer" in [r[1] for r in out.rows]
-    assert (await backslash.run(session, "\\di orders_c*")).rows[0][2] == "orders"
-    out = await backslash.run(session, "\\dn")
+    assert (await backslash.run(backslash.Context(session), "\\di orders_c*")).rows[0][2] == "orders"
+    out = await backslash.run(backslash.Context(session), "\\dn")
     assert out.rows == [("main",)]
-    out = await backslash.run(session, "\\l")
+    out = await backslash.run(backslash.Context(session), "\\l")
     assert out.rows and out.rows[0][0] == "main" and out.columns[0] == ("name", "text")
 
 
 async def test_actions_and_errors(session):
-    assert (await backslash.run(session, "\\x")).action == "expanded"
-    out = await backslash.run(session, "\\timing off")
+    assert (await backslash.run(backslash.Context(session), "\\x")).action == "expanded"
+    out = await backslash.run(backslash.Context(session), "\\timing off")
     assert out.action == "timing" and out.value is False
-    out = await backslash.run(session, "\\c sqlite:///other.db")
+    out = await backslash.run(backslash.Context(session), "\\c sqlite:///other.db")
     assert out.action == "connect" and out.argument == "sqlite:///other.db"
-    assert any(r[0].startswith("\\d ") for r in (await backslash.run(session, "\\?")).rows)
+    assert any(r[0].startswith("\\d ") for r in (await backslash.run(backslash.Context(session), "\\?")).rows)
     for bad in ("\\c", "\\zz", "\\x maybe", "\\d nosuch"):
         with pytest.raises(backslash.CommandError):
-            await backslash.run(session, bad)
+            await backslash.run(backslash.Context(session), bad)
 
 
 def test_docstring_examples():

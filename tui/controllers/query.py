@@ -33,6 +33,8 @@ class QueryController(Controller):
         self._paused = False
         self.sql = ""
         """The statement last run: exported again in full while it streams, learned when done."""
+        self.commands = commands.Context(session=None)
+        """What backslash commands share for as long as the app runs (variables, settings)."""
 
     @property
     def streaming(self) -> bool:
@@ -121,7 +123,8 @@ class QueryController(Controller):
     async def _backslash(self, line: str) -> None:
         started = time.perf_counter()
         try:
-            outcome = await commands.run(self.session, line)
+            self.commands.session = self.session
+            outcome = await commands.run(self.commands, line)
         except commands.CommandError as exc:
             self.post(QueryFailed("", str(exc)))
             return
