@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-
 from aishell.engine.commands.context import Context
 from aishell.engine.commands.registry import COMMANDS, CommandError, Outcome, command, toggle
 
