@@ -1,22 +1,19 @@
 """Running statements for the main screen: streamed results a page at a time as the grid asks,
-backslash commands, cancel and export. Reports with :mod:`tui.messages`: QueryStarted,
-ColumnsReady, RowsFetched, QueryFinished or QueryFailed, BackslashDone, Exported."""
+backslash commands and cancel. Reports with :mod:`tui.messages`: QueryStarted,
+ColumnsReady, RowsFetched, QueryFinished or QueryFailed, BackslashDone."""
 
 from __future__ import annotations
 
 import asyncio
-import queue
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from aishell.engine import commands
-from aishell.engine.encode import export_rows
 from aishell.engine.errors import AishellError, ConnectionLost, QueryError
 from aishell.tui.controllers import Controller
 from aishell.tui.messages import (
     BackslashDone,
     ColumnsReady,
-    Exported,
     QueryFailed,
     QueryFinished,
     QueryStarted,
@@ -69,20 +66,6 @@ class QueryController(Controller):
         """Run a backslash command (``\\dt``, ``\\c URL``, ``\\timing``…)."""
         self.start(self._backslash(line), group="query", name="run_backslash")
 
-    def export_loaded(self, columns: Sequence[tuple[str, str]], rows: Sequence[tuple], fmt: str, path: str) -> None:
-        """Write the rows the grid holds (the whole result: it finished)."""
-        try:
-            count = export_rows(columns, rows, fmt, path)
-        except (OSError, ValueError) as exc:
-            self.post(Exported(path, error=str(exc)))
-            return
-        self.post(Exported(path, count))
-
-    def export_full(self, fmt: str, path: str) -> None:
-        """The result is still streaming: stop it and run it again to ``path``, page by page."""
-        self.stop()
-        self.start(self._export(self.sql, fmt, path), group="export", name="export_full")
-
     # -- workers ----------------------------------------------------------------------------------
 
     async def _stream(self, sql: str, line: int, column: int) -> None:
@@ -132,37 +115,6 @@ class QueryController(Controller):
             self.post(QueryFailed(exc.title, str(exc), connection_lost=isinstance(exc, ConnectionLost)))
             return
         self.post(BackslashDone(outcome, (time.perf_counter() - started) * 1000))
-
-    async def _export(self, sql: str, fmt: str, path: str) -> None:
-        """Pages go from the stream to a writer thread through a small queue (memory bounded)."""
-        pages: queue.Queue = queue.Queue(maxsize=4)
-        failed = object()
-
-        def stream_rows() -> Iterator[tuple]:
-            while True:
-                page = pages.get()
-                if page is None:
-                    return
-                if page is failed:
-                    raise OSError("the export was interrupted")
-                yield from page
-
-        try:
-            async with self.session.stream(sql) as rows:
-                columns = [(c.name, c.type_name) for c in rows.columns]
-                writer = asyncio.ensure_future(asyncio.to_thread(export_rows, columns, stream_rows(), fmt, path))
-                try:
-                    async for page in rows:
-                        await asyncio.to_thread(pages.put, page)
-                except BaseException:
-                    await asyncio.to_thread(pages.put, failed)
-                    raise
-                await asyncio.to_thread(pages.put, None)
-                total = await writer
-        except (AishellError, OSError, ValueError) as exc:
-            self.post(Exported(path, error=str(exc)))
-            return
-        self.post(Exported(path, total))
 
 
 __all__ = ["QueryController"]
