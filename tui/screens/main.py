@@ -29,6 +29,7 @@ from aishell.tui.buffers import BufferFile
 from aishell.tui.compat.textual import keymap
 from aishell.tui.completion import Catalog
 from aishell.tui.controllers.catalog import CatalogController
+from aishell.tui.controllers.export import ExportController
 from aishell.tui.controllers.insights import InsightsController
 from aishell.tui.controllers.query import QueryController
 from aishell.tui.messages import (
@@ -146,7 +147,9 @@ class MainScreen(Screen):
     def __init__(self, *, narrow: bool = False) -> None:
         super().__init__(classes="-narrow" if narrow else None)
         self.query_runner = QueryController(self)
-        """Runs statements, backslash commands, cancel and export."""
+        """Runs statements, backslash commands and cancel."""
+        self.exporter = ExportController(self)
+        """Writes results to files."""
         self.insights = InsightsController(self)
         """Findings, plans, advice, memory search and metrics."""
         self.catalog = CatalogController(self)
@@ -406,10 +409,11 @@ class MainScreen(Screen):
         event.stop()
         grid = event.grid
         if grid.finished or not self.query_runner.sql:
-            self.query_runner.export_loaded(grid.columns, grid.rows, event.fmt, event.path)
+            self.exporter.loaded(grid.columns, grid.rows, event.fmt, event.path)
         else:
             grid.finish(grid.row_count, None, "exporting the full result…")
-            self.query_runner.export_full(event.fmt, event.path)
+            self.query_runner.stop()
+            self.exporter.full(self.query_runner.sql, event.fmt, event.path)
 
     def on_exported(self, message: Exported) -> None:
         if message.error is not None:
