@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, AsyncIterator, Protocol, runtime_checkable
 
 from aishell.engine.types import (
-    CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo,
+    CatalogObjects, CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo,
 )
 
 
@@ -88,6 +88,10 @@ class Connection(Protocol):
     async def catalog_relations(self) -> CatalogRelations:
         """Each relation's version, the views and the write cascades (foreign keys that cascade,
         user triggers), in a few catalog queries; see :class:`engine.types.CatalogRelations`."""
+
+    async def catalog_objects(self) -> CatalogObjects:
+        """Foreign keys, callable functions and user-defined types, for completion; see
+        :class:`engine.types.CatalogObjects` (empty where the database has none)."""
 
     @property
     def in_transaction(self) -> bool:

@@ -56,7 +56,7 @@ from aishell.engine.mongo.values import (
     RegexValue,
     TimestampValue,
 )
-from aishell.engine.types import CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import CatalogObjects, CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 _CURSOR_METHODS = frozenset({"find", "aggregate", "getIndexes", "getCollectionInfos", "show"})
 _STREAMED = frozenset({"find", "aggregate", "getCollectionInfos"})
@@ -536,6 +536,10 @@ class MongoConnection:
     async def catalog_relations(self) -> CatalogRelations:
         """Collections have no views the cache must skip nor cascades: empty."""
         return CatalogRelations()
+
+    async def catalog_objects(self) -> CatalogObjects:
+        """Collections have no foreign keys, functions or types: empty."""
+        return CatalogObjects()
 
     async def databases(self) -> list[DatabaseInfo]:
         """The databases the user may see with their size on disk (the current one, without a

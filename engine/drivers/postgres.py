@@ -29,7 +29,7 @@ from aishell.engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
-from aishell.engine.types import CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import CatalogObjects, CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 CONNECT_TIMEOUT = 10.0
 
@@ -343,6 +343,12 @@ class PostgresConnection:
         versions = {str(r[0]): str(r[1]) for r in await self._fetch(_CATALOG_RELATIONS)}
         views = [name for name, version in versions.items() if version.startswith("v:")]
         return CatalogRelations.of(versions, views, await self._fetch(_CATALOG_EDGES))
+
+    async def catalog_objects(self) -> CatalogObjects:
+        """Foreign keys, user functions and user types (see :mod:`engine.drivers.objects`)."""
+        from aishell.engine.drivers.objects import postgres_objects
+
+        return await postgres_objects(self._fetch)
 
     @property
     def in_transaction(self) -> bool:

@@ -29,7 +29,7 @@ from aishell.engine.errors import (
     QueryError,
     ReadOnlyViolation,
 )
-from aishell.engine.types import CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import CatalogObjects, CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 
 class SQLiteDriver:
@@ -265,6 +265,13 @@ class SQLiteConnection:
         versions = {str(r[0]): str(r[1]) for r in rows}
         views = [name for name, version in versions.items() if version.startswith("view:")]
         return CatalogRelations.of(versions, views, await self._fetch(_CATALOG_EDGES))
+
+    async def catalog_objects(self) -> CatalogObjects:
+        """Foreign keys of every attached database and the registered functions (see
+        :mod:`engine.drivers.objects`)."""
+        from aishell.engine.drivers.objects import sqlite_objects
+
+        return await sqlite_objects(self._fetch, await self.schemas())
 
     @property
     def in_transaction(self) -> bool:

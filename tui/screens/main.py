@@ -66,6 +66,10 @@ PANES = ("editor", "results", "suggestions", "metrics", "memory", "schema")
 _INSIGHTS = ("suggestions", "metrics", "memory")
 NARROW_WIDTH = 110
 """Below this many columns the schema and insights columns start hidden."""
+EDITOR_MIN_WIDTH = 40
+"""The side columns fold (insights first) rather than leave the editor narrower than this."""
+TITLES = {"schema": "Schema", "editor": "Editor", "results": "Results"}
+"""The title in each pane's border (the insights column shows its active tab's)."""
 
 
 class PaneSlot(Lazy):
@@ -76,6 +80,7 @@ class PaneSlot(Lazy):
         super().__init__(pane)
         self.add_class(f"-{name}")
         self.display = display
+        self.border_title = pane.border_title
 
 
 class Header(Horizontal):
@@ -172,12 +177,18 @@ class MainScreen(Screen):
             # slots keep the place meanwhile, so nothing moves when they arrive.
             tree = SchemaTree(id="schema")
             tree.display = not self.narrow
+            tree.border_title = TITLES["schema"]
             yield PaneSlot(tree, "schema", display=tree.display)
             with Vertical(id="center"):
-                yield EditorPane(buffers=BufferFile(settings.data_dir / "buffers.json"), id="editor")
-                yield ResultsGrid(page_size=settings.ui.page_size, id="results")
+                editor = EditorPane(buffers=BufferFile(settings.data_dir / "buffers.json"), id="editor")
+                editor.border_title = TITLES["editor"]
+                yield editor
+                results = ResultsGrid(page_size=settings.ui.page_size, id="results")
+                results.border_title = TITLES["results"]
+                yield results
             insights = TabbedContent(id="insights", initial="tab-suggestions")
             insights.display = not self.narrow
+            insights.border_title = "Suggestions"
             with PaneSlot(insights, "insights", display=insights.display):
                 with TabPane("Suggestions", id="tab-suggestions"):
                     yield SuggestionsPane(id="suggestions")
@@ -222,6 +233,30 @@ class MainScreen(Screen):
             # query, not query_one: right after start-up the side panes may still be in their slots
             for pane in self.query("#schema, #insights, PaneSlot"):
                 pane.display = not narrow
+        self._fold_side_columns()
+
+    def _fold_side_columns(self, keep: str | None = None) -> None:
+        """Once laid out: hide side columns, the insights first (``keep``, the one just asked
+        for, last), until the editor has :data:`EDITOR_MIN_WIDTH` columns."""
+
+        def fold() -> None:
+            shown = [pane for pane in self.query("#insights, #schema") if pane.display]
+            shown.sort(key=lambda pane: (pane.id == keep, pane.id == "schema"))
+            center = self.size.width - sum(pane.outer_size.width for pane in shown)
+            for pane in shown:
+                if center >= EDITOR_MIN_WIDTH:
+                    break
+                pane.display = False
+                center += pane.outer_size.width
+                if any(w.has_focus for w in pane.query("*")) or pane.has_focus:
+                    self.query_one(EditorPane).text_area.focus()
+
+        self.call_after_refresh(fold)
+
+    @on(TabbedContent.TabActivated, "#insights")
+    def _insights_tab(self, event: TabbedContent.TabActivated) -> None:
+        """The insights column's border says which tab is shown."""
+        event.control.border_title = str(event.tab.label.plain)
 
     @property
     def session(self) -> "Session | None":
@@ -546,7 +581,9 @@ class MainScreen(Screen):
 
     def _show_insight(self, name: str) -> None:
         insights = self.query_one("#insights", TabbedContent)
-        insights.display = True
+        if not insights.display:
+            insights.display = True
+            self._fold_side_columns(keep="insights")
         insights.active = f"tab-{name}"
 
     def action_focus_pane(self, name: str) -> None:
@@ -554,8 +591,9 @@ class MainScreen(Screen):
             self.minimize()
         if name in _INSIGHTS:
             self._show_insight(name)
-        elif name == "schema":
+        elif name == "schema" and not self._pane("schema").display:
             self._pane("schema").display = True
+            self._fold_side_columns(keep="schema")
         pane = self._pane(name)
         if name == "editor":
             self.query_one(EditorPane).text_area.focus()
@@ -581,6 +619,7 @@ class MainScreen(Screen):
         tree = self._pane("schema")
         tree.display = not tree.display
         if tree.display:
+            self._fold_side_columns(keep="schema")
             tree.focus()
         elif tree.has_focus:
             self.query_one(EditorPane).text_area.focus()
@@ -588,6 +627,8 @@ class MainScreen(Screen):
     def action_toggle_insights(self) -> None:
         insights = self.query_one("#insights")
         insights.display = not insights.display
+        if insights.display:
+            self._fold_side_columns(keep="insights")
         if not insights.display and any(w.has_focus for w in insights.query("*")):
             self.query_one(EditorPane).text_area.focus()
 
