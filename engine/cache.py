@@ -327,6 +327,8 @@ class SchemaWatcher:
         self._epoch: Any = None
         self._relations: dict[str, str] | None = None
         self.changes = 0
+        self.catalog_changes = 0
+        """Polls that saw a relation created, altered or dropped (the catalog's readers reload)."""
 
     async def check(self, conn: Any) -> bool:
         """One poll on ``conn``; True when something changed (and was invalidated)."""
@@ -344,10 +346,12 @@ class SchemaWatcher:
         if first or previous is None:
             return False
         self.changes += 1
+        changed = {n for n in relations.keys() | previous.keys() if relations.get(n) != previous.get(n)}
+        if changed:
+            self.catalog_changes += 1
         if data_changed:
             self.cache.clear()
             return True
-        changed = {n for n in relations.keys() | previous.keys() if relations.get(n) != previous.get(n)}
         if changed:
             self.cache.invalidate(changed)
             self.cache.drop_meta()

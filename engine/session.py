@@ -26,7 +26,7 @@ from aishell.engine.drivers.base import Connection, Driver, RowStream
 from aishell.engine.errors import AishellError, ConnectionFailed, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
 from aishell.engine.liveness import Liveness
 from aishell.engine.metrics import CacheSnapshot, PoolSnapshot
-from aishell.engine.types import ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
+from aishell.engine.types import CatalogObjects, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
     from aishell.engine.analyzer.advisor import Advice
@@ -139,6 +139,7 @@ class Session:
         self._tx_plans: list[Plan] = []
         self._watcher: SchemaWatcher | None = None
         self._watch_task: asyncio.Task | None = None
+        self._catalog_listeners: list[Callable[[], None]] = []
         self._running_list: list[Running] = []
         self._closed = False
         self.memory: Memory | None = None
@@ -403,6 +404,7 @@ class Session:
     async def _refresh_watcher(self) -> None:
         if self._watcher is None or self._pin is not None:
             return
+        seen = self._watcher.catalog_changes
         try:
             async with self._lease(write=True) as conn:
                 await asyncio.wait_for(self._watcher.check(conn), 10.0)
@@ -410,6 +412,19 @@ class Session:
             pass  # the next poll tries again
         except Exception:  # noqa: BLE001 - a watcher bug must not end the session's polling
             pass
+        if self._watcher.catalog_changes != seen:
+            for listener in list(self._catalog_listeners):
+                try:
+                    listener()
+                except Exception as exc:  # noqa: BLE001 - a listener's failure is not the watcher's
+                    logging.getLogger("aishell.engine.session").warning("catalog listener failed: %s", exc)
+
+    def on_catalog_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` (on the session's loop) whenever the schema watcher sees a relation
+        created, altered or dropped, here or by another client; returns the unsubscribe call.
+        Nothing is watched when the query cache is off or the database has no change marker."""
+        self._catalog_listeners.append(listener)
+        return lambda: self._catalog_listeners.remove(listener) if listener in self._catalog_listeners else None
 
     async def _watch(self, interval: float) -> None:
         while not self._closed:
@@ -576,6 +591,11 @@ class Session:
         info = await self._metadata(("schema",), lambda conn: conn.schema_info())
         self._schema_cache = info
         return info
+
+    async def catalog_objects(self) -> CatalogObjects:
+        """Foreign keys, functions and user types, for completion (cached until the schema
+        changes); see :class:`engine.types.CatalogObjects`."""
+        return await self._metadata(("objects",), lambda conn: conn.catalog_objects())
 
     async def _metadata(self, key: tuple, fetch: Callable[[Connection], Awaitable[_T]]) -> _T:
         """Schema metadata through the cache (dropped on DDL and on external schema changes)."""

@@ -167,3 +167,28 @@ class CatalogRelations:
                 cascades.setdefault(str(parent), set()).add((str(child), str(actions)))
         return cls(versions, frozenset(views), {k: frozenset(v) for k, v in cascades.items()})
 
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKeyInfo:
+    """A foreign key: ``columns`` of ``schema.table`` reference ``ref_columns`` of
+    ``ref_schema.ref_table``, pairwise in order (completion offers the join condition)."""
+
+    schema: str
+    table: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogObjects:
+    """What completion needs beyond relations and columns, from ``Connection.catalog_objects()``."""
+
+    foreign_keys: tuple[ForeignKeyInfo, ...] = ()
+    functions: tuple[tuple[str, str], ...] = ()
+    """(schema, name) of functions the user can call: PostgreSQL's user-defined ones (extensions'
+    left out), SQLite's registered functions (schema '')."""
+    types: tuple[tuple[str, str], ...] = ()
+    """(schema, name) of user-defined types: enums, composites, domains, ranges (PostgreSQL)."""
