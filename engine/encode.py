@@ -48,16 +48,18 @@ import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TextIO
+from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
+from aishell.engine.errors import AishellError
 from aishell.engine.files import private_opener
 
 __all__ = [
-    "EXPORT_FORMATS", "CsvRowWriter", "JsonRowEncoder", "export_rows", "json_text", "pg_text", "unique_names",
+    "EXPORT_FORMATS", "CopyTextRowWriter", "CsvRowWriter", "ExportError", "JsonRowEncoder", "RecordError", "RowFile",
+    "csv_records", "export_format", "export_rows", "json_text", "pg_text", "text_records", "unique_names",
 ]
 
-EXPORT_FORMATS = ("csv", "json", "jsonl")
-"""Formats :func:`export_rows` writes."""
+EXPORT_FORMATS = ("csv", "json", "jsonl", "parquet")
+"""Formats :func:`export_rows` writes (Parquet with the optional extra ``aishell[parquet]``)."""
 
 ColumnSpec = str | tuple[str, str]
 """A column as a name or a ``(name, type name)`` pair."""
@@ -316,22 +318,33 @@ def unique_names(columns: Sequence[ColumnSpec]) -> list[str]:
 
 
 class CsvRowWriter:
-    """RFC 4180 CSV on ``out``, one line a row (``\\n``), a page at a time.
+    """RFC 4180 CSV on ``out``, one line a row (``\\n``), a page at a time, as COPY … CSV reads it.
+
+    NULL is an unquoted empty field (or ``null``), an empty string a quoted one (``""``), so the
+    two survive a round trip; ``delimiter`` is COPY's DELIMITER.
 
     The csv module writes str, int, Decimal, dates, UUIDs and None ("") in their text form
     itself, so only columns holding other types are converted, cell by cell. Looking at every
     cell of every page would cost a tenth of the writing, so a column is looked at until it shows
     values, and is trusted to keep its one type from then on (database columns have one type);
     a column that shows more than one type (SQLite, MongoDB documents) is looked at on every page.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> CsvRowWriter(out, ["a", "b", "c"]).rows([("", None, 'x"y')]); print(out.getvalue(), end="")
+    "",,"x""y"
     """
 
-    __slots__ = ("_csv", "_names", "_convert", "_watch")
+    __slots__ = ("_csv", "_out", "_names", "_convert", "_watch", "_delimiter", "_null")
 
-    def __init__(self, out: TextIO, columns: Sequence[ColumnSpec]) -> None:
+    def __init__(self, out: TextIO, columns: Sequence[ColumnSpec], *, delimiter: str = ",", null: str = "") -> None:
         import csv  # noqa: PLC0415 - only when writing CSV (start-up time)
 
-        self._csv = csv.writer(out, lineterminator="\n")
+        self._csv = csv.writer(out, lineterminator="\n", delimiter=delimiter)
+        self._out = out
         self._names = unique_names(columns)
+        self._delimiter = delimiter
+        self._null = null
         self._convert: list[int] = []
         """Columns converted cell by cell."""
         self._watch: list[int] | None = None
@@ -348,17 +361,43 @@ class CsvRowWriter:
         if watch:
             self._learn(rows, watch)
         convert = self._convert
-        if not convert:
+        if convert:
+            out = []
+            for row in rows:
+                cells = list(row)
+                for i in convert:
+                    text = pg_text(cells[i])
+                    cells[i] = None if text is None else text
+                out.append(cells)
+            rows = out
+        if self._null or any("" in row for row in rows):
+            self._exact(rows)
+        else:
             self._csv.writerows(rows)
-            return
-        out = []
+
+    def _exact(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Rows holding an empty string (written ``""``, which the csv module cannot tell from
+        NULL) or a NULL marker of its own: those rows field by field, the rest in bulk."""
+        plain: list[Sequence[Any]] = []
+        null = self._null
         for row in rows:
-            cells = list(row)
-            for i in convert:
-                text = pg_text(cells[i])
-                cells[i] = "" if text is None else text
-            out.append(cells)
-        self._csv.writerows(out)
+            if not null and "" not in row:
+                plain.append(row)
+                continue
+            if plain:
+                self._csv.writerows(plain)
+                plain = []
+            self._out.write(self._delimiter.join([self._field(v) for v in row]) + "\n")
+        if plain:
+            self._csv.writerows(plain)
+
+    def _field(self, value: Any) -> str:
+        if value is None:
+            return self._null
+        text = value if isinstance(value, str) else (pg_text(value) or "")
+        if text == "" or text == self._null or any(ch in text for ch in (self._delimiter, '"', "\n", "\r")):
+            return '"' + text.replace('"', '""') + '"'
+        return text
 
     def _learn(self, rows: Sequence[Sequence[Any]], watch: Sequence[int]) -> None:
         still = []
@@ -394,6 +433,108 @@ class JsonRowEncoder:
         return "{" + ", ".join([key + cell(v) for key, cell, v in zip(self._keys, self._cells, row)]) + "}"
 
 
+class ExportError(AishellError):
+    """A result cannot be written in the asked format (unknown format, missing optional package)."""
+
+    title = "Export"
+
+
+def export_format(path: str | os.PathLike[str]) -> str:
+    """The export format a file name asks for, by its extension.
+
+    >>> export_format("out/report.JSONL"), export_format("t.parquet")
+    ('jsonl', 'parquet')
+
+    Raises:
+        ExportError: the extension is not one of EXPORT_FORMATS.
+    """
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"{os.fspath(path)!r}: the file name must end in " + ", ".join("." + f for f in EXPORT_FORMATS))
+    return fmt
+
+
+class RowFile:
+    r"""A result being written to a file, a page at a time: CSV, JSON, JSONL or Parquet.
+
+    The file appears complete or not at all: rows go to a private file beside it (0600), renamed
+    over the target by :meth:`close`; :meth:`abort` (or leaving the ``with`` block by an
+    exception, a cancel included) removes it. Pages are encoded as they come, so memory stays
+    bounded by a page (a Parquet row group).
+
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "r.csv")
+    >>> with RowFile(path, "csv", [("id", "int4"), ("name", "text")]) as out:
+    ...     out.write([(1, "ann"), (2, None)])
+    >>> out.rows, open(path).read()
+    (2, 'id,name\n1,ann\n2,\n')
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fmt: str, columns: Sequence[ColumnSpec]) -> None:
+        if fmt not in EXPORT_FORMATS:
+            raise ExportError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
+        self.path = Path(path)
+        self.rows = 0
+        """Rows written so far."""
+        self._fmt = fmt
+        self._partial = self.path.with_name(f".{self.path.name}.part")
+        self._parquet = _ParquetPages(columns) if fmt == "parquet" else None
+        binary = self._parquet is not None
+        self._handle: Any = open(self._partial, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""}), opener=private_opener)
+        if self._parquet is not None:
+            self._parquet.start(self._handle)
+        elif fmt == "csv":
+            self._csv = CsvRowWriter(self._handle, columns)
+            self._csv.header()
+        else:
+            self._encode = JsonRowEncoder(columns).object
+            if fmt == "json":
+                self._handle.write("[")
+
+    def __enter__(self) -> "RowFile":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def write(self, page: Sequence[Sequence[Any]]) -> None:
+        """Append a page of rows."""
+        if not page:
+            return
+        if self._parquet is not None:
+            self._parquet.write(page)
+        elif self._fmt == "csv":
+            self._csv.rows(page)
+        elif self._fmt == "jsonl":
+            encode = self._encode
+            self._handle.write("".join([encode(row) + "\n" for row in page]))
+        else:
+            encode = self._encode
+            self._handle.write(("\n" if not self.rows else ",\n") + ",\n".join([encode(row) for row in page]))
+        self.rows += len(page)
+
+    def close(self) -> None:
+        """Finish the file and put it in place."""
+        try:
+            if self._parquet is not None:
+                self._parquet.finish()
+            elif self._fmt == "json":
+                self._handle.write("\n]\n" if self.rows else "]\n")
+            self._handle.close()
+            os.replace(self._partial, self.path)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Drop what was written; the target is left as it was."""
+        self._handle.close()
+        self._partial.unlink(missing_ok=True)
+
+
 def export_rows(
     columns: Sequence[ColumnSpec],
     rows: Iterable[Sequence[Any]],
@@ -402,12 +543,11 @@ def export_rows(
     *,
     page_size: int = 2000,
 ) -> int:
-    """Write `rows` to `path` as CSV, JSON or JSONL and return how many rows were written.
+    """Write `rows` to `path` as CSV, JSON, JSONL or Parquet and return how many were written.
 
     `columns` are names or ``(name, type)`` pairs. CSV has a header line and writes NULL as
     an empty field; JSON is one array of objects; JSONL one object a line. Rows are streamed,
-    so `rows` may be a generator. The file appears complete or not at all (written beside it,
-    then renamed).
+    so `rows` may be a generator. The file appears complete or not at all (see :class:`RowFile`).
 
     >>> import tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "r.jsonl")
@@ -418,39 +558,13 @@ def export_rows(
     {"id": 2, "name": null}
 
     Raises:
-        ValueError: `fmt` is not one of EXPORT_FORMATS.
+        ExportError: `fmt` is not one of EXPORT_FORMATS, or Parquet without pyarrow.
         OSError: the file cannot be written (the partial file is removed).
     """
-    if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.part")
-    count = 0
-    try:
-        with open(partial, "w", encoding="utf-8", newline="", opener=private_opener) as handle:
-            if fmt == "csv":
-                writer = CsvRowWriter(handle, columns)
-                writer.header()
-                for page in _pages(rows, page_size):
-                    writer.rows(page)
-                    count += len(page)
-            else:
-                encode = JsonRowEncoder(columns).object
-                if fmt == "jsonl":
-                    for row in rows:
-                        handle.write(encode(row) + "\n")
-                        count += 1
-                else:
-                    handle.write("[")
-                    for row in rows:
-                        handle.write((",\n" if count else "\n") + encode(row))
-                        count += 1
-                    handle.write("\n]\n" if count else "]\n")
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return count
+    with RowFile(path, fmt, columns) as out:
+        for page in _pages(rows, page_size):
+            out.write(page)
+    return out.rows
 
 
 def _pages(rows: Iterable[Sequence[Any]], size: int) -> Iterable[list[Sequence[Any]]]:
@@ -462,3 +576,236 @@ def _pages(rows: Iterable[Sequence[Any]], size: int) -> Iterable[list[Sequence[A
             page = []
     if page:
         yield page
+
+
+# -- Parquet (optional: pip install 'aishell[parquet]') --------------------------------------------
+
+PARQUET_ROW_GROUP = 100_000
+"""Rows a Parquet row group holds: what is kept in memory before it is written."""
+
+_PARQUET_TYPES = {
+    "bool": "bool_", "boolean": "bool_",
+    "int2": "int16", "smallint": "int16", "int4": "int32", "integer": "int32", "int": "int64",
+    "int8": "int64", "bigint": "int64", "oid": "int64",
+    "float4": "float32", "real": "float32", "float8": "float64", "double precision": "float64", "float": "float64",
+    "text": "string", "varchar": "string", "bpchar": "string", "name": "string", "char": "string",
+    "date": "date32", "bytea": "binary", "blob": "binary",
+}
+"""Column types with a Parquet type of their own; every other value is written as its CSV text
+(numeric too: Parquet decimals need a fixed scale, the text keeps every digit)."""
+
+
+class _ParquetPages:
+    """Rows gathered into row groups of PARQUET_ROW_GROUP and written with pyarrow."""
+
+    def __init__(self, columns: Sequence[ColumnSpec]) -> None:
+        try:
+            import pyarrow  # noqa: PLC0415 - optional extra
+            import pyarrow.parquet  # noqa: PLC0415, F401
+        except ImportError:
+            raise ExportError("Parquet needs pyarrow: pip install 'aishell[parquet]'") from None
+        self._pa = pyarrow
+        names = unique_names(columns)
+        kinds = [c[1].lower() if not isinstance(c, str) else "" for c in columns]
+        fields = []
+        self._text: list[bool] = []
+        for name, kind in zip(names, kinds):
+            if kind in ("timestamp", "timestamptz"):
+                arrow = pyarrow.timestamp("us", tz="UTC" if kind == "timestamptz" else None)
+            elif kind in _PARQUET_TYPES:
+                arrow = getattr(pyarrow, _PARQUET_TYPES[kind])()
+            else:
+                arrow = pyarrow.string()
+            self._text.append(kind not in _PARQUET_TYPES and kind not in ("timestamp", "timestamptz"))
+            fields.append(pyarrow.field(name, arrow))
+        self._schema = pyarrow.schema(fields)
+        self._buffer: list[Sequence[Any]] = []
+        self._writer: Any = None
+
+    def start(self, handle: Any) -> None:
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        self._writer = pq.ParquetWriter(handle, self._schema)
+
+    def write(self, page: Sequence[Sequence[Any]]) -> None:
+        self._buffer.extend(page)
+        if len(self._buffer) >= PARQUET_ROW_GROUP:
+            self._flush()
+
+    def finish(self) -> None:
+        self._flush()
+        self._writer.close()
+
+    def _flush(self) -> None:
+        rows, self._buffer = self._buffer, []
+        if not rows:
+            return
+        pa = self._pa
+        arrays = []
+        for i, field in enumerate(self._schema):
+            values = [row[i] for row in rows]
+            if self._text[i]:
+                values = [pg_text(v) for v in values]
+            try:
+                arrays.append(pa.array(values, type=field.type))
+            except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+                raise ExportError(f"column {field.name!r} does not fit Parquet {field.type}: {exc}") from None
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema), row_group_size=len(rows))
+
+
+# -- COPY files: text format, and reading CSV and text back (\copy … FROM on SQLite) --------------
+
+
+class CopyTextRowWriter:
+    r"""PostgreSQL's COPY text format: one line a row, fields split by ``delimiter`` (a tab),
+    NULL as ``\\N``, backslash, newline, carriage return and the delimiter escaped.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> CopyTextRowWriter(out).rows([(1, None, "a\tb\\c")]); out.getvalue()
+    '1\t\\N\ta\\tb\\\\c\n'
+    """
+
+    __slots__ = ("_out", "_delimiter", "_null", "_escapes")
+
+    def __init__(self, out: TextIO, *, delimiter: str = "\t", null: str = "\\N") -> None:
+        self._out = out
+        self._delimiter = delimiter
+        self._null = null
+        escapes = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+        escapes.setdefault(delimiter, "\\" + delimiter)
+        self._escapes = str.maketrans(escapes)
+
+    def rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        escapes, null, join = self._escapes, self._null, self._delimiter.join
+        lines = []
+        for row in rows:
+            fields = []
+            for value in row:
+                text = pg_text(value)
+                fields.append(null if text is None else text.translate(escapes))
+            lines.append(join(fields))
+        if lines:
+            self._out.write("\n".join(lines) + "\n")
+
+
+class RecordError(AishellError):
+    """A line of a COPY file cannot be read; the message names the line."""
+
+    title = "Copy"
+
+
+def csv_records(
+    lines: Iterable[str], *, delimiter: str = ",", quote: str = '"', null: str = "", header: bool = False,
+) -> Iterator[tuple[int, list[str | None]]]:
+    r"""``(line number, fields)`` for each record of a CSV file as COPY … CSV reads it: an unquoted
+    ``null`` (empty by default) is NULL, a quoted empty field the empty string.
+
+    >>> list(csv_records(['a,b\n', '1,""\n', ',"x\n', 'y"\n'], header=True))
+    [(2, ['1', '']), (3, [None, 'x\ny'])]
+    >>> list(csv_records(['1,"open\n']))
+    Traceback (most recent call last):
+    ...
+    aishell.engine.encode.RecordError: line 1: unterminated quoted field
+    """
+    import csv  # noqa: PLC0415
+
+    raw: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            raw.append(line)
+            yield line
+
+    reader = csv.reader(feed(), delimiter=delimiter, quotechar=quote, strict=True)
+    first = True
+    start = 1
+    while True:
+        try:
+            fields: list[Any] = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            reason = "unterminated quoted field" if "EOF" in str(exc) or "end of data" in str(exc) else str(exc)
+            raise RecordError(f"line {start}: {reason}") from None
+        text = "".join(raw)
+        raw.clear()
+        line, start = start, reader.line_num + 1
+        if first and header:
+            first = False
+            continue
+        first = False
+        if not fields and text.strip("\r\n") == "":
+            continue  # an empty line: COPY would read one NULL column; csv gives no fields
+        if null in fields:
+            quoted = _quoted_fields(text, delimiter, quote) if quote in text else None
+            fields = [None if value == null and (quoted is None or not quoted[i]) else value for i, value in enumerate(fields)]
+        yield line, fields
+
+
+def _quoted_fields(text: str, delimiter: str, quote: str) -> list[bool]:
+    """Which fields of one record were quoted (the csv module does not say)."""
+    quoted = []
+    i, n = 0, len(text.rstrip("\r\n"))
+    while True:
+        if i < n and text[i] == quote:
+            quoted.append(True)
+            i += 1
+            while i < n:
+                if text[i] == quote:
+                    if i + 1 < n and text[i + 1] == quote:
+                        i += 2
+                        continue
+                    break
+                i += 1
+            i += 1
+        else:
+            quoted.append(False)
+        end = text.find(delimiter, i)
+        if end < 0 or end >= n:
+            return quoted
+        i = end + 1
+
+
+def text_records(
+    lines: Iterable[str], *, delimiter: str = "\t", null: str = "\\N", header: bool = False,
+) -> Iterator[tuple[int, list[str | None]]]:
+    r"""``(line number, fields)`` for each line of a COPY text file (backslash escapes undone).
+
+    >>> list(text_records(['1\t\\N\ta\\tb\n']))
+    [(1, ['1', None, 'a\tb'])]
+    """
+    for number, line in enumerate(lines, 1):
+        if number == 1 and header:
+            continue
+        line = line.rstrip("\n").rstrip("\r")
+        if line == "\\.":
+            return
+        if "\\" not in line:
+            yield number, [None if field == null else field for field in line.split(delimiter)]
+            continue
+        fields: list[str | None] = []
+        current: list[str] = []
+        raw: list[str] = []
+        i = 0
+        while i <= len(line):
+            ch = line[i] if i < len(line) else None
+            if ch is None or ch == delimiter:
+                text = "".join(raw)
+                fields.append(None if text == null else "".join(current))
+                current, raw = [], []
+                i += 1
+                continue
+            if ch == "\\" and i + 1 < len(line):
+                nxt = line[i + 1]
+                current.append(_TEXT_ESCAPES.get(nxt, nxt))
+                raw.append(ch + nxt)
+                i += 2
+                continue
+            current.append(ch)
+            raw.append(ch)
+            i += 1
+        yield number, fields
+
+
+_TEXT_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v"}

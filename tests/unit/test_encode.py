@@ -17,7 +17,7 @@ from bson import Decimal128, Int64, ObjectId, Timestamp
 
 from aishell.engine.types import Column
 import aishell.engine.encode
-from aishell.engine.encode import CsvRowWriter, export_rows
+from aishell.engine.encode import CsvRowWriter, ExportError, export_rows
 from aishell.engine.mongo.values import ObjectIdValue
 from aishell.tui.output import writer_for
 
@@ -146,7 +146,7 @@ def test_export_file_is_complete_or_absent(tmp_path):
     columns = [("id", "int4")]
     assert export_rows(["a"], [], "json", tmp_path / "empty.json") == 0
     assert json.loads((tmp_path / "empty.json").read_text()) == []
-    with pytest.raises(ValueError, match="xml"):
+    with pytest.raises(ExportError, match="xml"):
         export_rows(columns, [(1,)], "xml", tmp_path / "r.xml")
     with pytest.raises(OSError):
         export_rows(columns, [(1,)], "csv", tmp_path / "missing-dir" / "r.csv")
