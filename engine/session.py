@@ -26,6 +26,7 @@ from aishell.engine.drivers.base import Connection, Driver, RowStream
 from aishell.engine.errors import AishellError, ConnectionFailed, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
 from aishell.engine.liveness import Liveness
 from aishell.engine.metrics import CacheSnapshot, PoolSnapshot
+from aishell.engine.transaction import TransactionState, status_of
 from aishell.engine.types import CatalogObjects, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
 if TYPE_CHECKING:
@@ -122,6 +123,8 @@ class Running:
     sql: str
     connection: Connection
     started: float
+    rows: RowStream | None = None
+    """The stream being read, for a streamed statement (it may hold a cursor open)."""
 
 
 class Session:
@@ -148,6 +151,7 @@ class Session:
         self._schema_cache: SchemaInfo | None = None
         """The catalog last loaded by :meth:`schema`, used by :meth:`analyze`."""
         self._read_only = driver.read_only
+        self._manual_commit = False
         if driver.language == "mongosh":
             driver.read_plan = _mongo_plan_result  # a typed .explain() shows the analyzer's plan grid
 
@@ -271,13 +275,15 @@ class Session:
         """:meth:`execute` without the memory record."""
         started = time.perf_counter()
         cache = self._cache
-        if cache is not None and self._pin is None:
+        if cache is not None and self._pin is None and not self._manual_commit:
             hit = cache.get(sql, params)
             if hit is not None:
                 hit.elapsed = time.perf_counter() - started
                 return hit
         plan = _plan(sql, self.driver.dialect)
         _refuse_unsendable(sql, plan, self._read_only)
+        if self._manual_commit:
+            await self._begin_if_manual(plan)
         if self._pin is not None:
             result = await self._execute_pinned(sql, params, plan)
             result.elapsed = time.perf_counter() - started
@@ -384,8 +390,8 @@ class Session:
             failed = exc
             raise
         finally:
-            if failed is None and not conn.closed and (sticky or conn.in_transaction):
-                self._pin = _Pin(lease, conn, not conn.in_transaction)
+            if not conn.closed and not isinstance(failed, ConnectionLost) and (conn.in_transaction or (sticky and failed is None)):
+                self._pin = _Pin(lease, conn, not conn.in_transaction)  # "BEGIN; <error>" too: it stays open
             elif failed is not None:
                 await lease.__aexit__(type(failed), failed, failed.__traceback__)
             else:
@@ -459,6 +465,8 @@ class Session:
         size = page_size or self.settings.ui.page_size
         plan = _plan(sql, self.driver.dialect)
         _refuse_unsendable(sql, plan, self._read_only)
+        if self._manual_commit:
+            await self._begin_if_manual(plan)
         cache = self._cache
         if cache is not None and not plan.cacheable:
             cache.applied(plan)
@@ -467,6 +475,7 @@ class Session:
             self._running_list.append(running)
             try:
                 async with conn.stream(sql, params, page_size=size) as rows:
+                    running.rows = rows
                     yield rows
             finally:
                 self._running_list.remove(running)
@@ -487,6 +496,59 @@ class Session:
             except AishellError:
                 pass
         return cancelled
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @property
+    def transaction(self) -> TransactionState:
+        """Idle, in a transaction or in a failed one; manual-commit mode; whether a result being
+        read holds a cursor and its snapshot open. Cheap (no round trip); never raises."""
+        pin = self._pin
+        return TransactionState(
+            status_of(pin.connection if pin is not None else None),
+            manual=self._manual_commit,
+            snapshot=any(r.rows is not None and r.rows.holds_snapshot for r in self._running_list),
+        )
+
+    @property
+    def manual_commit(self) -> bool:
+        """Manual-commit mode: the first statement after a COMMIT or ROLLBACK opens a
+        transaction (the session sends BEGIN), which stays open on this session's connection
+        until :meth:`commit`, :meth:`rollback` or a COMMIT/ROLLBACK statement (psql's
+        ``AUTOCOMMIT off``). Off by default: every statement commits on its own. Setting it on
+        raises QueryError where the driver has no such transactions
+        (:attr:`Driver.MANUAL_COMMIT`); switching it off leaves an open transaction open."""
+        return self._manual_commit
+
+    @manual_commit.setter
+    def manual_commit(self, on: bool) -> None:
+        if on and not self.driver.MANUAL_COMMIT:
+            raise QueryError(f"manual commit: {self.display_url} has no BEGIN/COMMIT transactions")
+        self._manual_commit = bool(on)
+
+    async def commit(self) -> bool:
+        """COMMIT the open transaction (a failed one is rolled back: the server says ROLLBACK).
+        Returns False when none was open. Raises QueryError, ConnectionLost."""
+        return await self._end_transaction("COMMIT")
+
+    async def rollback(self) -> bool:
+        """ROLLBACK the open transaction; False when none was open. Raises ConnectionLost."""
+        return await self._end_transaction("ROLLBACK")
+
+    async def _end_transaction(self, statement: str) -> bool:
+        if not self.transaction.open:
+            return False
+        await self._execute(statement)
+        return True
+
+    async def _begin_if_manual(self, plan: Plan) -> None:
+        """Manual-commit mode: open the transaction this statement runs in, on the writer (a
+        later write in it must not land on a read-only SQLite reader). Statements that control
+        transactions themselves (BEGIN, COMMIT, SAVEPOINT…) run as typed."""
+        if plan.transaction_control or self.transaction.open:
+            return
+        async with self._lease(write=True) as conn:
+            await conn.execute("BEGIN")
 
     @property
     def busy(self) -> bool:

@@ -27,6 +27,10 @@ class RowStream(Protocol):
     columns: tuple[Column, ...]
     rowcount: int
     status: str
+    holds_snapshot: bool
+    """The server keeps a cursor open for the rows not read yet, and with it the snapshot they
+    are read from (PostgreSQL: a cursor in a transaction, ``backend_xmin`` set; SQLite: a read
+    statement keeping WAL checkpoints behind it), until the iteration ends or the stream closes."""
 
     def __aiter__(self) -> AsyncIterator[list[tuple]]: ...
 
@@ -98,6 +102,12 @@ class Connection(Protocol):
         """True while an explicit transaction is open on this connection."""
 
     @property
+    def transaction_failed(self) -> bool:
+        """True while the open transaction is aborted: a statement in it failed and the server
+        refuses every other until ROLLBACK (PostgreSQL). False where an error leaves the
+        transaction usable (SQLite, MongoDB) and when no transaction is open."""
+
+    @property
     def closed(self) -> bool:
         """True once the connection is closed or known to be broken."""
 
@@ -135,6 +145,9 @@ class Driver(Protocol):
     """Its connections are independent and :mod:`engine.pool` shares them (PostgreSQL, SQLite).
     False when the client pools by itself (MongoDB): each connection is then a handle on that
     pool, and ``connection.pool_metrics()`` reports it."""
+    MANUAL_COMMIT: bool
+    """``BEGIN``, ``COMMIT`` and ``ROLLBACK`` statements control its transactions, so a front end
+    can offer manual-commit mode (the session sends ``BEGIN`` before the first statement)."""
     HYPOTHETICAL_INDEXES: bool
     """The planner can cost indexes that do not exist (PostgreSQL with HypoPG), so index advice
     can be verified rather than only proposed by the rules."""

@@ -78,6 +78,7 @@ class MongoDriver:
     language = "mongosh"
     dialect = "mongo"
     POOLED = False
+    MANUAL_COMMIT = False
     HYPOTHETICAL_INDEXES = False
 
     def __init__(
@@ -657,6 +658,10 @@ class MongoConnection:
         return False
 
     @property
+    def transaction_failed(self) -> bool:
+        return False
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -758,6 +763,8 @@ def _short(message: str) -> str:
 
 class _MongoStream:
     """Documents from one server cursor, ``page_size`` at a time, flattened on a stable column set."""
+
+    holds_snapshot = False  # a MongoDB cursor reads without pinning a snapshot
 
     def __init__(self, conn: MongoConnection, sql: str, params: Params, page_size: int) -> None:
         self._conn = conn

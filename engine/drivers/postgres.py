@@ -41,6 +41,7 @@ class PostgresDriver:
     language = "sql"
     dialect = "postgres"
     POOLED = True
+    MANUAL_COMMIT = True
     HYPOTHETICAL_INDEXES = True
 
     def __init__(
@@ -120,6 +121,10 @@ class PostgresConnection:
         self.uses = 0
         self._described: dict[Any, tuple[Column, ...]] = {}
         self._read_only = driver.read_only
+        self._aborted = False
+        """The last statement failed inside a transaction (asyncpg keeps the server's
+        transaction status private: an error in a transaction block aborts it, and only a
+        statement that ends it or rolls back to a savepoint succeeds afterwards)."""
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -128,6 +133,7 @@ class PostgresConnection:
         started = time.perf_counter()
         self._running += 1
         self.uses += 1
+        self._aborted = False
         try:
             if not args and is_script(sql):
                 # Several statements: the simple protocol runs them all. Preparing first would
@@ -355,6 +361,10 @@ class PostgresConnection:
         return self.raw.is_in_transaction()
 
     @property
+    def transaction_failed(self) -> bool:
+        return self._aborted and self.raw.is_in_transaction()
+
+    @property
     def closed(self) -> bool:
         return self.raw.is_closed()
 
@@ -384,6 +394,7 @@ class PostgresConnection:
             raise self._translate(exc, sql) from None
 
     def _translate(self, exc: BaseException, sql: str) -> AishellError:
+        self._aborted = not self.raw.is_closed() and self.raw.is_in_transaction()
         return translate_error(exc, sql, self.driver)
 
 
@@ -486,6 +497,10 @@ class _PostgresStream:
         await self._finish(failed=exc_type is not None)
         if self._conn._read_only and self._conn.lifted():
             await self._conn.drop_lifted(self._sql)
+
+    @property
+    def holds_snapshot(self) -> bool:
+        return self._cursor is not None
 
     def __aiter__(self) -> "_PostgresStream":
         return self

@@ -39,6 +39,7 @@ class SQLiteDriver:
     language = "sql"
     dialect = "sqlite"
     POOLED = True
+    MANUAL_COMMIT = True
     HYPOTHETICAL_INDEXES = False
 
     def __init__(self, target: str, *, read_only: bool = False, create: bool = False, busy_timeout: float = 5.0) -> None:
@@ -278,6 +279,10 @@ class SQLiteConnection:
         return not self._closed and self.raw.in_transaction
 
     @property
+    def transaction_failed(self) -> bool:
+        return False  # an error leaves SQLite's transaction usable (or rolls it back itself)
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -411,6 +416,10 @@ class _SQLiteStream:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self._close_cursor()
+
+    @property
+    def holds_snapshot(self) -> bool:
+        return self._cursor is not None
 
     def __aiter__(self) -> "_SQLiteStream":
         return self

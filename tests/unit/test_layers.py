@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("statements", ("statements",)),
     ("analysis and memory", ("analyzer", "memory")),
     ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate")),
-    ("session", ("session",)),
+    ("session", ("session", "transaction")),
     # psql's backslash commands, for every front end
     ("commands", ("commands",)),
     ("benchmarks", ("bench",)),
