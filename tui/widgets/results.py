@@ -41,6 +41,7 @@ import datetime as _dt
 import decimal
 import json
 import time
+from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,9 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from aishell.tui.widgets import cellrange
 from aishell.tui.widgets.rowstore import RowStore
+from aishell.tui.widgets.rowview import Condition, ConditionError, IndexedRows, sort_order
 
 __all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "format_elapsed"]
 
@@ -87,6 +90,12 @@ _EXPANDED_VALUE_CAP = 1000
 """Longest value shown in the record view before truncation."""
 
 _CELL_PADDING = 1
+
+_SEARCH_CAP = 100_000
+"""Matches kept by one search (the status then says ``of 100,000+``)."""
+
+_COPY_ROWS_CAP = 100_000
+"""Most rows one copy puts on the clipboard (OSC 52 carries it all through the terminal)."""
 
 _REVERSE = Style(reverse=True)
 
@@ -116,15 +125,6 @@ def cell_text(value: Any) -> str:
     else:
         text = str(value)
     return text if text.isprintable() else text.translate(_CONTROL)
-
-
-def _copy_text(value: Any) -> str:
-    """What copying a cell puts on the clipboard: strings as they are, NULL as nothing."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return cell_text(value)
 
 
 def _is_number(value: Any) -> bool:
@@ -172,7 +172,12 @@ class ResultsBody(ScrollView, can_focus=True):
         Binding("pageup", "page_up", "Page up", show=False, id="results.cursor_page_up", tooltip="Move one screen up"),
         Binding("pagedown", "page_down", "Page down", show=False, id="results.cursor_page_down", tooltip="Move one screen down"),
         Binding("home,g,ctrl+home", "first_row", "First row", show=False, id="results.cursor_first_row", tooltip="Go to the first row"),
-        Binding("end,G,ctrl+end", "last_row", "Last row", show=False, id="results.cursor_last_row", tooltip="Go to the last loaded row"),
+        Binding("end,G,ctrl+end", "last_row", "Last row", show=False, id="results.cursor_last_row", tooltip="Go to the last row, fetching the rest of the result (Escape stops)"),
+        Binding("shift+up", "select(-1, 0)", "Select up", show=False, id="results.select_up", tooltip="Extend the selected cells up"),
+        Binding("shift+down", "select(1, 0)", "Select down", show=False, id="results.select_down", tooltip="Extend the selected cells down"),
+        Binding("shift+left", "select(0, -1)", "Select left", show=False, id="results.select_left", tooltip="Extend the selected cells left"),
+        Binding("shift+right", "select(0, 1)", "Select right", show=False, id="results.select_right", tooltip="Extend the selected cells right"),
+        Binding("escape", "escape", "Clear", show=False, id="results.escape", tooltip="Stop fetching to the end, clear the selection, or clear the search"),
     ]
 
     COMPONENT_CLASSES = {
@@ -182,6 +187,8 @@ class ResultsBody(ScrollView, can_focus=True):
         "results-grid--null",
         "results-grid--label",
         "results-grid--record",
+        "results-grid--selected",
+        "results-grid--match",
     }
 
     DEFAULT_CSS = """
@@ -203,6 +210,8 @@ class ResultsBody(ScrollView, can_focus=True):
         & > .results-grid--null { color: $text-muted; text-style: italic; }
         & > .results-grid--label { color: $accent; text-style: bold; }
         & > .results-grid--record { color: $text-muted; }
+        & > .results-grid--selected { background: $accent 30%; }
+        & > .results-grid--match { background: $warning 40%; text-style: underline; }
     }
     """
 
@@ -232,19 +241,19 @@ class ResultsBody(ScrollView, can_focus=True):
     def on_click(self, event: events.Click) -> None:
         """Put the cursor on the clicked cell (or record field)."""
         grid = self._grid
-        if not grid._columns or not grid._rows:
+        if not grid._columns or not grid._shown:
             return
         scroll_x, scroll_y = self.scroll_offset
         if grid.expanded:
             row, field = divmod(scroll_y + event.y, len(grid._columns) + 1)
-            if row < len(grid._rows):
+            if row < len(grid._shown):
                 self.cursor_row, self.cursor_column = row, max(0, field - 1)
             return
         if event.y < 1:
             return
         row = scroll_y + event.y - 1
         column = bisect_right(grid._offsets, scroll_x + event.x) - 1
-        if row < len(grid._rows) and 0 <= column < len(grid._columns):
+        if row < len(grid._shown) and 0 <= column < len(grid._columns):
             self.cursor_row, self.cursor_column = row, column
 
     # -- geometry
@@ -271,10 +280,10 @@ class ResultsBody(ScrollView, can_focus=True):
             value_width = min(max(grid._seen_widths, default=1), _EXPANDED_VALUE_CAP)
             self.virtual_size = Size(
                 grid._label_width + 3 + value_width,
-                len(grid._rows) * (len(grid._columns) + 1),
+                len(grid._shown) * (len(grid._columns) + 1),
             )
         else:
-            self.virtual_size = Size(grid._offsets[-1], len(grid._rows) + 1)
+            self.virtual_size = Size(grid._offsets[-1], len(grid._shown) + 1)
 
     # -- cursor
 
@@ -313,15 +322,17 @@ class ResultsBody(ScrollView, can_focus=True):
             target_x = right - width
         self.scroll_to(x=target_x, y=target_y, animate=False, immediate=True)
 
-    def _move(self, rows: int = 0, columns: int = 0) -> None:
+    def _move(self, rows: int = 0, columns: int = 0, *, extend: bool = False) -> None:
         grid = self._grid
-        if not grid._rows or not grid._columns:
+        if not grid._shown or not grid._columns:
             return
-        last_row, last_column = len(grid._rows) - 1, len(grid._columns) - 1
+        if not extend and not grid._row_selection:
+            grid._anchor = None
+        last_row, last_column = len(grid._shown) - 1, len(grid._columns) - 1
         if grid.expanded and rows and not columns:
             # Up/down walk the fields, crossing into the neighbouring record.
             position = self.cursor_row * (last_column + 1) + self.cursor_column + rows
-            position = min(max(position, 0), len(grid._rows) * (last_column + 1) - 1)
+            position = min(max(position, 0), len(grid._shown) * (last_column + 1) - 1)
             row, column = divmod(position, last_column + 1)
         else:
             row = min(max(self.cursor_row + rows, 0), last_row)
@@ -348,8 +359,8 @@ class ResultsBody(ScrollView, can_focus=True):
 
     def _move_record(self, records: int) -> None:
         grid = self._grid
-        if grid._rows:
-            self.cursor_row = min(max(self.cursor_row + records, 0), len(grid._rows) - 1)
+        if grid._shown:
+            self.cursor_row = min(max(self.cursor_row + records, 0), len(grid._shown) - 1)
 
     def action_page_up(self) -> None:
         if self._grid.expanded:
@@ -363,13 +374,41 @@ class ResultsBody(ScrollView, can_focus=True):
         else:
             self._move(rows=self.data_height)
 
+    def action_select(self, rows: int, columns: int) -> None:
+        """Shift+arrows: extend a block of selected cells from where the cursor was."""
+        grid = self._grid
+        if not grid._shown or not grid._columns:
+            return
+        if grid._anchor is None or grid._row_selection:
+            grid._anchor = (self.cursor_row, self.cursor_column)
+            grid._row_selection = False
+        self._move(rows, columns, extend=True)
+        self.refresh()
+
     def action_first_row(self) -> None:
-        if self._grid._rows:
+        if self._grid._shown:
             self.cursor_row = 0
 
     def action_last_row(self) -> None:
-        if self._grid._rows:
-            self.cursor_row = len(self._grid._rows) - 1
+        """The real last row: on a result still streaming, fetch the rest first."""
+        grid = self._grid
+        if not grid._shown:
+            return
+        if grid._finished or grid._view_where == "loaded":
+            self.cursor_row = len(grid._shown) - 1
+            if not grid._complete:
+                grid._flash(f"{len(grid._rows):,} loaded of more (the result was stopped)")
+            return
+        grid.fetch_to_end()
+
+    def action_escape(self) -> None:
+        self._grid.escape()
+
+    @property
+    def claims_escape(self) -> bool:
+        """Escape has something to close here (else it cancels the running statement)."""
+        grid = self._grid
+        return grid._to_end or grid._anchor is not None or grid._search is not None
 
     # -- rendering
 
@@ -385,7 +424,7 @@ class ResultsBody(ScrollView, can_focus=True):
         if y == 0:
             return self._grid_line(None, scroll_x, width, base)
         row = scroll_y + y - 1
-        if row >= len(grid._rows):
+        if row >= len(grid._shown):
             return Strip.blank(width, base)
         return self._grid_line(row, scroll_x, width, base)
 
@@ -399,24 +438,36 @@ class ResultsBody(ScrollView, can_focus=True):
         segments: list[Segment] = []
         if row is None:
             style = base + self.get_component_rich_style("results-grid--header")
+            sorted_column, descending = grid._sort if grid._sort is not None else (-1, False)
             for index in range(first, last):
                 name = grid._columns[index][0].translate(_CONTROL)
-                segments.append(Segment(pad + _fit(name, grid._widths[index]) + pad, style))
+                cells = grid._widths[index]
+                if index == sorted_column and cells >= 3:
+                    text = _fit(name, cells - 2) + (" ▼" if descending else " ▲")
+                else:
+                    text = _fit(name, cells)
+                segments.append(Segment(pad + text + pad, style))
         else:
-            values = grid._rows[row]
+            values = grid._shown[row]
             on_cursor_row = row == self.cursor_row
             row_style = base + self.get_component_rich_style("results-grid--cursor-row") if on_cursor_row else base
             null_style = self.get_component_rich_style("results-grid--null", partial=True)
             cursor_style = self._cursor_style()
+            selected = grid._selected_columns(row)
+            selected_style = self.get_component_rich_style("results-grid--selected", partial=True)
+            matches = grid._search.cells if grid._search is not None else ()
+            match_style = self.get_component_rich_style("results-grid--match", partial=True)
             for index in range(first, last):
                 value = values[index] if index < len(values) else None
                 text = _fit(cell_text(value), grid._widths[index], _is_number(value))
                 if on_cursor_row and index == self.cursor_column:
                     style = base + cursor_style
-                elif value is None:
-                    style = row_style + null_style
                 else:
-                    style = row_style
+                    style = row_style + null_style if value is None else row_style
+                    if index in selected:
+                        style += selected_style
+                    if (row, index) in matches:
+                        style += match_style
                 segments.append(Segment(pad + text + pad, style))
         strip = Strip(segments, offsets[last] - offsets[first])
         start = scroll_x - offsets[first]
@@ -432,7 +483,7 @@ class ResultsBody(ScrollView, can_focus=True):
         grid = self._grid
         per_record = len(grid._columns) + 1
         row, field = divmod(line, per_record)
-        if row >= len(grid._rows):
+        if row >= len(grid._shown):
             return Strip.blank(width, base)
         label_width = grid._label_width
         if field == 0:
@@ -440,9 +491,9 @@ class ResultsBody(ScrollView, can_focus=True):
             style = base + self.get_component_rich_style("results-grid--record")
             text = banner + "-" * max(0, label_width + 3 + 20 - len(banner))
             strip = Strip([Segment(text, style)], len(text))
-            return strip.crop_extend(scroll_x, scroll_x + width, base)
+            return strip.crop_extend(0, width, base)
         column = field - 1
-        values = grid._rows[row]
+        values = grid._shown[row]
         value = values[column] if column < len(values) else None
         value_text = cell_text(value)
         if len(value_text) > _EXPANDED_VALUE_CAP:
@@ -455,9 +506,12 @@ class ResultsBody(ScrollView, can_focus=True):
             value_style = base + self.get_component_rich_style("results-grid--null", partial=True)
         else:
             value_style = base
-        segments = [Segment(label, label_style), Segment(" │ ", base), Segment(value_text, value_style)]
-        strip = Strip(segments)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        # Field names stay put; only the values scroll sideways.
+        value_strip = Strip([Segment(value_text, value_style)])
+        value_width = max(0, width - label_width - 3)
+        segments = [Segment(label, label_style), Segment(" │ ", base)]
+        segments += list(value_strip.crop_extend(scroll_x, scroll_x + value_width, base))
+        return Strip(segments).crop_extend(0, width, base)
 
 
 class _ExportInput(Input):
@@ -472,12 +526,45 @@ class _ExportInput(Input):
         grid.close_export_prompt()
 
 
+class _GridPrompt(Input):
+    """The one-line prompt of the search and filter keys; Escape closes it."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="results.prompt_close", tooltip="Close the search or filter prompt"),
+    ]
+
+    def action_close(self) -> None:
+        self.query_ancestor(ResultsGrid).close_prompt()
+
+
+@dataclass
+class _Search:
+    """The matches of a search among the rows shown, in reading order."""
+
+    term: str
+    matches: list[tuple[int, int]]
+    cells: set[tuple[int, int]]
+    searched: int
+    """Rows searched so far (rows loaded later are searched by the next n or N)."""
+    current: int = -1
+    capped: bool = False
+
+
 class ResultsGrid(Widget):
     """Query results: a virtualized grid with a status line, error view and export prompt."""
 
     BINDINGS = [
-        Binding("y", "copy_cell", "Copy cell", id="results.copy_cell", tooltip="Copy the cell under the cursor (OSC 52)"),
-        Binding("Y", "copy_row", "Copy row", id="results.copy_row", tooltip="Copy the row under the cursor, tab-separated (OSC 52)"),
+        Binding("y", "copy_cell", "Copy cell", id="results.copy_cell", tooltip="Copy the cell under the cursor, or the selected cells tab-separated (OSC 52)"),
+        Binding("Y", "copy_row", "Copy row", id="results.copy_row", tooltip="Copy the row under the cursor or the selected rows, tab-separated (OSC 52)"),
+        Binding("C", "copy_as('csv')", "Copy CSV", show=False, id="results.copy_csv", tooltip="Copy the selection (or the row) as CSV with a header"),
+        Binding("M", "copy_as('markdown')", "Copy Markdown", show=False, id="results.copy_markdown", tooltip="Copy the selection (or the row) as a Markdown table"),
+        Binding("V", "select_rows", "Select rows", show=False, id="results.select_rows", tooltip="Select whole rows from here; move to extend, y to copy"),
+        Binding("s", "sort", "Sort", id="results.sort", tooltip="Sort by the column under the cursor: ascending, descending, off"),
+        Binding("f", "filter", "Filter", id="results.filter", tooltip="Keep the rows where a SQL condition holds (total > 100)"),
+        Binding("slash", "search", "Search", id="results.search", tooltip="Search the loaded rows; n and N go to the next and previous match"),
+        Binding("n", "next_match(1)", "Next match", show=False, id="results.next_match", tooltip="Go to the next search match"),
+        Binding("N", "next_match(-1)", "Previous match", show=False, id="results.previous_match", tooltip="Go to the previous search match"),
+        Binding("v,enter", "view_cell", "View cell", show=False, id="results.view_cell", tooltip="Show the whole value of the cell (JSON pretty-printed)"),
         Binding("e", "export", "Export", id="results.export", tooltip="Export the loaded rows to CSV, JSON or JSONL"),
         Binding("x", "toggle_expanded", "Records", id="results.toggle_expanded", tooltip="Toggle the expanded record view (\\x)"),
     ]
@@ -496,6 +583,10 @@ class ResultsGrid(Widget):
         &.-message ResultsBody { display: none; }
         #results-export { display: none; dock: bottom; margin-bottom: 1; }
         &.-exporting #results-export { display: block; }
+        #results-prompt { display: none; dock: bottom; margin-bottom: 1; }
+        &.-prompting #results-prompt { display: block; }
+        #results-view { display: none; height: 1; background: $panel; color: $text; padding: 0 1; }
+        &.-viewing #results-view { display: block; }
         #results-status-bar {
             height: 1;
             dock: bottom;
@@ -510,6 +601,9 @@ class ResultsGrid(Widget):
 
     expanded: reactive[bool] = reactive(False, init=False)
     """Show one record per block of `column │ value` lines instead of the grid (psql's ``\\x``)."""
+    held: reactive[str] = reactive("", init=False)
+    """What the open result holds on the server (a cursor and snapshot), said after the loaded
+    count while more rows are available; set by the screen."""
 
     @dataclass
     class NeedRows(Message):
@@ -519,6 +613,24 @@ class ResultsGrid(Widget):
         """The grid that wants rows."""
         count: int
         """How many more rows it would like."""
+
+        @property
+        def control(self) -> ResultsGrid:
+            return self.grid
+
+    @dataclass
+    class ViewRequested(Message):
+        """Sort or filter the whole result, not just the rows loaded: it is still streaming, so
+        the server should do it (the statement run again, wrapped). The screen answers with the
+        new result (`set_columns`, `append_rows`…; the view is kept) or with
+        `apply_view_locally(reason)` when the statement cannot be wrapped."""
+
+        grid: ResultsGrid
+        """The grid to sort or filter."""
+        where: Any
+        """A sqlglot condition with the result's columns quoted, or None: keep every row."""
+        order: tuple[str, bool] | None
+        """(column name, descending), or None: the statement's own order."""
 
         @property
         def control(self) -> ResultsGrid:
@@ -572,18 +684,39 @@ class ResultsGrid(Widget):
         self._timer: Timer | None = None
         self._notice = ""
         self._export_path = "results.csv"
+        self._complete = True
+        self._shown: Sequence[Sequence[Any]] = self._rows
+        self._sort: tuple[int, bool] | None = None
+        self._condition: Condition | None = None
+        self._view_where = ""
+        self._view_reason = ""
+        self._view_pending = False
+        self._view_columns: list[str] = []
+        self._search: _Search | None = None
+        self._anchor: tuple[int, int] | None = None
+        self._row_selection = False
+        self._to_end = False
+        self._to_end_since = 0.0
+        self._prompt_purpose = ""
         self.body = ResultsBody(self, id="results-body")
 
+    def watch_held(self) -> None:
+        self._update_status()
+
     def watch_expanded(self) -> None:
+        # The record view starts at the first column, its field names in sight.
+        self.body.scroll_to(x=0, animate=False, immediate=True)
         self.body.update_virtual_size()
         self.body.scroll_to_cursor()
         self.body.refresh()
         self._check_need_rows()
 
     def compose(self) -> ComposeResult:
+        yield Static(id="results-view", markup=False)
         yield self.body
         yield Static(id="results-message")
         yield _ExportInput(id="results-export", placeholder="Export to… (.csv, .json or .jsonl)")
+        yield _GridPrompt(id="results-prompt")
         with Horizontal(id="results-status-bar"):
             yield Static(id="results-status", markup=False)
             yield Static(id="results-position", markup=False)
@@ -629,9 +762,16 @@ class ResultsGrid(Widget):
         self.body.cursor_column = min(max(column, 0), max(len(self._columns) - 1, 0))
 
     def set_columns(self, columns: list[tuple[str, str]]) -> None:
-        """Start a new result with these (name, type name) columns; loaded rows are dropped."""
+        """Start a new result with these (name, type name) columns; loaded rows are dropped.
+
+        The result of a `ViewRequested` (same column names) keeps its sort and filter."""
+        view = (self._sort, self._condition, self._view_columns) if self._view_pending else None
         self._reset()
         self._columns = [(str(name), str(type_name)) for name, type_name in columns]
+        if view is not None and view[2] == [name for name, _ in self._columns]:
+            self._sort, self._condition, self._view_columns = view
+            self._view_where = "server"
+            self._show_view_bar()
         self._seen_widths = [min(cell_len(name), _EXPANDED_VALUE_CAP) for name, _ in self._columns]
         self._label_width = min(max(self._seen_widths, default=0), self.max_column_width)
         self._recompute_offsets()
@@ -654,18 +794,32 @@ class ResultsGrid(Widget):
         self._need_pending = False
         if first_page and self._running_since is not None:
             self._first_rows_ms = (time.monotonic() - self._running_since) * 1000
+        if self._view_where == "loaded":
+            self._apply_view()
+        if self._search is not None:
+            self._extend_search()
         self.body.update_virtual_size()
         self.body.refresh()
         self._update_status()
-        self._check_need_rows()
+        if self._to_end:
+            self.body.cursor_row = len(self._shown) - 1
+            self._need_pending = True
+            self.post_message(self.NeedRows(self, self.page_size))
+        else:
+            self._check_need_rows()
 
-    def finish(self, rowcount: int, elapsed_ms: float | None, status: str) -> None:
+    def finish(self, rowcount: int, elapsed_ms: float | None, status: str, *, complete: bool = True) -> None:
         """No more rows will come: show the final count, elapsed time and server status.
 
-        `elapsed_ms` None shows no time (e.g. psql's ``\\timing`` off).
+        `elapsed_ms` None shows no time (e.g. psql's ``\\timing`` off); `complete` False: the
+        result was stopped, more rows exist than were loaded.
         """
         self._stop_timer()
         self._finished = True
+        self._complete = complete
+        if self._to_end:
+            self._to_end = False
+            self.body.cursor_row = max(0, len(self._shown) - 1)
         self._need_pending = False
         self._rowcount = rowcount
         self._elapsed_ms = elapsed_ms
@@ -692,10 +846,53 @@ class ResultsGrid(Widget):
         self._update_status()
 
     def clear(self) -> None:
-        """Back to the empty state (no columns, no rows, no error)."""
+        """Back to the empty state (no columns, no rows, no error); a view asked of the server
+        (`ViewRequested`) stays for the result that answers it."""
         self._stop_timer()
-        self._reset()
+        self._reset(keep_view=self._view_pending)
         self._refresh_all()
+
+    def apply_view_locally(self, reason: str) -> None:
+        """The answer to `ViewRequested` when the server cannot sort or filter this statement:
+        the view applies to the rows loaded (and to those loaded later), and the status says why."""
+        self._view_pending = False
+        self._view_reason = reason
+        self._view_where = "loaded"
+        self._view_changed()
+
+    def fetch_to_end(self) -> None:
+        """Ask for pages until the result ends (`End`); Escape stops. The cursor goes to the last row."""
+        if self._finished or not self._columns:
+            self.body.action_last_row()
+            return
+        self._to_end = True
+        self._to_end_since = time.monotonic()
+        self.body.cursor_row = len(self._shown) - 1
+        self._update_status()
+        if not self._need_pending:
+            self._need_pending = True
+            self.post_message(self.NeedRows(self, self.page_size))
+
+    def escape(self) -> None:
+        """Stop fetching to the end, else clear the selection, else the search."""
+        if self._to_end:
+            self._to_end = False
+            self.body.cursor_row = max(0, len(self._shown) - 1)
+            self._flash(f"Stopped: {len(self._rows):,} loaded of more")
+        elif self._anchor is not None:
+            self._anchor = None
+            self._row_selection = False
+            self.body.refresh()
+        elif self._search is not None:
+            self._search = None
+            self.body.refresh()
+            self._update_status()
+
+    def close_prompt(self) -> None:
+        """Hide the search or filter prompt and give the focus back to the grid."""
+        self.remove_class("-prompting")
+        self._prompt_purpose = ""
+        self.body.focus()
 
     def set_running(self, running: bool) -> None:
         """Start (True) or stop (False) the running timer shown in the status line."""
@@ -723,23 +920,109 @@ class ResultsGrid(Widget):
     # -- actions
 
     def action_copy_cell(self) -> None:
-        if not self._rows or not self._columns:
+        if not self._shown or not self._columns:
             self.app.bell()
             return
+        if self._anchor is not None:
+            self._copy_range("tsv", header=False)
+            return
         row, column = self.cursor_coordinate
-        values = self._rows[row]
+        values = self._shown[row]
         value = values[column] if column < len(values) else None
-        self.app.copy_to_clipboard(_copy_text(value))
+        self.app.copy_to_clipboard(cellrange.copy_text(value, cell_text))
         self._flash(f"Copied cell {self._columns[column][0]} of row {row + 1:,}")
 
     def action_copy_row(self) -> None:
-        if not self._rows:
+        if not self._shown:
             self.app.bell()
             return
+        if self._anchor is not None:
+            self._copy_range("tsv", header=False, whole_rows=True)
+            return
         row = self.cursor_coordinate[0]
-        fields = [_copy_text(value).replace("\t", " ").replace("\n", " ") for value in self._rows[row]]
-        self.app.copy_to_clipboard("\t".join(fields))
+        self.app.copy_to_clipboard(cellrange.as_tsv([self._shown[row]], cell_text))
         self._flash(f"Copied row {row + 1:,}")
+
+    def action_copy_as(self, fmt: str) -> None:
+        """The selection (else the row under the cursor) as CSV or Markdown, with a header."""
+        if not self._shown or not self._columns:
+            self.app.bell()
+            return
+        self._copy_range(fmt, header=True, whole_rows=self._anchor is None)
+
+    def action_select_rows(self) -> None:
+        """`V`: select whole rows from the cursor's; again: end the selection."""
+        if not self._shown:
+            self.app.bell()
+            return
+        if self._row_selection:
+            self._anchor, self._row_selection = None, False
+        else:
+            self._anchor, self._row_selection = self.cursor_coordinate, True
+        self.body.refresh()
+        self._update_status()
+
+    def action_sort(self) -> None:
+        """Sort by the cursor's column: ascending, then descending, then the result's own order."""
+        if not self._columns or self._error:
+            self.app.bell()
+            return
+        column = self.cursor_coordinate[1]
+        if self._sort is None or self._sort[0] != column:
+            self._sort = (column, False)
+        elif not self._sort[1]:
+            self._sort = (column, True)
+        else:
+            self._sort = None
+        self._view_changed()
+
+    def action_filter(self) -> None:
+        if not self._columns or self._error:
+            self.app.bell()
+            return
+        self._open_prompt(
+            "filter",
+            self._condition.source if self._condition is not None else "",
+            "Filter: a SQL condition (total > 100, name = bob); empty shows every row",
+        )
+
+    def action_search(self) -> None:
+        if not self._shown:
+            self.app.bell()
+            return
+        self._open_prompt("search", self._search.term if self._search is not None else "", "Search the loaded rows…")
+
+    def action_next_match(self, step: int) -> None:
+        search = self._search
+        if search is None:
+            self._flash("No search: / to search the loaded rows", error=True)
+            return
+        if search.searched < len(self._shown):
+            self._extend_search()
+        if not search.matches:
+            self._flash(f"No match for {search.term!r} in {_plural(len(self._shown), 'row')}", error=True)
+            return
+        here = self.cursor_coordinate
+        if search.current >= 0 and search.matches[search.current] == here:
+            index = (search.current + step) % len(search.matches)
+        elif step > 0:
+            index = bisect_right(search.matches, here) % len(search.matches)
+        else:
+            index = (bisect_right(search.matches, (here[0], here[1] - 1)) - 1) % len(search.matches)
+        self._go_to_match(index)
+
+    def action_view_cell(self) -> None:
+        if not self._shown or not self._columns:
+            self.app.bell()
+            return
+        from aishell.tui.widgets.cellviewer import CellViewer
+
+        row, column = self.cursor_coordinate
+        values = self._shown[row]
+        value = values[column] if column < len(values) else None
+        name, type_name = self._columns[column]
+        title = f"{name}{f' ({type_name})' if type_name else ''} · row {row + 1:,}"
+        self.app.push_screen(CellViewer(title, value, cell_text))
 
     def action_export(self) -> None:
         if not self._columns:
@@ -769,9 +1052,45 @@ class ResultsGrid(Widget):
     def _export_changed(self, event: Input.Changed) -> None:
         event.stop()
 
+    @on(Input.Submitted, "#results-prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        purpose, text = self._prompt_purpose, event.value.strip()
+        if purpose == "filter":
+            if not text:
+                self._condition = None
+            else:
+                try:
+                    self._condition = Condition.parse(text, [name for name, _ in self._columns])
+                except ConditionError as exc:
+                    self._flash(str(exc), error=True)
+                    return
+            self.close_prompt()
+            self._view_changed()
+        elif purpose == "search":
+            self.close_prompt()
+            self._start_search(text)
+
+    @on(Input.Changed, "#results-prompt")
+    def _prompt_changed(self, event: Input.Changed) -> None:
+        event.stop()
+
     # -- internals
 
-    def _reset(self) -> None:
+    def _reset(self, *, keep_view: bool = False) -> None:
+        if not keep_view:
+            self._sort = None
+            self._condition = None
+            self._view_pending = False
+            self._view_columns = []
+        self._view_where = ""
+        self._view_reason = ""
+        self._search = None
+        self._anchor = None
+        self._row_selection = False
+        self._to_end = False
+        self._complete = True
+        self.remove_class("-viewing")
         self._columns = []
         self._rows = RowStore()
         self._widths = []
@@ -786,6 +1105,7 @@ class ResultsGrid(Widget):
         self._status = ""
         self._first_rows_ms = None
         self._notice = ""
+        self._shown = self._rows
         self.remove_class("-message", "-error")
         body = self.body
         body.set_reactive(ResultsBody.cursor_row, 0)
@@ -817,6 +1137,11 @@ class ResultsGrid(Widget):
     def _recompute_offsets(self) -> None:
         cap = self.max_column_width
         self._widths = [max(1, min(width, cap)) for width in self._seen_widths]
+        if self._sort is not None and self._sort[0] < len(self._widths):
+            # Room for the ▲/▼ after the name.
+            column = self._sort[0]
+            name_width = cell_len(self._columns[column][0])
+            self._widths[column] = min(cap, max(self._widths[column], name_width + 2))
         offsets = [0]
         for width in self._widths:
             offsets.append(offsets[-1] + width + 2 * _CELL_PADDING)
@@ -827,7 +1152,7 @@ class ResultsGrid(Widget):
         if self._finished or self._need_pending or not self._columns or not self.is_mounted:
             return
         nearest = max(self.body.cursor_row, self.body.last_visible_row())
-        if nearest >= len(self._rows) - self.page_size:
+        if nearest >= len(self._shown) - self.page_size:
             self._need_pending = True
             self.post_message(self.NeedRows(self, self.page_size))
 
@@ -835,6 +1160,167 @@ class ResultsGrid(Widget):
         self._notice = ""
         self._update_status()
         self._check_need_rows()
+
+    # -- sort, filter, search, selection
+
+    def _view_changed(self) -> None:
+        """Sort or filter changed: exact on the rows loaded when all are, else asked of the server."""
+        self._search = None
+        self._anchor, self._row_selection = None, False
+        if self._finished or self._view_where == "loaded":
+            self._view_where = "loaded" if self._view_where == "loaded" else ""
+            self._apply_view()
+        else:
+            self._view_pending = True
+            self._view_columns = [name for name, _ in self._columns]
+            order = (self._columns[self._sort[0]][0], self._sort[1]) if self._sort is not None else None
+            where = self._condition.tree if self._condition is not None else None
+            self._notice = "Sorting and filtering on the server…"
+            self.post_message(self.ViewRequested(self, where, order))
+        self._recompute_offsets()
+        self._show_view_bar()
+        self.body.set_reactive(ResultsBody.cursor_row, 0)
+        self.body.update_virtual_size()
+        self.body.scroll_to(y=0, animate=False, immediate=True)
+        self.body.refresh()
+        self._update_status()
+
+    def _apply_view(self) -> None:
+        """Show the loaded rows through the sort and filter (all of them when neither is set)."""
+        rows = self._rows
+        if self._sort is None and self._condition is None:
+            self._shown = rows
+            return
+        positions = None
+        if self._condition is not None:
+            try:
+                positions = self._condition.filter(rows)
+            except ConditionError as exc:
+                self._condition = None
+                self._flash(str(exc), error=True)
+        if self._sort is not None:
+            column, descending = self._sort
+            subset = rows if positions is None else IndexedRows(rows, positions)
+            order = sort_order(subset, column, descending=descending)
+            positions = order if positions is None else array("q", (positions[index] for index in order))
+        self._shown = rows if positions is None else IndexedRows(rows, positions)
+
+    def _show_view_bar(self) -> None:
+        parts: list[str] = []
+        if self._condition is not None:
+            parts.append(f"Filter: {self._condition.text}")
+        if self._sort is not None and self._sort[0] < len(self._columns):
+            parts.append(f"Sort: {self._columns[self._sort[0]][0]} {'▼ desc' if self._sort[1] else '▲ asc'}")
+        if not parts:
+            self.remove_class("-viewing")
+            return
+        if self._view_pending:
+            parts.append("on the server…")
+        elif self._view_where == "server":
+            parts.append("whole result (on the server)")
+        elif self._view_where == "loaded" and self._view_reason:
+            parts.append(f"loaded rows only: {self._view_reason}")
+        elif not self._complete:
+            parts.append("loaded rows only (the result was stopped)")
+        else:
+            parts.append("whole result")
+        if self.is_mounted:
+            self.query_one("#results-view", Static).update(" · ".join(parts))
+        self.add_class("-viewing")
+
+    def _open_prompt(self, purpose: str, value: str, placeholder: str) -> None:
+        prompt = self.query_one("#results-prompt", Input)
+        self._prompt_purpose = purpose
+        prompt.placeholder = placeholder
+        prompt.value = value
+        prompt.cursor_position = len(value)
+        self.add_class("-prompting")
+        prompt.focus()
+
+    def _start_search(self, term: str) -> None:
+        if not term:
+            self._search = None
+            self.body.refresh()
+            self._update_status()
+            return
+        self._search = _Search(term, [], set(), 0)
+        self._extend_search()
+        if not self._search.matches:
+            self._flash(f"No match for {term!r} in {_plural(len(self._shown), 'row')}", error=True)
+            self.body.refresh()
+            return
+        here = self.cursor_coordinate
+        self._go_to_match(bisect_right(self._search.matches, (here[0], here[1] - 1)) % len(self._search.matches))
+
+    def _extend_search(self) -> None:
+        """Search the rows shown since the last search (case-insensitive, on the text shown)."""
+        search = self._search
+        assert search is not None
+        if self._view_where == "loaded" and search.searched:
+            search.matches, search.cells, search.searched, search.current = [], set(), 0, -1
+        needle = search.term.casefold()
+        shown = self._shown
+        for row in range(search.searched, len(shown)):
+            if len(search.matches) >= _SEARCH_CAP:
+                search.capped = True
+                break
+            for column, value in enumerate(shown[row]):
+                if needle in cell_text(value).casefold():
+                    search.matches.append((row, column))
+                    search.cells.add((row, column))
+        else:
+            search.searched = len(shown)
+
+    def _go_to_match(self, index: int) -> None:
+        search = self._search
+        assert search is not None
+        search.current = index
+        row, column = search.matches[index]
+        self._anchor = None
+        self.move_cursor(row, column)
+        self._notice = self._match_status()
+        self.body.refresh()
+        self._update_status()
+
+    def _match_status(self) -> str:
+        search = self._search
+        if search is None or search.current < 0:
+            return ""
+        total = f"{len(search.matches):,}{'+' if search.capped else ''}"
+        return f"match {search.current + 1:,} of {total} · {search.term!r}"
+
+    def _selection(self) -> tuple[range, range] | None:
+        """(rows, columns) selected, or None."""
+        if self._anchor is None:
+            return None
+        row, column = self.cursor_coordinate
+        rows = range(min(row, self._anchor[0]), max(row, self._anchor[0]) + 1)
+        if self._row_selection:
+            return rows, range(len(self._columns))
+        return rows, range(min(column, self._anchor[1]), max(column, self._anchor[1]) + 1)
+
+    def _selected_columns(self, row: int) -> range | tuple[()]:
+        selection = self._selection()
+        if selection is None or row not in selection[0]:
+            return ()
+        return selection[1]
+
+    def _copy_range(self, fmt: str, *, header: bool, whole_rows: bool = False) -> None:
+        selection = self._selection()
+        row, _ = self.cursor_coordinate
+        rows, columns = selection if selection is not None else (range(row, row + 1), range(len(self._columns)))
+        if whole_rows:
+            columns = range(len(self._columns))
+        if len(rows) > _COPY_ROWS_CAP:
+            self._flash(f"{len(rows):,} rows is too many to copy (at most {_COPY_ROWS_CAP:,}); export them instead", error=True)
+            return
+        names = [self._columns[column][0] for column in columns]
+        values = [[values[column] if column < len(values) else None for column in columns] for values in (self._shown[index] for index in rows)]
+        text = cellrange.render(fmt, names, values, cell_text)
+        self.app.copy_to_clipboard(text if fmt != "csv" else text.rstrip("\n"))
+        label = {"tsv": "", "csv": " as CSV", "markdown": " as Markdown"}[fmt]
+        what = _plural(len(rows), "row") if len(columns) == len(self._columns) else f"{len(rows) * len(columns):,} cells"
+        self._flash(f"Copied {what}{label}")
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -859,8 +1345,12 @@ class ResultsGrid(Widget):
         parts: list[str] = []
         if self._columns:
             loaded = len(self._rows)
-            if self._rowcount is not None and self._rowcount > loaded:
+            if self._shown is not self._rows:
+                parts.append(f"{len(self._shown):,} of {_plural(loaded, 'row')} shown")
+            elif self._rowcount is not None and self._rowcount > loaded:
                 parts.append(f"{loaded:,} of {_plural(self._rowcount, 'row')} loaded")
+            elif not self._complete:
+                parts.append(f"{loaded:,} loaded of more")
             else:
                 parts.append(_plural(loaded, "row"))
         elif self._rowcount is not None and self._rowcount >= 0 and not self._status:
@@ -883,12 +1373,19 @@ class ResultsGrid(Widget):
             if self._rows:
                 text += f" · {_plural(len(self._rows), 'row')} so far"
             return text
+        if self._to_end:
+            seconds = time.monotonic() - self._to_end_since
+            return f"Fetching to the end… {_plural(len(self._rows), 'row')} loaded · {seconds:.1f} s · Esc stops"
         if self._finished:
             return self._final_status_text()
         if self._columns:
             text = f"{_plural(len(self._rows), 'row')} loaded · more rows available"
+            if self._shown is not self._rows:
+                text = f"{len(self._shown):,} of {text}"
             if self._first_rows_ms is not None:
                 text += f" · first rows in {format_elapsed(self._first_rows_ms)}"
+            if self.held:
+                text += f" · {self.held}"
             return text
         return "No results yet"
 
@@ -897,12 +1394,17 @@ class ResultsGrid(Widget):
             return
         self.query_one("#results-status", Static).update(self._status_text())
         position = ""
-        if self._rows and self._columns and not self._error:
+        if self._shown and self._columns and not self._error:
             row, column = self.cursor_coordinate
             position = (
-                f"row {row + 1:,}/{len(self._rows):,}{'' if self._finished else '+'}"
+                f"row {row + 1:,}/{len(self._shown):,}{'' if self._finished else '+'}"
                 f" · {self._columns[column][0]}"
             )
             if self._columns[column][1]:
                 position += f" ({self._columns[column][1]})"
+            selection = self._selection()
+            if selection is not None:
+                rows, columns = selection
+                size = _plural(len(rows), "row") if self._row_selection else f"{len(rows):,}×{len(columns):,} cells"
+                position = f"{size} selected · y copy, C CSV, M Markdown · " + position
         self.query_one("#results-position", Static).update(position)
