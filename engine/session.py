@@ -484,6 +484,30 @@ class Session:
                     if self._pin is not None:
                         self._tx_plans.append(plan)
 
+    @contextlib.asynccontextmanager
+    async def transfer(self, statement: str) -> AsyncIterator[Connection]:
+        """A connection for a bulk copy (``\\copy``, see :mod:`engine.copy`), checked as
+        ``statement``, the COPY it stands for (``COPY t FROM STDIN``, ``COPY (q) TO STDOUT``):
+        refused where that would be (into a table in a read-only session), the cache told what it
+        writes, and :meth:`cancel` reaches it.
+
+        Raises ReadOnlyViolation, ConnectionLost, PoolTimeout.
+        """
+        plan = _plan(statement, self.driver.dialect)
+        _refuse_unsendable(statement, plan, self._read_only)
+        cache = self._cache
+        async with self._lease(write=plan.writer, stateless=plan.stateless) as conn:
+            running = Running(statement, conn, time.monotonic())
+            self._running_list.append(running)
+            try:
+                yield conn
+            finally:
+                self._running_list.remove(running)
+                if cache is not None and not plan.cacheable:
+                    cache.applied(plan)
+                    if self._pin is not None:
+                        self._tx_plans.append(plan)
+
     async def cancel(self) -> bool:
         """Cancel every statement this session is running, on the server.
 

@@ -6,7 +6,7 @@ outlives a ``\\c`` to another database) and hands it to every command.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(slots=True)
@@ -17,3 +17,7 @@ class Context:
     """The :class:`~aishell.engine.session.Session` (replaced on ``\\c``)."""
     variables: dict[str, str] = field(default_factory=dict)
     """psql's variables (``\\set NAME value``), interpolated as ``:NAME``, ``:'NAME'``, ``:"NAME"``."""
+    output: str | None = None
+    """``\\o FILE``: the file results are appended to instead of shown (None: shown)."""
+    progress: Callable[[int, int, int | None], None] | None = None
+    """Told how far a long command (``\\copy``) is: rows, bytes, the file's size when known."""

@@ -151,6 +151,9 @@ class Driver(Protocol):
     HYPOTHETICAL_INDEXES: bool
     """The planner can cost indexes that do not exist (PostgreSQL with HypoPG), so index advice
     can be verified rather than only proposed by the rules."""
+    COPY: bool
+    """Connections bulk-copy between a table or query and a file (``copy_out``/``copy_in``, see
+    :mod:`engine.drivers.copy`): ``\\copy`` is offered."""
 
     async def connect(self) -> Connection:
         """Open a connection.

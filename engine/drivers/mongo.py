@@ -80,6 +80,7 @@ class MongoDriver:
     POOLED = False
     MANUAL_COMMIT = False
     HYPOTHETICAL_INDEXES = False
+    COPY = False
 
     def __init__(
         self,

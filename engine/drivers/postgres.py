@@ -43,6 +43,7 @@ class PostgresDriver:
     POOLED = True
     MANUAL_COMMIT = True
     HYPOTHETICAL_INDEXES = True
+    COPY = True
 
     def __init__(
         self,
@@ -167,6 +168,18 @@ class PostgresConnection:
 
     def stream(self, sql: str, params: Params = None, *, page_size: int = 1000) -> "_PostgresStream":
         return _PostgresStream(self, sql, tuple(params or ()), page_size)
+
+    async def copy_out(self, query: str, sink: Any, options: Any, progress: Any = None) -> int:
+        """See :mod:`engine.drivers.copy`."""
+        from aishell.engine.drivers.copy import postgres_copy_out
+
+        return await postgres_copy_out(self, query, sink, options, *([progress] if progress else []))
+
+    async def copy_in(self, table: tuple[str | None, str], columns: Any, source: Any, options: Any, progress: Any = None) -> int:
+        """See :mod:`engine.drivers.copy`."""
+        from aishell.engine.drivers.copy import postgres_copy_in
+
+        return await postgres_copy_in(self, table, columns, source, options, *([progress] if progress else []))
 
     async def cancel(self) -> bool:
         """Cancel through ``pg_cancel_backend`` on a side connection (works from any task)."""

@@ -41,6 +41,7 @@ class SQLiteDriver:
     POOLED = True
     MANUAL_COMMIT = True
     HYPOTHETICAL_INDEXES = False
+    COPY = True
 
     def __init__(self, target: str, *, read_only: bool = False, create: bool = False, busy_timeout: float = 5.0) -> None:
         self.path = sqlite_path(target)
@@ -137,6 +138,18 @@ class SQLiteConnection:
 
     def stream(self, sql: str, params: Params = None, *, page_size: int = 1000) -> "_SQLiteStream":
         return _SQLiteStream(self, sql, tuple(params or ()), page_size)
+
+    async def copy_out(self, query: str, sink: Any, options: Any, progress: Any = None) -> int:
+        """See :mod:`engine.drivers.copy`."""
+        from aishell.engine.drivers.copy import sqlite_copy_out
+
+        return await sqlite_copy_out(self, query, sink, options, *([progress] if progress else []))
+
+    async def copy_in(self, table: tuple[str | None, str], columns: Any, source: Any, options: Any, progress: Any = None) -> int:
+        """See :mod:`engine.drivers.copy`."""
+        from aishell.engine.drivers.copy import sqlite_copy_in
+
+        return await sqlite_copy_in(self, table, columns, source, options, *([progress] if progress else []))
 
     async def cancel(self) -> bool:
         if not self._running or self._closed:

@@ -21,6 +21,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from aishell.engine import commands
 from aishell.engine.config import Settings
 from aishell.engine.drivers.postgres import PostgresDriver
 from aishell.engine.drivers.sqlite import SQLiteDriver
@@ -28,6 +29,10 @@ from aishell.engine.errors import ReadOnlyViolation
 from aishell.engine.session import Session
 
 AISHELL = [sys.executable, "-m", "aishell.tui.cli"]
+COPY_FILE = Path(__file__).with_name("read_only_copy.csv")
+"""The rows a ``\\copy … FROM`` attack would load (two valid rows)."""
+COPY_OUT = f"/tmp/aishell-ro-out-{uuid.uuid4().hex[:8]}"
+"""Where a read-only ``\\copy … TO`` writes (on this side: a client file)."""
 MARK = f"/tmp/aishell-ro-{uuid.uuid4().hex[:8]}"
 """Files an attack would create on the server's machine (the cluster runs as another OS user,
 which can write to /tmp)."""
@@ -56,6 +61,7 @@ PG_ATTACKS = [
     ("copy from program", [(f"COPY t FROM PROGRAM 'touch {MARK}-from'", "FROM PROGRAM")]),
     ("copy to a server file", [(f"COPY t TO '{MARK}-file'", "writes a file on the server")]),
     ("copy from stdin", [("COPY t FROM STDIN", "COPY … FROM writes rows")]),
+    ("\\copy from a client file", [("\\copy t FROM '{copy_file}'", "COPY … FROM writes rows"), ("\\copy t FROM '{copy_file}' csv", "COPY … FROM writes rows")]),
     ("alter system", [("ALTER SYSTEM SET work_mem = '7MB'", "ALTER SYSTEM")]),
     ("lo_create", [("SELECT lo_create(0)", "lo_create()")]),
     ("lo_import", [("SELECT lo_import('/etc/hostname')", "lo_import()")]),
@@ -86,6 +92,7 @@ PG_ATTACKS = [
 ]
 
 PG_ALLOWED = [
+    ("\\copy to a client file", [("\\copy (SELECT a FROM t) TO '{copy_out}' csv header", "ok"), ("\\copy t TO '{copy_out}'", "ok")]),
     ("select", [("SELECT count(*) FROM t", "ok")]),
     ("explain", [("EXPLAIN SELECT * FROM t", "ok")]),
     ("explain analyze", [("EXPLAIN ANALYZE SELECT * FROM t", "ok")]),
@@ -151,9 +158,11 @@ def ro_settings() -> Settings:
 
 async def run_steps(session: Session, steps: list[tuple[str, str]], victim_pid: int, *, stream: bool = False) -> None:
     for sql, expected in steps:
-        sql = sql.replace("{victim}", str(victim_pid))
+        sql = sql.replace("{victim}", str(victim_pid)).replace("{copy_file}", str(COPY_FILE)).replace("{copy_out}", f"{COPY_OUT}-{uuid.uuid4().hex[:6]}")
         try:
-            if stream:
+            if sql.startswith("\\"):  # psql's client-side commands (\copy) run through the command table
+                await commands.run(commands.Context(session), sql)
+            elif stream:
                 async with session.stream(sql) as rows:
                     async for _ in rows:
                         pass
@@ -215,6 +224,7 @@ async def test_the_attacks_are_real_without_read_only(pg_fresh_db):
         # the program reads what COPY writes: one that does not (touch) may close the pipe first
         await session.execute(f"COPY t TO PROGRAM 'cat > {MARK}-control'")
         assert (await session.execute("SELECT count(*) FROM t")).rows == [(1,)]
+        assert (await commands.run(commands.Context(session), f"\\copy t FROM '{COPY_FILE}'")).status == "COPY 2"
         assert (await session.execute("SELECT lo_create(0) > 0")).rows == [(True,)]
     assert Path(f"{MARK}-control").exists()
     os.unlink(f"{MARK}-control")
@@ -274,6 +284,7 @@ SQLITE_ATTACKS = [
     ("user version", [("PRAGMA user_version = 7", "PRAGMA user_version")]),
     ("insert", [("INSERT INTO t VALUES (2)", "read-only")]),
     ("create temp table", [("CREATE TEMP TABLE scratch (a)", "CREATE TEMP TABLE")]),
+    ("\\copy from a client file", [("\\copy t FROM '{copy_file}' WITH (FORMAT csv)", "COPY … FROM writes rows")]),
     ("script", [("SELECT 1; ATTACH '{dir}/new.db' AS n; CREATE TABLE n.x (a)", "ATTACH")]),
 ]
 SQLITE_ALLOWED = [

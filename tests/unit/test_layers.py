@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("statements", ("statements",)),
     ("analysis and memory", ("analyzer", "memory")),
     ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate")),
-    ("session", ("session", "transaction")),
+    ("session", ("session", "transaction", "copy")),
     # psql's backslash commands, for every front end
     ("commands", ("commands",)),
     ("benchmarks", ("bench",)),
