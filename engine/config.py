@@ -152,6 +152,9 @@ class UISettings:
     """Seconds after the last keystroke before the suggestions update."""
     metrics_interval: float = 0.5
     """Seconds between metrics refreshes."""
+    cursor_rest: float = 10.0
+    """Seconds without a key or click after which the text cursor stops blinking (it blinks
+    again at the next one): an idle workbench writes nothing to its terminal. 0: never blinks."""
     confirm_destructive: bool = True
     """Ask before DROP, TRUNCATE, DELETE/UPDATE without WHERE."""
 

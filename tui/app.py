@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from aishell.engine.config import Settings
 from aishell.engine.errors import AishellError
 from aishell.tui.compat import textual as compat
+from aishell.tui.cursor_rest import CursorRest
 from aishell.tui.messages import ConnectionChanged, ConnectRequested, Reconnected
 from aishell.tui.themes import choose_theme, load_themes
 
@@ -69,6 +70,8 @@ class AishellApp(App[int]):
             self.theme_errors.append(f"unknown theme {theme!r}; available: {', '.join(sorted(n for n in self.available_themes if n.startswith('aishell')))}")
         if self.settings.keys:
             compat.set_keymap(self, self.settings.keys)
+        self.cursor_rest = CursorRest(self, self.settings.ui.cursor_rest)
+        """Stops the cursor blinking while nobody types (an idle workbench writes nothing)."""
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -79,6 +82,7 @@ class AishellApp(App[int]):
 
     def on_mount(self) -> None:
         self.call_after_refresh(_after_first_frame)
+        self.cursor_rest.start()
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
             self.set_interval(1.0, self._exit_if_terminal_gone, name="terminal-watch")
         for error in self.theme_errors:
@@ -90,6 +94,11 @@ class AishellApp(App[int]):
         else:
             self._follow(self.session)
             self._main_screen().post_message(Reconnected(self.session.display_url, self.session.read_only))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.Paste)) and not event.is_forwarded:
+            self.cursor_rest.input_seen()
+        await super().on_event(event)
 
     def _exit_if_terminal_gone(self) -> None:
         """Quit when the terminal hung up (SSH dropped, tmux killed) but no SIGHUP reached us,

@@ -1,8 +1,10 @@
 """Metrics pane: live connection-pool and result-cache figures with sparklines.
 
 The app calls ``update_metrics`` with the latest snapshots (twice a second); the pane keeps a
-short history for the sparklines (acquire latency p95, connections in use, cache hit rate per
-interval). A missing snapshot shows a clear "not available" state; a missing key shows "–".
+short history for the sparklines (acquire latency p95, connections in use, cache hit rate) of
+the intervals in which the pool or the cache was used, so an idle pane stands still and writes
+nothing to the terminal; a figure is redrawn only when it changes. A missing snapshot shows a
+clear "not available" state; a missing key shows "–".
 Nothing is ever estimated or made up. Figures are `label value` cells laid out as many a line as
 the pane is wide (one a line in a narrow side pane); waiters, timeouts and errors stand out.
 
@@ -167,8 +169,13 @@ class MetricsPane(VerticalScroll, can_focus=True):
         self._in_use: deque[float] = deque(maxlen=history)
         self._hit_rate: deque[float] = deque(maxlen=history)
         self._previous_lookups: tuple[float, float] | None = None
+        self._previous_activity: tuple[float | None, ...] | None = None
         self._pool_pairs: list[_Pair] = []
         self._cache_pairs: list[_Pair] = []
+        self._shown: dict[str, object] = {}
+        """What each figure's widget shows now: a figure is written only when it changes, so
+        an idle pane writes nothing to the terminal (every repaint crosses the SSH link)."""
+        self._snapshots: tuple[Mapping[str, Any] | None, Mapping[str, Any] | None] | None = None
         self.add_class("-no-pool", "-no-cache")
 
     def compose(self) -> ComposeResult:
@@ -198,9 +205,28 @@ class MetricsPane(VerticalScroll, can_focus=True):
     # -- public API
 
     def update_metrics(self, pool: Mapping[str, Any] | None, cache: Mapping[str, Any] | None) -> None:
-        """Show these snapshots (None: not available) and extend the sparkline history."""
-        self._show_pool(_as_mapping(pool))
-        self._show_cache(_as_mapping(cache))
+        """Show these snapshots (None: not available) and extend the sparkline history.
+
+        While the pane is hidden (another tab, insights folded) only the history grows; the
+        figures are drawn when it shows again."""
+        pool, cache = _as_mapping(pool), _as_mapping(cache)
+        self._record(pool, cache)
+        self._snapshots = (pool, cache)
+        if self._on_screen():
+            self._draw()
+
+    def on_show(self) -> None:
+        if self._snapshots is not None:
+            self._draw()
+
+    def _on_screen(self) -> bool:
+        """Shown on the screen now: this pane and every container above it displayed."""
+        return self.is_mounted and all(node.display for node in (self, *self.ancestors_with_self) if hasattr(node, "display"))
+
+    def _draw(self) -> None:
+        pool, cache = self._snapshots
+        self._show_pool(pool)
+        self._show_cache(cache)
 
     def reset_history(self) -> None:
         """Forget the sparkline history."""
@@ -208,18 +234,74 @@ class MetricsPane(VerticalScroll, can_focus=True):
         self._in_use.clear()
         self._hit_rate.clear()
         self._previous_lookups = None
+        self._previous_activity = None
         for spark_id in ("#spark-latency", "#spark-in-use", "#spark-hit-rate"):
+            self._shown.pop(spark_id, None)
             self.query_one(spark_id, Sparkline).data = []
         for last_id in ("#last-latency", "#last-in-use", "#last-hit-rate"):
-            self.query_one(last_id, Static).update(_DASH)
+            self._show(last_id, _DASH)
 
     def action_reset_history(self) -> None:
         self.reset_history()
 
     # -- internals
 
+    def _record(self, pool: Mapping[str, Any] | None, cache: Mapping[str, Any] | None) -> None:
+        """Extend the sparkline histories with this interval's samples."""
+        activity = None if pool is None else (_number(pool, "acquisitions"), _number(pool, "releases"), _number(pool, "in_use"))
+        if pool is not None and (activity != self._previous_activity or activity == (None, None, None)):
+            # Only intervals in which the pool did something: an idle pool's lines stand still.
+            self._previous_activity = activity
+            p95, in_use = latency_ms(pool, "p95"), _number(pool, "in_use")
+            if p95 is not None:
+                self._latency.append(p95)
+            if in_use is not None:
+                self._in_use.append(float(in_use))
+        if cache is None:
+            self._previous_lookups = None
+            return
+        hits, misses, hit_rate = _number(cache, "hits"), _number(cache, "misses"), _number(cache, "hit_rate")
+        if hit_rate is None and hits is not None and misses is not None and hits + misses:
+            hit_rate = hits / (hits + misses)
+        # Hit rate over the last interval (only when there were lookups in it).
+        if hits is not None and misses is not None:
+            if self._previous_lookups is not None:
+                delta_hits = hits - self._previous_lookups[0]
+                delta_total = delta_hits + misses - self._previous_lookups[1]
+                if delta_total > 0 and delta_hits >= 0:
+                    self._hit_rate.append(delta_hits / delta_total * 100)
+            elif hit_rate is not None and hits + misses:
+                self._hit_rate.append(hit_rate * 100)
+            self._previous_lookups = (hits, misses)
+        elif hit_rate is not None:
+            self._hit_rate.append(hit_rate * 100)
+
+    def _show(self, target: str, content: str | Text) -> None:
+        """Write ``content`` into the Static ``target`` if it shows something else now."""
+        key = content.markup if isinstance(content, Text) else content
+        if self._shown.get(target) != key:
+            self._shown[target] = key
+            self.query_one(target, Static).update(content)
+
+    def _show_series(self, target: str, series: deque[float]) -> None:
+        """Give the sparkline ``target`` its history, unless the picture would not change: a
+        flat line stays the same flat line as it grows (an idle pool draws nothing)."""
+        values = list(series)
+        flat = values[0] if values and min(values) == max(values) else None
+        if flat is not None and self._shown.get(target) == ("flat", flat):
+            return
+        self._shown[target] = ("flat", flat) if flat is not None else ("data", None)
+        self.query_one(target, Sparkline).data = values
+
+    def _show_classes(self, target: str, wanted: str) -> None:
+        """Give ``target`` the state class ``wanted`` (one of its ``-state`` classes)."""
+        if self._shown.get(f"{target}.class") != wanted:
+            self._shown[f"{target}.class"] = wanted
+            widget = self.query_one(target)
+            widget.remove_class("-closed", "-open", "-half-open", "-unknown")
+            widget.add_class(wanted)
+
     def _show_pool(self, pool: Mapping[str, Any] | None) -> None:
-        breaker = self.query_one("#breaker", Static)
         if pool is None:
             self.add_class("-no-pool")
             return
@@ -229,7 +311,7 @@ class MetricsPane(VerticalScroll, can_focus=True):
         in_use, size, max_size = get("in_use"), get("size"), get("max_size")
         backend = pool.get("backend")
         title = "Connection pool" + (f" · {backend}" if isinstance(backend, str) and backend else "")
-        self.query_one("#pool-title", Static).update(title)
+        self._show("#pool-title", title)
         occupancy = f"{_count(in_use)} of {_count(size)}" + (f" (max {_count(max_size)})" if max_size is not None else "")
         pairs: list[_Pair] = [
             ("in use", occupancy, False),
@@ -250,29 +332,25 @@ class MetricsPane(VerticalScroll, can_focus=True):
         self._render_pairs("#pool-body", pairs)
 
         state = pool.get("breaker")
-        breaker.remove_class("-closed", "-open", "-half-open", "-unknown")
         if isinstance(state, str) and state in ("closed", "open", "half-open"):
             failures = get("breaker_failures")
             suffix = f" · {int(failures)} failures" if failures else ""
-            breaker.update(f"breaker {state.upper()}{suffix}")
-            breaker.add_class(f"-{state}")
+            self._show("#breaker", f"breaker {state.upper()}{suffix}")
+            self._show_classes("#breaker", f"-{state}")
         else:
-            breaker.update("")
-            breaker.add_class("-unknown")
+            self._show("#breaker", "")
+            self._show_classes("#breaker", "-unknown")
 
         if p95 is not None:
-            self._latency.append(p95)
-            self.query_one("#spark-latency", Sparkline).data = list(self._latency)
-            self.query_one("#last-latency", Static).update(_ms(p95))
+            self._show_series("#spark-latency", self._latency)
+            self._show("#last-latency", _ms(p95))
         if in_use is not None:
-            self._in_use.append(float(in_use))
-            self.query_one("#spark-in-use", Sparkline).data = list(self._in_use)
-            self.query_one("#last-in-use", Static).update(_count(in_use))
+            self._show_series("#spark-in-use", self._in_use)
+            self._show("#last-in-use", _count(in_use))
 
     def _show_cache(self, cache: Mapping[str, Any] | None) -> None:
         if cache is None:
             self.add_class("-no-cache")
-            self._previous_lookups = None
             return
         self.remove_class("-no-cache")
         get = lambda key: _number(cache, key)  # noqa: E731
@@ -294,19 +372,9 @@ class MetricsPane(VerticalScroll, can_focus=True):
             pairs.append(("uncacheable", _count(get("uncacheable")), False))
         self._cache_pairs = pairs
         self._render_pairs("#cache-body", pairs)
-
-        # Hit rate over the last interval (only when there were lookups in it).
-        if hits is not None and misses is not None:
-            if self._previous_lookups is not None:
-                delta_hits = hits - self._previous_lookups[0]
-                delta_total = delta_hits + misses - self._previous_lookups[1]
-                if delta_total > 0 and delta_hits >= 0:
-                    self._push_hit_rate(delta_hits / delta_total)
-            elif hit_rate is not None and hits + misses:
-                self._push_hit_rate(hit_rate)
-            self._previous_lookups = (hits, misses)
-        elif hit_rate is not None:
-            self._push_hit_rate(hit_rate)
+        if self._hit_rate:
+            self._show_series("#spark-hit-rate", self._hit_rate)
+            self._show("#last-hit-rate", f"{self._hit_rate[-1] / 100:.1%}")
 
     def on_resize(self) -> None:
         if self._pool_pairs:
@@ -331,9 +399,4 @@ class MetricsPane(VerticalScroll, can_focus=True):
             text.append(value.ljust(value_width) if (index + 1) % per_line else value, style=alert_style if alert else "")
             if (index + 1) % per_line and index + 1 < len(pairs):
                 text.append("   ")
-        self.query_one(target, Static).update(text)
-
-    def _push_hit_rate(self, rate: float) -> None:
-        self._hit_rate.append(rate * 100)
-        self.query_one("#spark-hit-rate", Sparkline).data = list(self._hit_rate)
-        self.query_one("#last-hit-rate", Static).update(f"{rate:.1%}")
+        self._show(target, text)
