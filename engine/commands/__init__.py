@@ -11,7 +11,7 @@ commands of one concern (catalog listings in :mod:`.describe`, display and conne
 
 from __future__ import annotations
 
-from aishell.engine.commands import describe, settings  # noqa: F401  (registers the commands)
+from aishell.engine.commands import describe, edit, settings  # noqa: F401  (registers the commands)
 from aishell.engine.commands import files  # noqa: F401  (registers \copy and \o)
 from aishell.engine.commands.context import Context
 from aishell.engine.commands.describe import size_pretty

@@ -248,8 +248,10 @@ async def test_buffers_persist_format_comment_find(demo_db, aishell_home):
         editor = app2.screen.query_one("#editor")
         assert editor.buffer_names == ["query 1", "query 2"]
         assert editor.text.startswith("SELECT")
-        await pilot.press("alt+w")
-        assert editor.buffer_names == ["query 2"]
+        await pilot.press("alt+w")  # its text is in no file: asked first
+        await until(pilot, lambda: type(app2.screen).__name__ == "QuestionScreen", what="the question")
+        await pilot.press("y")
+        await until(pilot, lambda: editor.buffer_names == ["query 2"], what="closed")
 
 
 async def test_pane_keys_focus_hide_maximize(demo_db):

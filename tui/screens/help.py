@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Label
 
 from aishell.engine.commands import COMMANDS
 from aishell.tui.compat.textual import keymap
+from aishell.tui.keys import keys_label
 
 
 def binding_rows(app: App) -> list[tuple[str, str, str, str]]:
@@ -32,19 +33,8 @@ def binding_rows(app: App) -> list[tuple[str, str, str, str]]:
                 continue
             seen.add(binding.id)
             area = binding.id.split(".", 1)[0].capitalize()
-            rows.append((area, _pretty(remapped.get(binding.id, binding.key)), binding.tooltip or binding.description, binding.id))
+            rows.append((area, keys_label(remapped.get(binding.id, binding.key)), binding.tooltip or binding.description, binding.id))
     return rows
-
-
-def _pretty(keys: str) -> str:
-    """``ctrl+j,f5`` -> ``Ctrl-J / F5``."""
-    names = {"ctrl": "Ctrl", "alt": "Alt", "shift": "Shift", "escape": "Esc", "enter": "Enter", "pageup": "PgUp",
-             "pagedown": "PgDn", "underscore": "_", "slash": "/", "space": "Space", "@": "Space"}
-    out = []
-    for key in keys.split(","):
-        parts = [p for p in key.strip().split("+") if p]
-        out.append("-".join(names.get(p, p.upper() if len(p) <= 3 else p.capitalize()) for p in parts))
-    return " / ".join(out)
 
 
 class HelpScreen(ModalScreen[None]):

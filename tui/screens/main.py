@@ -432,12 +432,23 @@ class MainScreen(Screen):
             self.notify(f"Timing is {'on' if self.timing else 'off'}.", timeout=2)
         elif outcome.action == "connect":
             self.app.post_message(ConnectRequested(outcome.argument))
+        elif outcome.action == "edit":
+            from aishell.tui.screens.buffer_actions import edit_externally
+
+            edit_externally(self, self.query_one(EditorPane))
         else:
             grid.clear()
             grid.set_columns(outcome.columns)
             if outcome.rows:
                 grid.append_rows(outcome.rows)
             grid.finish(len(outcome.rows), message.elapsed_ms if self.timing else None, outcome.status)
+
+    @on(EditorPane.BufferRequested)
+    def _buffer_requested(self, event: EditorPane.BufferRequested) -> None:
+        event.stop()
+        from aishell.tui.screens.buffer_actions import handle
+
+        handle(self, event)
 
     @on(ResultsGrid.ExportRequested)
     def _export(self, event: ResultsGrid.ExportRequested) -> None:

@@ -14,10 +14,14 @@ Never imports ``engine``. The app gives it plain data and listens to its message
     EditorPane.RunRequested(sql, line, column, scope)   # scope: statement | selection | buffer;
                                                         # line/column: 1-based start of sql
     EditorPane.StatementChanged(sql, line, column)      # statement under the cursor (debounce upstream)
+    EditorPane.BufferRequested(kind, index, name, text, path)   # close/rename/open/save: the screen
+                # asks the user and answers with close_buffer, rename_buffer, open_buffer, saved_to
 
 Keys (binding ids): ctrl+n new buffer [editor.new_buffer], alt+w close [editor.close_buffer],
-ctrl+pagedown/alt+right next [editor.next_buffer], ctrl+pageup/alt+left previous
-[editor.prev_buffer], f4 format [editor.format], ctrl+/ (ctrl+_) comment toggle
+alt+n rename [editor.rename_buffer], alt+shift+left/right or ctrl+shift+pageup/pagedown move
+the buffer's tab [editor.move_buffer_left/right], alt+o open a .sql file [editor.open_file],
+ctrl+s save to a .sql file [editor.save_file], ctrl+pagedown/alt+right next [editor.next_buffer],
+ctrl+pageup/alt+left previous [editor.prev_buffer], f4 format [editor.format], ctrl+/ (ctrl+_) comment toggle
 [editor.toggle_comment], ctrl+f find [editor.find], f3 find next [editor.find_next],
 ctrl+space complete [editor.complete]. Running is the app's key (it owns the Session).
 
@@ -37,12 +41,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, OptionList, Tab, Tabs, TextArea
+from textual.widgets import Input, OptionList, TextArea
 from textual.widgets.option_list import Option
 from textual.widgets.text_area import Selection, TextAreaTheme
 
 from aishell.tui.completion import Catalog, Completion, complete
 from aishell.tui.sqltext import format_sql, location_of, offset_of, statement_at, toggle_comment, tokenize
+from aishell.tui.widgets.buffer_strip import BufferStrip
 
 
 class BufferStore(Protocol):
@@ -205,6 +210,12 @@ class SqlTextArea(TextArea):
             await super()._on_key(event)
             return
         key = event.key
+        if key.startswith("alt+"):
+            # A terminal sends Alt-W as ESC w, which arrives as alt+w carrying the character w:
+            # a key with Alt is a command (a binding of the pane or the screen), never text:
+            # skip TextArea's insert, let the key bubble on to the bindings.
+            event.prevent_default()
+            return
         if pane.menu.display and key in ("down", "up", "tab", "enter", "escape"):
             # A key that arrives before the menu caught up with the typing (a fast typist, a
             # paste) only brings the menu up to date: a menu never applies to text typed after
@@ -246,6 +257,8 @@ class Buffer:
     name: str
     text: str = ""
     cursor: tuple[int, int] = (0, 0)
+    path: str | None = None
+    """The .sql file the buffer was opened from or saved to (None: only in the buffers file)."""
 
 
 class EditorPane(Vertical):
@@ -253,7 +266,12 @@ class EditorPane(Vertical):
 
     BINDINGS = [
         Binding("ctrl+n", "new_buffer", "New buffer", id="editor.new_buffer", tooltip="Open a new, empty buffer"),
-        Binding("alt+w", "close_buffer", "Close buffer", id="editor.close_buffer", tooltip="Close the current buffer"),
+        Binding("alt+w", "close_buffer", "Close buffer", id="editor.close_buffer", tooltip="Close the current buffer (asks when its text is not saved to a file)"),
+        Binding("alt+n", "rename_buffer", "Rename", show=False, id="editor.rename_buffer", tooltip="Rename the current buffer"),
+        Binding("alt+shift+left,ctrl+shift+pageup", "move_buffer(-1)", "Move left", show=False, id="editor.move_buffer_left", tooltip="Move the current buffer's tab one place left"),
+        Binding("alt+shift+right,ctrl+shift+pagedown", "move_buffer(1)", "Move right", show=False, id="editor.move_buffer_right", tooltip="Move the current buffer's tab one place right"),
+        Binding("alt+o", "open_file", "Open", show=False, id="editor.open_file", tooltip="Open a .sql file in a new buffer"),
+        Binding("ctrl+s", "save_file", "Save", show=False, id="editor.save_file", tooltip="Save the current buffer to a .sql file"),
         Binding("ctrl+pagedown,alt+right", "next_buffer", "Next buffer", show=False, id="editor.next_buffer", tooltip="Switch to the next buffer"),
         Binding("ctrl+pageup,alt+left", "prev_buffer", "Previous buffer", show=False, id="editor.prev_buffer", tooltip="Switch to the previous buffer"),
         Binding("f4", "format", "Format", id="editor.format", tooltip="Pretty-print the statement under the cursor (or the selection)"),
@@ -290,6 +308,22 @@ class EditorPane(Vertical):
         def control(self) -> "EditorPane":
             return self.editor
 
+    @dataclass
+    class BufferRequested(Message):
+        """Buffer ``index`` needs the user or a file: ``kind`` is close (its text may be lost),
+        rename, open (a file into a new buffer) or save (to ``path`` or a file to choose)."""
+
+        editor: "EditorPane"
+        kind: str
+        index: int
+        name: str
+        text: str
+        path: str | None
+
+        @property
+        def control(self) -> "EditorPane":
+            return self.editor
+
     def __init__(self, *, buffers: BufferStore | None = None, dialect: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self._store = buffers
@@ -307,13 +341,12 @@ class EditorPane(Vertical):
         self._switching = False
         self._area: SqlTextArea | None = None
         self._just_completed = False
-        self._generation = 0
         self._load()
 
     # -- composition ------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Tabs(*[Tab(b.name, id=self._tab_id(i)) for i, b in enumerate(self._buffers)], active=self._tab_id(self._active), id="buffer-tabs")
+        yield BufferStrip(self.buffer_names, self._active, id="buffer-tabs")
         area = self._area = SqlTextArea(
             self._buffers[self._active].text,
             id="sql",
@@ -448,7 +481,8 @@ class EditorPane(Vertical):
             for item in data.get("buffers", []):
                 if isinstance(item, dict) and isinstance(item.get("text"), str):
                     cursor = item.get("cursor") or [0, 0]
-                    buffers.append(Buffer(str(item.get("name") or f"query {len(buffers) + 1}"), item["text"], (int(cursor[0]), int(cursor[1]))))
+                    path = item.get("path")
+                    buffers.append(Buffer(str(item.get("name") or f"query {len(buffers) + 1}"), item["text"], (int(cursor[0]), int(cursor[1])), path if isinstance(path, str) else None))
         self._buffers = buffers or [Buffer("query 1", "")]
         active = data.get("active", 0) if isinstance(data, dict) else 0
         self._active = active if isinstance(active, int) and 0 <= active < len(self._buffers) else 0
@@ -461,7 +495,7 @@ class EditorPane(Vertical):
         self._sync_current()
         payload = {
             "active": self._active,
-            "buffers": [{"name": b.name, "text": b.text, "cursor": list(b.cursor)} for b in self._buffers],
+            "buffers": [{"name": b.name, "text": b.text, "cursor": list(b.cursor), **({"path": b.path} if b.path else {})} for b in self._buffers],
         }
         try:
             self._store.save(payload, self._dialect)
@@ -481,55 +515,121 @@ class EditorPane(Vertical):
             return
         self._sync_current()
         self._active = index
-        self._switching = True
-        area = self.text_area
-        buf = self._buffers[index]
-        area.load_text(buf.text)
-        area.cursor_location = buf.cursor
-        self._switching = False
-        self.query_one(Tabs).active = self._tab_id(index)
+        self._load_active()
+        self.strip.select(index)
         self.hide_completion()
         self._schedule_save()
         self._statement_moved(force=True)
 
-    async def _retab(self) -> None:
-        self._generation += 1
-        tabs = self.query_one(Tabs)
-        await tabs.clear()
-        for i, b in enumerate(self._buffers):
-            await tabs.add_tab(Tab(b.name, id=self._tab_id(i)))
-        tabs.active = self._tab_id(self._active)
+    def _load_active(self) -> None:
+        """Put the active buffer's text and cursor in the text area (not an edit)."""
+        area = self.text_area
+        buf = self._buffers[self._active]
+        self._switching = True
+        area.load_text(buf.text)
+        area.cursor_location = buf.cursor
+        self._switching = False
 
-    def _tab_id(self, index: int) -> str:
-        return f"buf-{self._generation}-{index}"
+    @property
+    def strip(self) -> BufferStrip:
+        """The buffers' tabs."""
+        return self.query_one(BufferStrip)
+
+    async def _show_buffers(self) -> None:
+        await self.strip.show(self.buffer_names, self._active)
+        self._schedule_save()
 
     async def action_new_buffer(self) -> None:
-        self._sync_current()
+        await self.open_buffer(self._unused_name())
+
+    def _unused_name(self) -> str:
         used = {b.name for b in self._buffers}
         n = len(self._buffers) + 1
         while f"query {n}" in used:
             n += 1
-        self._buffers.append(Buffer(f"query {n}"))
-        target = len(self._buffers) - 1
-        await self._retab()
-        self._switch(target)
+        return f"query {n}"
+
+    async def open_buffer(self, name: str, text: str = "", path: str | None = None) -> None:
+        """Add a buffer after the others and switch to it (an opened file: its ``path``)."""
+        self._sync_current()
+        self._buffers.append(Buffer(name, text, (0, 0), path))
+        self._active = len(self._buffers) - 1
+        self._load_active()
+        self.hide_completion()
+        await self._show_buffers()
+        self._statement_moved(force=True)
         self.text_area.focus()
 
-    async def action_close_buffer(self) -> None:
+    def buffer_path_index(self, path: str) -> int | None:
+        """The buffer holding the file ``path``, if one does."""
+        return next((i for i, b in enumerate(self._buffers) if b.path == path), None)
+
+    def show_buffer(self, index: int) -> None:
+        """Make buffer ``index`` the active one."""
+        self._switch(index)
+
+    def action_close_buffer(self) -> None:
+        self._request("close")
+
+    def action_rename_buffer(self) -> None:
+        self._request("rename")
+
+    def action_open_file(self) -> None:
+        self._request("open")
+
+    def action_save_file(self) -> None:
+        self._request("save")
+
+    def _request(self, kind: str) -> None:
+        self._sync_current()
+        buf = self._buffers[self._active]
+        self.hide_completion()
+        self.post_message(self.BufferRequested(self, kind, self._active, buf.name, buf.text, buf.path))
+
+    async def close_buffer(self, index: int) -> None:
+        """Close buffer ``index`` (the last one left is emptied instead); its neighbour on the
+        right, else on the left, becomes active when it was."""
         self._sync_current()
         if len(self._buffers) == 1:
-            self._buffers[0] = Buffer(self._buffers[0].name)
-            self.text_area.load_text("")
+            self._buffers[0] = Buffer(self._unused_name() if self._buffers[0].path else self._buffers[0].name)
         else:
-            del self._buffers[self._active]
-            self._active = min(self._active, len(self._buffers) - 1)
-            area = self.text_area
-            self._switching = True
-            area.load_text(self._buffers[self._active].text)
-            area.cursor_location = self._buffers[self._active].cursor
-            self._switching = False
-        await self._retab()
-        self._schedule_save()
+            del self._buffers[index]
+            if index < self._active or self._active == len(self._buffers):
+                self._active -= 1
+        self._load_active()
+        self.hide_completion()
+        await self._show_buffers()
+        self._statement_moved(force=True)
+
+    async def rename_buffer(self, index: int, name: str) -> None:
+        """Give buffer ``index`` the name ``name`` (its tab shows it)."""
+        self._buffers[index].name = name
+        await self._show_buffers()
+
+    async def saved_to(self, index: int, path: str, name: str) -> None:
+        """Buffer ``index`` now lives in the file ``path`` too (its tab says ``name``)."""
+        self._buffers[index].path = path
+        await self.rename_buffer(index, name)
+
+    async def action_move_buffer(self, step: int) -> None:
+        """Move the active buffer's tab ``step`` places (-1 left, 1 right), stopping at the ends."""
+        target = self._active + step
+        if not 0 <= target < len(self._buffers):
+            return
+        self._sync_current()
+        buffers = self._buffers
+        buffers[self._active], buffers[target] = buffers[target], buffers[self._active]
+        self._active = target
+        await self._show_buffers()
+
+    def replace_text(self, text: str) -> None:
+        """Replace the whole buffer with ``text`` as one edit (Ctrl-Z takes it back)."""
+        area = self.text_area
+        if text == area.text:
+            return
+        area.replace(text, (0, 0), area.document.end, maintain_selection_offset=False)
+        area.cursor_location = area.document.end
+        area.focus()
 
     def action_next_buffer(self) -> None:
         self._switch((self._active + 1) % len(self._buffers))
@@ -537,14 +637,12 @@ class EditorPane(Vertical):
     def action_prev_buffer(self) -> None:
         self._switch((self._active - 1) % len(self._buffers))
 
-    @on(Tabs.TabActivated, "#buffer-tabs")
-    def _tab_clicked(self, event: Tabs.TabActivated) -> None:
+    @on(BufferStrip.Chosen, "#buffer-tabs")
+    def _tab_clicked(self, event: BufferStrip.Chosen) -> None:
         event.stop()
-        if event.tab is None or not event.tab.id or self._switching:
-            return
-        _, generation, index = event.tab.id.split("-")
-        if int(generation) == self._generation:
-            self._switch(int(index))
+        if not self._switching:
+            self._switch(event.index)
+        self.text_area.focus()
 
     # -- editing actions --------------------------------------------------------------------------
 
