@@ -4,8 +4,9 @@ Over SSH every byte a full-screen program writes crosses the network, and a prog
 repaints while idle keeps a slow link busy and a laptop awake. Each figure starts the
 workbench under a 120×36 pseudo terminal on the demo database, shows one pane (keys sent as a
 user would), waits for the screen to settle, then counts the bytes written and the CPU time
-used over an idle window. Harlequin is measured the same way in the same run when it is
-installed (its editor focused, on an in-memory DuckDB). Target: 0 B/s and < 0.5 % CPU idle;
+used over an idle window. Idle starts once the text cursor has come to rest (``ui.cursor_rest``
+seconds after the last key, as a terminal's own cursor stops blinking). Harlequin is measured
+the same way in the same run when it is installed (its editor focused, on an in-memory DuckDB). Target: 0 B/s and < 0.5 % CPU idle;
 the Metrics tab, which shows live figures, ≤ 1 KB/s.
 """
 
@@ -125,7 +126,6 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
 
 
 def _run(ctx: BenchContext) -> list[BenchResult]:
-    window, settle = (5.0, 2.0) if ctx.quick else (20.0, 3.0)
     home = Path(ctx.workdir) / "tui-home"
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, AISHELL_HOME=str(home))
@@ -133,7 +133,11 @@ def _run(ctx: BenchContext) -> list[BenchResult]:
     from aishell.engine.config import Settings
     from aishell.engine.demo import ensure_demo_database
 
-    ensure_demo_database(Settings.load(env=env).demo_db_path)
+    settings = Settings.load(env=env)
+    ensure_demo_database(settings.demo_db_path)
+    # Idle starts when the cursor has come to rest (it blinks while the user is typing).
+    settle = settings.ui.cursor_rest + 2.0
+    window = 5.0 if ctx.quick else 15.0
     harlequin = _harlequin()
     baseline = measure_idle(harlequin + HARLEQUIN_ARGS, HARLEQUIN_MARKER, (), env=env, settle=settle, window=window) if harlequin else None
     missing = "" if harlequin else " (harlequin not installed: no baseline)"
