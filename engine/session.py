@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Typed
 from aishell.engine.config import Settings
 from aishell.engine.drivers import driver_for
 from aishell.engine.drivers.base import Connection, Driver, RowStream
+from aishell.engine.drivers.listing import Listing
 from aishell.engine.errors import AishellError, ConnectionFailed, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
 from aishell.engine.liveness import Liveness
 from aishell.engine.metrics import CacheSnapshot, PoolSnapshot
@@ -695,6 +696,23 @@ class Session:
         if cache is not None:
             cache.meta_put(key, value)
         return value
+
+    async def listing(self, command: str, pattern: str | None = None, *, system: bool = False, verbose: bool = False) -> Listing:
+        """psql's ``\\<command>`` listing (``dt``, ``dT``…), one of :attr:`listings`.
+        Raises PatternError for a pattern psql refuses."""
+        async with self._lease(write=False) as conn:
+            return await conn.listing(command, pattern, system=system, verbose=verbose)
+
+    async def describe(self, pattern: str, *, system: bool = False, verbose: bool = False) -> list[Listing]:
+        """psql's ``\\d pattern``: each matching relation with its footers. Raises PatternError
+        when nothing matches."""
+        async with self._lease(write=False) as conn:
+            return await conn.describe(pattern, system=system, verbose=verbose)
+
+    @property
+    def listings(self) -> frozenset[str]:
+        """The psql listing commands this database answers (``Driver.LISTINGS``)."""
+        return self.driver.LISTINGS
 
     async def server_version(self) -> str:
         """The server's version string."""

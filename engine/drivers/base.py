@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Protocol, runtime_checkable
 
+from aishell.engine.drivers.listing import Listing
 from aishell.engine.types import (
     CatalogObjects, CatalogRelations, Column, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo,
 )
@@ -80,6 +81,14 @@ class Connection(Protocol):
 
     async def server_version(self) -> str:
         """The server's version string."""
+
+    async def listing(self, command: str, pattern: str | None, *, system: bool, verbose: bool) -> Listing:
+        """What psql's ``\\<command>[S][+] [pattern]`` lists (``command`` one of the driver's
+        ``LISTINGS``), with psql's columns and visibility; see :mod:`engine.drivers.listing`."""
+
+    async def describe(self, pattern: str, *, system: bool, verbose: bool) -> list[Listing]:
+        """psql's ``\\d[+] pattern``: every relation it matches, with its footers. Raises
+        PatternError when nothing matches."""
 
     async def catalog_marker(self) -> tuple[Any, Any] | None:
         """The catalog change marker: a cheap value to poll that changes whenever the catalog may
@@ -151,6 +160,9 @@ class Driver(Protocol):
     HYPOTHETICAL_INDEXES: bool
     """The planner can cost indexes that do not exist (PostgreSQL with HypoPG), so index advice
     can be verified rather than only proposed by the rules."""
+    LISTINGS: frozenset[str]
+    """The psql listing commands its connections answer (``"dt"``, ``"dT"``…; ``"d"`` also
+    means ``\\d NAME``): the others say they are not available here."""
     COPY: bool
     """Connections bulk-copy between a table or query and a file (``copy_out``/``copy_in``, see
     :mod:`engine.drivers.copy`): ``\\copy`` is offered."""

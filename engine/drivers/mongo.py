@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from aishell.engine.drivers import catalog_listing
+from aishell.engine.drivers.listing import Listing
 from aishell.engine.drivers.url import redact_text, redact_url, url_password
 from aishell.engine.errors import (
     AishellError,
@@ -80,6 +82,7 @@ class MongoDriver:
     POOLED = False
     MANUAL_COMMIT = False
     HYPOTHETICAL_INDEXES = False
+    LISTINGS = catalog_listing.LISTINGS
     COPY = False
 
     def __init__(
@@ -647,6 +650,15 @@ class MongoConnection:
         for table in tables:
             info.add(table)
         return info
+
+    async def listing(self, command: str, pattern: str | None, *, system: bool, verbose: bool) -> Listing:
+        """Collections (``\\dt``), views, indexes, databases (``\\dn``, ``\\l``) of the current
+        database unless the pattern names another (:mod:`.catalog_listing`)."""
+        return await catalog_listing.listing(self, command, pattern, visible=(self.database,), verbose=verbose)
+
+    async def describe(self, pattern: str, *, system: bool, verbose: bool) -> list[Listing]:
+        """A collection's sampled fields and its indexes."""
+        return await catalog_listing.describe(self, pattern, visible=(self.database,), verbose=verbose)
 
     async def server_version(self) -> str:
         doc = await self._guard(self.client.admin.command("buildInfo"), "buildInfo", None)

@@ -18,6 +18,8 @@ from typing import Any
 import asyncpg
 
 from aishell.engine.compat import asyncpg as compat_asyncpg
+from aishell.engine.drivers import postgres_describe
+from aishell.engine.drivers.listing import Listing
 from aishell.engine.drivers.url import redact_text, redact_url, url_password
 from aishell.engine.errors import (
     AishellError,
@@ -43,6 +45,7 @@ class PostgresDriver:
     POOLED = True
     MANUAL_COMMIT = True
     HYPOTHETICAL_INDEXES = True
+    LISTINGS = postgres_describe.LISTINGS
     COPY = True
 
     def __init__(
@@ -300,6 +303,14 @@ class PostgresConnection:
 
     async def server_version(self) -> str:
         return await self._fetchval("SHOW server_version")
+
+    async def listing(self, command: str, pattern: str | None, *, system: bool, verbose: bool) -> Listing:
+        """psql's own catalog query for ``\\<command>`` (:mod:`.postgres_describe`)."""
+        return await postgres_describe.listing(self._fetch, command, pattern, system=system, verbose=verbose)
+
+    async def describe(self, pattern: str, *, system: bool, verbose: bool) -> list[Listing]:
+        """psql's ``\\d pattern`` (:mod:`.postgres_describe`)."""
+        return await postgres_describe.describe(self._fetch, pattern, system=system, verbose=verbose)
 
     async def server_version_num(self) -> int:
         """The server's version as one number (150004 for 15.4; the major is ``// 10000``)."""

@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import aiosqlite
 
+from aishell.engine.drivers import catalog_listing
+from aishell.engine.drivers.listing import Listing
 from aishell.engine.drivers.url import check_sqlite_file, sqlite_path
 from aishell.engine.errors import (
     AishellError,
@@ -41,6 +43,7 @@ class SQLiteDriver:
     POOLED = True
     MANUAL_COMMIT = True
     HYPOTHETICAL_INDEXES = False
+    LISTINGS = catalog_listing.LISTINGS
     COPY = True
 
     def __init__(self, target: str, *, read_only: bool = False, create: bool = False, busy_timeout: float = 5.0) -> None:
@@ -240,6 +243,16 @@ class SQLiteConnection:
             except QueryError:  # WITHOUT ROWID tables
                 estimates[name] = -1
         return estimates
+
+    async def listing(self, command: str, pattern: str | None, *, system: bool, verbose: bool) -> Listing:
+        """``\\dt \\dv \\di \\dn \\l`` over ``main`` and ``temp`` (:mod:`.catalog_listing`)."""
+        return await catalog_listing.listing(self, command, pattern, visible=("main", "temp"), verbose=verbose)
+
+    async def describe(self, pattern: str, *, system: bool, verbose: bool) -> list[Listing]:
+        """Columns, indexes, foreign keys both ways, triggers, a view's definition."""
+        return await catalog_listing.describe(
+            self, pattern, visible=("main", "temp"), verbose=verbose, footers=catalog_listing.sqlite_footers(self._fetch),
+        )
 
     async def server_version(self) -> str:
         return sqlite3.sqlite_version
