@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,10 +22,11 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Label, Static, TabbedContent, TabPane
+from textual.widgets import Label, TabbedContent, TabPane
 
 from aishell.tui.buffers import BufferFile
 from aishell.tui.compat.textual import keymap
+from aishell.tui.keys import short_label
 from aishell.tui.completion import Catalog
 from aishell.tui.controllers.catalog import CatalogController
 from aishell.tui.controllers.export import ExportController
@@ -53,6 +53,7 @@ from aishell.tui.messages import (
     TablesLoaded,
 )
 from aishell.tui.widgets.editor import EditorPane
+from aishell.tui.widgets.keybar import KeyBar
 from aishell.tui.widgets.memory import MemoryPane
 from aishell.tui.widgets.metrics import MetricsPane
 from aishell.tui.widgets.results import ResultsGrid
@@ -197,24 +198,32 @@ class MainScreen(Screen):
                     yield Lazy(MetricsPane(id="metrics"))
                 with TabPane("Memory", id="tab-memory"):
                     yield Lazy(MemoryPane(id="memory"))
-        yield Static(self._key_hints(), id="keybar")
+        yield KeyBar(id="keybar")
 
-    def _key_hints(self) -> Text:
-        """The main keys as one line (cheaper than a Footer, which recomposes on every focus change)."""
+    def _key_hints(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The key bar's keys where the focus is: Run and Run all, the focused pane's shown keys,
+        then the screen's; Help and Quit pinned (never crowded out at 80 columns)."""
         remapped = keymap(self.app)
-        wanted = ("app.help", "main.run", "main.run_buffer", "main.cancel", "main.explain", "editor.format",
-                  "main.next_pane", "main.toggle_schema", "main.toggle_insights", "main.maximize", "app.quit")
-        labels = {"main.run_buffer": "Run all", "main.next_pane": "Pane", "main.toggle_insights": "Insights"}
-        bindings = {b.id: b for cls in (type(self.app), MainScreen, EditorPane) for b in cls.BINDINGS if isinstance(b, Binding)}
-        text = Text()
-        for binding_id in wanted:
-            binding = bindings.get(binding_id)
-            if binding is None:
-                continue
-            key = remapped.get(binding_id, binding.key).split(",")[0].strip()
-            text.append(f" {_key_label(key)} ", style="bold reverse")
-            text.append(f" {labels.get(binding_id, binding.description)}  ")
-        return text
+        pinned_ids = ("app.help", "app.quit")
+        leading = ("main.run", "main.run_buffer")
+        trailing = ("main.cancel", "main.explain", "main.next_pane", "main.toggle_schema", "main.toggle_insights", "main.maximize")
+        labels = {"main.run_buffer": "Run all", "main.next_pane": "Pane", "main.toggle_insights": "Insights",
+                  "editor.new_buffer": "New", "editor.close_buffer": "Close"}
+        chain = [self.focused, *self.focused.ancestors] if self.focused is not None else []
+        pane = [b for node in chain if node is not self and node is not self.app for b in _bindings(node) if b.show]
+        found = {b.id: b for b in (*pane, *_bindings(self), *_bindings(self.app))}
+        order = dict.fromkeys((*leading, *(b.id for b in pane), *trailing))
+
+        def key(binding_id: str) -> tuple[str, str]:
+            binding = found[binding_id]
+            first = remapped.get(binding_id, binding.key).split(",")[0]
+            return short_label(first), labels.get(binding_id, binding.description)
+
+        keys = [key(i) for i in order if i in found and i not in pinned_ids]
+        return keys, [key(i) for i in pinned_ids if i in found]
+
+    def on_descendant_focus(self) -> None:
+        self.query_one(KeyBar).show(*self._key_hints())
 
     def on_mount(self) -> None:
         if self.app.is_headless:  # steady cursors in tests and snapshots
@@ -660,6 +669,6 @@ class MainScreen(Screen):
         self.query_one(EditorPane).save()
 
 
-def _key_label(key: str) -> str:
-    label = key.replace("ctrl+", "^").replace("alt+", "M-")
-    return {"escape": "Esc"}.get(label, label.upper() if len(label) <= 3 else label.capitalize())
+def _bindings(node: Any) -> list[Binding]:
+    """The bindings with an id that ``node``'s classes declare, the most derived first."""
+    return [b for cls in type(node).__mro__ for b in cls.__dict__.get("BINDINGS", ()) if isinstance(b, Binding) and b.id]
