@@ -121,19 +121,21 @@ class SchemaInfo:
     search_path: tuple[str, ...] = ("public",)
 
     def add(self, table: TableInfo) -> None:
-        self.tables[(table.schema.lower(), table.name.lower())] = table
+        # A mixed-case name is its own table: PostgreSQL may hold both "Users" and users.
+        self.tables[(table.schema.lower(), table.name)] = table
 
     def find(self, name: str, schema: str | None = None) -> TableInfo | None:
-        """The table called ``name`` (optionally in ``schema``), or None."""
-        name = name.lower()
-        if schema:
-            return self.tables.get((schema.lower(), name))
-        for candidate in self.search_path:
-            table = self.tables.get((candidate.lower(), name))
+        """The table called ``name`` (optionally in ``schema``), or None: the exact name first,
+        then as folded to lower case, then any case."""
+        lowered = name.lower()
+        for candidate in [schema] if schema else self.search_path:
+            key = candidate.lower()
+            table = self.tables.get((key, name)) or self.tables.get((key, lowered))
             if table is not None:
                 return table
-        for (_, table_name), table in self.tables.items():
-            if table_name == name:
+        wanted = schema.lower() if schema else None
+        for (table_schema, table_name), table in self.tables.items():
+            if table_name.lower() == lowered and wanted in (None, table_schema):
                 return table
         return None
 

@@ -59,6 +59,9 @@ class CatalogLoaded(Message):
 
     tables: dict[str, list[str]]
     schemas: list[str]
+    catalog: Any = None
+    """The completion catalog built from it (:class:`tui.completion.Catalog`: views, foreign
+    keys, functions, types too); None: build one from ``tables`` and ``schemas``."""
 
 
 @dataclass

@@ -67,6 +67,12 @@ def complete(
     statement = text[stmt_start:stmt_end]
     local = offset - stmt_start
     tokens = tokenize(statement)
+    if any(t.start < local < t.end and t.kind == "quoted" for t in tokens):
+        # The cursor inside "…": the quote typed so far ends at the cursor (else an open quote
+        # would swallow the rest of the statement, FROM and all).
+        tokens = tokenize(statement[:local]) + [
+            Token(t.kind, t.text, t.start + local, t.end + local) for t in tokenize(statement[local:])
+        ]
     freq = frequency_hook(frequency)
 
     def done(start: int, prefix: str, context: str, items: Iterable[Item] = ()) -> Completion:

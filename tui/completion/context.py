@@ -195,11 +195,11 @@ def _statement_forms(toks: list[Token], seq: list[int], prev: Token, up: str, fi
         what = words[1]
         if up in ("IF", "NOT"):
             return Want("keyword")
-        if up == what or up in ("EXISTS", ","):
+        if up == what or up in ("EXISTS", ",") or (what == "MATERIALIZED" and up == "VIEW"):
             if what == "VIEW":
                 return Want("view")
             if what == "MATERIALIZED":
-                return Want("matview") if up != "MATERIALIZED" else Want("keyword")
+                return Want("matview") if up != "MATERIALIZED" else Want("keyword", None)
             if what == "FUNCTION":
                 return Want("function")
             if what == "TYPE":

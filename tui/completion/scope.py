@@ -23,7 +23,7 @@ from aishell.tui.completion.catalog import RESERVED
 from aishell.tui.sqltext import Token
 
 _QUERY_START = {"SELECT", "WITH", "VALUES"}
-_SEGMENT_START = {"SELECT", "INSERT", "UPDATE", "DELETE", "VALUES", "UNION", "INTERSECT", "EXCEPT", "MERGE"}
+_SEGMENT_START = {"SELECT", "INSERT", "UPDATE", "DELETE", "UNION", "INTERSECT", "EXCEPT", "MERGE"}
 _CLAUSES = {"FROM", "JOIN", "WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "OFFSET", "ON", "USING",
             "SET", "RETURNING", "WINDOW", "SELECT", "UNION", "INTERSECT", "EXCEPT", "VALUES"}
 _NOT_ALIAS = RESERVED | {"ONLY", "TABLESAMPLE", "WINDOW", "NATURAL"}
@@ -178,8 +178,9 @@ class Walk:
                     parts.append((nxt.name, nxt.kind == "quoted"))
                     k += 2
                 rel = Relation(parts, first_at)
-                if k < len(idx) and toks[idx[k]].text == "(":  # a set-returning function
-                    rel.columns = []
+                if k < len(idx) and toks[idx[k]].text == "(":  # INTO t (columns), or a function
+                    if up != "INTO":
+                        rel.columns = []
                     k += 1
                     if k < len(idx) and toks[idx[k]].text == ")":
                         k += 1

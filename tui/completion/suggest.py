@@ -113,7 +113,9 @@ def qualified(parts: list[tuple[str, bool]], scope: Scope, catalog: Catalog) -> 
                 return _columns_items(rel, scope, catalog)
         for rel in scope.relations + scope.outer:
             if rel.alias is None and rel.parts and catalog.fold(*rel.parts[-1]) == name:
-                return _columns_items(rel, scope, catalog)
+                found = _columns_items(rel, scope, catalog)
+                if found:  # else it may be a schema being typed: FROM sales.
+                    return found
         if name in scope.ctes:
             return [Item(c, catalog.quote(c), "column", name) for c in scope.ctes[name]]
     key = catalog.resolve(parts)

@@ -291,6 +291,7 @@ class MainScreen(Screen):
         self.query_one(SchemaTree).set_schemas([])
         self.catalog.schemas()
         self.catalog.snapshot()
+        self.catalog.watch()
         self._metrics_timer.resume()
         self._show_metrics()
         self._init_memory()
@@ -588,7 +589,7 @@ class MainScreen(Screen):
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         editor = self.query_one(EditorPane)
-        editor.set_catalog(Catalog(message.tables, message.schemas))
+        editor.set_catalog(message.catalog if message.catalog is not None else Catalog(message.tables, message.schemas))
         # Schema-aware rules (missing index, large table scans) can run now: analyze again.
         if self.insights.pending is None:
             self.insights.pending = editor.current_statement()
