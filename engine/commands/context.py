@@ -17,6 +17,8 @@ class Context:
     """The :class:`~aishell.engine.session.Session` (replaced on ``\\c``)."""
     variables: dict[str, str] = field(default_factory=dict)
     """psql's variables (``\\set NAME value``), interpolated as ``:NAME``, ``:'NAME'``, ``:"NAME"``."""
+    null_text: str = "NULL"
+    """How NULL shows (``\\pset null TEXT``)."""
     output: str | None = None
     """``\\o FILE``: the file results are appended to instead of shown (None: shown)."""
     progress: Callable[[int, int, int | None], None] | None = None

@@ -54,8 +54,10 @@ class Outcome:
     rows: list[tuple] = field(default_factory=list)
     status: str = ""
     action: str | None = None
-    """``expanded``, ``timing`` (with ``value`` True/False/None for toggle) or ``connect`` (``argument``: URL)."""
-    value: bool | None = None
+    """``expanded`` (``value`` True/False/None for toggle, or ``"auto"``), ``timing`` (True/False/None),
+    ``connect`` (``argument``: URL), ``run`` (``argument``: the statement, from ``\\n NAME``),
+    ``notice`` (``argument``: a line to show), ``null`` (``argument``: how NULL shows)."""
+    value: bool | str | None = None
     argument: str = ""
 
 

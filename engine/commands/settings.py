@@ -7,12 +7,48 @@ from aishell.engine.commands.context import Context
 from aishell.engine.commands.registry import COMMANDS, CommandError, Outcome, command, toggle
 
 
-@command("\\x", "[on|off]", "Toggle the expanded record view")
+@command("\\x", "[on|off|auto]", "Toggle the expanded record view (auto: when a row is wider than the grid)")
 async def _x(context: Context, name: str, argument: str) -> Outcome:
     return Outcome(action="expanded", value=toggle(argument))
+    if argument.lower() == "auto":
+        return Outcome(action="expanded", value="auto")
 
 
 @command("\\timing", "[on|off]", "Toggle showing the elapsed time of each statement")
+@command("\\pset", "null TEXT", "How NULL shows in the grid (psql's \\pset null)")
+async def _pset(context: Context, name: str, argument: str) -> Outcome:
+    option, _, value = argument.partition(" ")
+    if option != "null":
+        raise CommandError(f"\\pset: only null is supported, got {option or 'nothing'!r}")
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        text = text[1:-1].replace("''", "'")
+    context.null_text = text
+    return Outcome(action="null", argument=text, status=f'Null display is "{text}".')
+
+
+@command("\\echo", "TEXT", "Show TEXT")
+async def _echo(context: Context, name: str, argument: str) -> Outcome:
+    from aishell.engine.commands.variables import interpolate
+
+    return Outcome(action="notice", argument=interpolate(argument, context.variables), status=argument)
+
+
+@command("\\conninfo", "", "Where the session is connected (never the password)")
+async def _conninfo(context: Context, name: str, argument: str) -> Outcome:
+    from urllib.parse import urlsplit
+
+    session = context.session
+    url = session.display_url  # already redacted by the driver
+    parts = urlsplit(url) if "://" in url else None
+    rows = [("database", session.driver.name), ("url", url)]
+    if parts is not None and parts.hostname:
+        rows += [("host", parts.hostname), ("port", str(parts.port or "")), ("user", parts.username or "")]
+    rows += [("dbname", (parts.path.lstrip("/") if parts else url) or "")]
+    rows.append(("read only", "yes" if session.read_only else "no"))
+    return Outcome([("setting", "text"), ("value", "text")], rows, f"connected to {url}")
+
+
 async def _timing(context: Context, name: str, argument: str) -> Outcome:
     return Outcome(action="timing", value=toggle(argument))
 
