@@ -115,6 +115,12 @@ class PlanReady(Message):
 
     text: str
     findings: list[dict[str, Any]]
+    nodes: list[dict[str, Any]] | None = None
+    """The plan as a tree (``tui.controllers.insights.plan_nodes``); with advice, the plan before."""
+    after: list[dict[str, Any]] | None = None
+    """With advice: the plan with the hypothetical index, shown beside ``nodes``."""
+    titles: tuple[str, str] = ("Plan", "")
+    """What ``nodes`` and ``after`` are, for their headings."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
 from aishell.engine.analyzer.pipeline import analyze
-from aishell.engine.analyzer.plan import explain
+from aishell.engine.analyzer.plan import PlanReport, explain
 from aishell.engine.config import AnalyzerSettings
 from aishell.engine.errors import QueryError
 from aishell.engine.types import SchemaInfo
@@ -33,6 +33,8 @@ class IndexAdvice:
     cost_after: float | None = None
     used: bool = False
     """The planner chose the hypothetical index."""
+    plan: PlanReport | None = field(default=None, compare=False, repr=False)
+    """The plan with the hypothetical index (None when it could not be created)."""
 
     @property
     def reduction(self) -> float | None:
@@ -53,6 +55,18 @@ class Advice:
     recommended: list[IndexAdvice] = field(default_factory=list)
     rejected: list[IndexAdvice] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    plan_before: PlanReport | None = None
+    """The plan without any hypothetical index (HypoPG only)."""
+
+    @property
+    def best(self) -> IndexAdvice | None:
+        """The candidate whose plan to show beside :attr:`plan_before`: the cheapest recommended
+        one, else the cheapest one tried (None when no plan with an index exists)."""
+        for group in (self.recommended, self.rejected):
+            tried = [a for a in group if a.plan is not None and a.cost_after is not None]
+            if tried:
+                return min(tried, key=lambda a: a.cost_after)
+        return None
 
 
 async def hypopg_available(conn) -> bool:
@@ -88,7 +102,7 @@ async def advise(
     for finding in base.findings:
         if finding.candidate is not None and finding.candidate not in candidates:
             candidates.append(finding.candidate)
-    advice = Advice(True, "", base.total_cost)
+    advice = Advice(True, "", base.total_cost, plan_before=base)
     if not candidates:
         advice.message = "no index candidates for this statement"
         return advice
@@ -153,7 +167,7 @@ async def _try(conn, sql: str, candidate: IndexCandidate, before: float | None, 
     finally:
         await conn.execute("SELECT hypopg_drop_index($1)", [oid])
     used = any(node.index == name for node in report.nodes)
-    return IndexAdvice(candidate, statement, before, report.total_cost, used)
+    return IndexAdvice(candidate, statement, before, report.total_cost, used, report)
 
 
 async def _reset(conn) -> None:

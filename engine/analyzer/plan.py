@@ -38,6 +38,8 @@ SELECTIVE = 0.1
 """A scan that keeps at most this share of the table's rows is selective enough for an index."""
 MISESTIMATE_FACTOR = 10.0
 MANY_LOOPS = 1000
+CONDITIONS = ("Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Filter", "Filter", "One-Time Filter", "Sort Key", "Group Key")
+"""The keys of a PostgreSQL plan node that say what it filters, joins or orders on, shown in this order."""
 
 
 @dataclass(slots=True)
@@ -57,6 +59,19 @@ class PlanNode:
     exclusive_time_ms: float | None = None
     detail: str = ""
     raw: dict = field(default_factory=dict, repr=False)
+    exclusive_cost: float | None = None
+    """The node's own estimated cost: its total minus its children's (PostgreSQL)."""
+
+    @property
+    def conditions(self) -> list[tuple[str, str]]:
+        """``(key, text)`` of the filter, index, join and sort conditions (PostgreSQL), in
+        :data:`CONDITIONS` order; lists (sort keys) joined with commas."""
+        out = []
+        for key in CONDITIONS:
+            value = self.raw.get(key)
+            if value:
+                out.append((key, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+        return out
 
     def label(self) -> str:
         text = self.node_type
@@ -84,6 +99,24 @@ class PlanReport:
     planning_ms: float | None = None
     execution_ms: float | None = None
     raw: Any = None
+
+    def weight(self, node: PlanNode) -> float | None:
+        """How much of the plan ``node`` is, in [0, 1]: its share of the time when ANALYZE ran,
+        else of the estimated cost; None when the plan has neither (SQLite)."""
+        if self.analyzed:
+            total = self.execution_ms or (self.nodes[0].total_time_ms if self.nodes else None)
+            own = node.exclusive_time_ms
+        else:
+            total = self.total_cost
+            own = node.exclusive_cost
+        if not total or own is None:
+            return None
+        return min(1.0, max(0.0, own / total))
+
+    def costliest(self) -> PlanNode | None:
+        """The node with the largest :meth:`weight` (the most expensive step), None without weights."""
+        weighed = [(w, i) for i, n in enumerate(self.nodes) if (w := self.weight(n)) is not None]
+        return self.nodes[max(weighed)[1]] if weighed else None
 
 
 async def explain(
@@ -247,9 +280,12 @@ def _flatten(plan: dict, depth: int, out: list[PlanNode]) -> float:
     loops = plan.get("Actual Loops")
     total_time = plan.get("Actual Total Time")
     inclusive = (total_time or 0.0) * (loops or 1)
+    kind = plan.get("Node Type", "?")
+    if kind == "ModifyTable" and plan.get("Operation"):  # as psql shows it: "Insert on t"
+        kind = plan["Operation"]
     node = PlanNode(
         depth,
-        plan.get("Node Type", "?"),
+        kind,
         plan.get("Relation Name"),
         plan.get("Alias"),
         plan.get("Index Name"),
@@ -264,13 +300,17 @@ def _flatten(plan: dict, depth: int, out: list[PlanNode]) -> float:
     )
     out.append(node)
     children = 0.0
+    children_cost = 0.0
     for child in plan.get("Plans") or ():
+        children_cost += child.get("Total Cost") or 0.0
         if child.get("Parent Relationship") == "InitPlan" or child.get("Parent Relationship") == "SubPlan":
             _flatten(child, depth + 1, out)
             continue
         children += _flatten(child, depth + 1, out)
     if total_time is not None:
         node.exclusive_time_ms = max(inclusive - children, 0.0)
+    if node.total_cost is not None:
+        node.exclusive_cost = max(float(node.total_cost) - children_cost, 0.0)
     return inclusive
 
 

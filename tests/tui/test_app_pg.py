@@ -100,7 +100,7 @@ async def test_postgres_read_only_and_advice(pg_fresh_db):
         pane = app.screen.query_one("#suggestions")
         plans = []
         original = pane.show_plan
-        pane.show_plan = lambda summary, findings: (plans.append(summary), original(summary, findings))[1]
+        pane.show_plan = lambda summary, findings, *tree: (plans.append(summary), original(summary, findings, *tree))[1]
         type_sql(pilot, "SELECT * FROM t WHERE v = 7")
         await pilot.press("f8")
         await until(pilot, lambda: plans, timeout=20, what="advice")

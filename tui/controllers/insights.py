@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from aishell.engine.analyzer.advisor import Advice
     from aishell.engine.analyzer.findings import Finding
+    from aishell.engine.analyzer.plan import PlanReport
     from aishell.engine.memory.search import SearchHit
 
 
@@ -55,31 +56,51 @@ class InsightsController(Controller):
     def _analyze(self, sql: str, line: int, column: int) -> None:
         """In a thread: the analyzer may take a while on a huge statement; typing goes on."""
         analysis = self.session.analyze(sql)
-        self.post(AnalysisReady([finding_dict(f) for f in analysis.findings], line, column))
+        self.post(AnalysisReady([finding_dict(f, sql) for f in analysis.findings], line, column))
 
     # -- plan and advice --------------------------------------------------------------------------
 
-    def explain(self, sql: str) -> None:
-        """The plan of ``sql`` (EXPLAIN, or MongoDB's explain)."""
-        self.start(self._plan("explain", sql), group="plan", name="explain")
+    def explain(self, sql: str, *, analyze: bool = False, allow_writes: bool = False) -> None:
+        """The plan of ``sql`` (EXPLAIN, or MongoDB's explain); ``analyze`` runs it (a write only
+        with ``allow_writes``, in a transaction rolled back: the screen asks the user first)."""
+        self.start(self._explain(sql, analyze, allow_writes), group="plan", name="explain")
 
     def advise(self, sql: str) -> None:
-        """Index advice for ``sql``."""
-        self.start(self._plan("advise", sql), group="plan", name="advise")
+        """Index advice for ``sql``: with HypoPG, the plan before and after the best index."""
+        self.start(self._advise(sql), group="plan", name="advise")
 
-    async def _plan(self, kind: str, sql: str) -> None:
-        session = self.session
+    async def _explain(self, sql: str, analyze: bool, allow_writes: bool) -> None:
         try:
-            if kind == "explain":
-                report = await session.explain(sql)
-                text, findings = report.summary, report.findings
-            else:
-                advice = await session.advise(sql)
-                text, findings = advice_text(advice), advice.findings
+            report = await self.session.explain(sql, analyze=analyze, allow_writes=allow_writes)
         except AishellError as exc:
             self.post(InsightUnavailable("suggestions", f"{exc.title}: {exc}"))
             return
-        self.post(PlanReady(text, [finding_dict(f) for f in findings]))
+        title = "EXPLAIN ANALYZE" if report.analyzed else "EXPLAIN"
+        if report.analyzed and report.execution_ms is not None:
+            title += f" · {report.execution_ms:,.2f} ms"
+        elif report.total_cost is not None:
+            title += f" · cost {report.total_cost:,.2f}"
+        nodes = plan_nodes(report)
+        # The tree says what the summary does; the summary stays for a plan without nodes.
+        self.post(PlanReady("" if nodes else report.summary, [finding_dict(f, sql) for f in report.findings], nodes, None, (title, "")))
+
+    async def _advise(self, sql: str) -> None:
+        try:
+            advice = await self.session.advise(sql)
+        except AishellError as exc:
+            self.post(InsightUnavailable("suggestions", f"{exc.title}: {exc}"))
+            return
+        findings = [finding_dict(f, sql) for f in advice.findings]
+        before, best = advice.plan_before, advice.best
+        if before is None:
+            self.post(PlanReady(advice_text(advice), findings))
+            return
+        titles = (f"Before · cost {before.total_cost:,.2f}" if before.total_cost is not None else "Before", "")
+        after = None
+        if best is not None and best.plan is not None:
+            after = plan_nodes(best.plan)
+            titles = (titles[0], f"With {best.statement} · cost {best.cost_after:,.2f}")
+        self.post(PlanReady(advice_text(advice), findings, plan_nodes(before), after, titles))
 
     # -- memory and completion --------------------------------------------------------------------
 
@@ -114,9 +135,11 @@ class InsightsController(Controller):
         return (pool.as_dict() if pool is not None else None, cache.as_dict() if cache is not None else None)
 
 
-def finding_dict(finding: "Finding") -> dict[str, Any]:
-    """An analyzer finding as the plain dict the suggestions pane shows (widgets never see engine types)."""
-    return {
+def finding_dict(finding: "Finding", sql: str | None = None) -> dict[str, Any]:
+    """An analyzer finding as the plain dict the suggestions pane shows (widgets never see engine
+    types); with the statement ``sql``, ``span`` is the text the finding is about (for the fix
+    preview), when it covers more than one character."""
+    item: dict[str, Any] = {
         "code": finding.code,
         "rule": finding.rule,
         "severity": finding.severity,
@@ -125,6 +148,51 @@ def finding_dict(finding: "Finding") -> dict[str, Any]:
         "column": finding.column,
         "suggestion": finding.suggestion,
     }
+    if sql is not None and finding.end_line is not None and finding.end_column is not None:
+        span = _span(sql, (finding.line, finding.column), (finding.end_line, finding.end_column))
+        if len(span) > 1:
+            item["span"] = span
+    return item
+
+
+def _span(sql: str, start: tuple[int, int], end: tuple[int, int]) -> str:
+    """The text of ``sql`` from ``start`` to ``end`` (1-based line and column, both included).
+
+    >>> _span("SELECT a\nFROM t WHERE x = 1", (2, 14), (2, 18))
+    'x = 1'
+    """
+    lines = sql.splitlines()
+    if not 1 <= start[0] <= end[0] <= len(lines):
+        return ""
+    if start[0] == end[0]:
+        return lines[start[0] - 1][start[1] - 1 : end[1]]
+    parts = [lines[start[0] - 1][start[1] - 1 :], *lines[start[0] : end[0] - 1], lines[end[0] - 1][: end[1]]]
+    return "\n".join(parts)
+
+
+def plan_nodes(report: "PlanReport") -> list[dict[str, Any]]:
+    """A plan's nodes, in pre-order with their depth, as plain dicts for the plan tree: the
+    node (type, relation, index), its conditions, rows estimated and actual, its cost and
+    share of the plan, and whether it is the most expensive."""
+    costliest = report.costliest()
+    out = []
+    for node in report.nodes:
+        out.append({
+            "depth": node.depth,
+            "node": node.node_type,
+            "relation": node.relation,
+            "alias": node.alias if node.alias != node.relation else None,
+            "index": node.index,
+            "conditions": node.conditions or ([("Detail", node.detail)] if node.detail and node.detail != node.node_type else []),
+            "plan_rows": node.plan_rows,
+            "actual_rows": node.actual_rows,
+            "loops": node.loops,
+            "cost": node.total_cost,
+            "time_ms": node.exclusive_time_ms,
+            "share": report.weight(node),
+            "costliest": node is costliest,
+        })
+    return out
 
 
 def hit_dict(hit: "SearchHit") -> dict[str, Any]:
@@ -155,4 +223,4 @@ def advice_text(advice: "Advice") -> str:
     return "\n".join(line for line in lines if line)
 
 
-__all__ = ["InsightsController", "finding_dict", "hit_dict", "advice_text"]
+__all__ = ["InsightsController", "finding_dict", "hit_dict", "advice_text", "plan_nodes"]

@@ -18,14 +18,15 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "Don't run", id="confirm.no", tooltip="Go back without running"),
     ]
 
-    def __init__(self, reason: str, sql: str) -> None:
+    def __init__(self, reason: str, sql: str, *, title: str = "Run a destructive statement?") -> None:
         super().__init__()
         self.reason = reason
         self.sql = sql
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-warning"):
-            yield Label("Run a destructive statement?", id="dialog-title")
+            yield Label(self.title_text, id="dialog-title")
             yield Static(self.reason, id="dialog-reason", markup=False)
             with VerticalScroll(id="dialog-sql"):
                 yield Static(self.sql if len(self.sql) < 2000 else self.sql[:2000] + "…", markup=False)

@@ -137,6 +137,7 @@ class MainScreen(Screen):
         Binding("f6", "run_buffer", "Run all", id="main.run_buffer", tooltip="Run the whole buffer", priority=True),
         Binding("escape,ctrl+c", "cancel", "Cancel", id="main.cancel", tooltip="Cancel the running statement on the server", priority=True),
         Binding("f7", "explain", "Explain", id="main.explain", tooltip="Show the plan of the statement under the cursor", priority=True),
+        Binding("shift+f7", "explain_analyze", "Explain analyze", show=False, id="main.explain_analyze", tooltip="Run the statement under the cursor and show its plan with times (a write asks first and is rolled back)", priority=True),
         Binding("f8", "advise", "Advice", show=False, id="main.advise", tooltip="Index advice for the statement under the cursor", priority=True),
         Binding("alt+e", "focus_pane('editor')", "Editor", show=False, id="main.focus_editor", tooltip="Focus the editor", priority=True),
         Binding("alt+r", "focus_pane('results')", "Results", show=False, id="main.focus_results", tooltip="Focus the results", priority=True),
@@ -506,7 +507,7 @@ class MainScreen(Screen):
     @on(SuggestionsPane.ExplainRequested)
     def _explain_requested(self, event: SuggestionsPane.ExplainRequested) -> None:
         event.stop()
-        self.action_explain()
+        self.action_explain_analyze() if event.analyze else self.action_explain()
 
     @on(SuggestionsPane.AdviceRequested)
     def _advice_requested(self, event: SuggestionsPane.AdviceRequested) -> None:
@@ -518,6 +519,31 @@ class MainScreen(Screen):
 
     def action_advise(self) -> None:
         self._after_typing(lambda: self._plan(self.insights.advise))
+
+    def action_explain_analyze(self) -> None:
+        self._after_typing(lambda: self._plan(self._explain_analyze))
+
+    def _explain_analyze(self, sql: str) -> None:
+        """EXPLAIN ANALYZE runs the statement: a write runs in a transaction rolled back, once
+        the user says so; a read-only session never runs it (the plan says ANALYZE was skipped)."""
+        from aishell.engine.statements import describe
+
+        if not describe(sql, self.session.dialect).is_write:
+            self.insights.explain(sql, analyze=True)
+            return
+        if self.session.read_only:
+            self.insights.explain(sql, analyze=True, allow_writes=False)
+            return
+        from aishell.tui.screens.dialogs import ConfirmScreen
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.insights.explain(sql, analyze=True, allow_writes=True)
+            else:
+                self.notify("Not run.", timeout=2)
+
+        reason = "EXPLAIN ANALYZE runs the statement to time it. It writes: it runs inside a transaction that is rolled back."
+        self.app.push_screen(ConfirmScreen(reason, sql, title="Run this write to time its plan?"), confirmed)
 
     def _plan(self, ask: Callable[[str], None]) -> None:
         self._show_insight("suggestions")
@@ -531,7 +557,7 @@ class MainScreen(Screen):
         ask(found[0])
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        self.query_one(SuggestionsPane).show_plan(message.text, message.findings)
+        self.query_one(SuggestionsPane).show_plan(message.text, message.findings, message.nodes, message.after, message.titles)
 
     def on_insight_unavailable(self, message: InsightUnavailable) -> None:
         pane = self.query_one(SuggestionsPane) if message.pane == "suggestions" else self.query_one(MemoryPane)

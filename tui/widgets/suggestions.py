@@ -1,27 +1,33 @@
 """Suggestions pane: the analyzer's findings for the statement under the cursor, and the plan.
 
-Findings are listed with their severity in colour, code, rule, position and suggestion.
-Selecting one (Enter or click) posts ``FindingSelected`` so the app can move the editor's cursor
-there. The plan summary and the findings from it (EXPLAIN, index advice) are shown below the
-statement's findings once the app calls ``show_plan``; keys ask the app for them.
+Findings are listed with their severity in colour, code, rule, position and suggestion, one
+line each (cut at the pane's width). Selecting one (Enter or click) posts ``FindingSelected`` so
+the app can move the editor's cursor there, and opens it below the list: its full text, the
+suggestion and a preview of the fix (the text the finding is about, then what replaces it). The
+plan (a tree, :class:`~aishell.tui.widgets.plan.PlanView`; for index advice the plan before and
+after side by side) and the findings from it are shown once the app calls ``show_plan``; keys
+ask the app for them.
 
 Public API (the app codes against exactly this)::
 
     pane = SuggestionsPane()
     pane.show_findings(findings: list[dict])   # keys: code, rule, severity ("info"|"warning"|"error"),
-                                               #       message, line, column, suggestion (all optional
-                                               #       but message)
-    pane.show_plan(summary: str, findings: list[dict])   # plan text and the findings/advice from it
+                                               #       message, line, column, suggestion, span (the
+                                               #       text it is about; all optional but message)
+    pane.show_plan(summary: str, findings: list[dict],      # plan text and the findings/advice from it;
+                   nodes=None, after=None, titles=("Plan", ""))  # the tree(s): see PlanView.show
+    pane.open_finding(index: int | None)       # show this finding of the list in full (None: close)
     pane.clear_plan()
     pane.show_unavailable(reason: str)
     pane.focus()                               # focuses the list of findings
 
     SuggestionsPane.FindingSelected(pane, line: int, column: int | None)
-    SuggestionsPane.ExplainRequested(pane)
+    SuggestionsPane.ExplainRequested(pane, analyze: bool)
     SuggestionsPane.AdviceRequested(pane)
 
-Keys (binding ids in brackets): ``p`` runs EXPLAIN [suggestions.explain], ``a`` asks for index
-advice [suggestions.advice]; Enter on a finding jumps to it (OptionList).
+Keys (binding ids in brackets): ``p`` runs EXPLAIN [suggestions.explain], ``P`` EXPLAIN ANALYZE
+[suggestions.explain_analyze], ``a`` asks for index advice [suggestions.advice], ``o`` opens or
+closes the highlighted finding [suggestions.open]; Enter on a finding jumps to it and opens it.
 """
 
 from __future__ import annotations
@@ -39,12 +45,36 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from aishell.tui.widgets.plan import PlanView
+
 __all__ = ["SuggestionsPane"]
 
 SEVERITIES = ("error", "warning", "info")
 """Known severities, most severe first."""
 
 _ICONS = {"error": "✗", "warning": "▲", "info": "●"}
+_STATEMENT_WORDS = frozenset(
+    "select with insert update delete create alter drop analyze set truncate vacuum reindex cluster "
+    "where order limit not exists union join".split()
+)
+"""First words of a suggestion that is SQL (a statement to run or a fragment to write) rather than prose."""
+
+
+def split_suggestion(suggestion: str) -> tuple[str, str]:
+    """``(code, note)``: the SQL of a suggestion and the prose after its ``--`` comment (or
+    ``("", suggestion)`` when it is prose only).
+
+    >>> split_suggestion("CREATE INDEX ON orders (lower(status));  -- or a citext column")
+    ('CREATE INDEX ON orders (lower(status));', 'or a citext column')
+    >>> split_suggestion("an index on the filtered columns")
+    ('', 'an index on the filtered columns')
+    """
+    code, _, note = suggestion.partition("  -- ")
+    code, note = code.strip(), note.strip()
+    words = code.split(None, 1)
+    if not words or words[0].lower().rstrip("(") not in _STATEMENT_WORDS:
+        return "", suggestion.strip()
+    return code, note
 
 
 def _position(finding: Mapping[str, Any]) -> str:
@@ -61,7 +91,9 @@ class SuggestionsPane(Vertical, can_focus=False):
 
     BINDINGS = [
         Binding("p", "explain", "Explain", id="suggestions.explain", tooltip="Show the query plan (EXPLAIN) of the statement"),
+        Binding("P", "explain(True)", "Explain analyze", id="suggestions.explain_analyze", tooltip="Run the statement and show its plan with times (EXPLAIN ANALYZE; a write is rolled back)"),
         Binding("a", "advice", "Index advice", id="suggestions.advice", tooltip="Ask for index advice on the statement"),
+        Binding("o", "open", "Open", id="suggestions.open", tooltip="Open or close the highlighted finding: full text, suggestion, fix preview"),
     ]
 
     COMPONENT_CLASSES = {
@@ -71,6 +103,7 @@ class SuggestionsPane(Vertical, can_focus=False):
         "suggestions-pane--code",
         "suggestions-pane--position",
         "suggestions-pane--suggestion",
+        "suggestions-pane--removed",
     }
 
     DEFAULT_CSS = """
@@ -82,6 +115,7 @@ class SuggestionsPane(Vertical, can_focus=False):
         & > .suggestions-pane--code { color: $text-muted; }
         & > .suggestions-pane--position { color: $accent; }
         & > .suggestions-pane--suggestion { color: $success; }
+        & > .suggestions-pane--removed { color: $error; }
         #suggestions-header {
             height: 1;
             padding: 0 1;
@@ -91,17 +125,27 @@ class SuggestionsPane(Vertical, can_focus=False):
             text-overflow: ellipsis;
         }
         #suggestions-list { height: 1fr; border: none; text-wrap: nowrap; text-overflow: ellipsis; }
-        #suggestions-plan {
+        #suggestions-detail {
             height: auto;
-            max-height: 50%;
+            max-height: 45%;
             display: none;
             border-top: hkey $panel;
             padding: 0 1;
         }
+        &.-open #suggestions-detail { display: block; }
+        #suggestions-plan {
+            height: 1fr;
+            display: none;
+            border-top: hkey $panel;
+        }
         &.-plan #suggestions-plan { display: block; }
+        #suggestions-plan-text { height: auto; max-height: 6; padding: 0 1; }
+        #suggestions-plan PlanView { display: none; }
+        &.-tree #suggestions-plan PlanView { display: block; }
+        &.-tree #suggestions-plan-text { max-height: 3; }
         #suggestions-status { padding: 1 1; color: $text-muted; text-style: italic; display: none; }
         &.-unavailable #suggestions-status { display: block; color: $warning; text-style: none; }
-        &.-unavailable #suggestions-list, &.-unavailable #suggestions-plan { display: none; }
+        &.-unavailable #suggestions-list, &.-unavailable #suggestions-plan, &.-unavailable #suggestions-detail { display: none; }
     }
     """
 
@@ -126,6 +170,8 @@ class SuggestionsPane(Vertical, can_focus=False):
 
         pane: SuggestionsPane
         """The pane it came from."""
+        analyze: bool = False
+        """Run it (EXPLAIN ANALYZE): the app asks before running a write."""
 
         @property
         def control(self) -> SuggestionsPane:
@@ -149,13 +195,19 @@ class SuggestionsPane(Vertical, can_focus=False):
         self._plan_summary: str | None = None
         self._rows: list[Mapping[str, Any] | None] = []
         """The finding behind each option of the list (None for separators)."""
+        self.opened: Mapping[str, Any] | None = None
+        """The finding shown in full below the list (None: closed)."""
 
     def compose(self) -> ComposeResult:
         yield Static("No statement analysed yet", id="suggestions-header", markup=False)
         yield Static(id="suggestions-status", markup=False)
         yield OptionList(id="suggestions-list")
-        with VerticalScroll(id="suggestions-plan", can_focus=False):
-            yield Static(id="suggestions-plan-text", markup=False)
+        with VerticalScroll(id="suggestions-detail", can_focus=False):
+            yield Static(id="suggestions-detail-text", markup=False)
+        with Vertical(id="suggestions-plan"):
+            with VerticalScroll(id="suggestions-plan-scroll", can_focus=False):
+                yield Static(id="suggestions-plan-text", markup=False)
+            yield PlanView()
 
     # -- public API
 
@@ -165,12 +217,27 @@ class SuggestionsPane(Vertical, can_focus=False):
         self._findings = [finding for finding in findings if isinstance(finding, Mapping)]
         self._rebuild()
 
-    def show_plan(self, summary: str, findings: list[dict]) -> None:
-        """Show the plan summary and the findings or advice drawn from it."""
+    def show_plan(
+        self,
+        summary: str,
+        findings: list[dict],
+        nodes: list[dict] | None = None,
+        after: list[dict] | None = None,
+        titles: tuple[str, str] = ("Plan", ""),
+    ) -> None:
+        """Show the plan and the findings or advice drawn from it: ``summary``'s text (none when
+        empty) above the tree of ``nodes`` (beside ``after``, the plan with a proposed index)."""
         self.remove_class("-unavailable")
         self._plan_summary = summary
         self._plan_findings = [finding for finding in findings if isinstance(finding, Mapping)]
         self.query_one("#suggestions-plan-text", Static).update(Text(summary))
+        self.query_one("#suggestions-plan-scroll").display = bool(summary)
+        view = self.query_one(PlanView)
+        if nodes:
+            view.show(nodes, titles, after)
+        else:
+            view.clear()
+        self.set_class(bool(nodes), "-tree")
         self.add_class("-plan")
         self._rebuild()
 
@@ -178,8 +245,17 @@ class SuggestionsPane(Vertical, can_focus=False):
         """Forget the plan (e.g. when the statement changed)."""
         self._plan_summary = None
         self._plan_findings = []
-        self.remove_class("-plan")
+        self.query_one(PlanView).clear()
+        self.remove_class("-plan", "-tree")
         self._rebuild()
+
+    def open_finding(self, index: int | None) -> None:
+        """Show the finding at ``index`` of the list in full below it (None, or a heading: close)."""
+        finding = self._rows[index] if index is not None and 0 <= index < len(self._rows) else None
+        self.opened = finding
+        self.set_class(finding is not None, "-open")
+        if finding is not None:
+            self.query_one("#suggestions-detail-text", Static).update(self._detail(finding))
 
     def show_unavailable(self, reason: str) -> None:
         """Say why there are no suggestions (e.g. the analyzer is not installed)."""
@@ -194,8 +270,18 @@ class SuggestionsPane(Vertical, can_focus=False):
 
     # -- actions and events
 
-    def action_explain(self) -> None:
-        self.post_message(self.ExplainRequested(self))
+    def action_explain(self, analyze: bool = False) -> None:
+        self.post_message(self.ExplainRequested(self, analyze))
+
+    def action_open(self) -> None:
+        highlighted = self.query_one("#suggestions-list", OptionList).highlighted
+        self.open_finding(None if self.opened is not None else highlighted)
+
+    @on(OptionList.OptionHighlighted, "#suggestions-list")
+    def _finding_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if self.opened is not None:  # an open finding follows the cursor
+            self.open_finding(event.option_index)
 
     def action_advice(self) -> None:
         self.post_message(self.AdviceRequested(self))
@@ -208,6 +294,7 @@ class SuggestionsPane(Vertical, can_focus=False):
         finding = self._rows[event.option_index]
         if finding is None:
             return
+        self.open_finding(event.option_index)
         line, column = finding.get("line"), finding.get("column")
         if isinstance(line, int) and not isinstance(line, bool):
             column = column if isinstance(column, int) and not isinstance(column, bool) else None
@@ -239,6 +326,8 @@ class SuggestionsPane(Vertical, can_focus=False):
         self._rows = rows
         if rows:
             option_list.highlighted = 0 if highlighted is None else min(highlighted, len(rows) - 1)
+        if self.opened is not None:
+            self.open_finding(option_list.highlighted)
         self.query_one("#suggestions-header", Static).update(self._header_text())
 
     def _header_text(self) -> Text:
@@ -256,6 +345,29 @@ class SuggestionsPane(Vertical, can_focus=False):
         if self._plan_summary is not None:
             text.append(" · plan below")
         text.append("  (p explain · a advice)", style="dim")
+        return text
+
+    def _detail(self, finding: Mapping[str, Any]) -> Text:
+        """The finding in full: its heading, the whole message, the suggestion and the fix."""
+        text = self._finding_prompt(finding).split("\n")[0]
+        text.no_wrap = False
+        text.append("\n")
+        text.append(str(finding.get("message", "")))
+        suggestion = finding.get("suggestion")
+        if not suggestion:
+            return text
+        code, note = split_suggestion(str(suggestion))
+        if note:
+            text.append("\n\nSuggestion: ", style="bold")
+            text.append(note)
+        if code:
+            text.append("\n\nFix preview\n", style="bold")
+            span = finding.get("span")
+            if isinstance(span, str) and span and not code.split(None, 1)[0].lower() in ("create", "analyze", "set", "vacuum", "reindex"):
+                for line in span.splitlines():
+                    text.append(f"- {line}\n", style=self._style("suggestions-pane--removed"))
+            for index, line in enumerate(code.splitlines()):
+                text.append(("\n" if index else "") + f"+ {line}", style=self._style("suggestions-pane--suggestion"))
         return text
 
     def _finding_prompt(self, finding: Mapping[str, Any]) -> Text:
