@@ -62,14 +62,15 @@ async def editor_ready(pilot):
 async def test_enter_after_a_word_is_a_newline(demo_db):
     """``count(*) as n`` + Enter became ``as nowfrom``, ``from orders o`` + Enter + ``join``
     became ``orders ONjoin``: Enter took the first item of a menu nobody moved into."""
-    typed = "select count(*) as n\nfrom orders o\nlimit 3;"
+    # (Right after AS nothing is offered now: an alias is being typed. Without AS the menu opens.)
+    typed = "select count(*) n\nfrom orders o\nlimit 3;"
     app = make_app(demo_db)
     async with app.run_test(size=SIZES["120x36"]) as pilot:
         editor = await editor_ready(pilot)
         menu_at_enter = await type_keys(pilot, typed)
         assert menu_at_enter[:2] == [True, True]  # the menu for "n" and for "o" was open
         assert editor.text == typed
-        editor.text_area.cursor_location = (0, len("select count(*) as n"))
+        editor.text_area.cursor_location = (0, len("select count(*) n"))
         await pilot.press("backspace", "n")
         await until(pilot, lambda: editor.menu.display, what="menu for 'n'")
         await pilot.press("f5")  # runs the statement and closes the menu

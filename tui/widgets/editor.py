@@ -42,6 +42,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, OptionList, TextArea
+from rich.markup import escape
 from textual.widgets.option_list import Option
 from textual.widgets.text_area import Selection, TextAreaTheme
 
@@ -61,6 +62,9 @@ class BufferStore(Protocol):
 
 
 _WORD_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$\"")
+# Where the menu opens with nothing typed yet: after "alias.", a join's ON, "USING (", a column
+# list such as "INSERT INTO t (", and "*" (expand it).
+_EAGER = ("qualified", "join", "using", "columns_of", "star")
 _KEYWORDS = frozenset(
     """ADD ALL ALTER ANALYZE AND ANY ARRAY AS ASC ATTACH AUTOINCREMENT BEGIN BETWEEN BIGINT BOOLEAN BY
     CASCADE CASE CAST CHECK COLLATE COLUMN COMMIT CONFLICT CONSTRAINT COPY CREATE CROSS CURRENT CURRENT_DATE
@@ -740,7 +744,7 @@ class EditorPane(Vertical):
             return
         result = complete(text, offset, self._catalog, frequency=self._frequencies, limit=40)
         menu = self.menu
-        if not result.candidates or (not forced and not result.prefix and result.context != "qualified"):
+        if not result.candidates or (not forced and not result.prefix and result.context not in _EAGER):
             self.hide_completion()
             return
         if not forced and len(result.candidates) == 1 and result.candidates[0].text == result.prefix:
@@ -750,7 +754,7 @@ class EditorPane(Vertical):
         self._completion_at = (text, area.cursor_location)
         menu.clear_options()
         menu.add_options(
-            [Option(f"{c.text}  [dim]{c.kind}{' · ' + c.detail if c.detail and c.kind == 'column' else ''}[/]", id=str(i)) for i, c in enumerate(result.candidates)]
+            [Option(f"{escape(c.display)}  [dim]{c.kind}{' · ' + c.detail if c.detail and c.kind in ('column', 'star') else ''}[/]", id=str(i)) for i, c in enumerate(result.candidates)]
         )
         # Nothing highlighted until the user moves into the menu (Tab or arrows): Enter stays a
         # newline, so a word that happens to prefix a keyword is never replaced by it.
@@ -802,7 +806,7 @@ class EditorPane(Vertical):
         row, col = area.cursor_location
         line = area.document.get_line(row)
         typed = line[col - 1 : col] if col else ""
-        if typed and (typed in _WORD_CHARS or typed == "."):
+        if typed and (typed in _WORD_CHARS or typed in ".*( "):
             self._show_completion()
         else:
             self.hide_completion()
