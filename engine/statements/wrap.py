@@ -67,4 +67,6 @@ def wrap_view(sql: str, dialect: str, *, where: Any = None, order: tuple[str, bo
 
 
 def _article(kind: str) -> str:
+    if kind in ("other", "unknown"):
+        return "a statement of another kind"
     return ("an " if kind[:1] in "aeiou" else "a ") + kind

@@ -30,6 +30,8 @@ class QueryController(Controller):
         self._paused = False
         self.sql = ""
         """The statement last run: exported again in full while it streams, learned when done."""
+        self._view = ("", "")
+        """(wrapped statement, the statement it wraps) of the last :meth:`run_view`."""
         self.commands = commands.Context(session=None)
         """What backslash commands share for as long as the app runs (variables, settings)."""
 
@@ -65,6 +67,22 @@ class QueryController(Controller):
     def backslash(self, line: str) -> None:
         """Run a backslash command (``\\dt``, ``\\c URL``, ``\\timing``…)."""
         self.start(self._backslash(line), group="query", name="run_backslash")
+
+    def run_view(self, where: Any, order: tuple[str, bool] | None) -> str:
+        """Run the statement shown again, wrapped so the server filters (``where``, a sqlglot
+        condition) and sorts (``order``: column, descending) all of it, not only the rows loaded.
+        Returns '' once started, else why it cannot be wrapped (MongoDB, not a query that reads)."""
+        from aishell.engine.statements.wrap import NotWrappable, wrap_view
+
+        wrapped, base = self._view
+        base = base if wrapped == self.sql else self.sql
+        try:
+            sql = wrap_view(base, self.session.dialect, where=where, order=order) if where is not None or order is not None else base
+        except NotWrappable as exc:
+            return str(exc)
+        self._view = (sql, base)
+        self.start(self._stream(sql, None, None), group="query", name="run_view")
+        return ""
 
     # -- workers ----------------------------------------------------------------------------------
 

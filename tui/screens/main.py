@@ -56,7 +56,7 @@ from aishell.tui.widgets.editor import EditorPane
 from aishell.tui.widgets.keybar import KeyBar
 from aishell.tui.widgets.memory import MemoryPane
 from aishell.tui.widgets.metrics import MetricsPane
-from aishell.tui.widgets.results import ResultsGrid
+from aishell.tui.widgets.results import ResultsGrid, claims_escape
 from aishell.tui.widgets.schema import SchemaTree
 from aishell.tui.widgets.suggestions import SuggestionsPane
 
@@ -393,6 +393,14 @@ class MainScreen(Screen):
         event.stop()
         self.query_runner.more()
 
+    @on(ResultsGrid.ViewRequested)
+    def _view_requested(self, event: ResultsGrid.ViewRequested) -> None:
+        """Sort or filter a result still streaming: the server does it, else the loaded rows."""
+        event.stop()
+        reason = self.query_runner.run_view(event.where, event.order) if self.session is not None else "not connected"
+        if reason:
+            event.grid.apply_view_locally(reason)
+
     def on_query_finished(self, message: QueryFinished) -> None:
         grid = self.query_one(ResultsGrid)
         grid.finish(message.rowcount, message.elapsed_ms if self.timing else None, message.status)
@@ -419,7 +427,7 @@ class MainScreen(Screen):
             # Rows are waiting on the server: stop fetching and close the cursor.
             self.query_runner.stop()
             grid = self.query_one(ResultsGrid)
-            grid.finish(grid.row_count, None, f"stopped after {grid.row_count} rows")
+            grid.finish(grid.row_count, None, f"stopped after {grid.row_count} rows", complete=False)
             self.query_one(Header).running = False
             return
         if await self.query_runner.cancel():
@@ -429,6 +437,8 @@ class MainScreen(Screen):
         if action == "cancel":
             if self.query_one(EditorPane).completion_open:
                 return False  # Escape closes the completion menu; the next one cancels
+            if claims_escape(self.app.focused):
+                return False  # Escape closes the grid's prompt, selection, search or fetch first
             return self.session is not None and (self.session.busy or self.query_runner.streaming)
         return True
 

@@ -68,7 +68,7 @@ from aishell.tui.widgets import cellrange
 from aishell.tui.widgets.rowstore import RowStore
 from aishell.tui.widgets.rowview import Condition, ConditionError, IndexedRows, sort_order
 
-__all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "format_elapsed"]
+__all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "claims_escape", "format_elapsed"]
 
 EXPORT_FORMATS = ("csv", "json", "jsonl")
 """Formats `ExportRequested` carries; the screen writes them with ``aishell.engine.encode.export_rows``."""
@@ -100,6 +100,15 @@ _COPY_ROWS_CAP = 100_000
 _REVERSE = Style(reverse=True)
 
 
+_NULL_TEXT = "NULL"
+
+
+def set_null_text(text: str) -> None:
+    """How NULL shows in every grid from now on (psql's ``\\pset null``)."""
+    global _NULL_TEXT
+    _NULL_TEXT = text
+
+
 def cell_text(value: Any) -> str:
     """One-line display text for a cell value (no styling, control characters replaced).
 
@@ -107,7 +116,7 @@ def cell_text(value: Any) -> str:
     ('NULL', 'true', '\\\\x01ff', 'a↵b')
     """
     if value is None:
-        return "NULL"
+        return _NULL_TEXT
     if isinstance(value, str):
         text = value
     elif isinstance(value, bool):
@@ -125,6 +134,14 @@ def cell_text(value: Any) -> str:
     else:
         text = str(value)
     return text if text.isprintable() else text.translate(_CONTROL)
+
+
+def claims_escape(focused: Widget | None) -> bool:
+    """Whether Escape on ``focused`` belongs to a results grid (a prompt to close, a selection or
+    search to clear, a fetch to stop) rather than cancelling the running statement."""
+    if isinstance(focused, ResultsBody):
+        return focused.claims_escape
+    return isinstance(focused, (_GridPrompt, _ExportInput))
 
 
 def _is_number(value: Any) -> bool:
@@ -443,7 +460,7 @@ class ResultsBody(ScrollView, can_focus=True):
                 name = grid._columns[index][0].translate(_CONTROL)
                 cells = grid._widths[index]
                 if index == sorted_column and cells >= 3:
-                    text = _fit(name, cells - 2) + (" ▼" if descending else " ▲")
+                    text = _fit(_fit(name, cells - 2).rstrip() + (" ▼" if descending else " ▲"), cells)
                 else:
                     text = _fit(name, cells)
                 segments.append(Segment(pad + text + pad, style))
@@ -670,6 +687,8 @@ class ResultsGrid(Widget):
         self._columns: list[tuple[str, str]] = []
         self._rows = RowStore()
         self._widths: list[int] = []
+        self.expanded_auto = False
+        """psql's ``\\x auto``: each result decides, by whether its rows fit the width."""
         self._seen_widths: list[int] = []
         self._offsets: list[int] = [0]
         self._label_width = 0
@@ -692,6 +711,8 @@ class ResultsGrid(Widget):
         self._view_reason = ""
         self._view_pending = False
         self._view_columns: list[str] = []
+        self._view_cursor_column = 0
+        self._server_condition: Condition | None = None
         self._search: _Search | None = None
         self._anchor: tuple[int, int] | None = None
         self._row_selection = False
@@ -771,6 +792,8 @@ class ResultsGrid(Widget):
         if view is not None and view[2] == [name for name, _ in self._columns]:
             self._sort, self._condition, self._view_columns = view
             self._view_where = "server"
+            self._server_condition = self._condition
+            self.body.set_reactive(ResultsBody.cursor_column, self._view_cursor_column)
             self._show_view_bar()
         self._seen_widths = [min(cell_len(name), _EXPANDED_VALUE_CAP) for name, _ in self._columns]
         self._label_width = min(max(self._seen_widths, default=0), self.max_column_width)
@@ -790,6 +813,8 @@ class ResultsGrid(Widget):
         first_page = not self._rows
         if self._measure(rows):
             self._recompute_offsets()
+        if first_page and self.expanded_auto:  # psql's \x auto: records when a row is too wide
+            self.expanded = sum(width + 2 for width in self._seen_widths) > max(self.body.size.width, 1)
         self._rows.extend(rows)
         self._need_pending = False
         if first_page and self._running_since is not None:
@@ -883,6 +908,7 @@ class ResultsGrid(Widget):
             self._anchor = None
             self._row_selection = False
             self.body.refresh()
+            self._update_status()
         elif self._search is not None:
             self._search = None
             self.body.refresh()
@@ -1083,6 +1109,7 @@ class ResultsGrid(Widget):
             self._condition = None
             self._view_pending = False
             self._view_columns = []
+        self._server_condition = None
         self._view_where = ""
         self._view_reason = ""
         self._search = None
@@ -1122,7 +1149,8 @@ class ResultsGrid(Widget):
         """Widen columns to fit `rows` (a sample of them after the first rows); True if any grew."""
         seen = self._seen_widths
         ncols = len(seen)
-        budget = max(_WIDTH_SAMPLE, _WIDTH_FULL - len(self._rows))
+        # Fetching to the end, widths hardly change any more: a smaller sample keeps pages fast.
+        budget = max(_WIDTH_SAMPLE // 8 if self._to_end else _WIDTH_SAMPLE, _WIDTH_FULL - len(self._rows))
         step = max(1, -(-len(rows) // budget))
         before = list(seen)
         for index in range(0, len(rows), step):
@@ -1167,12 +1195,17 @@ class ResultsGrid(Widget):
         """Sort or filter changed: exact on the rows loaded when all are, else asked of the server."""
         self._search = None
         self._anchor, self._row_selection = None, False
-        if self._finished or self._view_where == "loaded":
-            self._view_where = "loaded" if self._view_where == "loaded" else ""
+        server_rows_kept = self._server_condition is None or (
+            self._condition is not None and self._condition.text == self._server_condition.text
+        )
+        if self._view_where == "loaded" or (self._finished and server_rows_kept):
+            # Every row is loaded (or the server cannot help): exact here.
+            self._view_where = "loaded" if self._view_where == "loaded" else self._view_where
             self._apply_view()
         else:
             self._view_pending = True
             self._view_columns = [name for name, _ in self._columns]
+            self._view_cursor_column = self.cursor_coordinate[1]
             order = (self._columns[self._sort[0]][0], self._sort[1]) if self._sort is not None else None
             where = self._condition.tree if self._condition is not None else None
             self._notice = "Sorting and filtering on the server…"
@@ -1186,15 +1219,17 @@ class ResultsGrid(Widget):
         self._update_status()
 
     def _apply_view(self) -> None:
-        """Show the loaded rows through the sort and filter (all of them when neither is set)."""
+        """Show the loaded rows through the sort and filter (all of them when neither is set);
+        a filter the server applied already is not applied again."""
         rows = self._rows
-        if self._sort is None and self._condition is None:
+        condition = self._condition if self._condition is not self._server_condition else None
+        if self._sort is None and condition is None:
             self._shown = rows
             return
         positions = None
-        if self._condition is not None:
+        if condition is not None:
             try:
-                positions = self._condition.filter(rows)
+                positions = condition.filter(rows)
             except ConditionError as exc:
                 self._condition = None
                 self._flash(str(exc), error=True)
@@ -1345,7 +1380,7 @@ class ResultsGrid(Widget):
         parts: list[str] = []
         if self._columns:
             loaded = len(self._rows)
-            if self._shown is not self._rows:
+            if len(self._shown) != loaded:
                 parts.append(f"{len(self._shown):,} of {_plural(loaded, 'row')} shown")
             elif self._rowcount is not None and self._rowcount > loaded:
                 parts.append(f"{loaded:,} of {_plural(self._rowcount, 'row')} loaded")
@@ -1380,7 +1415,7 @@ class ResultsGrid(Widget):
             return self._final_status_text()
         if self._columns:
             text = f"{_plural(len(self._rows), 'row')} loaded · more rows available"
-            if self._shown is not self._rows:
+            if len(self._shown) != len(self._rows):
                 text = f"{len(self._shown):,} of {text}"
             if self._first_rows_ms is not None:
                 text += f" · first rows in {format_elapsed(self._first_rows_ms)}"
