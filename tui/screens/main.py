@@ -358,6 +358,10 @@ class MainScreen(Screen):
             return
         from aishell.engine.statements import describe
 
+        if self.query_runner.commands.variables:
+            from aishell.engine.commands.variables import interpolate
+
+            sql = interpolate(sql, self.query_runner.commands.variables)  # psql's :NAME, :'NAME', :"NAME"
         info = describe(sql, self.session.dialect)
         if info.destructive and self.app.settings.ui.confirm_destructive:
             from aishell.tui.screens.dialogs import ConfirmScreen
@@ -446,8 +450,24 @@ class MainScreen(Screen):
         outcome = message.outcome
         grid = self.query_one(ResultsGrid)
         if outcome.action == "expanded":
+            for each in self.query(ResultsGrid):
+                each.expanded_auto = outcome.value == "auto"
+            if outcome.value == "auto":
+                self.notify("Expanded display is used automatically.", timeout=2)
+                return
             grid.expanded = (not grid.expanded) if outcome.value is None else outcome.value
             self.notify(f"Expanded display is {'on' if grid.expanded else 'off'}.", timeout=2)
+        elif outcome.action == "run":  # \n NAME: a named query
+            self.submit(outcome.argument)
+        elif outcome.action == "notice":
+            self.notify(outcome.argument, timeout=3)
+        elif outcome.action == "null":
+            from aishell.tui.widgets.results import set_null_text
+
+            set_null_text(outcome.argument)
+            self.notify(outcome.status, timeout=2)
+            for each in self.query(ResultsGrid):
+                each.body.refresh()
         elif outcome.action == "timing":
             self.timing = (not self.timing) if outcome.value is None else outcome.value
             self.notify(f"Timing is {'on' if self.timing else 'off'}.", timeout=2)
