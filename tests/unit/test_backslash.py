@@ -90,9 +90,9 @@ async def test_actions_and_errors(session):
 def test_docstring_examples():
     from aishell.engine.commands import registry
 
-    from aishell.engine.commands import describe
+    from aishell.engine.commands import describe, named, variables
     from aishell.engine.drivers import listing
 
-    for module in (backslash, registry, describe, listing):
+    for module in (backslash, registry, describe, listing, named, variables):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0
