@@ -209,16 +209,21 @@ def test_catalog_objects_reach_the_catalog(pg_catalog, sqlite_catalog):
 
 
 def test_keystroke_is_fast_on_a_big_catalog():
-    """Each keystroke well under 5 ms with 5,000 tables (median of a typed statement)."""
+    """Each keystroke well under 5 ms with 5,000 tables (95th percentile of a typed statement)."""
     tables = {f"table_{n:04d}": [f"col_{k}" for k in range(12)] for n in range(5000)}
     keys = tuple((f"table_{n:04d}", ("col_1",), f"table_{n + 1:04d}", ("col_0",)) for n in range(4999))
     catalog = Catalog(tables, ["public"], foreign_keys=keys)
     sql = "select t.col_1, u.col_2 from table_0042 t join table_0043 u on t.col_1 = u.col_0 where t.col_3 > 1"
     complete("select * from ", 14, catalog)  # builds the catalog's items once
+    texts = [(sql[:end], end) for end in range(1, len(sql) + 1)]
+    texts += [("select * from ", 14), ("select * from t", 15)]  # every table matches: the worst case
     times = []
-    for end in range(1, len(sql) + 1):
-        started = time.perf_counter()
-        complete(sql[:end], end, catalog, limit=40)
-        times.append(time.perf_counter() - started)
+    for text, end in texts:  # best of three: other processes share the CPU
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            complete(text, end, catalog, limit=40)
+            runs.append(time.perf_counter() - started)
+        times.append(min(runs))
     times.sort()
-    assert times[len(times) // 2] < 0.005, f"median {times[len(times) // 2] * 1000:.2f} ms"
+    assert times[int(len(times) * 0.95)] < 0.005, f"p95 {times[int(len(times) * 0.95)] * 1000:.2f} ms"

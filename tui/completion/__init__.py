@@ -131,7 +131,7 @@ def complete(
         context = want.kind
         if context == "nothing":
             return done(prefix_start, prefix, context)
-        items = _items(want, scope, catalog, ctx_pos)
+        items = _items(want, scope, catalog, ctx_pos, prefix, freq)
     if quoted:
         items = [Item(i.name, quote_always(i.name), i.kind, i.detail) for i in items if i.kind in _IDENTIFIER_KINDS]
         result = rank(items, inner, context, freq, limit)
@@ -139,10 +139,10 @@ def complete(
     return done(prefix_start, prefix, context, items)
 
 
-def _items(want: Want, scope: Scope, catalog: Catalog, pos: int) -> list[Item]:
+def _items(want: Want, scope: Scope, catalog: Catalog, pos: int, prefix: str, freq: Callable[[str], float]) -> list[Item]:
     kind = want.kind
     if kind == "table":
-        return list(suggest.relations(catalog, scope.ctes))
+        return list(suggest.relations(catalog, scope.ctes, prefix, freq))
     if kind in ("view", "matview"):
         return suggest.catalog_items(catalog, kind)
     if kind == "schema":

@@ -58,7 +58,8 @@ class Item:
 def rank(items: Iterable[Item], prefix: str, context: str, freq: Callable[[str], float], limit: int) -> list[Candidate]:
     """The best ``limit`` of ``items`` for ``prefix`` in ``context``, best first."""
     low = prefix.lower()
-    order = _KIND_ORDER.get(context, {"keyword": 0, "function": 1})
+    order = _KIND_ORDER.get(context, {"keyword": 0, "function": 1}).get
+    after_table = context == "after_table"
     keyed: list[tuple[tuple, int, Item]] = []
     seen: set[tuple[str, str]] = set()
     for n, item in enumerate(items):
@@ -68,7 +69,7 @@ def rank(items: Iterable[Item], prefix: str, context: str, freq: Callable[[str],
                 group = 0
             elif low in name:
                 group = 1
-            elif _subsequence(low, name):
+            elif len(low) >= 3 and _subsequence(low, name):
                 group = 2
             else:
                 continue
@@ -81,13 +82,17 @@ def rank(items: Iterable[Item], prefix: str, context: str, freq: Callable[[str],
             continue
         seen.add(key)
         used = freq(name)
-        score = order.get(item.kind, 9) - (math.log1p(used) * 0.5 if used else 0.0)
-        if context == "after_table" and item.text in _AFTER_TABLE:
+        score = order(item.kind, 9) - (math.log1p(used) * 0.5 if used else 0.0)
+        if after_table and item.text in _AFTER_TABLE:
             score -= 2 - _AFTER_TABLE.index(item.text) / 100
-        length = n if item.kind in ("column", "alias", "join", "star") else len(item.text)
+        length = n if item.kind in _POOL_ORDER else len(item.text)
         keyed.append(((group, score, length, name), n, item))
-    best = heapq.nsmallest(limit, keyed, key=lambda entry: (entry[0], entry[1]))
+    best = heapq.nsmallest(limit, keyed) if len(keyed) > limit else sorted(keyed)
     return [Candidate(item.text, item.kind, item.detail, -key[1], item.label) for key, _, item in best]
+
+
+_POOL_ORDER = frozenset({"column", "alias", "join", "star"})
+"""Kinds that keep the order they were found in (a table's column order) among equals."""
 
 
 def _subsequence(needle: str, hay: str) -> bool:

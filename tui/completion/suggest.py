@@ -13,7 +13,7 @@ join conditions (foreign keys first, then same-named columns), the columns both 
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 from aishell.tui.completion.catalog import Catalog
 from aishell.tui.completion.ranking import Item
@@ -47,14 +47,32 @@ def reference(rel: Relation, catalog: Catalog) -> str:
     return ".".join(catalog.quote(name) if quoted else name for name, quoted in rel.parts)
 
 
-def relations(catalog: Catalog, ctes: dict[str, list[str]]) -> Iterator[Item]:
-    """CTEs, then every relation of the catalog (labelled table, view or materialized view),
-    then schemas."""
+def relations(catalog: Catalog, ctes: dict[str, list[str]], prefix: str = "", freq: Callable[[str], float] | None = None) -> Iterator[Item]:
+    """CTEs, then the catalog's relations (labelled table, view or materialized view) that may
+    rank for ``prefix``, then schemas.
+
+    A catalog of thousands of tables is cut before ranking: the first :data:`CAP` matches in
+    the ranking's own order (shortest name first), and every name the user has used."""
     for name in ctes:
         yield Item(name, catalog.quote(name), "cte")
-    yield from catalog_items(catalog)
+    items = catalog_items(catalog)
+    if len(items) <= CAP:
+        yield from items
+    else:
+        low = prefix.lower().lstrip('"')
+        names = [i.name.lower() for i in items]
+        starts = [i for i, n in zip(items, names) if n.startswith(low)]
+        if len(starts) < CAP:
+            starts += [i for i, n in zip(items, names) if low in n and not n.startswith(low)]
+        yield from starts[:CAP]
+        if freq is not None:
+            yield from (i for i, n in zip(items, names) if freq(n))
     for schema in catalog.schemas:
         yield Item(schema, catalog.quote(schema), "schema")
+
+
+CAP = 300
+"""Relations handed to the ranking at most (besides those the user used)."""
 
 
 def catalog_items(catalog: Catalog, kind: str | None = None) -> list[Item]:
@@ -66,10 +84,14 @@ def catalog_items(catalog: Catalog, kind: str | None = None) -> list[Item]:
             rel_kind = catalog.kind(key)
             items.append(Item(key.rsplit(".", 1)[-1], catalog.quote_key(key), rel_kind))
         _ITEMS.clear()  # one catalog at a time
-        cache = (catalog, items)
+        cache = (catalog, _by_length(items))
         _ITEMS[id(catalog)] = cache
     items = cache[1]
     return items if kind is None else [i for i in items if i.kind == kind]
+
+
+def _by_length(items: list[Item]) -> list[Item]:
+    return sorted(items, key=lambda i: (len(i.text), i.name.lower()))
 
 
 _ITEMS: dict[int, tuple[Catalog, list[Item]]] = {}
