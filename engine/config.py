@@ -157,6 +157,10 @@ class UISettings:
     again at the next one): an idle workbench writes nothing to its terminal. 0: never blinks."""
     confirm_destructive: bool = True
     """Ask before DROP, TRUNCATE, DELETE/UPDATE without WHERE."""
+    run_all: str = "statements"
+    """How Run all (F6) and ``\\i`` run several statements: ``statements`` one by one, stopping
+    at the first error (psql's ON_ERROR_STOP), or ``transaction``, all in one that is rolled back
+    on error (psql's ``--single-transaction``). Shift-F6 switches it for the session."""
 
 
 @dataclass(slots=True)
@@ -269,7 +273,7 @@ _AT_LEAST: dict[str, float] = {
 _ABOVE_ZERO = frozenset({"memory.half_life_days"})
 """Numbers that must be greater than zero (a zero would divide)."""
 
-_CHOICES: dict[str, tuple[str, ...]] = {"memory.synchronous": ("normal", "full")}
+_CHOICES: dict[str, tuple[str, ...]] = {"memory.synchronous": ("normal", "full"), "ui.run_all": ("statements", "transaction")}
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")

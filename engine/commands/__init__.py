@@ -11,7 +11,7 @@ commands of one concern (catalog listings in :mod:`.describe`, display and conne
 
 from __future__ import annotations
 
-from aishell.engine.commands import describe, edit, settings  # noqa: F401  (registers the commands)
+from aishell.engine.commands import describe, edit, script, settings  # noqa: F401  (registers the commands)
 from aishell.engine.commands import files  # noqa: F401  (registers \copy and \o)
 from aishell.engine.commands import named, variables  # noqa: F401  (registers \set \unset \ns \n \nd \nl)
 from aishell.engine.commands.context import Context

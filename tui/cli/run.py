@@ -1,4 +1,10 @@
-"""Run one SQL statement (or script) and print its result: streams, so big results start at once."""
+"""Run SQL (-c) or a script file (-f) and print the results: streams, so big results start at once.
+
+A script runs statement by statement and stops at the first error (exit 1, the file and line of
+the failing statement on stderr), like ``psql -v ON_ERROR_STOP=1 -f FILE``; ``-1`` runs it in one
+transaction, rolled back on error. Backslash lines go through the workbench's command table
+(:mod:`aishell.engine.commands`): ``\\i FILE`` nests files, ``\\dt`` prints a table, ``\\c``
+connects elsewhere for the rest of the script."""
 
 from __future__ import annotations
 
@@ -13,11 +19,18 @@ FORMATS = ("table", "csv", "json", "jsonl")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("url", help="postgresql://…, sqlite:///path, a .db path or mongodb://…")
-    parser.add_argument("-c", "--command", dest="sql", required=True, help="the statement to run")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("-c", "--command", dest="sql", help="the statement to run")
+    source.add_argument("-f", "--file", help="a script to run statement by statement, with backslash commands (\\i, \\set…); - reads stdin")
+    parser.add_argument("-1", "--single-transaction", action="store_true", help="with -f: run the script in one transaction, rolled back on error")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--read-only", action="store_true", help="refuse writes: the server's read-only session, statements that would escape it refused, and a check after each (see README)")
     parser.add_argument("--create", action="store_true", help="create the SQLite file if it does not exist")
     parser.add_argument("--page-size", type=int, default=2000, help="rows fetched a round trip")
+
+
+EXIT_FAILED = 1
+"""A statement of a script failed (the run stopped there)."""
 
 
 def main(args: argparse.Namespace) -> int:
@@ -28,33 +41,29 @@ async def _run(args: argparse.Namespace) -> int:
     from aishell.engine.config import Settings
     from aishell.engine.errors import QueryCancelled
     from aishell.engine.session import Session
-    from aishell.tui.output import writer_for
 
     settings = Settings.load()
     session = await Session.open(args.url, settings=settings, read_only=args.read_only, create=args.create)
+    script = _Script(session, args, sys.stdout)
     loop = asyncio.get_running_loop()
     cancelled = False
 
     def on_interrupt() -> None:
         nonlocal cancelled
         cancelled = True
-        loop.create_task(session.cancel())
+        loop.create_task(script.session.cancel())
 
     try:
         loop.add_signal_handler(signal.SIGINT, on_interrupt)
     except (NotImplementedError, RuntimeError):  # not on the main thread / platform
         pass
-    started = time.perf_counter()
-    out = sys.stdout
     try:
-        async with session.stream(args.sql, page_size=args.page_size) as rows:
-            writer = writer_for(args.format, out, rows.columns)
-            writer.start()
-            async for page in rows:
-                writer.rows(page)
-                out.flush()
-            writer.finish(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status)
-            out.flush()
+        if args.file is not None:
+            code = await script.run()
+            if code:
+                return code
+        else:
+            await _print(session.stream(args.sql, page_size=args.page_size), args.format, sys.stdout)
     except QueryCancelled:
         print("aishell: statement cancelled", file=sys.stderr)
         return 130
@@ -63,5 +72,111 @@ async def _run(args: argparse.Namespace) -> int:
             loop.remove_signal_handler(signal.SIGINT)
         except (NotImplementedError, RuntimeError):
             pass
-        await session.close()
+        await script.session.close()  # \\c in a script may have replaced the first
     return 130 if cancelled else 0
+
+
+async def _print(stream, fmt: str, out) -> None:
+    """One result, written page by page as it streams."""
+    from aishell.tui.output import writer_for
+
+    started = time.perf_counter()
+    async with stream as rows:
+        writer = writer_for(fmt, out, rows.columns)
+        writer.start()
+        async for page in rows:
+            writer.rows(page)
+            out.flush()
+        writer.finish(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status)
+        out.flush()
+
+
+class _Script:
+    """``-f FILE``: each step in turn, stopping at the first that fails. Holds the session
+    (``\\c`` replaces it)."""
+
+    def __init__(self, session, args: argparse.Namespace, out) -> None:
+        self.session = session
+        self.args = args
+        self.out = out
+        self._printed = 0
+
+    async def run(self) -> int:
+        from aishell.engine import commands
+        from aishell.engine.commands import script
+        from aishell.engine.commands.variables import interpolate
+        from aishell.engine.errors import AishellError, QueryCancelled
+        from aishell.tui.cli import _one_line
+
+        name = self.args.file
+        if name == "-":
+            text, source = sys.stdin.read(), "<stdin>"
+        else:  # read as \\i reads it: the same one-line errors (exit 2)
+            source, text = script.load(commands.Outcome(action=script.INCLUDE, argument=name))
+        context = commands.Context(session=self.session)
+        ends = None
+        steps = script.steps(text, self.session.dialect, source=source)
+        step = None
+        try:
+            if self.args.single_transaction:
+                await self.session.execute("BEGIN")
+                ends = ("COMMIT", "ROLLBACK")
+            async for step in steps:
+                if step.command:
+                    step.outcome = await self._command(context, step)
+                else:
+                    self._between()
+                    sql = interpolate(step.text, context.variables)  # psql's :NAME, :'NAME', :"NAME"
+                    await _print(self.session.stream(sql, page_size=self.args.page_size), self.args.format, self.out)
+            if ends is not None:
+                await self.session.execute(ends[0])
+        except QueryCancelled:
+            raise
+        except AishellError as exc:
+            if ends is not None:
+                try:
+                    await self.session.execute(ends[1])
+                except AishellError:
+                    pass
+            where = _where(step, exc) if step is not None else source
+            print(f"aishell: {where}: {_one_line(exc)}" + (" (rolled back)" if ends is not None else ""), file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            await steps.aclose()
+        return 0
+
+    async def _command(self, context, step):
+        """Run a backslash line: a table is printed; ``\\c`` reconnects for the rest."""
+        from aishell.engine import commands
+        from aishell.engine.session import Session
+        from aishell.engine.types import Column
+        from aishell.tui.output import writer_for
+
+        outcome = await commands.run(context, step.text)
+        if outcome.action == "connect":
+            session = await Session.open(outcome.argument, settings=self.session.settings, read_only=self.args.read_only)
+            await self.session.close()
+            self.session = context.session = session
+        elif outcome.action is None:
+            self._between()
+            writer = writer_for(self.args.format, self.out, [Column(name, type_name) for name, type_name in outcome.columns])
+            writer.start()
+            writer.rows(outcome.rows)
+            writer.finish(len(outcome.rows), 0.0, outcome.status)
+        return outcome
+
+
+    def _between(self) -> None:
+        """A blank line between two tables, as psql prints them."""
+        if self._printed and self.args.format == "table":
+            self.out.write("\n")
+        self._printed += 1
+
+
+def _where(step, exc) -> str:
+    """``file:line`` of the failure: the statement's line, moved to the server's position in it."""
+    line = step.line
+    position = getattr(exc, "line_column", None)
+    if position is not None:
+        line += position[0] - 1
+    return f"{step.source}:{line}"
