@@ -70,10 +70,10 @@ from aishell.tui.widgets.rowview import Condition, ConditionError, IndexedRows, 
 
 __all__ = ["EXPORT_FORMATS", "ResultsGrid", "cell_text", "claims_escape", "format_elapsed"]
 
-EXPORT_FORMATS = ("csv", "json", "jsonl")
+EXPORT_FORMATS = ("csv", "json", "jsonl", "parquet")
 """Formats `ExportRequested` carries; the screen writes them with ``aishell.engine.encode.export_rows``."""
 
-_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+_SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 # Control characters must never reach the terminal: newlines and tabs get visible marks,
 # the rest their Unicode "control picture".
@@ -582,7 +582,7 @@ class ResultsGrid(Widget):
         Binding("n", "next_match(1)", "Next match", show=False, id="results.next_match", tooltip="Go to the next search match"),
         Binding("N", "next_match(-1)", "Previous match", show=False, id="results.previous_match", tooltip="Go to the previous search match"),
         Binding("v,enter", "view_cell", "View cell", show=False, id="results.view_cell", tooltip="Show the whole value of the cell (JSON pretty-printed)"),
-        Binding("e", "export", "Export", id="results.export", tooltip="Export the loaded rows to CSV, JSON or JSONL"),
+        Binding("e", "export", "Export", id="results.export", tooltip="Export the result to CSV, JSON, JSONL or Parquet (the loaded rows or the full result)"),
         Binding("x", "toggle_expanded", "Records", id="results.toggle_expanded", tooltip="Toggle the expanded record view (\\x)"),
     ]
 
@@ -736,7 +736,7 @@ class ResultsGrid(Widget):
         yield Static(id="results-view", markup=False)
         yield self.body
         yield Static(id="results-message")
-        yield _ExportInput(id="results-export", placeholder="Export to… (.csv, .json or .jsonl)")
+        yield _ExportInput(id="results-export", placeholder="Export to… (.csv, .json, .jsonl or .parquet)")
         yield _GridPrompt(id="results-prompt")
         with Horizontal(id="results-status-bar"):
             yield Static(id="results-status", markup=False)
@@ -766,6 +766,11 @@ class ResultsGrid(Widget):
     def finished(self) -> bool:
         """True once `finish` was called: no more rows will come."""
         return self._finished
+
+    @property
+    def complete(self) -> bool:
+        """Every row of the result is loaded (finished, and not stopped early)."""
+        return self._finished and self._complete
 
     @property
     def cursor_coordinate(self) -> tuple[int, int]:
@@ -1068,7 +1073,7 @@ class ResultsGrid(Widget):
         path = event.value.strip()
         fmt = _SUFFIX_FORMATS.get(Path(path).suffix.lower())
         if not path or fmt is None:
-            self._flash("Export needs a file name ending in .csv, .json or .jsonl", error=True)
+            self._flash("Export needs a file name ending in .csv, .json, .jsonl or .parquet", error=True)
             return
         self._export_path = path
         self.close_export_prompt()
@@ -1200,7 +1205,7 @@ class ResultsGrid(Widget):
         )
         if self._view_where == "loaded" or (self._finished and server_rows_kept):
             # Every row is loaded (or the server cannot help): exact here.
-            self._view_where = "loaded" if self._view_where == "loaded" else self._view_where
+            self._view_where = "loaded" if self._view_where == "loaded" else ""
             self._apply_view()
         else:
             self._view_pending = True
@@ -1245,23 +1250,26 @@ class ResultsGrid(Widget):
         if self._condition is not None:
             parts.append(f"Filter: {self._condition.text}")
         if self._sort is not None and self._sort[0] < len(self._columns):
-            parts.append(f"Sort: {self._columns[self._sort[0]][0]} {'▼ desc' if self._sort[1] else '▲ asc'}")
+            parts.append(f"Sort: {self._columns[self._sort[0]][0]} {'▼' if self._sort[1] else '▲'}")
         if not parts:
             self.remove_class("-viewing")
             return
         if self._view_pending:
-            parts.append("on the server…")
+            parts.append("asking the server…")
         elif self._view_where == "server":
-            parts.append("whole result (on the server)")
+            parts.append("by the server")
         elif self._view_where == "loaded" and self._view_reason:
             parts.append(f"loaded rows only: {self._view_reason}")
         elif not self._complete:
             parts.append("loaded rows only (the result was stopped)")
-        else:
-            parts.append("whole result")
         if self.is_mounted:
             self.query_one("#results-view", Static).update(" · ".join(parts))
         self.add_class("-viewing")
+
+    @property
+    def view_text(self) -> str:
+        """What the view bar says (empty: neither sorted nor filtered)."""
+        return str(self.query_one("#results-view", Static).content) if self.has_class("-viewing") else ""
 
     def _open_prompt(self, purpose: str, value: str, placeholder: str) -> None:
         prompt = self.query_one("#results-prompt", Input)

@@ -1,0 +1,74 @@
+"""Sort and filter of a result larger than what is loaded: the workbench re-runs the statement
+wrapped on the real PostgreSQL server; a statement that cannot run again sorts the loaded rows."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from aishell.engine.config import Settings
+from tests.tui.appkit import connected, grid, make_app, run, until
+from tests.tui.widgets_harness import screen_text
+
+pytestmark = pytest.mark.pg
+SIZE = (120, 36)
+
+
+def _app(pg_url: str):
+    settings = Settings.load()
+    settings.ui.page_size = 50
+    return make_app(pg_url, settings=settings)
+
+
+async def test_sort_and_filter_a_streaming_result_on_the_server(pg_fresh_db):
+    app = _app(pg_fresh_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await run(pilot, "SELECT g AS n, (g * 7919) % 1000 AS score FROM generate_series(1, 3000) AS g")
+        g = grid(pilot)
+        assert not g.finished and g.row_count < 3000
+        g.focus()
+        await pilot.press("right", "s", "s")  # score, descending
+        # The server sorted all 3,000 rows: the top is the highest score of the whole result.
+        await until(pilot, lambda: g.row_count > 0 and g.rows[0][1] == 999, what="server sort")
+        assert not g.finished and g.row_count < 3000
+        assert "score ▼" in screen_text(app)
+        assert g.view_text == "Sort: score ▼ · by the server"
+        assert g.cursor_coordinate[1] == 1
+        await pilot.press("f")
+        g.query_one("#results-prompt", Input).value = "n > 2990 and score < 500"
+        await pilot.press("enter")
+        await until(pilot, lambda: g.finished, what="filtered result")
+        expected = sorted(((n, n * 7919 % 1000) for n in range(2991, 3001) if n * 7919 % 1000 < 500), key=lambda r: -r[1])
+        assert [tuple(row) for row in g.rows] == expected
+        # All rows are loaded now: the next sort is exact here, without the server.
+        sent = app.screen.query_runner.sql
+        await pilot.press("left", "s")
+        assert [row[0] for row in g.body._grid._shown] == sorted(n for n, _ in expected)
+        assert app.screen.query_runner.sql == sent
+        assert g.view_text == 'Filter: "n" > 2990 AND "score" < 500 · Sort: n ▲'
+        # Clearing the filter the server applied asks the server again for every row.
+        await pilot.press("f")
+        g.query_one("#results-prompt", Input).value = ""
+        await pilot.press("enter")
+        await until(pilot, lambda: g.row_count > 0 and not g.finished, what="unfiltered again")
+        assert g.view_text == "Sort: n ▲ · by the server"
+        assert [row[0] for row in g.rows[:3]] == [1, 2, 3]
+
+
+async def test_a_statement_that_cannot_run_again_sorts_the_loaded_rows(pg_fresh_db):
+    app = _app(pg_fresh_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await run(pilot, "CREATE TABLE t (id int)")
+        await run(pilot, "INSERT INTO t SELECT g FROM generate_series(1, 500) AS g RETURNING id")
+        g = grid(pilot)
+        await until(pilot, lambda: g.row_count > 0, what="rows")
+        assert not g.finished
+        g.focus()
+        await pilot.press("s", "s")
+        await pilot.pause()
+        loaded = g.row_count
+        assert [row[0] for row in g.body._grid._shown][:3] == [loaded, loaded - 1, loaded - 2]
+        assert g.view_text == "Sort: id ▼ · loaded rows only: only a query that reads can be sorted on the server, not an insert"
+        assert app.screen.query_runner.sql.startswith("INSERT")  # not run again
