@@ -110,3 +110,89 @@ def test_condition_text_cannot_break_out_of_the_wrapped_query():
     sql = wrap_view("SELECT * FROM t", "postgres", where=where)
     assert sql == "SELECT * FROM (SELECT * FROM t) AS s WHERE \"id\" = '1''); DROP TABLE t; --'"
     assert isinstance(exp.condition('"id" = 1'), exp.EQ)
+
+
+RICH = (
+    "SELECT * FROM (VALUES "
+    "(1, 'Apple', 10.5, DATE '2024-01-05', true), (2, 'apricot', NULL, DATE '2024-03-01', false), "
+    "(3, 'Banana', 9, NULL, NULL), (4, NULL, 100, DATE '2023-12-31', true), (5, 'a_b%c', -3, DATE '2024-01-01', false)"
+    ") AS v(id, name, price, day, paid)"
+)
+RICH_COLUMNS = ["id", "name", "price", "day", "paid"]
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "name like 'A%'",
+        "name ilike 'a%'",
+        "name like 'a\\_b%'",
+        "price between 9 and 11",
+        "price not between 9 and 11",
+        "price in (9, 100, null)",
+        "price not in (9, null)",
+        "not paid",
+        "paid is not true",
+        "price * 2 > 20 or day < '2024-01-02'",
+        "coalesce(price, 0) < 1",
+        "lower(name) = 'apple'",
+        "length(name) > 5",
+        "-price > 0",
+        "day >= '2024-01-01' and paid",
+        "name = apple",  # the simple form: a bare word is text (no row: case matters)
+        "name <> 'Apple'",
+        "id % 2 = 1",
+    ],
+)
+def test_filter_on_loaded_rows_agrees_with_postgres(pg_url, condition):
+    """The grid's own evaluation of a condition keeps exactly the rows PostgreSQL keeps."""
+    where = Condition.parse(condition, RICH_COLUMNS)
+
+    async def both() -> tuple[list[tuple], list[int]]:
+        connection = await asyncpg.connect(pg_url)
+        try:
+            every = [tuple(r) for r in await connection.fetch(RICH + " ORDER BY id")]
+            kept = await connection.fetch(wrap_view(RICH, "postgres", where=where.tree, order=("id", False)))
+            return every, [r[0] for r in kept]
+        finally:
+            await connection.close()
+
+    every, server_ids = asyncio.run(both())
+    assert [every[index][0] for index in where.filter(every)] == server_ids
+
+
+@pytest.mark.pg
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize(
+    "values",
+    [
+        "(1, 2.5::float8), (2, 'NaN'), (3, NULL), (4, '-Infinity'), (5, 10), (6, -1), (7, NULL)",
+        "(1, 'b'::text), (2, 'B'), (3, NULL), (4, 'a'), (5, 'ab'), (6, '')",
+        "(1, 10::numeric), (2, 9.99), (3, NULL), (4, 100), (5, -0.5)",
+    ],
+)
+def test_sort_on_loaded_rows_agrees_with_postgres(pg_url, values, descending):
+    """NULLs, NaN, infinities, numbers as numbers: the grid orders loaded rows as the server would
+    (text in the C collation, the one the test database uses)."""
+    from aishell.tui.widgets.rowview import sort_order
+
+    source = f'SELECT * FROM (VALUES {values}) AS v(id, value)'
+
+    async def both() -> tuple[list[tuple], list[int]]:
+        connection = await asyncpg.connect(pg_url)
+        try:
+            every = [tuple(r) for r in await connection.fetch(source + " ORDER BY id")]
+            ordered = await connection.fetch(
+                f'SELECT id FROM ({source}) s ORDER BY value COLLATE "C" {"DESC" if descending else "ASC"}, id'
+                if "text" in values
+                else f'SELECT id FROM ({source}) s ORDER BY value {"DESC" if descending else "ASC"}, id'
+            )
+            return every, [r[0] for r in ordered]
+        finally:
+            await connection.close()
+
+    every, server_ids = asyncio.run(both())
+    local = [every[index][0] for index in sort_order(every, 1, descending=descending)]
+    # Ties (two NULLs) keep the loaded order, as the server's "ORDER BY value, id" does.
+    assert local == server_ids
