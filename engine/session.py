@@ -152,6 +152,9 @@ class Session:
         self._schema_cache: SchemaInfo | None = None
         """The catalog last loaded by :meth:`schema`, used by :meth:`analyze`."""
         self._read_only = driver.read_only
+        self.target = ""
+        """What :meth:`open` was given (URL or path, password included: never show it); ``\\c dbname``
+        starts from it."""
         self._manual_commit = False
         if driver.language == "mongosh":
             driver.read_plan = _mongo_plan_result  # a typed .explain() shows the analyzer's plan grid
@@ -194,6 +197,7 @@ class Session:
 
                 cache = QueryCache(settings.cache, dialect=driver.dialect)
             session = cls(driver, settings, source, cache=cache)
+            session.target = target
             if cache is not None:
                 await session._start_watcher()
         except BaseException:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from aishell.engine.commands.connect_target import USAGE, connect_target
 from aishell.engine.commands.context import Context
 from aishell.engine.commands.registry import COMMANDS, CommandError, Outcome, command, toggle
 
@@ -53,11 +54,12 @@ async def _timing(context: Context, name: str, argument: str) -> Outcome:
     return Outcome(action="timing", value=toggle(argument))
 
 
-@command("\\c", "URL", "Connect to another database (\\connect)", aliases=("\\connect",))
+@command("\\c", "DBNAME [USER [HOST [PORT]]] | URL | FILE.db", "Connect to another database, on the same server unless a URL says otherwise (\\connect)", aliases=("\\connect",))
 async def _c(context: Context, name: str, argument: str) -> Outcome:
     if not argument:
-        raise CommandError("\\c needs a URL or path: \\c postgresql://user@host/db")
-    return Outcome(action="connect", argument=argument)
+        raise CommandError(f"\\c needs a database: {USAGE}")
+    current = context.session.target if context.session is not None else ""
+    return Outcome(action="connect", argument=connect_target(current, argument))
 
 
 @command("\\?", "", "List the backslash commands", aliases=("\\h", "\\help"))
