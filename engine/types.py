@@ -194,3 +194,5 @@ class CatalogObjects:
     left out), SQLite's registered functions (schema '')."""
     types: tuple[tuple[str, str], ...] = ()
     """(schema, name) of user-defined types: enums, composites, domains, ranges (PostgreSQL)."""
+    builtin_types: tuple[str, ...] = ()
+    """Type names the database knows without CREATE TYPE (column definitions, casts)."""

@@ -15,6 +15,15 @@ from aishell.engine.types import CatalogObjects, ForeignKeyInfo
 
 Fetch = Callable[..., Awaitable[list[Any]]]
 
+POSTGRES_TYPES = (
+    "bigint", "bigserial", "boolean", "bytea", "char", "character varying", "date",
+    "double precision", "inet", "integer", "interval", "json", "jsonb", "money", "numeric", "real",
+    "serial", "smallint", "text", "time", "timestamp", "timestamptz", "tsvector", "uuid",
+    "varchar", "xml",
+)
+SQLITE_TYPES = ("INTEGER", "TEXT", "REAL", "BLOB", "NUMERIC")
+"""SQLite's type affinities: any name is accepted, these are the ones that mean something."""
+
 _PG_USER_SCHEMA = "{n} NOT IN ('pg_catalog', 'information_schema') AND {n} NOT LIKE 'pg\\_toast%' AND {n} NOT LIKE 'pg\\_temp%'"
 
 _PG_FOREIGN_KEYS = f"""
@@ -58,7 +67,7 @@ async def postgres_objects(fetch: Fetch) -> CatalogObjects:
     )
     functions = tuple((r[0], r[1]) for r in await fetch(_PG_FUNCTIONS))
     types = tuple((r[0], r[1]) for r in await fetch(_PG_TYPES))
-    return CatalogObjects(keys, functions, types)
+    return CatalogObjects(keys, functions, types, POSTGRES_TYPES)
 
 
 async def sqlite_objects(fetch: Fetch, schemas: list[str]) -> CatalogObjects:
@@ -87,7 +96,7 @@ async def sqlite_objects(fetch: Fetch, schemas: list[str]) -> CatalogObjects:
         functions = tuple(("", r[0]) for r in await fetch("SELECT DISTINCT name FROM pragma_function_list ORDER BY name"))
     except QueryError:  # built without the introspection pragmas
         functions = ()
-    return CatalogObjects(tuple(keys), functions, ())
+    return CatalogObjects(tuple(keys), functions, (), SQLITE_TYPES)
 
 
 def _q(identifier: str) -> str:

@@ -43,13 +43,8 @@ FUNCTIONS = (
     "generate_series", "random", "md5", "split_part", "position", "regexp_replace", "age",
     "ifnull", "iif", "printf", "typeof", "unnest", "exists",
 )
-POSTGRES_TYPES = (
-    "bigint", "bigserial", "boolean", "bytea", "char", "character varying", "date",
-    "double precision", "inet", "integer", "interval", "json", "jsonb", "money", "numeric", "real",
-    "serial", "smallint", "text", "time", "timestamp", "timestamptz", "tsvector", "uuid",
-    "varchar", "xml",
-)
-SQLITE_TYPES = ("INTEGER", "TEXT", "REAL", "BLOB", "NUMERIC")
+TYPES = ("bigint", "boolean", "date", "integer", "numeric", "real", "text", "timestamp", "varchar")
+"""Type names for a catalog built by hand (the database's own come with its catalog)."""
 
 RESERVED = frozenset({w for k in KEYWORDS for w in k.split()} | {"LIMIT", "OFFSET", "NATURAL", "LATERAL", "ONLY", "TO", "USER"})
 _LOWER_NAME = re.compile(r"^[a-z_][a-z0-9_$]*$")
@@ -73,7 +68,10 @@ class Catalog:
     foreign_keys: tuple[tuple[str, tuple[str, ...], str, tuple[str, ...]], ...] = ()
     user_functions: tuple[str, ...] = ()
     user_types: tuple[str, ...] = ()
-    dialect: str = "postgres"
+    folds: bool = True
+    """Unquoted names fold to lower case and quoted ones are exact (PostgreSQL); False: names
+    compare without case (SQLite)."""
+    builtin_types: tuple[str, ...] = TYPES
     search_path: tuple[str, ...] = ("public", "main")
     _lower: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
@@ -82,15 +80,9 @@ class Catalog:
             self._lower.setdefault(key.lower(), key)
 
     @property
-    def folds(self) -> bool:
-        """Unquoted names fold to lower case and quoted ones are exact (PostgreSQL); else names
-        compare without case (SQLite)."""
-        return self.dialect != "sqlite"
-
-    @property
     def types(self) -> tuple[str, ...]:
-        """Built-in type names of the dialect, then the user's."""
-        return (SQLITE_TYPES if self.dialect == "sqlite" else POSTGRES_TYPES) + tuple(self.user_types)
+        """The database's built-in type names, then the user's."""
+        return tuple(self.builtin_types) + tuple(self.user_types)
 
     def kind(self, key: str) -> str:
         """``table``, ``view`` or ``matview``."""
@@ -146,4 +138,4 @@ def quote_always(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-__all__ = ["Catalog", "KEYWORDS", "FUNCTIONS", "POSTGRES_TYPES", "SQLITE_TYPES", "RESERVED", "quote_always"]
+__all__ = ["Catalog", "KEYWORDS", "FUNCTIONS", "TYPES", "RESERVED", "quote_always"]

@@ -13,7 +13,10 @@ from typing import Callable
 
 from aishell.engine.errors import AishellError
 from aishell.engine.types import CatalogObjects, SchemaInfo
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
+
 from aishell.tui.completion import FUNCTIONS, Catalog
+from aishell.tui.completion.catalog import TYPES
 from aishell.tui.controllers import Controller
 from aishell.tui.messages import CatalogLoaded, SchemasLoaded, TableLoaded, TablesLoaded
 
@@ -22,7 +25,8 @@ _KIND = {"view": "view", "materialized view": "matview"}
 
 def build_catalog(info: SchemaInfo, objects: CatalogObjects, dialect: str) -> Catalog:
     """The completion catalog from the session's schema and catalog objects: relations in a
-    schema of the search path by their name, others as ``schema.name``.
+    schema of the search path by their name, others as ``schema.name``; names fold to lower
+    case unless sqlglot's ``dialect`` compares them without case.
 
     >>> from aishell.engine.types import TableInfo, ColumnInfo
     >>> info = SchemaInfo(search_path=("public",))
@@ -55,7 +59,8 @@ def build_catalog(info: SchemaInfo, objects: CatalogObjects, dialect: str) -> Ca
         foreign_keys=keys,
         user_functions=user_functions,
         user_types=tuple(key(s, n) for s, n in objects.types),
-        dialect=dialect,
+        folds=Dialect.get_or_raise(dialect).normalization_strategy is not NormalizationStrategy.CASE_INSENSITIVE,
+        builtin_types=objects.builtin_types or TYPES,
         search_path=tuple(info.search_path) + ("main",),
     )
 
