@@ -340,7 +340,7 @@ async def test_suggestions_findings_jump_and_explain(demo_db):
         type_sql(pilot, "SELECT * FROM orders WHERE customer_id = 5")
         plans = []
         original_plan = pane.show_plan
-        pane.show_plan = lambda summary, findings: (plans.append(summary), original_plan(summary, findings))[1]
+        pane.show_plan = lambda summary, findings, *tree: (plans.append(summary + " ".join(str(n["relation"]) for n in (tree[0] or [] if tree else []))), original_plan(summary, findings, *tree))[1]
         await pilot.press("f7")
         await until(pilot, lambda: plans, what="plan")
         assert "orders" in plans[-1].lower()
@@ -410,11 +410,13 @@ async def test_export_writes_file(demo_db, tmp_path):
         g.request_export("jsonl", str(out))
         await until(pilot, out.exists, what="export")
         assert len(out.read_text().splitlines()) == 24
-        # A still-streaming result is exported in full by running it again.
+        # A still-streaming result: the user chooses, and the full result is run again.
         await run(pilot, "SELECT id FROM orders ORDER BY id")
         await until(pilot, lambda: g.row_count > 0 and not g.finished, what="partial")
         full = tmp_path / "orders.csv"
         g.request_export("csv", str(full))
+        await until(pilot, lambda: type(app.screen).__name__ == "ExportScopeScreen", what="loaded or full?")
+        await pilot.press("f")
         await until(pilot, full.exists, timeout=30, what="full export")
         assert len(full.read_text().splitlines()) == 26_001
 

@@ -137,8 +137,9 @@ class InsightsController(Controller):
 
 def finding_dict(finding: "Finding", sql: str | None = None) -> dict[str, Any]:
     """An analyzer finding as the plain dict the suggestions pane shows (widgets never see engine
-    types); with the statement ``sql``, ``span`` is the text the finding is about (for the fix
-    preview), when it covers more than one character."""
+    types); with the statement ``sql``, ``span`` is the text the suggestion replaces (for the
+    fix preview): the whole statement for a rewrite of it, else the text the finding is about
+    when it covers more than one character."""
     item: dict[str, Any] = {
         "code": finding.code,
         "rule": finding.rule,
@@ -148,26 +149,41 @@ def finding_dict(finding: "Finding", sql: str | None = None) -> dict[str, Any]:
         "column": finding.column,
         "suggestion": finding.suggestion,
     }
-    if sql is not None and finding.end_line is not None and finding.end_column is not None:
+    if sql is None:
+        return item
+    first = (finding.suggestion or "").split(None, 1)[:1]
+    if first and first[0].upper() in _REWRITES:
+        item["span"] = sql.strip()
+    elif finding.end_line is not None and finding.end_column is not None:
         span = _span(sql, (finding.line, finding.column), (finding.end_line, finding.end_column))
         if len(span) > 1:
             item["span"] = span
     return item
 
 
+_REWRITES = frozenset({"SELECT", "WITH", "INSERT", "UPDATE", "DELETE"})
+"""A suggestion starting with one of these rewrites the whole statement."""
+
+
 def _span(sql: str, start: tuple[int, int], end: tuple[int, int]) -> str:
-    """The text of ``sql`` from ``start`` to ``end`` (1-based line and column, both included).
+    r"""The text of ``sql`` from ``start`` to ``end`` (1-based line and column, both included).
+
+    The analyzer's spans end at a node's last token, before closing parentheses: they are
+    added back until the text's parentheses balance.
 
     >>> _span("SELECT a\nFROM t WHERE x = 1", (2, 14), (2, 18))
     'x = 1'
+    >>> _span("SELECT 1 WHERE lower(name) = 'x'", (1, 16), (1, 25))
+    'lower(name)'
     """
-    lines = sql.splitlines()
+    lines = sql.splitlines(keepends=True)
     if not 1 <= start[0] <= end[0] <= len(lines):
         return ""
-    if start[0] == end[0]:
-        return lines[start[0] - 1][start[1] - 1 : end[1]]
-    parts = [lines[start[0] - 1][start[1] - 1 :], *lines[start[0] : end[0] - 1], lines[end[0] - 1][: end[1]]]
-    return "\n".join(parts)
+    begin = sum(len(line) for line in lines[: start[0] - 1]) + start[1] - 1
+    stop = sum(len(line) for line in lines[: end[0] - 1]) + end[1]
+    while stop < len(sql) and sql[stop] == ")" and sql.count("(", begin, stop) > sql.count(")", begin, stop):
+        stop += 1
+    return sql[begin:stop]
 
 
 def plan_nodes(report: "PlanReport") -> list[dict[str, Any]]:

@@ -531,7 +531,7 @@ class MainScreen(Screen):
     @on(SuggestionsPane.FindingSelected)
     def _finding_selected(self, event: SuggestionsPane.FindingSelected) -> None:
         event.stop()
-        if event.line:
+        if event.line and self.maximized is None:  # maximized, the finding only opens in place
             self.query_one(EditorPane).mark_error(event.line, event.column or 1)
 
     @on(SuggestionsPane.ExplainRequested)
