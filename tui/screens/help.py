@@ -50,10 +50,16 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Where", "Keys", "What it does", "Binding id")
-        for row in binding_rows(self.app):
-            table.add_row(*row)
+        for area, keys, what, binding_id in binding_rows(self.app):
+            # Alternatives one under the other past a short width: the descriptions keep their
+            # room at 80 columns.
+            long = len(keys) > 16
+            table.add_row(area, keys.replace(" / ", "\n") if long else keys, what, binding_id, height=None if long else 1)
         for entry in COMMANDS.values():
-            table.add_row("Editor", f"{entry.name} {entry.usage}".strip(), entry.summary, "(type, then run)")
+            # The usage goes with the description: a long one in the Keys column would push
+            # every description off the screen.
+            usage = f" · {entry.name} {entry.usage}" if entry.usage else ""
+            table.add_row("Command", entry.name, f"{entry.summary}{usage}", "(type, then run)")
         table.focus()
 
     async def action_dismiss(self, result: None = None) -> None:
