@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from aishell.engine.statements import Plan
 
 _T = TypeVar("_T")
+_TYPED: contextvars.ContextVar[bool] = contextvars.ContextVar("aishell_typed", default=False)
+"""Set inside :meth:`Session.typed`: the statements run there are not recorded one by one."""
 
 
 class SessionMetrics(TypedDict):
@@ -586,6 +589,23 @@ class Session:
 
     # -- memory ---------------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def typed(self, line: str) -> AsyncIterator[None]:
+        """``async with session.typed("\\l")``: record ``line`` in memory as the user typed it,
+        with the block's outcome, and not the statements the block runs for it (a backslash
+        command's catalog queries). Committed before the block's caller goes on."""
+        started, wall = time.perf_counter(), time.time()
+        token = _TYPED.set(True)
+        error: BaseException | None = None
+        try:
+            yield
+        except (Exception, asyncio.CancelledError) as exc:
+            error = exc
+            raise
+        finally:
+            _TYPED.reset(token)
+            await self._remember(line, wall, started, None, error)
+
     async def recall(self, text: str, *, limit: int = 10) -> list[SearchHit]:
         """Remembered statements matching ``text`` (words or a similar query), best first.
 
@@ -614,7 +634,7 @@ class Session:
     async def _remember(self, sql: str, wall: float, started: float, rows: int | None, error: BaseException | None) -> None:
         """Record one statement in memory, committed on return; never raises."""
         memory = self.memory
-        if memory is None or not memory.enabled:
+        if memory is None or not memory.enabled or _TYPED.get():
             return
         from aishell.engine.memory.store import Entry
         from aishell.engine.statements import describe

@@ -93,10 +93,15 @@ def lookup(name: str) -> Command:
 
 
 async def run(context: Context, line: str) -> Outcome:
-    """Execute one backslash command. Raises CommandError for bad input and the Session's
-    errors (QueryError, ConnectionLost) for database failures."""
+    """Execute one backslash command, recorded in memory as typed (``\\l``, not the queries
+    run for it). Raises CommandError for bad input and the Session's errors (QueryError,
+    ConnectionLost) for database failures."""
     name, argument = parse(line)
-    return await lookup(name).handler(context, name, argument)
+    handler = lookup(name).handler
+    if context.session is None:
+        return await handler(context, name, argument)
+    async with context.session.typed(line.strip()):
+        return await handler(context, name, argument)
 
 
 def toggle(argument: str) -> bool | None:

@@ -50,6 +50,8 @@ log = logging.getLogger("aishell.engine.memory")
 _T = TypeVar("_T")
 
 SHAPE_CACHE = 4096
+PINNED = "pinned"
+"""The ``meta`` key holding the ids of pinned statements (a msgpack list)."""
 READY_WAIT = 5.0
 THREAD_SEARCH_FROM = 20_000
 RARE_TERM = 1000
@@ -510,6 +512,37 @@ class Memory:
         if self.index is not None and gone:
             self.index.remove(np.array(gone, dtype=np.int64))
         return len(gone)
+
+    async def pin(self, ids: Iterable[int], pinned: bool = True) -> set[int]:
+        """Pin statements (``pinned`` False: unpin them), so a front end lists them first.
+        Returns every pinned id. Raises MemoryUnavailable when off or the write fails."""
+        wanted = {int(i) for i in ids}
+
+        async def update(store: MemoryStore) -> set[int]:
+            now = set(await store.get_meta(PINNED, []))
+            now = (now | wanted) if pinned else (now - wanted)
+            await store.set_meta(PINNED, sorted(now))
+            return now
+
+        try:
+            return await self._on_store(update)
+        except sqlite3.Error as exc:
+            raise MemoryUnavailable(f"memory: could not pin ({exc})") from None
+
+    async def pinned(self, *, database: str = "") -> list[SearchHit]:
+        """The pinned statements that are still remembered, latest run first (the run shown is
+        the latest on ``database`` when there is one). Raises MemoryUnavailable when off."""
+
+        async def read(store: MemoryStore) -> list[SearchHit]:
+            ids = await store.get_meta(PINNED, [])
+            cands = await store.candidates(ids, database)
+            hits = rank(cands, vector_scores={}, text_scores={}, database=database, now=time.time(), settings=self.settings, limit=max(1, len(cands)))
+            return sorted(hits, key=lambda h: -h.started_at)
+
+        try:
+            return await self._on_store(read)
+        except sqlite3.Error as exc:
+            raise MemoryUnavailable(f"memory search failed: {exc}") from None
 
     async def stats(self) -> dict[str, Any]:
         """Store statistics plus the vector index's kind and size. Raises MemoryUnavailable when off."""
