@@ -132,7 +132,7 @@ class MetricsPane(VerticalScroll, can_focus=True):
         & > .metrics-pane--alert { color: $warning; text-style: bold; }
         .metrics-title { text-style: bold; color: $primary; margin-top: 1; }
         .metrics-title.-first { margin-top: 0; }
-        .metrics-body { color: $text; }
+        .metrics-body { color: $text; height: auto; }
         .metrics-unavailable { color: $text-muted; text-style: italic; display: none; }
         .metrics-spark { height: 1; }
         .metrics-spark Label { width: 14; color: $text-muted; }
@@ -184,7 +184,7 @@ class MetricsPane(VerticalScroll, can_focus=True):
             yield Static("", id="breaker", classes="-unknown")
         yield Static("Pool metrics not available", id="pool-unavailable", classes="metrics-unavailable")
         with Vertical(id="pool-details"):
-            yield Static(id="pool-body", classes="metrics-body")
+            yield Vertical(id="pool-body", classes="metrics-body")
             with Horizontal(classes="metrics-spark"):
                 yield Label("acquire p95")
                 yield Sparkline([], id="spark-latency")
@@ -196,7 +196,7 @@ class MetricsPane(VerticalScroll, can_focus=True):
         yield Static("Result cache", id="cache-title", classes="metrics-title")
         yield Static("Cache metrics not available", id="cache-unavailable", classes="metrics-unavailable")
         with Vertical(id="cache-details"):
-            yield Static(id="cache-body", classes="metrics-body")
+            yield Vertical(id="cache-body", classes="metrics-body")
             with Horizontal(classes="metrics-spark"):
                 yield Label("hit rate")
                 yield Sparkline([], id="spark-hit-rate")
@@ -277,11 +277,19 @@ class MetricsPane(VerticalScroll, can_focus=True):
             self._hit_rate.append(hit_rate * 100)
 
     def _show(self, target: str, content: str | Text) -> None:
-        """Write ``content`` into the Static ``target`` if it shows something else now."""
+        """Write ``content`` into the Static ``target`` if it shows something else now.
+
+        Text of the same shape (lines and their lengths) repaints the widget alone: a layout
+        pass would repaint every scrollbar on the screen as well."""
         key = content.markup if isinstance(content, Text) else content
-        if self._shown.get(target) != key:
+        previous = self._shown.get(target)
+        if previous != key:
             self._shown[target] = key
-            self.query_one(target, Static).update(content)
+            plain = content.plain if isinstance(content, Text) else content
+            shape = [len(line) for line in plain.split("\n")]
+            same_shape = self._shown.get(f"{target}.shape") == shape
+            self._shown[f"{target}.shape"] = shape
+            self.query_one(target, Static).update(content, layout=not same_shape)
 
     def _show_series(self, target: str, series: deque[float]) -> None:
         """Give the sparkline ``target`` its history, unless the picture would not change: a
@@ -383,7 +391,8 @@ class MetricsPane(VerticalScroll, can_focus=True):
             self._render_pairs("#cache-body", self._cache_pairs)
 
     def _render_pairs(self, target: str, pairs: list[_Pair]) -> None:
-        """Figures as `label value` cells, as many a line as the pane is wide."""
+        """Figures as `label value` cells, as many a line as the pane is wide; a line of its own
+        widget each, so a changed figure repaints its line alone."""
         label_width = max(len(label) for label, _, _ in pairs) + 1
         value_width = max(len(value) for _, value, _ in pairs)
         cell = label_width + value_width + 3
@@ -391,12 +400,21 @@ class MetricsPane(VerticalScroll, can_focus=True):
         per_line = max(1, width // cell)
         label_style = self.get_component_rich_style("metrics-pane--label", partial=True)
         alert_style = self.get_component_rich_style("metrics-pane--alert", partial=True)
-        text = Text(end="")
+        lines: list[Text] = []
         for index, (label, value, alert) in enumerate(pairs):
-            if index and index % per_line == 0:
-                text.append("\n")
+            if index % per_line == 0:
+                lines.append(Text(end=""))
+            text = lines[-1]
             text.append(label.ljust(label_width), style=label_style)
             text.append(value.ljust(value_width) if (index + 1) % per_line else value, style=alert_style if alert else "")
             if (index + 1) % per_line and index + 1 < len(pairs):
                 text.append("   ")
-        self._show(target, text)
+        body = self.query_one(target, Vertical)
+        shown = list(body.children)
+        if len(shown) != len(lines):  # the pane's width changed: lay the lines out anew
+            for widget in shown[len(lines):]:
+                widget.remove()
+                self._shown.pop(f"#{widget.id}", None)
+            body.mount_all(Static(id=f"{body.id}-{i}") for i in range(len(shown), len(lines)))
+        for i, line in enumerate(lines):
+            self._show(f"#{body.id}-{i}", line)
