@@ -46,7 +46,7 @@ async def test_sort_and_filter_a_streaming_result_on_the_server(pg_fresh_db):
         await pilot.press("left", "s")
         assert [row[0] for row in g.body._grid._shown] == sorted(n for n, _ in expected)
         assert app.screen.query_runner.sql == sent
-        assert g.view_text == 'Filter: "n" > 2990 AND "score" < 500 · Sort: n ▲'
+        assert g.view_text == 'Sort: n ▲ · Filter: "n" > 2990 AND "score" < 500'
         # Clearing the filter the server applied asks the server again for every row.
         await pilot.press("f")
         g.query_one("#results-prompt", Input).value = ""

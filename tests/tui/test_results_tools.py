@@ -129,7 +129,7 @@ async def test_streaming_result_asks_the_server_and_keeps_the_view() -> None:
         grid.finish(2, 5.0, "SELECT 2")
         await pilot.pause()
         assert "price ▲" in _lines(app)[1]
-        assert grid.view_text == 'Filter: "price" > 5 · Sort: price ▲ · by the server'
+        assert grid.view_text == 'Sort: price ▲ · Filter: "price" > 5 · by the server'
         assert grid.cursor_coordinate[1] == 2
         assert _column(grid, 0) == [3, 4]  # not filtered again here
         # Another statement's result drops the view.

@@ -619,8 +619,8 @@ class ResultsGrid(Widget):
     expanded: reactive[bool] = reactive(False, init=False)
     """Show one record per block of `column │ value` lines instead of the grid (psql's ``\\x``)."""
     held: reactive[str] = reactive("", init=False)
-    """What the open result holds on the server (a cursor and snapshot), said after the loaded
-    count while more rows are available; set by the screen."""
+    """What the open result holds on the server (a cursor and snapshot), said first while more
+    rows are available; set by the screen."""
 
     @dataclass
     class NeedRows(Message):
@@ -1247,10 +1247,10 @@ class ResultsGrid(Widget):
 
     def _show_view_bar(self) -> None:
         parts: list[str] = []
-        if self._condition is not None:
-            parts.append(f"Filter: {self._condition.text}")
         if self._sort is not None and self._sort[0] < len(self._columns):
             parts.append(f"Sort: {self._columns[self._sort[0]][0]} {'▼' if self._sort[1] else '▲'}")
+        if self._condition is not None:
+            parts.append(f"Filter: {self._condition.text}")
         if not parts:
             self.remove_class("-viewing")
             return
@@ -1428,7 +1428,7 @@ class ResultsGrid(Widget):
             if self._first_rows_ms is not None:
                 text += f" · first rows in {format_elapsed(self._first_rows_ms)}"
             if self.held:
-                text += f" · {self.held}"
+                text = f"{self.held} · {text}"
             return text
         return "No results yet"
 
