@@ -29,6 +29,13 @@ def save_buffers(home, names, active=0, texts=None):
     (home / "data" / "buffers.json").write_text(json.dumps(data))
 
 
+async def answer(pilot, text: str) -> None:
+    """Type ``text`` into the open prompt (in one go: Pilot's per-key round trips are slow) and Enter."""
+    field = pilot.app.screen.query_one("#prompt-value")
+    field.value = text
+    await pilot.press("enter")
+
+
 async def type_raw(pilot, data: str) -> None:
     """Send ``data`` as a terminal writes it (Alt-W is ``ESC w``), through Textual's own parser."""
     parser = XTermParser()
@@ -93,7 +100,7 @@ async def test_rename_and_move_keep_the_strip_in_order(demo_master, aishell_home
         editor = editor_of(app)
         await pilot.press("alt+n")
         await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", what="the rename prompt")
-        await pilot.press("ctrl+a", "ctrl+k", *"orders", "enter")
+        await answer(pilot, "orders")
         await until(pilot, lambda: editor.buffer_names[0] == "orders", what="renamed")
         await type_raw(pilot, "\x1b[1;4C")  # Alt-Shift-Right as xterm sends it
         await until(pilot, lambda: editor.buffer_names == ["b", "orders", "c"], what="moved right")
@@ -139,12 +146,12 @@ async def test_open_and_save_sql_files(demo_master, aishell_home, tmp_path, monk
         editor = editor_of(app)
         await pilot.press("alt+o")
         await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", what="the open prompt")
-        await pilot.press(*"report.sql", "enter")
+        await answer(pilot, "report.sql")
         await until(pilot, lambda: editor.buffer_names[-1] == "report.sql", what="file opened")
         assert editor.text == "select count(*)\nfrom orders;\n" and editor.active_buffer == 1
         await pilot.press("alt+o")
         await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", what="the open prompt")
-        await pilot.press(*"missing.sql", "enter")
+        await answer(pilot, "missing.sql")
         await pilot.pause()
         assert len(editor.buffer_names) == 2  # a one-line error, nothing opened
 
@@ -162,7 +169,7 @@ async def test_open_and_save_sql_files(demo_master, aishell_home, tmp_path, monk
         type_sql(pilot, "select 'new'")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", what="the save prompt")
-        await pilot.press("ctrl+a", "ctrl+k", *"shared.sql", "enter")
+        await answer(pilot, "shared.sql")
         await until(pilot, lambda: type(app.screen).__name__ == "QuestionScreen", what="replace?")
         await pilot.press("y")
         await until(pilot, lambda: shared.read_text() == "select 'new'", what="replaced")
