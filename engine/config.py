@@ -157,6 +157,11 @@ class UISettings:
     again at the next one): an idle workbench writes nothing to its terminal. 0: never blinks."""
     confirm_destructive: bool = True
     """Ask before DROP, TRUNCATE, DELETE/UPDATE without WHERE."""
+    release_result_after: float = 30.0
+    """Seconds a result may wait, partly read, for the grid to ask for more rows before its
+    cursor is closed and its transaction released (the rows already loaded stay; more need a
+    re-run). An open cursor holds a snapshot on the server, which keeps vacuum from removing
+    old rows. 0: never release."""
     run_all: str = "statements"
     """How Run all (F6) and ``\\i`` run several statements: ``statements`` one by one, stopping
     at the first error (psql's ON_ERROR_STOP), or ``transaction``, all in one that is rolled back

@@ -167,6 +167,23 @@ class AishellApp(App[int]):
         )
 
     async def action_quit(self) -> None:
+        """Quit; with a transaction open, ask first: commit, roll back or stay."""
+        self._settle_transaction(self._quit)
+
+    def _settle_transaction(self, then: Any) -> None:
+        """Call ``then`` once the session has no transaction open (the main screen asks)."""
+        from aishell.tui.screens.dialogs import TransactionScreen
+        from aishell.tui.screens.main import MainScreen
+
+        main = self._main_screen()
+        if isinstance(self.screen, TransactionScreen):
+            return  # already asking
+        if isinstance(main, MainScreen):
+            main.transactions.leave(then)
+        else:
+            then()
+
+    def _quit(self) -> None:
         from aishell.tui.screens.main import MainScreen
 
         for screen in self.screen_stack:
@@ -206,16 +223,23 @@ class AishellApp(App[int]):
         from aishell.tui.screens.dialogs import ConnectScreen
 
         if url:
-            self.open_session(url, replace=self.session is not None)
+            self._switch_session(url)
             return
 
         def chosen(target: str | None) -> None:
             if target:
-                self.open_session(target, replace=self.session is not None)
+                self._switch_session(target)
             elif self.session is None:
                 self.exit(2, return_code=2)
 
         self.push_screen(ConnectScreen(self.target), chosen)
+
+    def _switch_session(self, target: str) -> None:
+        """Connect to ``target``, replacing the session; with a transaction open, ask first."""
+        if self.session is None:
+            self.open_session(target)
+        else:
+            self._settle_transaction(lambda: self.open_session(target, replace=True))
 
     def on_connect_requested(self, message: ConnectRequested) -> None:
         """``\\c URL`` typed in the editor."""

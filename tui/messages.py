@@ -43,6 +43,24 @@ class QueryFinished(Message):
 
 
 @dataclass
+class ResultReleased(Message):
+    """The open result waited ``idle`` seconds for the grid to ask for more rows: its cursor was
+    closed and its transaction released; the ``rows`` loaded stay, more need a re-run."""
+
+    rows: int
+    idle: float
+
+
+@dataclass
+class TransactionChanged(Message):
+    """The session's transaction state may have changed (a statement ran or ended, a result
+    opened or was released, commit, rollback, manual mode): ``state`` is what
+    :attr:`engine.session.Session.transaction` says now."""
+
+    state: Any
+
+
+@dataclass
 class QueryFailed(Message):
     """The statement failed. ``line``/``column`` are 1-based in the editor buffer when known."""
 

@@ -7,6 +7,10 @@ Two hot paths go under asyncpg's public API:
   (``Connection._Connection__execute`` under ``_stmt_exclusive_section``); :func:`prepared` gets
   a statement's description from the same cache (``Connection._get_statement``) and
   :func:`attributes` reads its columns (``PreparedStatementState._get_attributes``).
+- :func:`close_cursor` closes a cursor's portal before its transaction ends
+  (``BaseCursor._close_portal``): a result abandoned inside the user's transaction would
+  otherwise keep its snapshot (``backend_xmin``) until COMMIT; without the internals it stays
+  open until then.
 - :func:`acquire` takes a connection from an asyncpg pool without the per-call timeout wrapper
   (``Pool._acquire``), :func:`free_holder` says whether one is free without waiting
   (``Pool._queue``), and :func:`connection` unwraps the pool's proxy (``PoolConnectionProxy._con``)
@@ -40,7 +44,7 @@ _fast: bool | None = None
 
 def missing() -> list[str]:
     """The private names used here that the installed asyncpg lacks."""
-    from asyncpg import connection, pool
+    from asyncpg import connection, cursor, pool
     from asyncpg.protocol import protocol
 
     wanted = (
@@ -48,6 +52,8 @@ def missing() -> list[str]:
         (connection.Connection, "_get_statement"),
         (connection.Connection, "_stmt_exclusive_section"),
         (protocol.PreparedStatementState, "_get_attributes"),
+        (cursor.BaseCursor, "_close_portal"),
+        (cursor.BaseCursor, "_portal_name"),
         (pool.Pool, "_acquire"),
         (pool.Pool, "_queue"),
         (pool.PoolConnectionProxy, "_con"),
@@ -98,6 +104,16 @@ def attributes(statement: Any) -> tuple:
     return tuple(get() if get is not None else statement._get_attributes())
 
 
+async def close_cursor(cur: Any) -> None:
+    """Close the portal of ``cur`` (an asyncpg ``Cursor``) now, releasing the snapshot it
+    holds; a no-op when it is closed already or the internals are not used (asyncpg has no
+    public close: the portal then lasts until the transaction ends)."""
+    if not (_fast or internals()):
+        return
+    if cur._portal_name:
+        await cur._close_portal(None)
+
+
 # -- the pool -----------------------------------------------------------------------------------
 
 
@@ -136,4 +152,4 @@ def connection_public(proxy: Any, by_pid: Mapping[int, Any]) -> Any:
 
 
 __all__ = ["TESTED", "internals", "missing", "execute", "execute_public", "prepared", "attributes",
-           "free_holder", "acquire", "connection", "connection_public"]
+           "close_cursor", "free_holder", "acquire", "connection", "connection_public"]

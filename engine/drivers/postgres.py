@@ -483,6 +483,7 @@ class _PostgresStream:
         self._page_size = max(1, page_size)
         self._tx: Any = None
         self._cursor: Any = None
+        self._portal: Any = None  # the cursor until it is closed (exhausted, it is still open)
         self._buffered: list[tuple] | None = None
         self.columns: tuple[Column, ...] = ()
         self.rowcount = 0
@@ -509,7 +510,7 @@ class _PostgresStream:
             if not conn.raw.is_in_transaction():
                 self._tx = conn.raw.transaction(readonly=False)
                 await self._tx.start()
-            self._cursor = await conn.raw.cursor(self._sql, *self._args)
+            self._cursor = self._portal = await conn.raw.cursor(self._sql, *self._args)
         except (Exception, asyncio.CancelledError) as exc:
             await self._finish(failed=True)
             if isinstance(exc, asyncio.CancelledError):
@@ -552,6 +553,7 @@ class _PostgresStream:
 
     async def _finish(self, failed: bool) -> None:
         tx, self._tx = self._tx, None
+        portal, self._portal = self._portal, None
         self._cursor = None
         if tx is not None and not self._conn.raw.is_closed():
             try:
@@ -559,6 +561,12 @@ class _PostgresStream:
                     await tx.rollback()
                 else:
                     await tx.commit()
+            except (Exception, asyncio.CancelledError):  # noqa: BLE001 - the stream's error wins
+                pass
+        elif portal is not None and not self._conn.raw.is_closed() and not self._conn.transaction_failed:
+            # In the user's transaction: close it now, or its snapshot stays until COMMIT.
+            try:
+                await compat_asyncpg.close_cursor(portal)
             except (Exception, asyncio.CancelledError):  # noqa: BLE001 - the stream's error wins
                 pass
         if self._conn._running:

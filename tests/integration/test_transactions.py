@@ -195,3 +195,26 @@ async def test_an_open_result_holds_a_snapshot_until_it_is_closed(pg_url):
         finally:
             await watcher.close()
 
+
+
+@pytest.mark.parametrize("manual", [False, True])
+async def test_a_result_closed_inside_a_transaction_lets_its_snapshot_go(pg_url, manual):
+    """A result left partly read inside the user's transaction (READ COMMITTED) closes its
+    cursor: the transaction stays open, but no snapshot holds vacuum back until COMMIT."""
+    query = "SELECT count(backend_xmin) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    async with await Session.open(pg_url, settings=settings()) as session:
+        session.manual_commit = manual
+        if not manual:
+            await run(session, "BEGIN")
+        watcher = await asyncpg.connect(pg_url)
+        try:
+            async with session.stream("SELECT g FROM generate_series(1, 100000) g", page_size=100) as rows:
+                async for _page in rows:
+                    break
+                assert session.transaction.snapshot and session.transaction.status == IN_TRANSACTION
+                assert await watcher.fetchval(query) == 1
+            assert session.transaction == session.transaction.__class__(IN_TRANSACTION, manual=manual)
+            assert await watcher.fetchval(query) == 0
+            assert await run(session, "SELECT 1") == [(1,)]  # the transaction is still usable
+        finally:
+            await watcher.close()

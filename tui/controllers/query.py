@@ -17,7 +17,9 @@ from aishell.tui.messages import (
     QueryFailed,
     QueryFinished,
     QueryStarted,
+    ResultReleased,
     RowsFetched,
+    TransactionChanged,
 )
 
 
@@ -93,18 +95,29 @@ class QueryController(Controller):
         need = self._need = asyncio.Event()
         self.post(QueryStarted(sql))
         started = time.perf_counter()
+        idle = self.screen.app.settings.ui.release_result_after or None
+        released: int | None = None
         try:
             async with session.stream(sql) as rows:
                 self.post(ColumnsReady([(c.name, c.type_name) for c in rows.columns]))
                 async for page in rows:
                     self.post(RowsFetched(page))
+                    if rows.holds_snapshot:
+                        self.post(TransactionChanged(session.transaction))
                     need.clear()
                     self._paused = True
                     try:
-                        await need.wait()
+                        # An open cursor holds a snapshot on the server: let it go when nobody asks.
+                        await asyncio.wait_for(need.wait(), idle if rows.holds_snapshot else None)
+                    except asyncio.TimeoutError:
+                        released = rows.rowcount
+                        break
                     finally:
                         self._paused = False
-                self.post(QueryFinished(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status))
+                if released is None:
+                    self.post(QueryFinished(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status))
+            if released is not None:
+                self.post(ResultReleased(released, idle))
         except QueryError as exc:
             at_line = at_col = None
             if exc.line_column is not None:
@@ -120,6 +133,7 @@ class QueryController(Controller):
         finally:
             if self._need is need:
                 self._need = None
+            self.post(TransactionChanged(session.transaction))
 
     async def _backslash(self, line: str) -> None:
         started = time.perf_counter()

@@ -113,3 +113,46 @@ class ConnectScreen(ModalScreen[str | None]):
                 self.dismiss(value)
         else:
             self.dismiss(None)
+
+
+class TransactionScreen(ModalScreen[str]):
+    """A transaction is open and the user is leaving it (quit, another database): commit it, roll
+    it back or stay. Dismisses with ``commit``, ``rollback`` or ``stay``. A failed transaction
+    cannot be committed: only roll back and stay are offered."""
+
+    BINDINGS = [
+        Binding("c", "answer('commit')", "Commit", id="transaction.commit", tooltip="Commit the open transaction, then go on"),
+        Binding("r", "answer('rollback')", "Roll back", id="transaction.rollback", tooltip="Roll the open transaction back, then go on"),
+        Binding("s,escape", "answer('stay')", "Stay", id="transaction.stay", tooltip="Go back with the transaction still open"),
+    ]
+
+    def __init__(self, failed: bool = False) -> None:
+        super().__init__()
+        self.failed = failed
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-warning"):
+            yield Label("A transaction is open", id="dialog-title")
+            if self.failed:
+                reason = "It failed: the server ignores everything in it until ROLLBACK. Roll it back and go on, or stay."
+            else:
+                reason = "Its changes are not committed: others do not see them, and leaving would roll them back."
+            yield Static(reason, id="dialog-reason", markup=False)
+            with Horizontal(id="dialog-buttons"):
+                if not self.failed:
+                    yield Button("Commit (c)", id="commit", variant="primary")
+                yield Button("Roll back (r)", id="rollback", variant="error")
+                yield Button("Stay (s)", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#stay", Button).focus()
+
+    def action_answer(self, answer: str) -> None:
+        if answer == "commit" and self.failed:
+            self.app.bell()
+            return
+        self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)

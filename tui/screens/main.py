@@ -32,6 +32,7 @@ from aishell.tui.controllers.catalog import CatalogController
 from aishell.tui.controllers.export import ExportController
 from aishell.tui.controllers.insights import InsightsController
 from aishell.tui.controllers.query import QueryController
+from aishell.tui.controllers.transaction import TransactionController
 from aishell.tui.messages import (
     AnalysisReady,
     BackslashDone,
@@ -47,10 +48,12 @@ from aishell.tui.messages import (
     QueryFinished,
     QueryStarted,
     Reconnected,
+    ResultReleased,
     RowsFetched,
     SchemasLoaded,
     TableLoaded,
     TablesLoaded,
+    TransactionChanged,
 )
 from aishell.tui.widgets.editor import EditorPane
 from aishell.tui.widgets.keybar import KeyBar
@@ -58,6 +61,7 @@ from aishell.tui.widgets.memory import MemoryPane
 from aishell.tui.widgets.metrics import MetricsPane
 from aishell.tui.widgets.results import ResultsGrid, claims_escape
 from aishell.tui.widgets.schema import SchemaTree
+from aishell.tui.widgets.transaction import TransactionBadge
 from aishell.tui.widgets.suggestions import SuggestionsPane
 
 if TYPE_CHECKING:
@@ -102,6 +106,7 @@ class Header(Horizontal):
         badge.display = False
         yield badge
         yield Label("", id="conn-state")
+        yield TransactionBadge(id="tx-state")
 
     def watch_link(self) -> None:
         self._show()
@@ -149,6 +154,9 @@ class MainScreen(Screen):
         Binding("ctrl+b", "toggle_schema", "Schema", id="main.toggle_schema", tooltip="Show or hide the schema tree"),
         Binding("f9", "toggle_insights", "Insights", id="main.toggle_insights", tooltip="Show or hide suggestions, metrics and memory", priority=True),
         Binding("f10", "maximize", "Maximize", id="main.maximize", tooltip="Maximize the focused pane (again: restore)", priority=True),
+        Binding("alt+t", "toggle_manual_commit", "Tx mode", show=False, id="main.toggle_manual_commit", tooltip="Switch between auto-commit and manual commit (a transaction stays open until you commit)", priority=True),
+        Binding("alt+c", "commit", "Commit", show=False, id="main.commit", tooltip="Commit the open transaction", priority=True),
+        Binding("alt+z", "rollback", "Roll back", show=False, id="main.rollback", tooltip="Roll the open transaction back", priority=True),
     ]
 
     def __init__(self, *, narrow: bool = False) -> None:
@@ -161,6 +169,8 @@ class MainScreen(Screen):
         """Findings, plans, advice, memory search and metrics."""
         self.catalog = CatalogController(self)
         """The schema tree's loads and the completion catalog."""
+        self.transactions = TransactionController(self, stop_result=self.stop_result)
+        """Manual-commit mode, commit and rollback, and the question before leaving a transaction."""
         self._metrics_timer: Timer | None = None
         self._pending_run: tuple[str, int, int] | None = None
         self.analyses = 0
@@ -295,6 +305,7 @@ class MainScreen(Screen):
         self.catalog.watch()
         self._metrics_timer.resume()
         self._show_metrics()
+        self.transactions.changed()
         self._init_memory()
         self.insights.analyze_now()
         if self._pending_run is not None:
@@ -428,14 +439,42 @@ class MainScreen(Screen):
 
     async def action_cancel(self) -> None:
         if self.query_runner.rows_waiting:
-            # Rows are waiting on the server: stop fetching and close the cursor.
+            self.stop_result()
+            return
+        if await self.query_runner.cancel():
+            self.notify("Cancel sent to the server.", timeout=2)
+
+    def stop_result(self) -> bool:
+        """Close a result whose rows wait on the server (its cursor closes, the rows loaded stay).
+        False when a statement is still running (cancel it first)."""
+        if self.query_runner.rows_waiting:
             self.query_runner.stop()
             grid = self.query_one(ResultsGrid)
             grid.finish(grid.row_count, None, f"stopped after {grid.row_count} rows", complete=False)
             self.query_one(Header).running = False
-            return
-        if await self.query_runner.cancel():
-            self.notify("Cancel sent to the server.", timeout=2)
+            return True
+        return not (self.session is not None and self.session.busy)
+
+    def on_result_released(self, message: ResultReleased) -> None:
+        """The result waited too long for the grid to ask for more: its cursor is closed."""
+        grid = self.query_one(ResultsGrid)
+        grid.finish(message.rows, None, f"result released after {message.idle:g} s idle; run again for more rows", complete=False)
+        self.query_one(Header).running = False
+
+    def on_transaction_changed(self, message: TransactionChanged) -> None:
+        state = message.state
+        self.query_one(TransactionBadge).show(state.status, manual=state.manual, snapshot=state.snapshot)
+        for grid in self.query(ResultsGrid):  # only one with more rows to come shows it
+            grid.held = "snapshot held" if state.snapshot else ""
+
+    def action_toggle_manual_commit(self) -> None:
+        self.transactions.toggle_manual()
+
+    def action_commit(self) -> None:
+        self.transactions.commit()
+
+    def action_rollback(self) -> None:
+        self.transactions.rollback()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
