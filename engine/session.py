@@ -583,6 +583,12 @@ class Session:
             await conn.execute("BEGIN")
 
     @property
+    def pinned(self) -> bool:
+        """Statements run on one kept connection (an open transaction, or session state such as
+        SET), one at a time: a second result waits until the open one is closed."""
+        return self._pin is not None
+
+    @property
     def busy(self) -> bool:
         """A statement of this session is running (:meth:`cancel` would reach it)."""
         return bool(self._running_list)

@@ -120,11 +120,26 @@ class BackslashDone(Message):
 
 @dataclass
 class Exported(Message):
-    """A full re-run to a file ended: ``rows`` written to ``path``, or ``error`` (one line)."""
+    """An export ended: ``rows`` written to ``path``, or ``error`` (one line), or ``cancelled``
+    (nothing written: the file is left as it was)."""
 
     path: str
     rows: int = 0
     error: str | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class TransferProgress(Message):
+    """An export or a ``\\copy`` moves rows: how far it is (the transfer bar shows it)."""
+
+    what: str
+    """What moves where: ``Exporting to big.csv``, ``\\copy``."""
+    rows: int
+    size: int = 0
+    """Bytes moved so far (0: not counted)."""
+    total: int | None = None
+    """Bytes there are to move, when known (reading a file)."""
 
 
 @dataclass

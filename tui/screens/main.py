@@ -41,6 +41,7 @@ from aishell.tui.messages import (
     ConnectionChanged,
     ConnectRequested,
     Exported,
+    TransferProgress,
     InsightUnavailable,
     MemoryHits,
     PlanReady,
@@ -63,6 +64,7 @@ from aishell.tui.widgets.results import ResultsGrid, claims_escape
 from aishell.tui.widgets.schema import SchemaTree
 from aishell.tui.widgets.transaction import TransactionBadge
 from aishell.tui.widgets.suggestions import SuggestionsPane
+from aishell.tui.widgets.transfer import TransferBar
 
 if TYPE_CHECKING:
     from aishell.engine.session import Session
@@ -164,7 +166,8 @@ class MainScreen(Screen):
         self.query_runner = QueryController(self)
         """Runs statements, backslash commands and cancel."""
         self.exporter = ExportController(self)
-        """Writes results to files."""
+        """Writes results to files (exports, ``\\copy``'s progress)."""
+        self.query_runner.commands.progress = self.exporter.progress
         self.insights = InsightsController(self)
         """Findings, plans, advice, memory search and metrics."""
         self.catalog = CatalogController(self)
@@ -438,6 +441,8 @@ class MainScreen(Screen):
         self.query_one(Header).running = False
 
     async def action_cancel(self) -> None:
+        if self.exporter.cancel():
+            return
         if self.query_runner.rows_waiting:
             self.stop_result()
             return
@@ -482,7 +487,7 @@ class MainScreen(Screen):
                 return False  # Escape closes the completion menu; the next one cancels
             if claims_escape(self.app.focused):
                 return False  # Escape closes the grid's prompt, selection, search or fetch first
-            return self.session is not None and (self.session.busy or self.query_runner.streaming)
+            return self.exporter.running or (self.session is not None and (self.session.busy or self.query_runner.streaming))
         return True
 
     def on_backslash_done(self, message: BackslashDone) -> None:
@@ -533,19 +538,19 @@ class MainScreen(Screen):
     @on(ResultsGrid.ExportRequested)
     def _export(self, event: ResultsGrid.ExportRequested) -> None:
         event.stop()
-        grid = event.grid
-        if grid.finished or not self.query_runner.sql:
-            self.exporter.loaded(grid.columns, grid.rows, event.fmt, event.path)
-        else:
-            grid.finish(grid.row_count, None, "exporting the full result…")
-            self.query_runner.stop()
-            self.exporter.full(self.query_runner.sql, event.fmt, event.path)
+        self.exporter.requested(event.grid, event.fmt, event.path, sql=self.query_runner.sql)
+
+    def on_transfer_progress(self, message: TransferProgress) -> None:
+        TransferBar.report(self, message.what, message.rows, message.size, message.total)
 
     def on_exported(self, message: Exported) -> None:
+        TransferBar.done(self)
         if message.error is not None:
             self.notify(message.error, title="Export failed", severity="error")
+        elif message.cancelled:
+            self.notify(f"Export cancelled: {message.path} not written.", title="Export", timeout=3)
         else:
-            self.notify(f"{message.rows} rows written to {message.path}", title="Exported")
+            self.notify(f"{message.rows:,} rows written to {message.path}", title="Exported")
 
     # -- analysis, explain, advice ----------------------------------------------------------------
 
