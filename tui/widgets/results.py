@@ -94,6 +94,9 @@ _CELL_PADDING = 1
 _SEARCH_CAP = 100_000
 """Matches kept by one search (the status then says ``of 100,000+``)."""
 
+_TO_END_PAINT_EVERY = 0.25
+"""Seconds between repaints while End fetches the rest of a result (pages come much faster)."""
+
 _COPY_ROWS_CAP = 100_000
 """Most rows one copy puts on the clipboard (OSC 52 carries it all through the terminal)."""
 
@@ -718,6 +721,7 @@ class ResultsGrid(Widget):
         self._row_selection = False
         self._to_end = False
         self._to_end_since = 0.0
+        self._to_end_painted = 0.0
         self._prompt_purpose = ""
         self.body = ResultsBody(self, id="results-body")
 
@@ -828,15 +832,23 @@ class ResultsGrid(Widget):
             self._apply_view()
         if self._search is not None:
             self._extend_search()
+        if self._to_end:
+            # Fetching to the end: ask for the next page at once, repaint a few times a second.
+            self._need_pending = True
+            self.post_message(self.NeedRows(self, self.page_size))
+            now = time.monotonic()
+            if now - self._to_end_painted >= _TO_END_PAINT_EVERY:
+                self._to_end_painted = now
+                self._show_loaded()
+                self.body.cursor_row = len(self._shown) - 1
+            return
+        self._show_loaded()
+        self._check_need_rows()
+
+    def _show_loaded(self) -> None:
         self.body.update_virtual_size()
         self.body.refresh()
         self._update_status()
-        if self._to_end:
-            self.body.cursor_row = len(self._shown) - 1
-            self._need_pending = True
-            self.post_message(self.NeedRows(self, self.page_size))
-        else:
-            self._check_need_rows()
 
     def finish(self, rowcount: int, elapsed_ms: float | None, status: str, *, complete: bool = True) -> None:
         """No more rows will come: show the final count, elapsed time and server status.
@@ -849,6 +861,7 @@ class ResultsGrid(Widget):
         self._complete = complete
         if self._to_end:
             self._to_end = False
+            self._show_loaded()
             self.body.cursor_row = max(0, len(self._shown) - 1)
         self._need_pending = False
         self._rowcount = rowcount
@@ -896,7 +909,7 @@ class ResultsGrid(Widget):
             self.body.action_last_row()
             return
         self._to_end = True
-        self._to_end_since = time.monotonic()
+        self._to_end_since = self._to_end_painted = time.monotonic()
         self.body.cursor_row = len(self._shown) - 1
         self._update_status()
         if not self._need_pending:
@@ -907,6 +920,7 @@ class ResultsGrid(Widget):
         """Stop fetching to the end, else clear the selection, else the search."""
         if self._to_end:
             self._to_end = False
+            self._show_loaded()
             self.body.cursor_row = max(0, len(self._shown) - 1)
             self._flash(f"Stopped: {len(self._rows):,} loaded of more")
         elif self._anchor is not None:
@@ -932,8 +946,9 @@ class ResultsGrid(Widget):
             self._running_since = time.monotonic()
             self._timer = self.set_interval(0.1, self._update_status)
         else:
-            if self._running_since is not None:
-                self._elapsed_ms = (time.monotonic() - self._running_since) * 1000
+            if self._running_since is None and self._timer is None:
+                return  # already stopped: the screen says so at every page
+            self._elapsed_ms = (time.monotonic() - self._running_since) * 1000 if self._running_since is not None else self._elapsed_ms
             self._stop_timer()
         self._update_status()
 
