@@ -51,11 +51,15 @@ async def test_typing_posts_search_changed_and_enter_recalls() -> None:
         await pilot.pause()
         text = screen_text(app)
         assert "SELECT c.name, sum(o.total) FROM customers c JOIN orders o" in text
-        assert "✓ demo.db · 3 min ago · 12.3 ms · 42 rows" in text
-        assert "ranked 0.91: success 1.00 · text 0.82 · recency 0.40" in text
-        assert "✗ shop · 2 h ago · 1.5 ms · 0 rows" in text
-        assert "ranked 0.55: text 0.70" in text
+        assert "✓ ok 3 min ago · 12.3 ms · 42 rows · demo.db" in text
+        assert "✗ failed 2 h ago · 1.5 ms · 0 rows · shop" in text
         assert "3 matches" in text
+        assert "ranked" not in text  # why it ranked is one key away
+        pane.action_toggle_why()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "ranked 0.91: success 1.00 · text 0.82 · recency 0.40" in text
+        assert "ranked 0.55: text 0.70" in text
 
         await pilot.press("down", "down")  # into the hits, then the second one
         assert pane.query_one("#memory-hits", OptionList).has_focus

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from aishell.engine.errors import AishellError
+from aishell.engine.errors import AishellError, MemoryUnavailable
 from aishell.tui.completion import frequencies_from_statements
 from aishell.tui.controllers import Controller
 from aishell.tui.messages import AnalysisReady, InsightUnavailable, MemoryHits, PlanReady
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from aishell.engine.analyzer.findings import Finding
     from aishell.engine.analyzer.plan import PlanReport
     from aishell.engine.memory.search import SearchHit
+
+
+SEARCH_LIMIT = 200
+"""Hits a memory search brings back: the pane's filters narrow these."""
 
 
 class InsightsController(Controller):
@@ -109,13 +113,37 @@ class InsightsController(Controller):
         self.start(self._search(text), group="memory", name="search_memory")
 
     async def _search(self, text: str) -> None:
+        session = self.session
         try:
-            hits = await self.session.recall(text, limit=50)
+            hits = await session.recall(text, limit=SEARCH_LIMIT)
+            pinned = await session.memory.pinned(database=session.display_url) if session.memory is not None else []
         except AishellError as exc:
             self.post(InsightUnavailable("memory", str(exc)))
             return
         self.frequencies = frequencies_from_statements([h.text for h in hits if h.text])
-        self.post(MemoryHits([hit_dict(h) for h in hits]))
+        ids = {h.id for h in pinned}
+        if not text.strip():  # the latest: pinned ones first
+            hits = pinned + [h for h in hits if h.id not in ids]
+        self.post(MemoryHits([hit_dict(h, pinned=h.id in ids) for h in hits]))
+
+    def pin(self, statement: int, pinned: bool, text: str) -> None:
+        """Pin (or unpin) a remembered statement, then search ``text`` again."""
+        self.start(self._change(lambda memory: memory.pin([statement], pinned), text), group="memory", name="pin_memory")
+
+    def forget(self, statement: int, text: str) -> None:
+        """Remove a statement from memory, then search ``text`` again."""
+        self.start(self._change(lambda memory: memory.forget([statement]), text), group="memory", name="forget_memory")
+
+    async def _change(self, change: Any, text: str) -> None:
+        memory = self.session.memory
+        try:
+            if memory is None:
+                raise MemoryUnavailable("memory off: disabled in settings")
+            await change(memory)
+        except AishellError as exc:
+            self.post(InsightUnavailable("memory", str(exc)))
+            return
+        await self._search(text)
 
     def learn(self, sql: str) -> dict[str, float]:
         """Count the words of a statement just run into :attr:`frequencies`; returns them."""
@@ -211,9 +239,11 @@ def plan_nodes(report: "PlanReport") -> list[dict[str, Any]]:
     return out
 
 
-def hit_dict(hit: "SearchHit") -> dict[str, Any]:
+def hit_dict(hit: "SearchHit", *, pinned: bool = False) -> dict[str, Any]:
     """A memory hit as the plain dict the memory pane shows."""
     return {
+        "id": hit.id,
+        "pinned": pinned,
         "text": hit.text,
         "database": hit.database,
         "age_s": max(0.0, time.time() - hit.started_at),

@@ -653,6 +653,16 @@ class MainScreen(Screen):
         self.query_one(MemoryPane).show_hits(message.hits)
         self.query_one(EditorPane).set_frequencies(self.insights.frequencies)
 
+    @on(MemoryPane.PinRequested)
+    def _memory_pin(self, event: MemoryPane.PinRequested) -> None:
+        event.stop()
+        self.insights.pin(event.id, event.pinned, event.pane.search_text)
+
+    @on(MemoryPane.ForgetRequested)
+    def _memory_forget(self, event: MemoryPane.ForgetRequested) -> None:
+        event.stop()
+        self.insights.forget(event.id, event.pane.search_text)
+
     @on(MemoryPane.Recall)
     def _memory_recall(self, event: MemoryPane.Recall) -> None:
         event.stop()
