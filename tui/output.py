@@ -8,6 +8,7 @@ same forms as the results grid's export (its docstring says which form each type
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Sequence, TextIO
 
 from aishell.engine.encode import CsvRowWriter, JsonRowEncoder, pg_text
@@ -16,6 +17,19 @@ from aishell.engine.types import Column
 
 def writer_for(fmt: str, out: TextIO, columns: Sequence[Column]) -> "Writer":
     return {"table": TableWriter, "csv": CsvWriter, "json": JsonWriter, "jsonl": JsonLinesWriter}[fmt](out, columns)
+
+
+OUTPUT_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+"""``\\o FILE``'s format by the file's extension; any other name gets the table."""
+
+
+def open_output(path: str) -> tuple[str, TextIO]:
+    """``\\o FILE``: the format its name asks for and the file opened to append one more result
+    (created 0600). Raises OSError."""
+    from aishell.engine.files import private_opener
+
+    fmt = OUTPUT_FORMATS.get(os.path.splitext(path)[1].lower(), "table")
+    return fmt, open(path, "a", encoding="utf-8", newline="", opener=private_opener)
 
 
 class Writer:

@@ -240,3 +240,29 @@ async def test_sqlite_writes_what_postgresql_writes(pg_session, sqlite_session, 
             await run(session, f"\\copy src TO '{out}' {options}")
             outputs.append(out.read_bytes())
         assert outputs[0] == outputs[1], options
+
+
+def test_o_sends_results_to_a_file_until_o_alone(tmp_path):
+    """``aishell run -f``: ``\\o FILE`` appends each result there (format by the name), ``\\o``
+    alone brings them back; ``\\copy`` runs in scripts too."""
+    import os
+    import sys
+
+    db, script, out_csv, out_txt, copied = (tmp_path / n for n in ("o.db", "s.sql", "out.csv", "out.txt", "t.csv"))
+    script.write_text(
+        "create table t (id integer, note text);\n"
+        "insert into t values (1, 'a \"q\"'), (2, null), (3, '');\n"
+        f"\\o {out_csv}\nselect * from t order by id;\nselect count(*) as n from t;\n"
+        f"\\o {out_txt}\nselect id from t where id = 1;\n"
+        "\\o\nselect 'back on screen' as here;\n"
+        f"\\copy t to '{copied}' csv header\n\\copy t from '{copied}' csv header\nselect count(*) as total from t;\n"
+    )
+    env = dict(os.environ, AISHELL_MEMORY__ENABLED="false")
+    done = subprocess.run([sys.executable, "-m", "aishell.tui.cli", "run", str(db), "--create", "-f", str(script), "--format", "csv"],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert out_csv.read_text() == 'id,note\n1,"a ""q"""\n2,\n3,""\nn\n3\n'
+    assert out_txt.read_text().splitlines()[-1] == "(1 row)"
+    assert "back on screen" in done.stdout and "a \"q\"" not in done.stdout
+    assert done.stdout.strip().endswith("total\n6")
+    assert (out_csv.stat().st_mode & 0o777) == 0o600

@@ -145,3 +145,38 @@ async def test_a_big_open_result_is_exported_as_the_user_chooses(pg_url, tmp_pat
         before = g.row_count
         await pilot.press("pagedown")
         await until(pilot, lambda: g.row_count >= before, what="the grid still works")
+
+
+async def test_copy_and_o_in_the_workbench(pg_url, tmp_path, monkeypatch):
+    """\\copy shows its progress and Escape cancels it on the server (no file); \\o FILE sends
+    results to the file until \\o alone, the grid says where they went."""
+    out, slow, sent = tmp_path / "g.csv", tmp_path / "slow.csv", tmp_path / "sent.txt"
+    monkeypatch.setattr("aishell.engine.copy.PROGRESS_INTERVAL", 0.0)  # every chunk reports
+    app = make_app(pg_url)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        g = grid(pilot)
+        seen = []
+        original = app.screen.query_runner.commands.progress  # the bar's reporter: seen on its way
+        app.screen.query_runner.commands.progress = lambda *a: (seen.append(a), original(*a))
+        await run(pilot, f"\\copy (SELECT g, repeat('x', 100) FROM generate_series(1, 100000) g) TO '{out}' csv")
+        await until(pilot, lambda: g.finished and "COPY 100000" in str(g.query_one("#results-message").content), timeout=30, what="COPY 100000")
+        assert seen and out.exists()
+        with open(out) as handle:
+            assert sum(1 for _ in handle) == 100_000
+
+        await run(pilot, f"\\copy (SELECT pg_sleep(20)) TO '{slow}'", finished=False)
+        await until(pilot, lambda: app.session.busy, what="the copy runs")
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.session.busy, timeout=10, what="cancelled")
+        assert not slow.exists() and not list(tmp_path.glob(".*.part"))
+
+        await run(pilot, f"\\o {sent}")
+        await run(pilot, "SELECT 42 AS answer", finished=False)
+        await until(pilot, lambda: sent.exists() and "(1 row)" in sent.read_text(), what="the result in the file")
+        assert "42" in sent.read_text()
+        await run(pilot, "\\o")
+        await run(pilot, "SELECT 7 AS shown")
+        await until(pilot, lambda: g.row_count == 1 and g.columns[0][0] == "shown", what="back in the grid")
+        assert "shown" not in sent.read_text()

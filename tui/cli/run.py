@@ -107,6 +107,7 @@ class _Script:
         from aishell.engine.commands.variables import interpolate
         from aishell.engine.errors import AishellError, QueryCancelled
         from aishell.tui.cli import _one_line
+        from aishell.tui.output import open_output
 
         name = self.args.file
         if name == "-":
@@ -127,7 +128,12 @@ class _Script:
                 else:
                     self._between()
                     sql = interpolate(step.text, context.variables)  # psql's :NAME, :'NAME', :"NAME"
-                    await _print(self.session.stream(sql, page_size=self.args.page_size), self.args.format, self.out)
+                    if context.output:  # \o FILE: appended there, in the format its name asks for
+                        fmt, out = open_output(context.output)
+                        with out:
+                            await _print(self.session.stream(sql, page_size=self.args.page_size), fmt, out)
+                    else:
+                        await _print(self.session.stream(sql, page_size=self.args.page_size), self.args.format, self.out)
             if ends is not None:
                 await self.session.execute(ends[0])
         except QueryCancelled:

@@ -1,5 +1,5 @@
 """Writing results to files for the main screen: a grid's result (the rows it holds, or the full
-result run again), the progress of a ``\\copy``, and ``\\o FILE``'s results.
+result run again), the progress of a ``\\copy``, and each result while ``\\o FILE`` is on.
 
 One export at a time (worker group ``export``), through the one encoder
 (:class:`aishell.engine.encode.RowFile`), so a file holds what ``aishell run`` prints. When the
@@ -76,6 +76,11 @@ class ExportController(Controller):
         self._begin()
         self.start(self._export(sql, fmt, path), group="export", name="export_full")
 
+    def to_output(self, sql: str, path: str) -> None:
+        """``\\o FILE`` is on: append the result of ``sql`` to ``path``, as ``aishell run`` prints it."""
+        self._begin()
+        self.start(self._append(sql, path), group="export", name="export_output")
+
     def cancel(self) -> bool:
         """Stop the running export (its file is not written); False when none runs."""
         if not self.running:
@@ -145,6 +150,34 @@ class ExportController(Controller):
             self._ended(Exported(path, error=_one_line(exc)))
             return
         self._ended(Exported(path, out.rows if out else 0))
+
+
+    async def _append(self, sql: str, path: str) -> None:
+        from aishell.tui.output import open_output, writer_for
+
+        what = f"Writing to {os.path.basename(path)}"
+        report = _Throttle()
+        count = 0
+        started = time.perf_counter()
+        try:
+            fmt, out = open_output(path)
+            with out:
+                async with self.session.stream(sql, page_size=PAGE) as rows:
+                    writer = writer_for(fmt, out, rows.columns)
+                    writer.start()
+                    async for page in rows:
+                        await asyncio.to_thread(writer.rows, page)
+                        count += len(page)
+                        if report():
+                            self.post(TransferProgress(what, count))
+                    writer.finish(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status)
+        except asyncio.CancelledError:
+            self._ended(Exported(path, count, cancelled=True))
+            raise
+        except (AishellError, OSError, ValueError) as exc:
+            self._ended(Exported(path, error=_one_line(exc)))
+            return
+        self._ended(Exported(path, count))
 
 
 class _Throttle:
