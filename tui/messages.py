@@ -72,6 +72,37 @@ class QueryFailed(Message):
 
 
 @dataclass
+class ScriptStarted(Message):
+    """Several statements run one by one (Run all, ``\\i FILE``): each result gets a tab.
+    ``mode`` is ``statements`` (stop on error) or ``transaction`` (one, rolled back on error)."""
+
+    mode: str
+
+
+@dataclass
+class ResultStarted(Message):
+    """Statement ``number`` (1-based) of a script starts: the messages that follow are its result."""
+
+    number: int
+    label: str
+    """The statement's text as typed (the tab shortens it)."""
+    line: int | None = None
+    column: int | None = None
+    """Where it starts in the editor buffer (None: read from a file)."""
+
+
+@dataclass
+class ScriptFinished(Message):
+    """A script ended: ``ran`` statements run, ``failed`` the number of the one that failed
+    (None: all ran), ``rolled_back`` when one transaction was undone."""
+
+    ran: int
+    elapsed_ms: float
+    failed: int | None = None
+    rolled_back: bool = False
+
+
+@dataclass
 class CatalogLoaded(Message):
     """The schema snapshot for completion: table name (lower) -> column names, schemas."""
 

@@ -1,6 +1,8 @@
 """Running statements for the main screen: streamed results a page at a time as the grid asks,
-backslash commands and cancel. Reports with :mod:`tui.messages`: QueryStarted,
-ColumnsReady, RowsFetched, QueryFinished or QueryFailed, BackslashDone."""
+scripts statement by statement (Run all, ``\\i FILE``), backslash commands and cancel. Reports
+with :mod:`tui.messages`: QueryStarted, ColumnsReady, RowsFetched, QueryFinished or QueryFailed,
+BackslashDone; a script wraps them in ScriptStarted, ResultStarted (one a result) and
+ScriptFinished."""
 
 from __future__ import annotations
 
@@ -8,9 +10,17 @@ import asyncio
 import time
 from typing import Any
 
+KEPT_ROWS = 10_000
+"""Rows kept of each statement of a script but the last (which pages like a single statement)."""
+MODES = ("statements", "transaction")
+"""How a script runs: one by one, stopping at the first error, or in one transaction."""
+_SAVEPOINT = "aishell_run_all"
 from aishell.engine import commands
+from aishell.engine.commands import script
+from aishell.engine.commands.variables import interpolate
 from aishell.engine.errors import AishellError, ConnectionLost, QueryError
 from aishell.tui.controllers import Controller
+from aishell.tui.widgets.result_tabs import MAX_TABS
 from aishell.tui.messages import (
     BackslashDone,
     ColumnsReady,
@@ -18,7 +28,10 @@ from aishell.tui.messages import (
     QueryFinished,
     QueryStarted,
     ResultReleased,
+    ResultStarted,
     RowsFetched,
+    ScriptFinished,
+    ScriptStarted,
     TransactionChanged,
 )
 
@@ -36,6 +49,8 @@ class QueryController(Controller):
         """(wrapped statement, the statement it wraps) of the last :meth:`run_view`."""
         self.commands = commands.Context(session=None)
         """What backslash commands share for as long as the app runs (variables, settings)."""
+        self.mode = screen.app.settings.ui.run_all if screen.app.settings.ui.run_all in MODES else MODES[0]
+        """How scripts run (:data:`MODES`; ``ui.run_all`` in the settings, Shift-F6 switches)."""
 
     @property
     def streaming(self) -> bool:
@@ -50,6 +65,16 @@ class QueryController(Controller):
     def run(self, sql: str, line: int = 1, column: int = 1) -> None:
         """Stream ``sql``, typed at ``line``/``column`` of the buffer (error positions map there)."""
         self.start(self._stream(sql, line, column), group="query", name="run_query")
+
+    def run_script(self, text: str, line: int = 1, column: int = 1) -> None:
+        """Run ``text``, typed at ``line``/``column`` of the buffer, statement by statement in
+        :attr:`mode`: one result a statement, stopping at the first error."""
+        self.start(self._script(text, (line, column)), group="query", name="run_script")
+
+    def toggle_mode(self) -> str:
+        """Switch between statement by statement and one transaction; the new mode."""
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        return self.mode
 
     def more(self) -> None:
         """The grid wants the next page."""
@@ -88,20 +113,31 @@ class QueryController(Controller):
 
     # -- workers ----------------------------------------------------------------------------------
 
-    async def _stream(self, sql: str, line: int, column: int) -> None:
-        """The first page at once, the next ones when the grid asks (:meth:`more`)."""
+    async def _stream(self, sql: str, line: int | None, column: int | None, *, keep: int | None = None, where: str = "") -> bool:
+        """The first page at once, the next ones when the grid asks (:meth:`more`); with
+        ``keep``, pages without waiting up to that many rows, then the cursor closes (a
+        script's statement that is not its last). ``line``/``column``: where ``sql`` starts in
+        the buffer (None: not typed there); ``where`` names its file and line in errors.
+        False when it failed."""
         session = self.session
         self.sql = sql
-        need = self._need = asyncio.Event()
+        need = self._need = asyncio.Event() if keep is None else None
         self.post(QueryStarted(sql))
         started = time.perf_counter()
         idle = self.screen.app.settings.ui.release_result_after or None
         released: int | None = None
+        kept = 0
         try:
             async with session.stream(sql) as rows:
                 self.post(ColumnsReady([(c.name, c.type_name) for c in rows.columns]))
                 async for page in rows:
                     self.post(RowsFetched(page))
+                    kept += len(page)
+                    if need is None:
+                        if kept >= keep:  # type: ignore[operator]
+                            released = kept
+                            break
+                        continue
                     if rows.holds_snapshot:
                         self.post(TransactionChanged(session.transaction))
                     need.clear()
@@ -116,24 +152,19 @@ class QueryController(Controller):
                         self._paused = False
                 if released is None:
                     self.post(QueryFinished(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status))
-            if released is not None:
+            if released is not None and need is None:
+                elapsed = (time.perf_counter() - started) * 1000
+                self.post(QueryFinished(released, elapsed, f"first {released:,} rows kept (not the last statement)"))
+            elif released is not None:
                 self.post(ResultReleased(released, idle))
-        except QueryError as exc:
-            at_line = at_col = None
-            if exc.line_column is not None:
-                err_line, err_col = exc.line_column
-                at_line = line + err_line - 1
-                at_col = err_col + (column - 1 if err_line == 1 else 0)
-            text = exc.message + (f"\n{exc.detail}" if exc.detail else "") + (f"\nHint: {exc.hint}" if exc.hint else "")
-            self.post(QueryFailed(exc.title, text, at_line, at_col))
-        except ConnectionLost as exc:
-            self.post(QueryFailed(exc.title, str(exc), connection_lost=True))
         except AishellError as exc:
-            self.post(QueryFailed(exc.title, str(exc)))
+            self.post(_failure(exc, line, column, where))
+            return False
         finally:
-            if self._need is need:
+            if need is not None and self._need is need:
                 self._need = None
             self.post(TransactionChanged(session.transaction))
+        return True
 
     async def _backslash(self, line: str) -> None:
         started = time.perf_counter()
@@ -146,7 +177,130 @@ class QueryController(Controller):
         except AishellError as exc:
             self.post(QueryFailed(exc.title, str(exc), connection_lost=isinstance(exc, ConnectionLost)))
             return
+        if outcome.action == script.INCLUDE:  # \\i FILE: its statements run like Run all
+            await self._script(line, None)
+            return
         self.post(BackslashDone(outcome, (time.perf_counter() - started) * 1000))
 
+    async def _script(self, text: str, at: tuple[int, int] | None) -> None:
+        """Each step of ``text`` in turn (``at``: where it starts in the buffer; None for a
+        ``\\i`` typed alone), one result a step, until one fails. In ``transaction`` mode
+        they run in one transaction (a savepoint inside one already open), undone on error."""
+        session = self.session
+        self.commands.session = session
+        mode = self.mode if session.driver.MANUAL_COMMIT else MODES[0]
+        self.post(ScriptStarted(mode))
+        started = time.perf_counter()
+        number = 0
+        failed: int | None = None
+        ends: tuple[str, str] | None = None
+        steps = script.steps(text, session.dialect)
 
-__all__ = ["QueryController"]
+        def fail(step: script.Step, exc: AishellError, place: tuple[int | None, int | None]) -> None:
+            nonlocal number, failed
+            number += 1
+            failed = number
+            self.post(ResultStarted(number, step.text, *place))
+            self.post(_failure(exc, None, None, step.where if step.source else ""))
+
+        try:
+            if mode == "transaction":
+                ends = await _open_transaction(session)
+            step = await anext(steps, None)
+            while step is not None:
+                place = _place(step, at)
+                if step.command:
+                    ran = time.perf_counter()
+                    try:
+                        outcome = await commands.run(self.commands, step.text)
+                        if outcome.action == "connect":
+                            raise commands.CommandError(f"{step.text}: connect on its own, not inside a script")
+                    except AishellError as exc:
+                        fail(step, exc, place)
+                        break
+                    step.outcome = outcome
+                    if outcome.action is None:
+                        number += 1
+                        self.post(ResultStarted(number, step.text, *place))
+                    if outcome.action != script.INCLUDE:
+                        self.post(BackslashDone(outcome, (time.perf_counter() - ran) * 1000))
+                    including = step
+                    try:
+                        step = await anext(steps, None)  # an included file is read here
+                    except commands.CommandError as exc:
+                        fail(including, exc, place)
+                        break
+                    continue
+                following = await anext(steps, None)  # reading ahead runs nothing
+                number += 1
+                self.post(ResultStarted(number, step.text, *place))
+                # The last result pages as the grid asks (when it has a tab to be shown in).
+                last = following is None and ends is None and number <= MAX_TABS
+                sql = interpolate(step.text, self.commands.variables)  # psql's :NAME, :'NAME', :"NAME"
+                if not await self._stream(sql, *place, keep=None if last else KEPT_ROWS, where=step.where if step.source else ""):
+                    failed = number
+                    break
+                step = following
+            if ends is not None:
+                await session.execute(ends[0] if failed is None else ends[1])
+        except AishellError as exc:  # BEGIN or COMMIT failed
+            if ends is not None and failed is None:
+                failed = number + 1
+                self.post(ResultStarted(failed, ends[0]))
+                self.post(_failure(exc, None, None))
+                await _quietly(session.execute(ends[1]))
+        except asyncio.CancelledError:
+            if ends is not None:
+                await asyncio.shield(_quietly(session.execute(ends[1])))
+            self.post(ScriptFinished(number, (time.perf_counter() - started) * 1000, None, ends is not None))
+            raise
+        finally:
+            await steps.aclose()
+        self.post(TransactionChanged(session.transaction))
+        self.post(ScriptFinished(number, (time.perf_counter() - started) * 1000, failed, ends is not None and failed is not None))
+
+
+async def _open_transaction(session: Any) -> tuple[str, str]:
+    """Start what a script in one transaction runs in: BEGIN, or a savepoint when a transaction
+    is already open (its earlier work stays). The statements that end it: (keep, undo)."""
+    if session.transaction.open:
+        await session.execute(f"SAVEPOINT {_SAVEPOINT}")
+        return f"RELEASE SAVEPOINT {_SAVEPOINT}", f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}"
+    await session.execute("BEGIN")
+    return "COMMIT", "ROLLBACK"
+
+
+async def _quietly(work: Any) -> None:
+    """Undo after a failure: a second failure (the connection went) changes nothing shown."""
+    try:
+        await work
+    except AishellError:
+        pass
+
+
+def _place(step: script.Step, at: tuple[int, int] | None) -> tuple[int | None, int | None]:
+    """Where ``step`` starts in the buffer whose text began at ``at`` (None, None: not there)."""
+    if at is None or step.source is not None:
+        return None, None
+    line, column = at
+    return line + step.line - 1, step.column + (column - 1 if step.line == 1 else 0)
+
+
+def _failure(exc: AishellError, line: int | None, column: int | None, where: str = "") -> QueryFailed:
+    """The QueryFailed of ``exc`` for a statement typed at ``line``/``column`` of the buffer:
+    the server's position moved there (None when unknown or not typed in the buffer);
+    ``where`` (``file:line``) leads the message of a statement read from a file."""
+    at_line = at_col = None
+    text = str(exc)
+    if isinstance(exc, QueryError):
+        if exc.line_column is not None and line is not None and column is not None:
+            err_line, err_col = exc.line_column
+            at_line = line + err_line - 1
+            at_col = err_col + (column - 1 if err_line == 1 else 0)
+        text = exc.message + (f"\n{exc.detail}" if exc.detail else "") + (f"\nHint: {exc.hint}" if exc.hint else "")
+    if where:
+        text = f"{where}: {text}"
+    return QueryFailed(exc.title, text, at_line, at_col, connection_lost=isinstance(exc, ConnectionLost))
+
+
+__all__ = ["KEPT_ROWS", "MODES", "QueryController"]

@@ -50,8 +50,11 @@ from aishell.tui.messages import (
     QueryStarted,
     Reconnected,
     ResultReleased,
+    ResultStarted,
     RowsFetched,
     SchemasLoaded,
+    ScriptFinished,
+    ScriptStarted,
     TableLoaded,
     TablesLoaded,
     TransactionChanged,
@@ -60,6 +63,7 @@ from aishell.tui.widgets.editor import EditorPane
 from aishell.tui.widgets.keybar import KeyBar
 from aishell.tui.widgets.memory import MemoryPane
 from aishell.tui.widgets.metrics import MetricsPane
+from aishell.tui.widgets.result_tabs import ResultTabs
 from aishell.tui.widgets.results import ResultsGrid, claims_escape
 from aishell.tui.widgets.schema import SchemaTree
 from aishell.tui.widgets.transaction import TransactionBadge
@@ -142,6 +146,9 @@ class MainScreen(Screen):
     BINDINGS = [
         Binding("ctrl+j,f5,ctrl+enter", "run", "Run", id="main.run", tooltip="Run the selection, or the statement under the cursor", priority=True),
         Binding("f6", "run_buffer", "Run all", id="main.run_buffer", tooltip="Run the whole buffer", priority=True),
+        Binding("shift+f6", "toggle_run_mode", "Run mode", show=False, id="main.run_mode", tooltip="Run all statement by statement (stop on error) or in one transaction", priority=True),
+        Binding("alt+pagedown", "result_tab(1)", "Next result", show=False, id="main.next_result", tooltip="Show the next statement's result (Run all)", priority=True),
+        Binding("alt+pageup", "result_tab(-1)", "Previous result", show=False, id="main.previous_result", tooltip="Show the previous statement's result (Run all)", priority=True),
         Binding("escape,ctrl+c", "cancel", "Cancel", id="main.cancel", tooltip="Cancel the running statement on the server", priority=True),
         Binding("f7", "explain", "Explain", id="main.explain", tooltip="Show the plan of the statement under the cursor", priority=True),
         Binding("shift+f7", "explain_analyze", "Explain analyze", show=False, id="main.explain_analyze", tooltip="Run the statement under the cursor and show its plan with times (a write asks first and is rolled back)", priority=True),
@@ -176,6 +183,7 @@ class MainScreen(Screen):
         """Manual-commit mode, commit and rollback, and the question before leaving a transaction."""
         self._metrics_timer: Timer | None = None
         self._pending_run: tuple[str, int, int] | None = None
+        self._statement_at: tuple[int | None, int | None] = (None, None)
         self.analyses = 0
         """How many analyzer results were shown (tests wait on it)."""
         self.timing = True
@@ -200,7 +208,7 @@ class MainScreen(Screen):
                 yield editor
                 results = ResultsGrid(page_size=settings.ui.page_size, id="results")
                 results.border_title = TITLES["results"]
-                yield results
+                yield ResultTabs(results, mode=self.query_runner.mode, id="result-tabs")
             insights = TabbedContent(id="insights", initial="tab-suggestions")
             insights.display = not self.narrow
             insights.border_title = "Suggestions"
@@ -367,12 +375,24 @@ class MainScreen(Screen):
             self._pending_run = (sql, line, column)
             self.notify("Connecting… the statement runs once connected.", timeout=3)
             return
-        if sql.lstrip().startswith("\\"):
+        several = self._several(sql)
+        tabs = self.query_one(ResultTabs)
+        if sql.lstrip().startswith("\\") and not several:
+            tabs.single()  # (\\i FILE turns the tabs on again)
             self.query_runner.backslash(sql.strip())
             return
         from aishell.engine.statements import describe
 
-        if self.query_runner.commands.variables:
+        def run(sql: str, line: int, column: int) -> None:
+            if several:
+                self.query_runner.run_script(sql, line, column)
+            elif self.query_runner.commands.output:  # \o FILE: the result goes to the file, not the grid
+                self.exporter.to_output(sql, self.query_runner.commands.output)
+            else:
+                tabs.single()  # one result, one grid: a script's tabs go now, not when it ends
+                self.query_runner.run(sql, line, column)
+
+        if not several and self.query_runner.commands.variables:
             from aishell.engine.commands.variables import interpolate
 
             sql = interpolate(sql, self.query_runner.commands.variables)  # psql's :NAME, :'NAME', :"NAME"
@@ -382,26 +402,34 @@ class MainScreen(Screen):
 
             def confirmed(ok: bool | None) -> None:
                 if ok:
-                    self.query_runner.run(sql, line, column)
+                    run(sql, line, column)
                 else:
                     self.notify("Not run.", timeout=2)
 
             self.app.push_screen(ConfirmScreen(info.reason or "This statement changes or removes data.", sql), confirmed)
             return
-        self.query_runner.run(sql, line, column)
+        run(sql, line, column)
+
+    def _several(self, sql: str) -> bool:
+        """More than one statement (or backslash line): run one by one, a result tab each."""
+        if self.session.driver.language != "sql":
+            return False
+        from aishell.engine.statements.split import split
+
+        return len(split(sql, self.session.dialect, psql=True)) > 1
 
     def on_query_started(self, message: QueryStarted) -> None:
-        grid = self.query_one(ResultsGrid)
+        grid = self.query_one(ResultTabs).live
         grid.clear()
         if self.timing:
             grid.set_running(True)
         self.query_one(Header).running = True
 
     def on_columns_ready(self, message: ColumnsReady) -> None:
-        self.query_one(ResultsGrid).set_columns(message.columns)
+        self.query_one(ResultTabs).live.set_columns(message.columns)
 
     def on_rows_fetched(self, message: RowsFetched) -> None:
-        grid = self.query_one(ResultsGrid)
+        grid = self.query_one(ResultTabs).live
         grid.set_running(False)
         grid.append_rows(message.rows)
         self.query_one(Header).running = False
@@ -409,7 +437,8 @@ class MainScreen(Screen):
     @on(ResultsGrid.NeedRows)
     def _need_rows(self, event: ResultsGrid.NeedRows) -> None:
         event.stop()
-        self.query_runner.more()
+        if self.query_one(ResultTabs).shows_live:  # not a finished tab being shown again
+            self.query_runner.more()
 
     @on(ResultsGrid.ViewRequested)
     def _view_requested(self, event: ResultsGrid.ViewRequested) -> None:
@@ -420,8 +449,9 @@ class MainScreen(Screen):
             event.grid.apply_view_locally(reason)
 
     def on_query_finished(self, message: QueryFinished) -> None:
-        grid = self.query_one(ResultsGrid)
-        grid.finish(message.rowcount, message.elapsed_ms if self.timing else None, message.status)
+        tabs = self.query_one(ResultTabs)
+        tabs.live.finish(message.rowcount, message.elapsed_ms if self.timing else None, message.status)
+        tabs.changed()
         self.query_one(Header).running = False
         sql = self.query_runner.sql
         self.query_one(EditorPane).set_frequencies(self.insights.learn(sql))
@@ -432,10 +462,14 @@ class MainScreen(Screen):
                 self.catalog.snapshot()
 
     def on_query_failed(self, message: QueryFailed) -> None:
-        grid = self.query_one(ResultsGrid)
-        grid.show_error(f"{message.title}: {message.message}" if message.title else message.message, message.line, message.column)
-        if message.line is not None and message.column is not None:
-            self.query_one(EditorPane).mark_error(message.line, message.column)
+        tabs = self.query_one(ResultTabs)
+        line, column = message.line, message.column
+        if line is None and tabs.scripting:  # no position from the server: the statement's start
+            line, column = self._statement_at
+        tabs.live.show_error(f"{message.title}: {message.message}" if message.title else message.message, line, column)
+        tabs.changed()
+        if line is not None and column is not None:
+            self.query_one(EditorPane).mark_error(line, column)
         # A lost connection shows in the header when the engine has checked the server
         # (ConnectionChanged): a backend that was killed while the server is up changes nothing.
         self.query_one(Header).running = False
@@ -454,7 +488,7 @@ class MainScreen(Screen):
         False when a statement is still running (cancel it first)."""
         if self.query_runner.rows_waiting:
             self.query_runner.stop()
-            grid = self.query_one(ResultsGrid)
+            grid = self.query_one(ResultTabs).live
             grid.finish(grid.row_count, None, f"stopped after {grid.row_count} rows", complete=False)
             self.query_one(Header).running = False
             return True
@@ -462,7 +496,7 @@ class MainScreen(Screen):
 
     def on_result_released(self, message: ResultReleased) -> None:
         """The result waited too long for the grid to ask for more: its cursor is closed."""
-        grid = self.query_one(ResultsGrid)
+        grid = self.query_one(ResultTabs).live
         grid.finish(message.rows, None, f"result released after {message.idle:g} s idle; run again for more rows", complete=False)
         self.query_one(Header).running = False
 
@@ -522,11 +556,37 @@ class MainScreen(Screen):
 
             edit_externally(self, self.query_one(EditorPane))
         else:
+            tabs = self.query_one(ResultTabs)
+            grid = tabs.live
             grid.clear()
             grid.set_columns(outcome.columns)
             if outcome.rows:
                 grid.append_rows(outcome.rows)
             grid.finish(len(outcome.rows), message.elapsed_ms if self.timing else None, outcome.status)
+            tabs.changed()
+
+    def on_script_started(self, message: ScriptStarted) -> None:
+        self.query_one(ResultTabs).begin(message.mode)
+        self.query_one(Header).running = True
+
+    def on_result_started(self, message: ResultStarted) -> None:
+        self._statement_at = (message.line, message.column)
+        self.query_one(ResultTabs).add(message.number, message.label)
+
+    def on_script_finished(self, message: ScriptFinished) -> None:
+        self.query_one(ResultTabs).end(message.ran, message.elapsed_ms, message.failed, message.rolled_back)
+        self.query_one(Header).running = False
+
+    def action_toggle_run_mode(self) -> None:
+        mode = self.query_runner.toggle_mode()
+        self.query_one(ResultTabs).set_mode(mode)
+        text = "one transaction, rolled back on error" if mode == "transaction" else "statement by statement, stopping at the first error"
+        self.notify(f"Run all runs {text}.", title="Run mode", timeout=3)
+
+    def action_result_tab(self, step: int) -> None:
+        tabs = self.query_one(ResultTabs)
+        if tabs.slots:
+            tabs.show((tabs.active + step) % len(tabs.slots))
 
     @on(EditorPane.BufferRequested)
     def _buffer_requested(self, event: EditorPane.BufferRequested) -> None:
@@ -538,7 +598,8 @@ class MainScreen(Screen):
     @on(ResultsGrid.ExportRequested)
     def _export(self, event: ResultsGrid.ExportRequested) -> None:
         event.stop()
-        self.exporter.requested(event.grid, event.fmt, event.path, sql=self.query_runner.sql)
+        live = self.query_one(ResultTabs).shows_live  # not an earlier statement's tab shown again
+        self.exporter.requested(event.grid, event.fmt, event.path, sql=self.query_runner.sql if live else None)
 
     def on_transfer_progress(self, message: TransferProgress) -> None:
         TransferBar.report(self, message.what, message.rows, message.size, message.total)
