@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from aishell.engine.memory.search import SearchHit
     from aishell.engine.memory.service import Memory
     from aishell.engine.pool import PostgresPool, SQLitePool
+    from aishell.engine.server import ServerMonitor
     from aishell.engine.statements import Plan
 
 _T = TypeVar("_T")
@@ -748,6 +749,14 @@ class Session:
         """The server's version string."""
         async with self._lease(write=False) as conn:
             return await conn.server_version()
+
+    def server_monitor(self) -> "ServerMonitor":
+        """A monitor of the server behind this session (sessions, locks, top statements,
+        health) on a connection of its own, to close when done; it refuses to cancel or
+        terminate a backend in a read-only session."""
+        from aishell.engine.server import ServerMonitor
+
+        return ServerMonitor(self.driver, read_only=self._read_only)
 
     # -- analysis -------------------------------------------------------------------------------
 

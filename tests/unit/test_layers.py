@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # what a statement is and how it must run, for every family
     ("statements", ("statements",)),
     ("analysis and memory", ("analyzer", "memory")),
-    ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate")),
+    ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate", "server")),
     ("session", ("session", "transaction", "copy")),
     # psql's backslash commands, for every front end
     ("commands", ("commands",)),
