@@ -91,14 +91,11 @@ class CopyResult:
 async def copy(session: "Session", spec: CopySpec, progress: Progress | None = None) -> CopyResult:
     """Run ``spec`` on ``session``; returns how many rows moved.
 
-    Raises CopyError (a database without COPY, a file that cannot be opened, binary format on
-    SQLite), ReadOnlyViolation, QueryError (its message names the file's line for a record the
+    Raises CopyError (a database without COPY, a file that cannot be opened), ReadOnlyViolation, QueryError (its message names the file's line for a record the
     database refused), QueryCancelled, ConnectionLost.
     """
-    if not getattr(session.driver, "COPY", False):
-        raise CopyError(f"\\copy needs a SQL database; {session.driver.name} has none")
-    if spec.options.get("format") == "binary" and session.driver.dialect != "postgres":
-        raise CopyError("\\copy … (FORMAT binary) is PostgreSQL's; use csv or text")
+    if not session.driver.COPY:
+        raise CopyError(f"\\copy needs a SQL database; {session.driver.display_url} has no COPY")
     started = time.perf_counter()
     path = Path(os.path.expanduser(spec.path))
     report = _Throttled(progress)

@@ -121,6 +121,8 @@ async def sqlite_copy_out(
     conn: Any, query: str, sink: BinaryIO, options: Mapping[str, Any], progress: Progress = _ignore,
 ) -> int:
     """The rows of ``query`` written to ``sink`` in COPY's CSV or text format, page by page."""
+    if options.get("format") == "binary":
+        raise QueryError("FORMAT binary is PostgreSQL's own; SQLite copies csv or text", statement="\\copy")
     text = io.TextIOWrapper(sink, encoding=options.get("encoding") or "utf-8", newline="", write_through=True)
     try:
         async with conn.stream(query, page_size=SQLITE_BATCH) as rows:
@@ -148,6 +150,8 @@ async def sqlite_copy_in(
 ) -> int:
     """Records of ``source`` inserted into ``table`` in batches, in one transaction (a savepoint
     inside the user's own), rolled back whole when one record is refused."""
+    if options.get("format") == "binary":
+        raise QueryError("FORMAT binary is PostgreSQL's own; SQLite copies csv or text", statement="\\copy")
     schema, name = table
     target = (_q(schema) + "." if schema else "") + _q(name)
     if not columns:
