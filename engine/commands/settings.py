@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from aishell.engine.commands.connect_target import USAGE, connect_target
 from aishell.engine.commands.context import Context
 from aishell.engine.commands.registry import COMMANDS, CommandError, Outcome, command, toggle
+from aishell.engine.drivers.connect_target import USAGE, connect_target
+from aishell.engine.errors import UnsupportedURL
 
 
 @command("\\x", "[on|off|auto]", "Toggle the expanded record view (auto: when a row is wider than the grid)")
@@ -59,7 +60,10 @@ async def _c(context: Context, name: str, argument: str) -> Outcome:
     if not argument:
         raise CommandError(f"\\c needs a database: {USAGE}")
     current = context.session.target if context.session is not None else ""
-    return Outcome(action="connect", argument=connect_target(current, argument))
+    try:
+        return Outcome(action="connect", argument=connect_target(current, argument))
+    except UnsupportedURL as exc:
+        raise CommandError(str(exc)) from None
 
 
 @command("\\?", "", "List the backslash commands", aliases=("\\h", "\\help"))

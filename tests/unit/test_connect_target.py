@@ -7,8 +7,9 @@ import importlib
 
 import pytest
 
-from aishell.engine.commands import CommandError
-from aishell.engine.commands.connect_target import connect_target
+from aishell.engine import commands
+from aishell.engine.errors import UnsupportedURL
+from aishell.engine.drivers.connect_target import connect_target
 
 PG = "postgresql://bob:s3cret@db.example:5432/shop?sslmode=require"
 
@@ -44,9 +45,22 @@ def test_forms(current, argument, target):
     [(PG, "a b c 54x"), (PG, "a b c 1 extra"), (PG, '"unclosed'), ("/data/shop.db", "a.db b.db"), ("mongodb://h/db", "sales bob")],
 )
 def test_bad_forms_say_what_to_type(current, argument):
-    with pytest.raises(CommandError) as caught:
+    with pytest.raises(UnsupportedURL) as caught:
         connect_target(current, argument)
     assert "\n" not in str(caught.value)
+
+
+async def test_the_command_resolves_against_the_session(tmp_path, monkeypatch):
+    from aishell.engine.session import Session
+
+    monkeypatch.chdir(tmp_path)
+    async with await Session.open(str(tmp_path / "shop.db"), create=True) as session:
+        context = commands.Context(session)
+        assert (await commands.run(context, "\\c other.db")).argument == f"sqlite:///{tmp_path}/other.db"
+        for line in ("\\c", "\\c a.db b.db"):
+            with pytest.raises(commands.CommandError) as caught:
+                await commands.run(context, line)
+            assert "\\c" in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_sqlite_path_is_from_the_working_directory(tmp_path, monkeypatch):
@@ -54,7 +68,7 @@ def test_sqlite_path_is_from_the_working_directory(tmp_path, monkeypatch):
     assert connect_target("sqlite:////data/shop.db", "other.db") == f"sqlite:///{tmp_path}/other.db"
 
 
-@pytest.mark.parametrize("name", ["aishell.engine.commands.connect_target", "aishell.engine.commands.edit", "aishell.tui.keys", "aishell.tui.buffers", "aishell.tui.screens.buffer_actions"])
+@pytest.mark.parametrize("name", ["aishell.engine.drivers.connect_target", "aishell.engine.commands.edit", "aishell.tui.keys", "aishell.tui.buffers", "aishell.tui.screens.buffer_actions"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0

@@ -1,4 +1,6 @@
-"""Where ``\\c`` goes: psql's forms read against the database the session is on.
+"""Where ``\\c`` goes: psql's forms read against the database the session is on. What the
+words mean depends on the kind of target (a server's database, a SQLite file), so this lives
+with the URLs.
 
 ``\\c dbname [user [host [port]]]`` (``-`` keeps a part) stays on the same server with the same
 user, host, port and options; the password goes along only while user, host and port stay the
@@ -27,7 +29,6 @@ import os
 import shlex
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from aishell.engine.commands.registry import CommandError
 from aishell.engine.drivers.url import classify
 from aishell.engine.errors import UnsupportedURL
 
@@ -36,36 +37,36 @@ USAGE = "\\c dbname [user [host [port]]], \\c URL, or on SQLite \\c path/to/file
 
 def connect_target(current: str, argument: str) -> str:
     """The URL or path ``\\c argument`` connects to from ``current`` (the session's own
-    target, "" when there is none). Raises CommandError for a form that does not apply."""
+    target, "" when there is none). Raises UnsupportedURL for a form that does not apply."""
     argument = argument.strip()
     if "://" in argument or not current:
         return argument
     try:
         words = shlex.split(argument)
     except ValueError as exc:
-        raise CommandError(f"\\c: {exc} in {argument!r}") from None
+        raise UnsupportedURL(f"\\c: {exc} in {argument!r}") from None
     if not words:
-        raise CommandError(f"\\c needs a database: {USAGE}")
+        raise UnsupportedURL(f"\\c needs a database: {USAGE}")
     try:
         kind = classify(current)
     except UnsupportedURL:
         return argument
     if kind == "sqlite":
         if len(words) > 1:
-            raise CommandError(f"on SQLite \\c takes one file path (quote a path with spaces): {USAGE}")
+            raise UnsupportedURL(f"on SQLite \\c takes one file path (quote a path with spaces): {USAGE}")
         path = os.path.abspath(os.path.expanduser(words[0])) if words[0] != ":memory:" else words[0]
         return path if path == ":memory:" else f"sqlite:///{path}"
     if len(words) == 1 and "=" in words[0]:
         return words[0]  # a libpq conninfo string: the driver says how to write it
     if kind == "mongo":
         if len(words) > 1:
-            raise CommandError("on MongoDB \\c takes a database name or a mongodb:// URL")
+            raise UnsupportedURL("on MongoDB \\c takes a database name or a mongodb:// URL")
         return _replace(current, database=words[0])
     if len(words) > 4:
-        raise CommandError(f"too many arguments: {USAGE}")
+        raise UnsupportedURL(f"too many arguments: {USAGE}")
     database, user, host, port = (words + ["-"] * 4)[:4]
     if port != "-" and not port.isdigit():
-        raise CommandError(f"port must be a number, got {port!r}: {USAGE}")
+        raise UnsupportedURL(f"port must be a number, got {port!r}: {USAGE}")
     keep = lambda value: None if value == "-" else value  # noqa: E731
     return _replace(current, database=keep(database), user=keep(user), host=keep(host), port=keep(port))
 
