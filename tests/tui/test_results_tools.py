@@ -7,6 +7,7 @@ from __future__ import annotations
 import decimal
 import doctest
 import importlib
+import re
 
 import pytest
 from textual.widgets import Input, TextArea
@@ -334,3 +335,16 @@ async def test_escape_belongs_to_the_grid_only_when_it_has_something_to_close() 
         assert claims_escape(app.focused)
         await pilot.press("escape")
         assert isinstance(app.focused, ResultsBody)
+
+
+async def test_big_streaming_result_shows_count_and_time_at_80_columns() -> None:
+    app, grid = _grid(page_size=1000)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid.set_running(True)
+        grid.set_columns(COLUMNS)
+        grid.append_rows([(i, f"n{i}", None) for i in range(1000)])
+        grid.set_running(False)  # as the screen does at the first page
+        await pilot.pause()
+        status = _lines(app)[-1]
+        assert "1,000 rows loaded · more rows available · first rows in" in status
+        assert re.search(r"first rows in [\d.]+ m?s +1/1,000\+ · id $", status)

@@ -749,6 +749,9 @@ class ResultsGrid(Widget):
     def on_mount(self) -> None:
         self._update_status()
 
+    def on_resize(self) -> None:
+        self._update_status()
+
     # -- public API
 
     @property
@@ -1450,15 +1453,18 @@ class ResultsGrid(Widget):
     def _update_status(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one("#results-status", Static).update(self._status_text())
+        status = self._status_text()
+        self.query_one("#results-status", Static).update(status)
         position = ""
         if self._shown and self._columns and not self._error:
             row, column = self.cursor_coordinate
+            # Short of room, the position leaves out "row" and the type: the count and time stay.
+            narrow = cell_len(status) + 30 + len(self._columns[column][0]) > self.size.width
             position = (
-                f"row {row + 1:,}/{len(self._shown):,}{'' if self._finished else '+'}"
+                f"{'' if narrow else 'row '}{row + 1:,}/{len(self._shown):,}{'' if self._finished else '+'}"
                 f" · {self._columns[column][0]}"
             )
-            if self._columns[column][1]:
+            if self._columns[column][1] and not narrow:
                 position += f" ({self._columns[column][1]})"
             selection = self._selection()
             if selection is not None:
