@@ -167,3 +167,18 @@ async def test_an_idle_result_releases_its_snapshot(pg_url):
             assert await watcher.fetchval(query) == baseline
         finally:
             await watcher.close()
+
+
+@pytest.mark.pg
+async def test_commit_while_a_result_is_open_closes_it_first(pg_fresh_db):
+    """Manual mode: a SELECT's result is still open (its cursor in the transaction) when Alt-C
+    is pressed: the result is closed, then the transaction commits."""
+    app = make_app(pg_fresh_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        await pilot.press("alt+t")
+        await run(pilot, "SELECT g FROM generate_series(1, 100000) g")
+        await until(pilot, lambda: badge(pilot) == "Tx: Manual · in transaction · snapshot held", what="open result")
+        await pilot.press("alt+c")
+        await until(pilot, lambda: badge(pilot) == "Tx: Manual", what="committed")
+        assert grid(pilot).finished and not app.session.transaction.open

@@ -136,7 +136,7 @@ class TransactionScreen(ModalScreen[str]):
             if self.failed:
                 reason = "It failed: the server ignores everything in it until ROLLBACK. Roll it back and go on, or stay."
             else:
-                reason = "Its changes are not committed: others do not see them, and leaving would roll them back."
+                reason = "Nothing in it is committed yet: others do not see its changes, and leaving would roll it back."
             yield Static(reason, id="dialog-reason", markup=False)
             with Horizontal(id="dialog-buttons"):
                 if not self.failed:
