@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["results", "rowstore", "schema", "metrics", "memory"]
+MODULES = ["results", "rowstore", "schema", "metrics", "memory", "transaction"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,11 +6,11 @@ import doctest
 
 import pytest
 
-from aishell.engine import config, drivers, liveness
+from aishell.engine import config, drivers, liveness, transaction
 from aishell.engine.drivers import url
 
 
-@pytest.mark.parametrize("module", [config, drivers, url, liveness], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [config, drivers, url, liveness, transaction], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
