@@ -1450,6 +1450,21 @@ class ResultsGrid(Widget):
             return text
         return "No results yet"
 
+    def _position_text(self, *, narrow: bool) -> str:
+        row, column = self.cursor_coordinate
+        name, type_name = self._columns[column]
+        more = "" if self._finished else "+"
+        position = f"{'' if narrow else 'row '}{row + 1:,}/{len(self._shown):,}{more} · {name}"
+        if type_name and not narrow:
+            position += f" ({type_name})"
+        selection = self._selection()
+        if selection is not None:
+            rows, columns = selection
+            size = _plural(len(rows), "row") if self._row_selection else f"{len(rows):,}×{len(columns):,} cells"
+            hint = "" if narrow else " · y copy, C CSV, M Markdown"
+            position = f"{size} selected{hint} · {position}"
+        return position
+
     def _update_status(self) -> None:
         if not self.is_mounted:
             return
@@ -1457,18 +1472,8 @@ class ResultsGrid(Widget):
         self.query_one("#results-status", Static).update(status)
         position = ""
         if self._shown and self._columns and not self._error:
-            row, column = self.cursor_coordinate
-            # Short of room, the position leaves out "row" and the type: the count and time stay.
-            narrow = cell_len(status) + 30 + len(self._columns[column][0]) > self.size.width
-            position = (
-                f"{'' if narrow else 'row '}{row + 1:,}/{len(self._shown):,}{'' if self._finished else '+'}"
-                f" · {self._columns[column][0]}"
-            )
-            if self._columns[column][1] and not narrow:
-                position += f" ({self._columns[column][1]})"
-            selection = self._selection()
-            if selection is not None:
-                rows, columns = selection
-                size = _plural(len(rows), "row") if self._row_selection else f"{len(rows):,}×{len(columns):,} cells"
-                position = f"{size} selected · y copy, C CSV, M Markdown · " + position
+            position = self._position_text(narrow=False)
+            if cell_len(status) + cell_len(position) + 4 > self.size.width:
+                # Short of room: the position leaves out words and the type; count and time stay.
+                position = self._position_text(narrow=True)
         self.query_one("#results-position", Static).update(position)
