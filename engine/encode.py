@@ -45,6 +45,7 @@ import datetime as _dt
 import decimal
 import json
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -114,6 +115,15 @@ def _float_text(value: float) -> str:
 
 def _interval_text(value: _dt.timedelta) -> str:
     """``1 day 02:03:04.5``, ``-2 days -01:00:00``, ``00:00:00`` (IntervalStyle postgres)."""
+    days = value.days
+    if days >= 0:  # the common case, straight from the timedelta's own fields
+        seconds, micros = value.seconds, value.microseconds
+        hours, rest = divmod(seconds, 3600)
+        clock = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}" + (f".{micros:06d}".rstrip("0") if micros else "")
+        if not days:
+            return clock
+        text = "1 day" if days == 1 else f"{days} days"
+        return text + " " + clock if seconds or micros else text
     sign, days, hours, minutes, seconds, micros = _interval_parts(value)
     parts = []
     if days:
@@ -137,21 +147,27 @@ def _interval_parts(value: _dt.timedelta) -> tuple[str, int, int, int, int, int]
 def _array_literal(value: Iterable[Any]) -> str:
     """``{1,2,NULL}``, ``{{1,2},{3,4}}``, ``{"a b","x\\"y"}`` as PostgreSQL's array_out writes them."""
     items = []
+    append = items.append
     for item in value:
-        if isinstance(item, (list, tuple)):
-            items.append(_array_literal(item))
-            continue
-        text = pg_text(item)
-        if text is None:
-            items.append("NULL")
-        elif text == "" or text.upper() == "NULL" or any(ch in _ARRAY_SPECIAL or ch.isspace() for ch in text):
-            items.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        if item is None:
+            append("NULL")
+        elif type(item) is int:  # the common case, never quoted
+            append(int.__repr__(item))
+        elif isinstance(item, (list, tuple)):
+            append(_array_literal(item))
         else:
-            items.append(text)
+            text = pg_text(item)
+            if text is None:
+                append("NULL")
+            elif text == "" or _array_quoted(text) or text.upper() == "NULL":
+                append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+            else:
+                append(text)
     return "{" + ",".join(items) + "}"
 
 
-_ARRAY_SPECIAL = frozenset('{},"\\')
+_array_quoted = re.compile(r'[{},"\\\s]').search
+"""Whether an element needs quotes in an array literal (array_out's rule)."""
 _RECORD_SPECIAL = frozenset('()[],"\\')
 
 
