@@ -11,7 +11,11 @@ Public API (the app codes against exactly this)::
     grid = ResultsGrid(page_size=500, max_column_width=40)
     grid.set_columns(columns: list[tuple[str, str]])   # new result: (name, type name); drops old rows
     grid.append_rows(rows: list[tuple])                # a page of rows, in order
-    grid.finish(rowcount: int, elapsed_ms: float | None, status: str)   # no more rows will come; None: no time shown
+    grid.finish(rowcount: int, elapsed_ms: float | None, status: str, *, complete=True)
+                                                       # no more rows will come; None: no time shown;
+                                                       # complete=False: stopped, more rows exist
+    grid.apply_view_locally(reason: str)               # the answer to ViewRequested the server cannot do
+    grid.fetch_to_end()                                # what End does on a streaming result
     grid.show_error(message: str, line: int | None, column: int | None)
     grid.clear()                                       # back to the empty state
     grid.set_running(running: bool)                    # running timer in the status line
@@ -24,15 +28,31 @@ Public API (the app codes against exactly this)::
 
     ResultsGrid.NeedRows(grid, count)             # wants `count` more rows appended
     ResultsGrid.ExportRequested(grid, fmt, path)  # fmt in EXPORT_FORMATS; the screen writes the file
+    ResultsGrid.ViewRequested(grid, where, order) # sort/filter a streaming result on the server
+    claims_escape(focused) -> bool                # Escape closes something of the grid's first
 
-Keys (binding ids in brackets): arrows/PageUp/PageDown/Home/End/g/G move the cell cursor
-[results.cursor_*]; ``y`` copies the cell and ``Y`` the row (tab-separated) through OSC 52
-[results.copy_cell, results.copy_row]; ``e`` asks for a file name to export to
-[results.export]; ``x`` toggles the record view [results.toggle_expanded]. A click puts the
-cursor on a cell; the wheel scrolls.
+Keys (binding ids in brackets): arrows/PageUp/PageDown/Home/g move the cell cursor
+[results.cursor_*]; End/G go to the real last row, fetching the rest (Escape stops)
+[results.cursor_last_row]. ``s`` sorts by the cursor's column, ascending, descending, off
+[results.sort]; ``f`` asks for a filter, a SQL condition (``total > 100``, ``status = shipped``)
+[results.filter]. All rows loaded: both are exact here (:mod:`.rowview`); a result still
+streaming asks the server (``ViewRequested``: the statement re-run wrapped), or, when the
+statement cannot run again, sorts the loaded rows and the view bar says so. ``/`` searches
+the loaded rows, ``n``/``N`` the next and previous match [results.search, results.next_match,
+results.previous_match]. ``v`` or Enter shows the cell's whole value, JSON pretty-printed
+(:mod:`.cellviewer`) [results.view_cell]. Shift+arrows select cells, ``V`` whole rows
+[results.select_*, results.select_rows]; ``y`` copies the cell or the selection and ``Y`` the
+row(s), tab-separated, ``C`` as CSV and ``M`` as Markdown (:mod:`.cellrange`), all through
+the app's clipboard (OSC 52) [results.copy_*]; ``e`` asks for a file name to export to
+[results.export]; ``x`` toggles the record view, which starts at the first column with the
+field names always in sight; Left/Right move between records [results.toggle_expanded].
+Escape stops a fetch, then clears a selection, then a search [results.escape]. A click puts
+the cursor on a cell; the wheel scrolls.
 
 Status line while running: ``Running… 1.2 s``; while the result streams: ``500 rows loaded ·
-more rows available``; at the end: ``1,000,000 rows · 2.35 s · SELECT 1000000``.
+more rows available · first rows in 12.0 ms``; fetching to the end: ``Fetching to the end…
+250,000 rows loaded · 3.1 s · Esc stops``; at the end: ``1,000,000 rows · 2.35 s · SELECT
+1000000``; filtered: ``42 of 1,000 rows shown``; searching: ``match 3 of 17 · 'term'``.
 """
 
 from __future__ import annotations
