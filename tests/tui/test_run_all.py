@@ -118,7 +118,7 @@ async def test_one_transaction_mode_rolls_everything_back_on_error(demo_db):
         tabs = await run_all(pilot, "create table tx1 (a);\ninsert into tx1 values (1);\nselect nosuch from tx1;")
         g = grid(pilot)
         assert [s.state for s in tabs.slots] == ["ok", "ok", "failed"]
-        assert "one transaction · #3 failed · all rolled back" in str(g.border_subtitle)
+        assert "one transaction · #3 failed · rolled back" in str(g.border_subtitle)
         assert "tx1" not in tables(demo_db)
         # Without an error the transaction commits.
         tabs = await run_all(pilot, "create table tx2 (a);\ninsert into tx2 values (1);")
@@ -210,3 +210,31 @@ async def test_include_runs_a_file_like_run_all(demo_db, tmp_path, monkeypatch):
         await pilot.press("f5")
         await until(pilot, lambda: tabs.summary and not tabs.scripting, what="\\i nowhere.sql")
         assert "nowhere.sql: no such file" in str(g.query_one("#results-message").content)
+
+
+@pytest.mark.pg
+async def test_postgres_script_error_position_and_one_transaction_inside_an_open_one(pg_fresh_db):
+    import asyncpg
+
+    app = make_app(pg_fresh_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        # The server's position inside the third statement lands on the word in the buffer.
+        tabs = await run_all(pilot, "create table r (a int);\ninsert into r values (1);  select a,\n       nosuch from r;\ncreate table r_after (b int);")
+        assert [s.state for s in tabs.slots] == ["ok", "ok", "failed"]
+        area = app.screen.query_one("#editor").text_area
+        assert area.cursor_location == (2, 7) and area.text[slice(*area.error_range)] == "nosuch"
+        # One transaction inside a transaction the user opened: a savepoint, so only the
+        # script's work is undone and the user's transaction goes on.
+        tabs = await run_all(pilot, "begin; insert into r values (2)")
+        assert app.session.transaction.open
+        await pilot.press("shift+f6")
+        tabs = await run_all(pilot, "insert into r values (3);\nselect nosuch from r;")
+        assert "failed · rolled back" in str(grid(pilot).border_subtitle) and app.session.transaction.open
+        tabs = await run_all(pilot, "insert into r values (4);\ncommit;")
+        assert not app.session.transaction.open
+        conn = await asyncpg.connect(pg_fresh_db)
+        try:
+            assert [r["a"] for r in await conn.fetch("select a from r order by a")] == [1, 2, 4]
+        finally:
+            await conn.close()

@@ -251,7 +251,7 @@ class ResultTabs(Vertical):
         if not self.scripting:
             return
         self.scripting = False
-        parts = [f"#{failed} failed · {'all rolled back' if rolled_back else 'rest not run'}" if failed is not None else f"{ran} ran"]
+        parts = [f"#{failed} failed · {'rolled back' if rolled_back else 'rest not run'}" if failed is not None else f"{ran} ran"]
         if ran > MAX_TABS:
             parts.append(f"{MAX_TABS} shown")
         self.summary = " · ".join(parts)
