@@ -23,6 +23,7 @@ _NAMES = {
     "pageup": "PgUp", "pagedown": "PgDn", "underscore": "_", "slash": "/", "space": "Space", "@": "Space",
     "backspace": "Backspace", "delete": "Del", "insert": "Ins", "tab": "Tab", "home": "Home", "end": "End",
     "up": "Up", "down": "Down", "left": "Left", "right": "Right", "circumflex_accent": "^",
+    "left_square_bracket": "[", "right_square_bracket": "]",
 }
 
 
