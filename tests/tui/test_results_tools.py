@@ -342,8 +342,8 @@ async def test_big_streaming_result_shows_count_and_time_at_80_columns() -> None
     async with app.run_test(size=(80, 24)) as pilot:
         grid.set_running(True)
         grid.set_columns(COLUMNS)
-        grid.append_rows([(i, f"n{i}", None) for i in range(1000)])
-        grid.set_running(False)  # as the screen does at the first page
+        grid.set_running(False)  # the screen stops the timer as the first page arrives…
+        grid.append_rows([(i, f"n{i}", None) for i in range(1000)])  # …then appends it
         await pilot.pause()
         status = _lines(app)[-1]
         assert "1,000 rows loaded · more rows available · first rows in" in status

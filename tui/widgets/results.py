@@ -971,7 +971,11 @@ class ResultsGrid(Widget):
         else:
             if self._running_since is None and self._timer is None:
                 return  # already stopped: the screen says so at every page
-            self._elapsed_ms = (time.monotonic() - self._running_since) * 1000 if self._running_since is not None else self._elapsed_ms
+            if self._running_since is not None:
+                self._elapsed_ms = (time.monotonic() - self._running_since) * 1000
+                if self._columns and not self._rows:
+                    # Stopped as the first page arrives (the screen's order): the time to first rows.
+                    self._first_rows_ms = self._elapsed_ms
             self._stop_timer()
         self._update_status()
 
