@@ -109,3 +109,11 @@ def test_postgres_error_position_maps_to_the_file_line(pg_fresh_db, tmp_path):
     assert out.stderr.startswith(f"aishell: {script}:5: ") and "nosuch" in out.stderr
     check = aishell("run", pg_fresh_db, "-c", "select count(*) as n from p", "--format", "json")
     assert json.loads(check.stdout)["rows"] == [[1]]  # ran up to the failure, the drop did not
+
+
+def test_named_queries_run_as_steps_and_notices_go_to_stderr(db, tmp_path):
+    script = tmp_path / "named.sql"
+    script.write_text("\\ns doubled select $1 * 2 as n\n\\n doubled 21\n")
+    out = aishell("run", db, "-f", str(script), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["rows"] == [[42]] and "saved the named query doubled" in out.stderr

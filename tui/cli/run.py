@@ -163,6 +163,11 @@ class _Script:
             session = await Session.open(outcome.argument, settings=self.session.settings, read_only=self.args.read_only)
             await self.session.close()
             self.session = context.session = session
+        elif outcome.action == "run":  # \\n NAME: a named query
+            self._between()
+            await _print(self.session.stream(outcome.argument, page_size=self.args.page_size), self.args.format, self.out)
+        elif outcome.action == "notice":
+            print(f"aishell: {outcome.argument}", file=sys.stderr)
         elif outcome.action is None:
             self._between()
             writer = writer_for(self.args.format, self.out, [Column(name, type_name) for name, type_name in outcome.columns])

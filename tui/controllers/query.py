@@ -219,10 +219,16 @@ class QueryController(Controller):
                         fail(step, exc, place)
                         break
                     step.outcome = outcome
-                    if outcome.action is None:
+                    if outcome.action == "run":  # \\n NAME: the named query runs as this step
                         number += 1
                         self.post(ResultStarted(number, step.text, *place))
-                    if outcome.action != script.INCLUDE:
+                        if not await self._stream(outcome.argument, None, None, keep=KEPT_ROWS, where=step.where if step.source else ""):
+                            failed = number
+                            break
+                    elif outcome.action is None:
+                        number += 1
+                        self.post(ResultStarted(number, step.text, *place))
+                    if outcome.action not in (script.INCLUDE, "run"):
                         self.post(BackslashDone(outcome, (time.perf_counter() - ran) * 1000))
                     including = step
                     try:
