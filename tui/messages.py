@@ -232,3 +232,18 @@ class ConnectRequested(Message):
     """Connect to ``target`` (``\\c URL``), replacing the session; the app handles it."""
 
     target: str
+
+
+@dataclass
+class ServerSampled(Message):
+    """A refresh of the server pane: its view model (see :mod:`tui.widgets.server`)."""
+
+    model: dict[str, Any]
+
+
+@dataclass
+class ServerNotice(Message):
+    """What a server action came to (cancelled, terminated, refused and why, a check's result)."""
+
+    text: str
+    severity: str = "information"

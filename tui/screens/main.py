@@ -32,6 +32,7 @@ from aishell.tui.controllers.catalog import CatalogController
 from aishell.tui.controllers.export import ExportController
 from aishell.tui.controllers.insights import InsightsController
 from aishell.tui.controllers.query import QueryController
+from aishell.tui.controllers.server import ServerController
 from aishell.tui.controllers.transaction import TransactionController
 from aishell.tui.messages import (
     AnalysisReady,
@@ -54,6 +55,8 @@ from aishell.tui.messages import (
     RowsFetched,
     SchemasLoaded,
     ScriptFinished,
+    ServerNotice,
+    ServerSampled,
     ScriptStarted,
     TableLoaded,
     TablesLoaded,
@@ -66,6 +69,7 @@ from aishell.tui.widgets.metrics import MetricsPane
 from aishell.tui.widgets.result_tabs import ResultTabs
 from aishell.tui.widgets.results import ResultsGrid, claims_escape
 from aishell.tui.widgets.schema import SchemaTree
+from aishell.tui.widgets.server import ServerPane
 from aishell.tui.widgets.transaction import TransactionBadge
 from aishell.tui.widgets.suggestions import SuggestionsPane
 from aishell.tui.widgets.transfer import TransferBar
@@ -73,8 +77,8 @@ from aishell.tui.widgets.transfer import TransferBar
 if TYPE_CHECKING:
     from aishell.engine.session import Session
 
-PANES = ("editor", "results", "suggestions", "metrics", "memory", "schema")
-_INSIGHTS = ("suggestions", "metrics", "memory")
+PANES = ("editor", "results", "suggestions", "metrics", "memory", "server", "schema")
+_INSIGHTS = ("suggestions", "metrics", "memory", "server")
 NARROW_WIDTH = 110
 """Below this many columns the schema and insights columns start hidden."""
 EDITOR_MIN_WIDTH = 40
@@ -158,6 +162,7 @@ class MainScreen(Screen):
         Binding("alt+s", "focus_pane('suggestions')", "Suggestions", show=False, id="main.focus_suggestions", tooltip="Focus the suggestions", priority=True),
         Binding("alt+m", "focus_pane('metrics')", "Metrics", show=False, id="main.focus_metrics", tooltip="Focus the metrics", priority=True),
         Binding("alt+h", "focus_pane('memory')", "Memory", show=False, id="main.focus_memory", tooltip="Focus the memory search", priority=True),
+        Binding("alt+a", "focus_pane('server')", "Server", show=False, id="main.focus_server", tooltip="Focus the server pane: sessions, locks, top statements, health", priority=True),
         Binding("alt+d", "focus_pane('schema')", "Schema", show=False, id="main.focus_schema", tooltip="Focus the schema tree", priority=True),
         Binding("f2", "next_pane", "Next pane", show=False, id="main.next_pane", tooltip="Move the focus to the next visible pane", priority=True),
         Binding("ctrl+b", "toggle_schema", "Schema", id="main.toggle_schema", tooltip="Show or hide the schema tree"),
@@ -178,6 +183,8 @@ class MainScreen(Screen):
         self.insights = InsightsController(self)
         """Findings, plans, advice, memory search and metrics."""
         self.catalog = CatalogController(self)
+        self.server = ServerController(self, shown=self._server_shown)
+        """The server pane's samples (only while it is shown) and its cancel and terminate."""
         """The schema tree's loads and the completion catalog."""
         self.transactions = TransactionController(self, stop_result=self.stop_result)
         """Manual-commit mode, commit and rollback, and the question before leaving a transaction."""
@@ -220,6 +227,8 @@ class MainScreen(Screen):
                     yield Lazy(MetricsPane(id="metrics"))
                 with TabPane("Memory", id="tab-memory"):
                     yield Lazy(MemoryPane(id="memory"))
+                with TabPane("Server", id="tab-server"):
+                    yield Lazy(ServerPane(id="server"))
         yield KeyBar(id="keybar")
 
     def _key_hints(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -288,6 +297,7 @@ class MainScreen(Screen):
     def _insights_tab(self, event: TabbedContent.TabActivated) -> None:
         """The insights column's border says which tab is shown."""
         event.control.border_title = str(event.tab.label.plain)
+        self.server.watch(event.pane.id == "tab-server")
 
     @property
     def session(self) -> "Session | None":
@@ -728,6 +738,55 @@ class MainScreen(Screen):
     def _memory_recall(self, event: MemoryPane.Recall) -> None:
         event.stop()
         self.query_one(EditorPane).insert_statement(event.text)
+
+    # -- server pane ------------------------------------------------------------------------------
+
+    def _server_shown(self) -> bool:
+        insights = self.query_one("#insights", TabbedContent)
+        return insights.display and insights.active == "tab-server" and self.app.screen is self
+
+    def on_server_sampled(self, message: ServerSampled) -> None:
+        self.query_one(ServerPane).show(message.model)
+
+    def on_server_notice(self, message: ServerNotice) -> None:
+        self.notify(message.text, title="Server", severity=message.severity, timeout=5)
+
+    @on(ServerPane.ViewChanged)
+    def _server_view(self, event: ServerPane.ViewChanged) -> None:
+        event.stop()
+        self.server.show(event.view, event.filter)
+
+    @on(ServerPane.ActionRequested)
+    def _server_action(self, event: ServerPane.ActionRequested) -> None:
+        event.stop()
+        self.server.act(event.action)
+
+    @on(ServerPane.SignalRequested)
+    def _server_signal(self, event: ServerPane.SignalRequested) -> None:
+        event.stop()
+        verb = "Terminate the session of" if event.terminate else "Cancel the statement of"
+        if self.session is not None and self.session.read_only:
+            self.notify(f"read-only session: will not {verb.split()[0].lower()} backend {event.pid}", title="Server", severity="error")
+            return
+        from aishell.tui.screens.dialogs import ConfirmScreen
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.server.signal(event.pid, terminate=event.terminate)
+
+        reason = f"{verb} backend {event.pid}? It is running or last ran:"
+        self.app.push_screen(ConfirmScreen(reason, event.query or "(no statement)", title=f"{verb} backend {event.pid}?"), confirmed)
+
+    @on(ServerPane.OpenRequested)
+    async def _server_open(self, event: ServerPane.OpenRequested) -> None:
+        """From a session or statement to its fix: a new buffer with it, its plan and index
+        advice, and the remembered runs of it in the memory pane."""
+        event.stop()
+        editor = self.query_one(EditorPane)
+        await editor.open_buffer("from server", event.statement)
+        self.insights.search(event.statement)
+        self._show_insight("suggestions")
+        self.insights.advise(event.statement)
 
     # -- schema tree and completion catalog -------------------------------------------------------
 
