@@ -348,3 +348,6 @@ async def test_big_streaming_result_shows_count_and_time_at_80_columns() -> None
         status = _lines(app)[-1]
         assert "1,000 rows loaded · more rows available · first rows in" in status
         assert re.search(r"first rows in [\d.]+ m?s +1/1,000\+ · id $", status)
+        grid.held = "snapshot held"  # what the screen adds while a cursor holds a snapshot
+        await pilot.pause()
+        assert re.search(r"^ snapshot held · 1,000\+ rows · first rows in [\d.]+ m?s +1/1,000\+ · id $", _lines(app)[-1])

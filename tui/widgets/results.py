@@ -1446,7 +1446,7 @@ class ResultsGrid(Widget):
             parts.append(self._status)
         return " · ".join(parts) or "Done"
 
-    def _status_text(self) -> str:
+    def _status_text(self, *, compact: bool = False) -> str:
         if self._notice:
             return self._notice
         if self._error:
@@ -1464,7 +1464,10 @@ class ResultsGrid(Widget):
         if self._finished:
             return self._final_status_text()
         if self._columns:
-            text = f"{_plural(len(self._rows), 'row')} loaded · more rows available"
+            if compact:
+                text = f"{len(self._rows):,}+ rows"
+            else:
+                text = f"{_plural(len(self._rows), 'row')} loaded · more rows available"
             if len(self._shown) != len(self._rows):
                 text = f"{len(self._shown):,} of {text}"
             if self._first_rows_ms is not None:
@@ -1493,11 +1496,14 @@ class ResultsGrid(Widget):
         if not self.is_mounted:
             return
         status = self._status_text()
-        self.query_one("#results-status", Static).update(status)
         position = ""
         if self._shown and self._columns and not self._error:
             position = self._position_text(narrow=False)
             if cell_len(status) + cell_len(position) + 4 > self.size.width:
-                # Short of room: the position leaves out words and the type; count and time stay.
+                # Short of room: the position leaves out words and the type, then the status
+                # says the same in fewer words; the count and the time stay in sight.
                 position = self._position_text(narrow=True)
+                if cell_len(status) + cell_len(position) + 4 > self.size.width:
+                    status = self._status_text(compact=True)
+        self.query_one("#results-status", Static).update(status)
         self.query_one("#results-position", Static).update(position)
