@@ -117,3 +117,11 @@ def test_named_queries_run_as_steps_and_notices_go_to_stderr(db, tmp_path):
     out = aishell("run", db, "-f", str(script), "--format", "json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["rows"] == [[42]] and "saved the named query doubled" in out.stderr
+
+
+def test_variables_set_in_the_script_are_interpolated(db, tmp_path):
+    script = tmp_path / "vars.sql"
+    script.write_text("\\set n 5\n\\set word hello\nselect :n + 1 as six, :'word' as w, ':n' as literal;\n")
+    out = aishell("run", db, "-f", str(script), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1])["rows"] == [[6, "hello", ":n"]]
