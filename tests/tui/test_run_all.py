@@ -109,11 +109,11 @@ async def test_a_failing_statement_is_named_and_marked_and_stops_the_run(demo_db
         assert editor.text_area.cursor_location == (0, 15)
 
 
-async def test_one_transaction_mode_rolls_everything_back_on_error(demo_db):
+async def test_one_transaction_mode_rolls_everything_back_on_error(demo_db, monkeypatch):
+    monkeypatch.setenv("AISHELL_UI__RUN_ALL", "transaction")  # the setting: ui.run_all in config.toml
     app = make_app(demo_db)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        await pilot.press("shift+f6")
         assert app.screen.query_runner.mode == "transaction"
         tabs = await run_all(pilot, "create table tx1 (a);\ninsert into tx1 values (1);\nselect nosuch from tx1;")
         g = grid(pilot)
