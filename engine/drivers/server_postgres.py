@@ -24,7 +24,8 @@ SELECT pg_backend_pid(),
   (SELECT json_agg(json_build_array(
       a.pid, a.datname, a.usename, a.application_name, host(a.client_addr), a.state,
       a.wait_event_type || ':' || a.wait_event,
-      extract(epoch FROM now() - a.query_start), extract(epoch FROM now() - a.xact_start),
+      greatest(0, extract(epoch FROM clock_timestamp() - a.query_start)),
+      greatest(0, extract(epoch FROM clock_timestamp() - a.xact_start)),
       a.query, a.backend_type,
       CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END,
       CASE WHEN a.wait_event_type = 'Lock' THEN (

@@ -40,10 +40,11 @@ def age(backend: Backend) -> float:
     return backend.xact_s if backend.xact_s is not None else (backend.query_s or 0.0)
 
 
-def flag(backend: Backend, *, long_after: float) -> str | None:
-    """Why the session deserves a look: idle in a transaction (any age), or a transaction or
-    statement older than ``long_after`` seconds; None otherwise."""
-    if backend.idle_in_transaction:
+def flag(backend: Backend, *, long_after: float, idle_after: float = 1.0) -> str | None:
+    """Why the session deserves a look: idle in a transaction for ``idle_after`` seconds or
+    more (a busy client is idle in its transactions for moments between statements), or a
+    transaction or statement older than ``long_after`` seconds; None otherwise."""
+    if backend.idle_in_transaction and (backend.xact_s or 0.0) >= idle_after:
         return f"{backend.state} {duration(backend.xact_s or 0.0)}"
     if backend.xact_s is not None and backend.xact_s >= long_after:
         return f"long transaction {duration(backend.xact_s)}"

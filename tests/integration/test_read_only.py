@@ -206,6 +206,29 @@ async def test_postgres_attacks_through_a_stream(pg_db, admin, name):
     assert await pg_state(conn, victim) == before
 
 
+SERVER_PANE_ATTACKS = [
+    # the server pane's cancel and terminate (Session.server_monitor), refused before sending
+    ("server pane cancels a backend", False, "read-only session: will not cancel backend"),
+    ("server pane terminates a backend", True, "read-only session: will not terminate backend"),
+]
+
+
+@pytest.mark.parametrize("terminate, expected", [row[1:] for row in SERVER_PANE_ATTACKS], ids=[row[0] for row in SERVER_PANE_ATTACKS])
+async def test_postgres_attacks_through_the_server_pane(pg_db, admin, terminate, expected):
+    from aishell.engine.drivers.server import ServerActionRefused
+
+    conn, victim = admin
+    before = await pg_state(conn, victim)
+    async with await Session.open(pg_db, settings=ro_settings(), read_only=True) as session:
+        monitor = session.server_monitor()
+        try:
+            with pytest.raises(ServerActionRefused, match=expected):
+                await monitor.signal(victim.get_server_pid(), terminate=terminate)
+        finally:
+            await monitor.close()
+    assert await pg_state(conn, victim) == before
+
+
 async def test_explain_analyze_through_the_session_is_checked_too(pg_db, admin):
     conn, victim = admin
     before = await pg_state(conn, victim)

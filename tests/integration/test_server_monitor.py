@@ -100,7 +100,7 @@ async def test_a_blocked_session_its_blocker_and_cancel_and_terminate(bench_db):
         assert child.backend.blocked_by == (holder.get_server_pid(),)
         assert "pgbench_branches" in child.backend.waiting_for or "transactionid" in child.backend.waiting_for
         assert root.backend.idle_in_transaction
-        assert flag(root.backend, long_after=3600).startswith("idle in transaction")
+        assert flag(root.backend, long_after=3600, idle_after=0).startswith("idle in transaction")
         assert [b.pid for b in select(snapshot.backends, "idle in transaction")] == [holder.get_server_pid()]
         assert waiter.get_server_pid() in [b.pid for b in select(snapshot.backends, "active")]
 

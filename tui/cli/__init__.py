@@ -15,7 +15,7 @@ import sys
 
 from aishell.engine import __version__
 
-COMMANDS = ("run", "analyze", "memory", "bench", "backup", "restore", "migrate")
+COMMANDS = ("run", "analyze", "memory", "bench", "backup", "restore", "migrate", "top")
 EXIT_USAGE = 2
 
 

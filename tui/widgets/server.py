@@ -204,7 +204,7 @@ class ServerPane(Vertical, can_focus=False):
             before = self._cells.get(key, ())
             for number, cell in enumerate(cells):
                 if number >= len(before) or _key(before[number]) != _key(cell):
-                    table.update_cell(key, str(number), cell)
+                    table.update_cell(key, str(number), cell, update_width=number == len(cells) - 1)
             self._cells[key] = tuple(cells)
 
     # -- selection and actions --------------------------------------------------------------------
