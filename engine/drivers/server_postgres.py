@@ -24,8 +24,7 @@ SELECT pg_backend_pid(),
   (SELECT json_agg(json_build_array(
       a.pid, a.datname, a.usename, a.application_name, host(a.client_addr), a.state,
       a.wait_event_type || ':' || a.wait_event,
-      greatest(0, extract(epoch FROM clock_timestamp() - a.query_start)),
-      greatest(0, extract(epoch FROM clock_timestamp() - a.xact_start)),
+      extract(epoch FROM clock_timestamp() - a.query_start), extract(epoch FROM clock_timestamp() - a.xact_start),
       a.query, a.backend_type,
       CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END,
       CASE WHEN a.wait_event_type = 'Lock' THEN (
@@ -162,9 +161,14 @@ def _backend(item: list[Any]) -> Backend:
     pid, db, user, app, client, state, wait, query_s, xact_s, query, kind, blocked, waiting = item
     return Backend(
         pid=int(pid), database=db, user=user, application=app or "", client=client, state=state or "",
-        wait=wait, query_s=query_s, xact_s=xact_s, query=query or "", blocked_by=tuple(blocked or ()),
+        wait=wait, query_s=_age(query_s), xact_s=_age(xact_s), query=query or "", blocked_by=tuple(blocked or ()),
         kind=kind or "", waiting_for=waiting,
     )
+
+
+def _age(seconds: float | None) -> float | None:
+    """An age never below zero (the clocks of two backends' samples may cross by microseconds)."""
+    return None if seconds is None else max(0.0, float(seconds))
 
 
 def _json(value: Any) -> list[Any]:

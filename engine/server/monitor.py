@@ -111,7 +111,8 @@ class ServerMonitor:
             then, before = self._last
             span = now - then
             if span > 0 and sample.transactions is not None and before.transactions is not None:
-                tps = max(0.0, (sample.transactions - before.transactions) / span)
+                # less the monitor's own sample, one transaction a refresh: an idle server reads 0
+                tps = max(0.0, (sample.transactions - before.transactions - 1) / span)
             if None not in (sample.blocks_hit, sample.blocks_read, before.blocks_hit, before.blocks_read):
                 hits, reads = sample.blocks_hit - before.blocks_hit, sample.blocks_read - before.blocks_read
                 hit = hits / (hits + reads) if hits + reads > 0 else None

@@ -176,16 +176,18 @@ def _activity(snapshot: ServerSnapshot, filter: str) -> dict[str, Any]:
     for b in select(snapshot.backends, filter):
         idle = b.state == "idle"
         note = flag(b, long_after=LONG_AFTER_S)
-        state = Text(f"⚠ {b.state}", style="bold") if note else b.state
+        shown = b.state.replace("idle in transaction", "idle in tx")
+        state = Text(f"⚠ {shown}", style="bold") if note else shown
         rows.append((f"pid{b.pid}", (
-            str(b.pid), b.database or "", b.user or "", b.application, b.client or "local", state, b.wait or "",
+            str(b.pid), state,
             "" if idle or b.query_s is None else duration(b.query_s),
             "" if b.xact_s is None else duration(b.xact_s),
+            b.wait or "", b.database or "", b.user or "", b.application, b.client or "local",
             _query(b.query),
         ), {"pid": b.pid, "query": b.query, "statement": b.query if b.query.strip() else None}))
     counts = {mode: len(select(snapshot.backends, mode)) for mode in FILTERS}
     note = " · ".join(f"{n} {mode}" for mode, n in counts.items()) + " · f: filter  x: cancel  X: terminate  o: open"
-    return {"columns": ("pid", "db", "user", "app", "client", "state", "wait", "query", "xact", "statement"), "rows": rows, "note": note}
+    return {"columns": ("pid", "state", "query", "xact", "wait", "db", "user", "app", "client", "statement"), "rows": rows, "note": note}
 
 
 def _locks(snapshot: ServerSnapshot) -> dict[str, Any]:
