@@ -100,6 +100,8 @@ class ScriptFinished(Message):
     elapsed_ms: float
     failed: int | None = None
     rolled_back: bool = False
+    stopped: bool = False
+    """Stopped before its end (Escape, or another run replaced it)."""
 
 
 @dataclass

@@ -238,3 +238,18 @@ async def test_postgres_script_error_position_and_one_transaction_inside_an_open
             assert [r["a"] for r in await conn.fetch("select a from r order by a")] == [1, 2, 4]
         finally:
             await conn.close()
+
+
+async def test_escape_stops_the_script_at_the_running_statement(demo_db):
+    app = make_app(demo_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        tabs = tabs_of(pilot)
+        slow = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 300000000) select count(*) from c"
+        type_sql(pilot, f"select 1 as a;\n{slow};\ncreate table never (a);")
+        await pilot.press("f6")
+        await until(pilot, lambda: len(tabs.slots) == 2 and app.session.busy, what="the slow statement")
+        await pilot.press("escape")
+        await until(pilot, lambda: not tabs.scripting and tabs.summary, what="the script to stop")
+        assert [s.state for s in tabs.slots] == ["ok", "failed"] and "#2 failed" in tabs.summary
+        assert "never" not in tables(demo_db)

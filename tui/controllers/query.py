@@ -49,6 +49,7 @@ class QueryController(Controller):
         """(wrapped statement, the statement it wraps) of the last :meth:`run_view`."""
         self.commands = commands.Context(session=None)
         """What backslash commands share for as long as the app runs (variables, settings)."""
+        self._current_script: object | None = None
         self.mode = screen.app.settings.ui.run_all if screen.app.settings.ui.run_all in MODES else MODES[0]
         """How scripts run (:data:`MODES`; ``ui.run_all`` in the settings, Shift-F6 switches)."""
 
@@ -86,10 +87,20 @@ class QueryController(Controller):
         self.screen.workers.cancel_group(self.screen, "query")
         self._need = None
 
+    @property
+    def scripting(self) -> bool:
+        """A script (Run all, ``\\i``) is running: Escape stops it."""
+        return self._current_script is not None
+
     async def cancel(self) -> bool:
-        """Cancel the running statement on the server; True if one was running."""
+        """Cancel the running statement on the server (a script stops at it: it fails); between
+        two statements of a script, stop the script. True if there was something to stop."""
         session = self.session
-        return await session.cancel() if session is not None else False
+        cancelled = await session.cancel() if session is not None else False
+        if not cancelled and self._current_script is not None:
+            self.screen.workers.cancel_group(self.screen, "query")
+            return True
+        return cancelled
 
     def backslash(self, line: str) -> None:
         """Run a backslash command (``\\dt``, ``\\c URL``, ``\\timing``…)."""
@@ -195,6 +206,7 @@ class QueryController(Controller):
         failed: int | None = None
         ends: tuple[str, str] | None = None
         steps = script.steps(text, session.dialect)
+        running = self._current_script = object()
 
         def fail(step: script.Step, exc: AishellError, place: tuple[int | None, int | None]) -> None:
             nonlocal number, failed
@@ -258,9 +270,11 @@ class QueryController(Controller):
         except asyncio.CancelledError:
             if ends is not None:
                 await asyncio.shield(_quietly(session.execute(ends[1])))
-            self.post(ScriptFinished(number, (time.perf_counter() - started) * 1000, None, ends is not None))
+            self.post(ScriptFinished(number, (time.perf_counter() - started) * 1000, None, ends is not None, stopped=True))
             raise
         finally:
+            if self._current_script is running:
+                self._current_script = None
             await steps.aclose()
         self.post(TransactionChanged(session.transaction))
         self.post(ScriptFinished(number, (time.perf_counter() - started) * 1000, failed, ends is not None and failed is not None))

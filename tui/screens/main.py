@@ -531,7 +531,7 @@ class MainScreen(Screen):
                 return False  # Escape closes the completion menu; the next one cancels
             if claims_escape(self.app.focused):
                 return False  # Escape closes the grid's prompt, selection, search or fetch first
-            return self.exporter.running or (self.session is not None and (self.session.busy or self.query_runner.streaming))
+            return self.exporter.running or (self.session is not None and (self.session.busy or self.query_runner.streaming or self.query_runner.scripting))
         return True
 
     def on_backslash_done(self, message: BackslashDone) -> None:
@@ -584,7 +584,7 @@ class MainScreen(Screen):
         self.query_one(ResultTabs).add(message.number, message.label)
 
     def on_script_finished(self, message: ScriptFinished) -> None:
-        self.query_one(ResultTabs).end(message.ran, message.elapsed_ms, message.failed, message.rolled_back)
+        self.query_one(ResultTabs).end(message.ran, message.elapsed_ms, message.failed, message.rolled_back, stopped=message.stopped)
         self.query_one(Header).running = False
 
     def action_toggle_run_mode(self) -> None:

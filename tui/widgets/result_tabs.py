@@ -245,13 +245,20 @@ class ResultTabs(Vertical):
         self._render_strip()
         return slot
 
-    def end(self, ran: int, elapsed_ms: float, failed: int | None = None, rolled_back: bool = False) -> None:
-        """The script ended: say how many ran, which failed, what was rolled back (nothing when
-        a plain run replaced it meanwhile)."""
+    def end(self, ran: int, elapsed_ms: float, failed: int | None = None, rolled_back: bool = False, *, stopped: bool = False) -> None:
+        """The script ended: say how many ran, which failed, what was rolled back, whether it
+        was stopped (nothing when a plain run replaced it meanwhile)."""
         if not self.scripting:
             return
         self.scripting = False
-        parts = [f"#{failed} failed · {'rolled back' if rolled_back else 'rest not run'}" if failed is not None else f"{ran} ran"]
+        live = self._live
+        if stopped and live is not None and not live.finished:  # stopped while it ran
+            live.finish(live.row_count, None, "stopped", complete=False)
+        if failed is not None:
+            parts = [f"#{failed} failed", "rolled back" if rolled_back else "rest not run"]
+        else:
+            cut = stopped and live is not None and live.status == "stopped"  # not just the last result's fetch
+            parts = [f"stopped at #{ran}" if cut else f"{ran} ran"] + (["rolled back"] if rolled_back else [])
         if ran > MAX_TABS:
             parts.append(f"{MAX_TABS} shown")
         self.summary = " · ".join(parts)
