@@ -54,6 +54,12 @@ async def test_sort_and_filter_a_streaming_result_on_the_server(pg_fresh_db):
         await until(pilot, lambda: g.row_count > 0 and not g.finished, what="unfiltered again")
         assert g.view_text == "Sort: n ▲ · by the server"
         assert [row[0] for row in g.rows[:3]] == [1, 2, 3]
+        # Memory keeps what the user ran, never the wrapper the app built around it.
+        app.screen.query_runner.stop()
+        await pilot.pause(0.3)
+        texts = [hit.text for hit in await app.session.recall("", limit=50)]
+        assert any(text.startswith("SELECT g AS n") for text in texts)
+        assert not any(text.startswith("SELECT * FROM (") for text in texts), texts
 
 
 async def test_a_statement_that_cannot_run_again_sorts_the_loaded_rows(pg_fresh_db):

@@ -119,8 +119,14 @@ class QueryController(Controller):
         except NotWrappable as exc:
             return str(exc)
         self._view = (sql, base)
-        self.start(self._stream(sql, None, None), group="query", name="run_view")
+        self.start(self._view_stream(sql, base), group="query", name="run_view")
         return ""
+
+    async def _view_stream(self, sql: str, base: str) -> None:
+        """The wrapped statement streamed; memory keeps the statement the user ran, not the
+        wrapper the app built around it."""
+        async with self.session.typed(base):
+            await self._stream(sql, None, None)
 
     # -- workers ----------------------------------------------------------------------------------
 
