@@ -4,7 +4,8 @@ files, same run.
 One unlogged table of 1M rows (50k with ``--quick``); each side copies it to a CSV file with a
 header, then loads that file into an empty table. psql is started once per copy (a few ms of its
 run), our side runs through an open Session, as in the workbench or ``aishell run -f``. Best of
-five runs each, interleaved (a busy machine slows both sides alike). Without ``psql`` on the PATH the figures have no baseline.
+six rounds, each side going first in turn (a busy machine slows both alike). Without ``psql`` on
+the PATH the figures have no baseline.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     from aishell.engine.session import Session
 
     rows = 50_000 if ctx.quick else 1_000_000
-    repeat = 1 if ctx.quick else 5
+    repeat = 1 if ctx.quick else 6
     ours_file = os.path.join(ctx.workdir, "copy-ours.csv")
     psql_file = os.path.join(ctx.workdir, "copy-psql.csv")
     psql = shutil.which("psql")
@@ -69,12 +70,11 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
             in_line = f"\\copy {TABLE}_in FROM '{{}}' WITH (FORMAT csv, HEADER)"
             await ours(out_line.format(ours_file))  # warm the server's buffers
             times = {"out": [], "in": [], "psql out": [], "psql in": []}
-            for _ in range(repeat):
-                times["out"].append(await ours(out_line.format(ours_file)))
-                times["in"].append(await ours(in_line.format(ours_file)))
-                if psql:
-                    times["psql out"].append(await theirs(out_line.format(psql_file)))
-                    times["psql in"].append(await theirs(in_line.format(psql_file)))
+            for round_ in range(repeat):
+                sides = [("", ours, ours_file)] + ([("psql ", theirs, psql_file)] if psql else [])
+                for side, copy, path in sides if round_ % 2 == 0 else sides[::-1]:  # who goes first alternates
+                    times[side + "out"].append(await copy(out_line.format(path)))
+                    times[side + "in"].append(await copy(in_line.format(path)))
         finally:
             await session.close()
     finally:
