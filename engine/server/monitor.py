@@ -43,7 +43,8 @@ class ServerSnapshot:
     """Share of block reads served from shared buffers over the last interval (0–1)."""
     active: int | None = None
     history: dict[str, tuple[float, ...]] = field(default_factory=dict)
-    """``tps``, ``active``, ``hit``: the recent values, oldest first."""
+    """``tps``, ``active``, ``hit``: their values in the recent intervals in which the server
+    was busy (a transaction a second or an active session), oldest first."""
     elapsed_ms: float = 0.0
     """The refresh's round trip."""
     own_pid: int | None = None
@@ -117,11 +118,15 @@ class ServerMonitor:
                 hits, reads = sample.blocks_hit - before.blocks_hit, sample.blocks_read - before.blocks_read
                 hit = hits / (hits + reads) if hits + reads > 0 else None
         self._last = (now, sample)
-        self._history["active"].append(float(active))
-        if tps is not None:
-            self._history["tps"].append(tps)
-        if hit is not None:
-            self._history["hit"].append(hit)
+        # The sparklines keep the intervals in which the server did something (a transaction
+        # a second or an active session): an idle server's picture stands still and the pane
+        # writes nothing to the terminal, as the metrics pane does for an idle pool.
+        if active or (tps or 0.0) >= 1.0:
+            self._history["active"].append(float(active))
+            if tps is not None:
+                self._history["tps"].append(tps)
+            if hit is not None:
+                self._history["hit"].append(hit)
         return ServerSnapshot(
             view, backends=sample.backends, locks=tuple(lock_tree(sample.backends)), tps=tps, hit_ratio=hit,
             active=active, own_pid=sample.own_pid,

@@ -143,7 +143,7 @@ def view_model(snapshot: ServerSnapshot, filter: str = "all", *, read_only: bool
     """What the pane draws for ``snapshot``: plain strings, a stable key a row."""
     figures = []
     if snapshot.tps is not None:
-        figures.append(f"TPS {snapshot.tps:,.1f}")
+        figures.append(f"TPS {int(snapshot.tps):,}")
     if snapshot.active is not None:
         figures.append(f"active {snapshot.active}")
     if snapshot.hit_ratio is not None:
@@ -151,7 +151,9 @@ def view_model(snapshot: ServerSnapshot, filter: str = "all", *, read_only: bool
     view = snapshot.view
     label = {"activity": f"sessions · {filter}", "locks": "locks", "statements": "top statements", "health": "health"}[view]
     summary = " · ".join([label, *figures]) + (" · read-only" if read_only else "")
-    history = {k: v for k, v in snapshot.history.items() if v}
+    # whole transactions a second: the stray fraction an idle server's own pollers make would
+    # redraw the sparkline at every refresh
+    history = {k: tuple(float(int(x)) for x in v) if k == "tps" else v for k, v in snapshot.history.items() if v}
     model: dict[str, Any] = {"view": view, "filter": filter, "summary": summary, "history": history, "note": snapshot.unavailable or ""}
     if snapshot.unavailable:
         model.update(columns=(), rows=[])
