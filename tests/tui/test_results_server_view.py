@@ -1,5 +1,6 @@
 """Sort and filter of a result larger than what is loaded: the workbench re-runs the statement
-wrapped on the real PostgreSQL server; a statement that cannot run again sorts the loaded rows."""
+wrapped on the real PostgreSQL server; a statement that cannot run again, or a MongoDB query
+(FerretDB), sorts and filters the loaded rows and says so."""
 
 from __future__ import annotations
 
@@ -78,3 +79,33 @@ async def test_a_statement_that_cannot_run_again_sorts_the_loaded_rows(pg_fresh_
         assert [row[0] for row in g.body._grid._shown][:3] == [loaded, loaded - 1, loaded - 2]
         assert g.view_text == "Sort: id ▼ · loaded rows only: only a query that reads can be sorted on the server, not an insert"
         assert app.screen.query_runner.sql.startswith("INSERT")  # not run again
+
+
+@pytest.mark.mongo
+async def test_mongodb_results_sort_and_filter_the_loaded_rows(mongo_url):
+    import uuid
+
+    app = _app(mongo_url)
+    collection = f"grid_{uuid.uuid4().hex[:8]}"
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        docs = ", ".join(f"{{_id: {i}, score: {i * 37 % 101}}}" for i in range(300))
+        await run(pilot, f"db.{collection}.insertMany([{docs}])")
+        await run(pilot, f"db.{collection}.find({{}}, {{score: 1}}).sort({{_id: 1}})")
+        g = grid(pilot)
+        await until(pilot, lambda: g.row_count > 0, what="rows")
+        assert not g.finished and g.row_count < 300
+        g.focus()
+        names = [name for name, _ in g.columns]
+        g.move_cursor(0, names.index("score"))
+        await pilot.press("s", "s")
+        await pilot.pause()
+        loaded = [row[names.index("score")] for row in g.rows]
+        assert [row[names.index("score")] for row in g.body._grid._shown] == sorted(loaded, reverse=True)
+        assert g.view_text == "Sort: score ▼ · loaded rows only: MongoDB results are sorted and filtered on the loaded rows"
+        await pilot.press("f")
+        g.query_one("#results-prompt", Input).value = "score > 90"
+        await pilot.press("enter")
+        shown = [row[names.index("score")] for row in g.body._grid._shown]
+        assert shown and all(score > 90 for score in shown)
+        assert shown == sorted(shown, reverse=True)
