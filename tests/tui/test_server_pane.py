@@ -92,3 +92,29 @@ async def test_read_only_refuses_before_asking(pg_fresh_db):
         assert await victim.fetchval("SELECT 1") == 1
     finally:
         await victim.close()
+
+
+async def test_aishell_top_shows_the_pane_full_screen_and_quits(pg_fresh_db):
+    from aishell.tui.screens.top import TopApp
+
+    other = await asyncpg.connect(pg_fresh_db, server_settings={"application_name": "someone"})
+    app = TopApp(pg_fresh_db, settings=settings(), read_only=True)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(pilot, lambda: "someone" in table_text(app), what="activity in aishell top")
+            assert "read-only" in app.sub_title and "***" in app.sub_title
+            await pilot.press("h")
+            await until(pilot, lambda: "connections" in table_text(app), what="health")
+            await pilot.press("q")
+        assert app.return_code in (0, None)
+    finally:
+        await other.close()
+
+
+def test_aishell_top_refuses_a_bad_target_with_one_line():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "aishell.tui.cli", "top", "ftp://nowhere"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "unsupported URL scheme" in done.stderr
