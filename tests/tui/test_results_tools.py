@@ -351,3 +351,31 @@ async def test_big_streaming_result_shows_count_and_time_at_80_columns() -> None
         grid.held = "snapshot held"  # what the screen adds while a cursor holds a snapshot
         await pilot.pause()
         assert re.search(r"^ snapshot held · 1,000\+ rows · first rows in [\d.]+ m?s +1/1,000\+ · id $", _lines(app)[-1])
+
+
+async def test_sorting_many_rows_runs_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    import aishell.tui.widgets.results as results
+
+    monkeypatch.setattr(results, "_BACKGROUND_ROWS", 100)
+    app, grid = _grid()
+    rows = [(i, f"n{i}", decimal.Decimal(i * 37 % 1000)) for i in range(3000)]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _finished(pilot, grid, rows)
+        grid.move_cursor(5, 2)
+        await pilot.press("s")
+        for _ in range(100):
+            if _column(grid, 2)[:1] == [decimal.Decimal(0)]:
+                break
+            await pilot.pause(0.02)
+        assert _column(grid, 2) == sorted(row[2] for row in rows)
+        assert grid.cursor_coordinate == (0, 2) and "Sorting" not in screen_text(app)
+        # A filter that fails on loaded rows (a function only a database has) says so.
+        await pilot.press("f")
+        grid.query_one("#results-prompt", Input).value = "md5(name) = 'x'"
+        await pilot.press("enter")
+        for _ in range(100):
+            if "only be evaluated by the database" in screen_text(app):
+                break
+            await pilot.pause(0.02)
+        assert "can only be evaluated by the database" in screen_text(app)
+        assert "Filter" not in grid.view_text and len(_column(grid, 2)) == 3000

@@ -78,3 +78,15 @@ def test_packed_is_much_smaller_than_tuples() -> None:
     store.extend([(i, f"customer {i}", i * 0.5) for i in range(CHUNK_ROWS * 10)])
     # ~180 bytes a row as Python objects; packed well under 40.
     assert store.packed_bytes < 40 * CHUNK_ROWS * 10
+
+
+def test_iter_from_and_frozen_copy() -> None:
+    store = RowStore()
+    store.extend([(i, f"r{i}") for i in range(CHUNK_ROWS * 2 + 10)])
+    assert list(store.iter_from(CHUNK_ROWS - 2))[:3] == [(CHUNK_ROWS - 2, f"r{CHUNK_ROWS - 2}"), (CHUNK_ROWS - 1, f"r{CHUNK_ROWS - 1}"), (CHUNK_ROWS, f"r{CHUNK_ROWS}")]
+    assert list(store.iter_from(len(store) - 1)) == [(len(store) - 1, f"r{len(store) - 1}")]
+    assert list(store.iter_from(len(store))) == []
+    frozen = store.frozen()
+    store.extend([(i, "later") for i in range(CHUNK_ROWS)])  # packs the old tail into a chunk
+    assert len(frozen) == CHUNK_ROWS * 2 + 10 and list(frozen) == [(i, f"r{i}") for i in range(CHUNK_ROWS * 2 + 10)]
+    assert len(store) == CHUNK_ROWS * 3 + 10 and store[-1] == (CHUNK_ROWS - 1, "later")

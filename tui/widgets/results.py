@@ -111,6 +111,9 @@ _EXPANDED_VALUE_CAP = 1000
 
 _CELL_PADDING = 1
 
+_BACKGROUND_ROWS = 100_000
+"""Above this many loaded rows a sort or filter runs in a thread (a million rows take seconds)."""
+
 _SEARCH_CAP = 100_000
 """Matches kept by one search (the status then says ``of 100,000+``)."""
 
@@ -157,6 +160,19 @@ def cell_text(value: Any) -> str:
     else:
         text = str(value)
     return text if text.isprintable() else text.translate(_CONTROL)
+
+
+def _view_positions(rows: Sequence[Sequence[Any]], sort: tuple[int, bool] | None, condition: Condition | None) -> Sequence[int] | None:
+    """Positions of ``rows`` kept by ``condition``, in ``sort``'s order; None: all, as they are."""
+    if sort is None and condition is None:
+        return None
+    positions = condition.filter(rows) if condition is not None else None
+    if sort is not None:
+        column, descending = sort
+        subset = rows if positions is None else IndexedRows(rows, positions)
+        order = sort_order(subset, column, descending=descending)
+        positions = order if positions is None else array("q", (positions[index] for index in order))
+    return positions
 
 
 def claims_escape(focused: Widget | None) -> bool:
@@ -733,6 +749,7 @@ class ResultsGrid(Widget):
         self._view_where = ""
         self._view_reason = ""
         self._view_pending = False
+        self._view_generation = 0
         self._view_columns: list[str] = []
         self._view_cursor_column = 0
         self._server_condition: Condition | None = None
@@ -1248,7 +1265,10 @@ class ResultsGrid(Widget):
         if self._view_where == "loaded" or (self._finished and server_rows_kept):
             # Every row is loaded (or the server cannot help): exact here.
             self._view_where = "loaded" if self._view_where == "loaded" else ""
-            self._apply_view()
+            if len(self._rows) > _BACKGROUND_ROWS:
+                self._apply_view_in_background()
+            else:
+                self._apply_view()
         else:
             self._view_pending = True
             self._view_columns = [name for name, _ in self._columns]
@@ -1268,24 +1288,52 @@ class ResultsGrid(Widget):
     def _apply_view(self) -> None:
         """Show the loaded rows through the sort and filter (all of them when neither is set);
         a filter the server applied already is not applied again."""
-        rows = self._rows
-        condition = self._condition if self._condition is not self._server_condition else None
-        if self._sort is None and condition is None:
-            self._shown = rows
-            return
-        positions = None
-        if condition is not None:
+        self._view_generation += 1
+        sort, condition = self._local_view()
+        try:
+            positions = _view_positions(self._rows, sort, condition)
+        except ConditionError as exc:
+            self._condition = None
+            self._flash(str(exc), error=True)
+            positions = _view_positions(self._rows, sort, None)
+        self._shown = self._rows if positions is None else IndexedRows(self._rows, positions)
+
+    def _apply_view_in_background(self) -> None:
+        """`_apply_view` for many rows: sorted in a thread on a frozen copy of the rows, the
+        grid stays responsive and says so; a newer view makes this one's answer moot."""
+        self._view_generation += 1
+        generation, rows = self._view_generation, self._rows
+        frozen = rows.frozen()
+        sort, condition = self._local_view()
+        verb = "Sorting" if condition is None else "Filtering"
+
+        def compute() -> None:
             try:
-                positions = condition.filter(rows)
+                positions, error = _view_positions(frozen, sort, condition), ""
             except ConditionError as exc:
-                self._condition = None
-                self._flash(str(exc), error=True)
-        if self._sort is not None:
-            column, descending = self._sort
-            subset = rows if positions is None else IndexedRows(rows, positions)
-            order = sort_order(subset, column, descending=descending)
-            positions = order if positions is None else array("q", (positions[index] for index in order))
+                positions, error = None, str(exc)
+            self.app.call_from_thread(self._view_ready, generation, rows, positions, error)
+
+        self._notice = f"{verb} {len(frozen):,} rows…"
+        self.run_worker(compute, thread=True, exclusive=True, group="results-view", exit_on_error=False)
+
+    def _view_ready(self, generation: int, rows: RowStore, positions: Sequence[int] | None, error: str) -> None:
+        if generation != self._view_generation or rows is not self._rows:
+            return  # another view, or another result, came since
+        if error:
+            self._condition = None
+            self._show_view_bar()
+            self._flash(error, error=True)
+            return
         self._shown = rows if positions is None else IndexedRows(rows, positions)
+        self._notice = ""
+        self.body.set_reactive(ResultsBody.cursor_row, 0)
+        self._show_loaded()
+
+    def _local_view(self) -> tuple[tuple[int, bool] | None, Condition | None]:
+        """The sort and the filter still to apply here (not the filter the server applied)."""
+        condition = self._condition if self._condition is not self._server_condition else None
+        return self._sort, condition
 
     def _show_view_bar(self) -> None:
         parts: list[str] = []
@@ -1344,12 +1392,13 @@ class ResultsGrid(Widget):
         if self._view_where == "loaded" and search.searched:
             search.matches, search.cells, search.searched, search.current = [], set(), 0, -1
         needle = search.term.casefold()
-        shown = self._shown
-        for row in range(search.searched, len(shown)):
+        shown, start = self._shown, search.searched
+        values = shown.iter_from(start) if isinstance(shown, RowStore) else (shown[row] for row in range(start, len(shown)))
+        for row, values_of_row in enumerate(values, start):
             if len(search.matches) >= _SEARCH_CAP:
                 search.capped = True
                 break
-            for column, value in enumerate(shown[row]):
+            for column, value in enumerate(values_of_row):
                 if needle in cell_text(value).casefold():
                     search.matches.append((row, column))
                     search.cells.add((row, column))

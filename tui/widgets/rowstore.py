@@ -164,9 +164,27 @@ class RowStore(Sequence[Sequence[Any]]):
         return self._chunk(chunk)[offset]
 
     def __iter__(self) -> Iterator[Sequence[Any]]:
-        for number, chunk in enumerate(self._chunks):
-            yield from (chunk if isinstance(chunk, list) else self._chunk(number, keep=False))
-        yield from list(self._tail)
+        return self.iter_from(0)
+
+    def frozen(self) -> RowStore:
+        """The rows loaded so far as a store of their own (chunks shared, nothing copied but the
+        last partial chunk): a worker thread reads it while this one keeps growing."""
+        copy = RowStore()
+        copy._chunks = list(self._chunks)
+        copy._tail = list(self._tail)
+        copy._count = self._count
+        return copy
+
+    def iter_from(self, start: int) -> Iterator[Sequence[Any]]:
+        """The rows from position ``start`` on, in order (the unpacked-chunk cache is left alone)."""
+        first_chunk, offset = divmod(max(start, 0), CHUNK_ROWS)
+        chunks = self._chunks[first_chunk:]
+        tail = list(self._tail)
+        for chunk in chunks:
+            rows = chunk if isinstance(chunk, list) else _unpack(chunk)
+            yield from (rows[offset:] if offset else rows)
+            offset = 0
+        yield from (tail[offset:] if offset else tail)
 
     @property
     def packed_bytes(self) -> int:
