@@ -45,7 +45,7 @@ MAX_TABS = 20
 """Results kept a run; later statements still run and the summary counts them."""
 MODES = {"statements": "stop on error", "transaction": "one transaction"}
 """The run modes and how the strip names them."""
-_LABEL = 24
+_LABEL = 32
 """Widest tab label (number, text and mark)…"""
 _LABEL_MIN = 14
 """…and the narrowest, when many share the strip (the strip then scrolls to the tab shown)."""
