@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -54,6 +54,8 @@ PINNED = "pinned"
 """The ``meta`` key holding the ids of pinned statements (a msgpack list)."""
 READY_WAIT = 5.0
 THREAD_SEARCH_FROM = 20_000
+RERANK_DEPTH = 40
+"""Vector candidates a search asks the index for (re-ranked exactly when the index is compact)."""
 RARE_TERM = 1000
 """Words in fewer statements than this also fetch lexical candidates from the whole memory."""
 BATCH = 20_000
@@ -359,7 +361,8 @@ class Memory:
 
         Raises MemoryUnavailable when memory is off or the write fails (bulk paths report errors).
         """
-        return await self._bulk(functools.partial(self._record_batches, entries=entries, dialect=dialect, filtered=filtered))
+        chunks = [(chunk, None) for chunk in _growing_chunks(entries)]
+        return await self._bulk(functools.partial(self._record_batches, chunks=chunks, dialect=dialect, filtered=filtered))
 
     async def _bulk(self, work: Callable[[MemoryStore], Awaitable[_T]]) -> _T:
         """:meth:`_on_store` for bulk writes: a failed write turns memory off and raises
@@ -373,30 +376,32 @@ class Memory:
     async def _record_batches(
         self,
         store: MemoryStore,
-        entries: Sequence[Entry],
+        chunks: Iterable[tuple[Sequence[Entry], tuple[str, Any] | None]],
         dialect: str,
         filtered: bool,
-        progress: Callable[[int], tuple[str, Any]] | None = None,
     ) -> int:
-        """The body of :meth:`record_many` on ``store``. ``progress(end)`` gives a meta (key,
-        value) written in the transaction of the batch that ends before ``entries[end]``."""
-        recorded = done = 0
-        chunks = _growing_chunks(entries)
+        """The body of :meth:`record_many` on ``store``: each chunk of entries is written in one
+        transaction with its meta (key, value), if any (an import's progress). Chunks are taken
+        from the iterable one ahead of the write, so a lazy one keeps memory bounded."""
+        recorded = 0
+        pending = iter(chunks)
         plan = functools.partial(self._plan, dialect=dialect, filtered=filtered)
         ahead: asyncio.Future[Batch] | None = None
         indexing: asyncio.Future[bool] | None = None
+        current = next(pending, None)
+        following = next(pending, None) if current is not None else None
         try:
-            with _quick_gil_handoffs() if len(chunks) > 1 else contextlib.nullcontext():
-                for number, chunk in enumerate(chunks):
+            with _quick_gil_handoffs() if following is not None else contextlib.nullcontext():
+                while current is not None:
+                    chunk, meta = current
                     if ahead is not None:
                         batch = await ahead
                     else:
                         batch = await asyncio.to_thread(plan, chunk) if len(chunk) > 256 else plan(chunk)
                     ahead = None
-                    if number + 1 < len(chunks):  # prepare the next chunk while this one is written
-                        ahead = asyncio.ensure_future(asyncio.to_thread(plan, chunks[number + 1]))
-                    done += len(chunk)
-                    new_ids, new_vectors = await store.add_many(batch, meta=progress(done) if progress is not None else None)
+                    if following is not None:  # prepare the next chunk while this one is written
+                        ahead = asyncio.ensure_future(asyncio.to_thread(plan, following[0]))
+                    new_ids, new_vectors = await store.add_many(batch, meta=meta)
                     recorded += len(batch)
                     index = self.index
                     if len(new_ids) and index is not None and self._ready.is_set():
@@ -404,6 +409,8 @@ class Memory:
                             await indexing  # in order: each batch follows the one before
                         # FAISS copies the vectors with the GIL released, beside the next batch's write
                         indexing = asyncio.ensure_future(asyncio.to_thread(index.append, new_ids, new_vectors))
+                    del batch, chunk, new_vectors
+                    current, following = following, (next(pending, None) if following is not None else None)
         finally:
             await asyncio.gather(*(f for f in (ahead, indexing) if f is not None), return_exceptions=True)
         return recorded
@@ -473,7 +480,7 @@ class Memory:
             ids = await store.recent(limit, database or None) or await store.recent(limit)
             cands = await store.candidates(ids, database)
             return rank(cands, vector_scores={}, text_scores={}, database=database, now=now, settings=self.settings, limit=limit)
-        k = max(limit * 4, 40)
+        k = max(limit * 4, RERANK_DEPTH)
         vector_scores: dict[int, float] = {}
         max_id = await store.max_id()
         index = await self._ready_index()
@@ -482,12 +489,7 @@ class Memory:
             if max_id > index.max_id:
                 await self._catch_up(index, store)
             total = index.ntotal
-            query = self.embedder.embed([text])
-            if index.ntotal >= THREAD_SEARCH_FROM:
-                scores, ids = await asyncio.to_thread(index.search, query, k)
-            else:
-                scores, ids = index.search(query, k)
-            vector_scores = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+            vector_scores = await self._vector_scores(store, index, self.embedder.embed([text]), k)
         words = terms(text)
         lexical: list[int] = []
         doc_freq: dict[str, int] = {}
@@ -501,6 +503,36 @@ class Memory:
         cands = await store.candidates(wanted, database)
         text_scores = bm25(words, {c.id: c.text for c in cands}, doc_freq, total) if words else {}
         return rank(cands, vector_scores=vector_scores, text_scores=text_scores, database=database, now=now, settings=self.settings, limit=limit)
+
+    async def _vector_scores(self, store: MemoryStore, index: VectorIndex, query: np.ndarray, k: int) -> dict[int, float]:
+        """The ``k`` statements nearest to ``query`` by the index, with exact cosine scores: a
+        compact (PQ) index's approximate scores are replaced by the candidates' own vectors'
+        (their texts embedded again: microseconds each with the hashing embedder)."""
+        if index.ntotal >= THREAD_SEARCH_FROM:
+            scores, ids = await asyncio.to_thread(index.search, query, k)
+        else:
+            scores, ids = index.search(query, k)
+        found = {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        if not found or not index.approximate or not isinstance(self.embedder, HashingEmbedder):
+            return found
+        rows = await store.texts(list(found))
+        exact = self.embedder.embed([t for _, t in rows]) @ np.asarray(query, dtype=np.float32).reshape(-1)
+        return {int(i): float(s) for (i, _), s in zip(rows, exact)}
+
+    async def nearest(self, text: str, k: int = 10) -> list[tuple[int, float]]:
+        """The vector channel of :meth:`search` alone: ``(statement id, cosine)``, best first
+        (benchmarks measure its recall against exact search). Raises MemoryUnavailable when off."""
+        index = await self._ready_index()
+        if index is None:
+            raise MemoryUnavailable("memory: the vector index is not loaded")
+
+        async def work(store: MemoryStore) -> dict[int, float]:
+            if await store.max_id() > index.max_id:
+                await self._catch_up(index, store)
+            return await self._vector_scores(store, index, self.embedder.embed([text]), max(k, RERANK_DEPTH))
+
+        scores = await self._on_store(work)
+        return sorted(scores.items(), key=lambda p: (-p[1], p[0]))[:k]
 
     async def forget(self, ids: Iterable[int]) -> int:
         """Remove statements (and their runs) from memory and the index. Returns how many."""
@@ -557,6 +589,7 @@ class Memory:
             "vectors": index.ntotal if index else 0,
             "nprobe": index.nprobe if index else 0,
             "training": index.training if index else False,
+            "mapped": index.mapped if index else False,
             "ivf_threshold": self.settings.ivf_threshold,
         }
         return data
@@ -577,8 +610,10 @@ class Memory:
         except OSError as exc:
             raise MemoryUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
         text = raw.decode("utf-8", errors="replace")
+        del raw
         kind = kind or guess_kind(path, text)
         items = parse(text, kind)
+        del text  # the items hold what is needed; the file's text would stay for the whole import
         key = "import:" + hashlib.blake2b(f"{path.resolve()}\0{kind}".encode(errors="replace"), digest_size=16).hexdigest()
         work = functools.partial(
             self._import, items=items, kind=kind, key=key, mtime=mtime, database=database, dialect=dialect
@@ -591,30 +626,38 @@ class Memory:
         texts = [item.text for item in items]
         n = len(items)
         start = already_imported(texts, await store.get_meta(key))
-        entries: list[Entry] = []
-        positions: list[int] = []  # per entry, its item's position in the file
-        redacted = skipped = 0
-        for i in range(start, n):
-            item = items[i]
-            if ignored(item.text, ignore_space=False):
-                skipped += 1
-                continue
-            clean = redact_statement(item.text.strip(), dialect)
-            redacted += clean != item.text.strip()
-            started = item.started_at if item.started_at is not None else mtime - (n - i) * 1e-3
-            entries.append(Entry(text=clean, database=database, started_at=started, success=None, duration_ms=None, rows=None, source=f"import:{kind}"))
-            positions.append(i)
+        counts = {"redacted": 0, "skipped": 0, "recorded": 0}
 
-        def progress(end: int) -> tuple[str, Any]:
-            return key, import_progress(texts, positions[end] if end < len(entries) else n)
+        def entries() -> Iterator[tuple[int, Entry]]:
+            for i in range(start, n):
+                item = items[i]
+                if ignored(item.text, ignore_space=False):
+                    counts["skipped"] += 1
+                    continue
+                clean = redact_statement(item.text.strip(), dialect)
+                counts["redacted"] += clean != item.text.strip()
+                started = item.started_at if item.started_at is not None else mtime - (n - i) * 1e-3
+                yield i, Entry(text=clean, database=database, started_at=started, success=None, duration_ms=None, rows=None, source=f"import:{kind}")
 
-        if entries:
-            recorded = await self._record_batches(store, entries, dialect, filtered=True, progress=progress)
-        else:
-            recorded = 0
-            if start < n:  # only statements that are never recorded: still, they were read
-                await store.set_meta(*progress(0))
-        return ImportReport(kind, n, recorded, skipped, redacted, already=start)
+        def chunks() -> Iterator[tuple[list[Entry], tuple[str, Any]]]:
+            """Entries in growing chunks, made as they are written (memory stays bounded), each
+            with the progress its transaction records: up to the next entry to read."""
+            stream = entries()
+            upcoming = next(stream, None)
+            size = FIRST_BATCH
+            while upcoming is not None:
+                chunk: list[Entry] = []
+                while upcoming is not None and len(chunk) < size:
+                    chunk.append(upcoming[1])
+                    upcoming = next(stream, None)
+                counts["recorded"] += len(chunk)
+                yield chunk, (key, import_progress(texts, upcoming[0] if upcoming is not None else n))
+                size = min(size * 2, BATCH)
+
+        await self._record_batches(store, chunks(), dialect, filtered=True)
+        if not counts["recorded"] and start < n:  # only statements that are never recorded: still, they were read
+            await store.set_meta(key, import_progress(texts, n))
+        return ImportReport(kind, n, counts["recorded"], counts["skipped"], counts["redacted"], already=start)
 
     # -- the vector index -----------------------------------------------------------------------
 
@@ -639,8 +682,16 @@ class Memory:
         max_id = await store.max_id()
         if max_id <= index.max_id:
             return
-        async for ids, vectors in store.embeddings(after_id=index.max_id):
-            index.add(ids, vectors)
+        async for ids, vectors in self._embedded(store, after_id=index.max_id):
+            await asyncio.to_thread(index.add, ids, vectors)
+
+    async def _embedded(self, store: MemoryStore, *, after_id: int = 0) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
+        """``(ids, vectors)`` of the statements after ``after_id``, their texts embedded again
+        (the file keeps no vectors: the index is their one copy), chunk by chunk in id order."""
+        async for rows in store.all_texts(after_id=after_id):
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            vectors = await asyncio.to_thread(self.embedder.embed, [r[1] for r in rows])
+            yield ids, vectors
 
     async def _load_index(self, background: bool) -> None:
         store = self.store
@@ -659,18 +710,20 @@ class Memory:
             index = await asyncio.to_thread(VectorIndex.load, self.index_path, expect=expect, ivf_threshold=threshold, background=background)
             count, max_id = await store.summary()
             if index is not None and (index.max_id > max_id or index.ntotal > count):
+                index.close()
                 index = None  # entries were deleted behind its back: rebuild
             if index is not None:
                 missing = count - index.ntotal
-                async for ids, vectors in store.embeddings(after_id=index.max_id):
-                    index.add(ids, vectors)
+                async for ids, vectors in self._embedded(store, after_id=index.max_id):
+                    await asyncio.to_thread(index.add, ids, vectors)
                     missing -= len(ids)
                 if missing != 0:
+                    index.close()
                     index = None
             if index is None:
                 index = VectorIndex(self.embedder.dim, ivf_threshold=threshold, background=background)
                 index.auto_train = False
-                async for ids, vectors in store.embeddings():
+                async for ids, vectors in self._embedded(store):
                     await asyncio.to_thread(index.add, ids, vectors)
                 index.auto_train = True
             index.maybe_train()  # past the threshold (perhaps a new setting): IVF, in the background
@@ -691,10 +744,7 @@ class Memory:
 
     async def _reembed(self, store: MemoryStore) -> None:
         log.warning("memory: embedder changed to %s, re-embedding stored statements", self.embedder.name)
-        async for rows in store.all_texts():
-            vectors = await asyncio.to_thread(self.embedder.embed, [t for _, t in rows])
-            await store.set_embeddings([(i, v) for (i, _), v in zip(rows, vectors)])
-        await store.set_meta("embedder", self.embedder.name)
+        await store.set_meta("embedder", self.embedder.name)  # the index, rebuilt from the texts, follows
         for suffix in ("", ".meta"):
             target = self.index_path.with_name(self.index_path.name + suffix)
             try:

@@ -1,10 +1,10 @@
 """The memory file: one SQLite database (aiosqlite, WAL) holding every statement and each run.
 
-Layout (schema version 2; the migrations below take older files there): ``statements`` has one
+Layout (schema version 3; the migrations below take older files there): ``statements`` has one
 row per distinct statement text with its fingerprint, a 64-bit hash of the text (looked up, then
-the text compared), the id of its embedding and all-time counters; ``vectors`` holds each
-distinct embedding once, as float32 bytes keyed by a digest (statements of one shape share the
-hashing embedder's vector, so a history of 100,000 runs stores a few thousand); ``runs`` has one
+the text compared) and all-time counters; embeddings are not stored here but once, compressed,
+in the vector index beside the file (see :mod:`.vectors`; it is rebuilt from the texts when
+missing: version 2 kept every float32 vector here too, 80 % of the file); ``runs`` has one
 row per execution (database, times, rows, outcome, msgpack ``info`` with tables touched, kind and
 source); ``fingerprints`` keeps frequency and success per statement shape; ``statements_fts`` is
 an FTS5 index (porter stemming, external content, no positions): rows are indexed by the code that inserts them
@@ -34,6 +34,7 @@ import functools
 import hashlib
 import itertools
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -52,9 +53,10 @@ from aishell.engine.errors import MemoryUnavailable
 from aishell.engine.files import private_file
 from aishell.engine.memory.text import text_hash
 
-SCHEMA_VERSION = 2
+log = logging.getLogger("aishell.engine.memory")
+
+SCHEMA_VERSION = 3
 _T = TypeVar("_T")
-VECTOR_CACHE = 200_000
 APPLICATION_ID = 0x41534D31  # "ASM1": aishell memory
 SQLITE_MAGIC = b"SQLite format 3\x00"
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024
@@ -149,7 +151,16 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "INSERT INTO statements_fts (statements_fts) VALUES ('rebuild')",
     ),
+    # Embeddings leave the file: the vector index beside it is their one copy (compressed, and
+    # rebuilt from the texts when lost). Every statement, run and id stays; the pages freed are
+    # returned by a VACUUM after the migration commits.
+    3: (
+        "ALTER TABLE statements DROP COLUMN vector_id",
+        "DROP TABLE vectors",
+    ),
 }
+VACUUM_AFTER = 3
+"""Migrating to this version frees most of the file: it is vacuumed once, right after."""
 
 
 @dataclass(slots=True)
@@ -172,16 +183,14 @@ class Entry:
 
 @dataclass(slots=True, frozen=True)
 class Vector:
-    """An embedding with its stored form: float32 bytes and the digest they are deduplicated by."""
+    """An embedding as the vector index takes it (float32, contiguous; statements of one shape
+    share one with the hashing embedder)."""
 
     array: np.ndarray
-    blob: bytes
-    digest: bytes
 
     @classmethod
     def of(cls, array: np.ndarray) -> "Vector":
-        blob = _vector_bytes(array)
-        return cls(np.frombuffer(blob, dtype=np.float32), blob, _digest(blob))  # shares the bytes
+        return cls(np.ascontiguousarray(array, dtype=np.float32))
 
 
 @dataclass(slots=True)
@@ -286,9 +295,6 @@ class MemoryStore:
         """Device and inode of the file opened: moving it aside checks it is still this one."""
         self._write = asyncio.Lock()
         self._closed = False
-        self._vector_cache: dict[bytes, int] = {}
-        """Digest -> id of embeddings this store wrote or read (checked before use: another
-        process may have dropped them)."""
 
     # -- opening ----------------------------------------------------------------------------------
 
@@ -370,12 +376,7 @@ class MemoryStore:
             if meta is not None:
                 await self.set_meta(*meta)
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-        known = self._vector_cache
-        ids, vectors, vector_ids = await self._transaction(functools.partial(_add_many, batch=batch, known=known, meta=meta))
-        if len(known) + len(vector_ids) > VECTOR_CACHE:
-            known.clear()
-        known.update(vector_ids)
-        return ids, vectors
+        return await self._transaction(functools.partial(_add_many, batch=batch, meta=meta))
 
     async def delete(self, ids: Iterable[int]) -> list[int]:
         """Forget statements (and their runs). Returns the ids that existed."""
@@ -390,9 +391,6 @@ class MemoryStore:
                     marks = ",".join("?" * len(chunk))
                     rows = await conn.execute_fetchall(f"DELETE FROM statements WHERE id IN ({marks}) RETURNING id", chunk)
                     gone.extend(r[0] for r in rows)
-                if gone:  # embeddings no statement uses any more
-                    await conn.execute(_DROP_UNUSED_VECTORS)
-                    self._vector_cache.clear()
                 await conn.execute("COMMIT")
             except BaseException:
                 await _rollback(conn)
@@ -439,24 +437,6 @@ class MemoryStore:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    async def embeddings(self, *, after_id: int = 0, chunk: int = 20_000) -> AsyncIterator[tuple[np.ndarray, np.ndarray]]:
-        """``(ids, vectors)`` of every statement with id > ``after_id``, in id order, chunk by chunk."""
-        last = after_id
-        while True:
-            rows = await self._conn.execute_fetchall(
-                "SELECT s.id, v.embedding FROM statements s JOIN vectors v ON v.id = s.vector_id"
-                " WHERE s.id > ? ORDER BY s.id LIMIT ?",
-                (last, chunk),
-            )
-            if not rows:
-                return
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-            yield ids, vectors
-            last = int(ids[-1])
-            if len(rows) < chunk:
-                return
-
     async def ids(self) -> np.ndarray:
         """Every statement id, ascending."""
         rows = await self._conn.execute_fetchall("SELECT id FROM statements ORDER BY id")
@@ -478,19 +458,16 @@ class MemoryStore:
         marks = ",".join("?" * len(ids))
         return [tuple(r) for r in await self._conn.execute_fetchall(f"SELECT id, text FROM statements WHERE id IN ({marks})", list(ids))]
 
-    async def all_texts(self, *, chunk: int = 5000) -> AsyncIterator[list[tuple[int, str]]]:
-        last = 0
+    async def all_texts(self, *, after_id: int = 0, chunk: int = 5000) -> AsyncIterator[list[tuple[int, str]]]:
+        """``(id, text)`` of every statement with id > ``after_id``, in id order, chunk by chunk
+        (what the vector index is built from)."""
+        last = after_id
         while True:
             rows = await self._conn.execute_fetchall("SELECT id, text FROM statements WHERE id > ? ORDER BY id LIMIT ?", (last, chunk))
             if not rows:
                 return
             yield [tuple(r) for r in rows]
             last = rows[-1][0]
-
-    async def set_embeddings(self, rows: Sequence[tuple[int, np.ndarray]]) -> None:
-        """Give statements new embeddings (another embedder); unused old ones are dropped."""
-        self._vector_cache.clear()
-        await self._transaction(functools.partial(_set_vectors, rows=[(i, Vector.of(v)) for i, v in rows]))
 
     async def text_matches(self, match: str, limit: int, *, after_id: int = 0) -> list[int]:
         """Ids of the newest statements matching an FTS5 expression (no ranking: cheap however
@@ -567,7 +544,6 @@ class MemoryStore:
         )))
         (stored_runs,) = next(iter(await q("SELECT count(*) FROM runs")))
         (shapes,) = next(iter(await q("SELECT count(*) FROM fingerprints")))
-        (vectors,) = next(iter(await q("SELECT count(*) FROM vectors")))
         databases = [
             {"database": r[0], "runs": r[1]}
             for r in await q("SELECT database, count(*) FROM runs GROUP BY database ORDER BY count(*) DESC LIMIT 20")
@@ -589,7 +565,6 @@ class MemoryStore:
             "runs_stored": stored_runs,
             "failures": int(fails),
             "fingerprints": shapes,
-            "vectors": vectors,
             "first_seen": first,
             "last_seen": last,
             "databases": databases,
@@ -639,14 +614,10 @@ def _add(db: sqlite3.Connection, item: Prepared) -> tuple[int, bool]:
     ).fetchone()
     new = row is None
     if new:
-        db.execute(
-            "INSERT INTO vectors (digest, embedding) VALUES (?, ?) ON CONFLICT (digest) DO NOTHING",
-            (item.vector.digest, item.vector.blob),
-        )
         row = db.execute(
-            "INSERT INTO statements (text, text_hash, fingerprint, vector_id, first_seen, last_seen, runs, successes, failures)"
-            " VALUES (?, ?, ?, (SELECT id FROM vectors WHERE digest = ?), ?, ?, 1, ?, ?) RETURNING id",
-            (e.text, item.text_hash, item.fingerprint, item.vector.digest, e.started_at, e.started_at, ok, bad),
+            "INSERT INTO statements (text, text_hash, fingerprint, first_seen, last_seen, runs, successes, failures)"
+            " VALUES (?, ?, ?, ?, ?, 1, ?, ?) RETURNING id",
+            (e.text, item.text_hash, item.fingerprint, e.started_at, e.started_at, ok, bad),
         ).fetchone()
         db.execute("INSERT INTO statements_fts (rowid, text) VALUES (?, ?)", (row[0], e.text))
     statement_id = row[0]
@@ -655,9 +626,7 @@ def _add(db: sqlite3.Connection, item: Prepared) -> tuple[int, bool]:
     return statement_id, new
 
 
-def _add_many(
-    db: sqlite3.Connection, batch: Batch, known: dict[bytes, int], meta: tuple[str, Any] | None = None
-) -> tuple[np.ndarray, np.ndarray, dict[bytes, int]]:
+def _add_many(db: sqlite3.Connection, batch: Batch, meta: tuple[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     existing: dict[str, int] = {}
     hashes = list({item.text_hash for item in batch.firsts})
     for chunk in _chunks(hashes, _MAX_VARIABLES):
@@ -669,8 +638,7 @@ def _add_many(
     sids: list[int] = []
     new_rows: list[tuple] = []
     update_rows: list[tuple] = []
-    vectors: dict[bytes, Vector] = {}
-    new_blobs: list[bytes] = []
+    new_vectors: list[np.ndarray] = []
     for item, (first, last, n, ok, bad) in zip(batch.firsts, batch.totals):
         text = item.entry.text
         sid = existing.get(text)
@@ -679,14 +647,11 @@ def _add_many(
         else:
             max_id += 1
             sid = max_id
-            vectors[item.vector.digest] = item.vector
-            new_rows.append((sid, text, item.text_hash, item.fingerprint, item.vector.digest, first, last, n, ok, bad))
-            new_blobs.append(item.vector.blob)
+            new_rows.append((sid, text, item.text_hash, item.fingerprint, first, last, n, ok, bad))
+            new_vectors.append(item.vector.array)
         sids.append(sid)
-    vector_ids: dict[bytes, int] = {}
     if new_rows:
-        vector_ids = _vector_ids(db, vectors, known)
-        _insert_values(db, _INSERT_STATEMENT, _ROW10, [(*r[:4], vector_ids[r[4]], *r[5:]) for r in new_rows])
+        _insert_values(db, _INSERT_STATEMENT, _ROW9, new_rows)
         db.execute("INSERT INTO statements_fts (rowid, text) SELECT id, text FROM statements WHERE id >= ?", (first_new,))
     if update_rows:
         _insert_values(db, _UPDATE_STATEMENTS_HEAD, _ROW6, update_rows, _UPDATE_STATEMENTS_TAIL)
@@ -697,8 +662,8 @@ def _add_many(
     if meta is not None:
         db.execute(_SET_META, (meta[0], msgpack.packb(meta[1], use_bin_type=True)))
     ids = np.arange(first_new, max_id + 1, dtype=np.int64)
-    matrix = np.frombuffer(b"".join(new_blobs), dtype=np.float32).reshape(len(new_blobs), -1) if new_blobs else np.zeros((0, 0), np.float32)
-    return ids, matrix, vector_ids
+    matrix = np.vstack(new_vectors) if new_vectors else np.zeros((0, 0), np.float32)
+    return ids, matrix
 
 
 def _one_step(db: sqlite3.Connection, select: str, params: Sequence[Any]) -> list[Any]:
@@ -712,51 +677,11 @@ def _one_step(db: sqlite3.Connection, select: str, params: Sequence[Any]) -> lis
     return json.loads(packed)
 
 
-def _vector_ids(db: sqlite3.Connection, vectors: dict[bytes, Vector], known: dict[bytes, int] | None = None) -> dict[bytes, int]:
-    """Ids of these embeddings in ``vectors``, inserting the ones not stored yet. Ids in
-    ``known`` are used when every one of them still exists (one counting query)."""
-    found: dict[bytes, int] = {d: known[d] for d in vectors if d in known} if known else {}
-    if found:  # still there, same ids? (another process may have dropped one and reused its id)
-        pairs = list(found.items())
-        present = 0
-        for chunk in _chunks(pairs, _MAX_VARIABLES // 2):
-            present += db.execute(
-                _values_sql("SELECT count(*) FROM (", "(?,?)", len(chunk), ") c JOIN vectors v ON v.id = c.column2 AND v.digest = c.column1"),
-                list(itertools.chain.from_iterable(chunk)),
-            ).fetchone()[0]
-        if present != len(pairs):
-            found = {}
-    digests = [d for d in vectors if d not in found]
-    for chunk in _chunks(digests, _MAX_VARIABLES):
-        marks = ",".join("?" * len(chunk))
-        for vid, digest in _one_step(db, f"SELECT json_array(id, hex(digest)) AS j FROM vectors WHERE digest IN ({marks})", chunk):
-            found[bytes.fromhex(digest)] = vid
-    missing = [d for d in digests if d not in found]
-    if missing:
-        (next_id,) = db.execute("SELECT coalesce(max(id), 0) + 1 FROM vectors").fetchone()
-        rows = []
-        for digest in missing:
-            found[digest] = next_id
-            rows.append((next_id, digest, vectors[digest].blob))
-            next_id += 1
-        _insert_values(db, "INSERT INTO vectors (id, digest, embedding)", "(?,?,?)", rows)
-    return found
-
-
-def _set_vectors(db: sqlite3.Connection, rows: Sequence[tuple[int, Vector]]) -> None:
-    vector_ids = _vector_ids(db, {v.digest: v for _, v in rows})
-    _insert_values(
-        db, "WITH u (id, vector_id) AS (", "(?,?)", [(i, vector_ids[v.digest]) for i, v in rows],
-        ") UPDATE statements SET vector_id = u.vector_id FROM u WHERE statements.id = u.id",
-    )
-    db.execute(_DROP_UNUSED_VECTORS)
-
-
 # -- helpers -----------------------------------------------------------------------------------------
 
 _INSERT_RUN = "INSERT INTO runs (statement_id, database, schema, started_at, ended_at, duration_ms, rows, success, error, info)"
 _INSERT_STATEMENT = (
-    "INSERT INTO statements (id, text, text_hash, fingerprint, vector_id, first_seen, last_seen, runs, successes, failures)"
+    "INSERT INTO statements (id, text, text_hash, fingerprint, first_seen, last_seen, runs, successes, failures)"
 )
 _UPDATE_STATEMENTS_HEAD = "WITH u (id, first, last, n, ok, bad) AS ("
 _UPDATE_STATEMENTS_TAIL = (
@@ -770,9 +695,8 @@ _UPSERT_SHAPE_TAIL = (
     " last_run = max(last_run, excluded.last_run)"
 )
 _SET_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-_DROP_UNUSED_VECTORS = "DELETE FROM vectors WHERE id NOT IN (SELECT vector_id FROM statements)"  # one scan of statements
 _ROW6 = "(?,?,?,?,?,?)"
-_ROW10 = "(?,?,?,?,?,?,?,?,?,?)"
+_ROW9 = "(?,?,?,?,?,?,?,?,?)"
 _RUN_ROW = "(?,?,nullif(?,''),?,?,?,?,?,nullif(?,''),?)"
 
 
@@ -825,12 +749,8 @@ def _outcome(success: bool | None) -> tuple[int, int]:
     return (1, 0) if success else (0, 1)
 
 
-def _vector_bytes(vector: np.ndarray) -> bytes:
-    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-
-
 def _digest(blob: bytes | None) -> bytes:
-    """What ``vectors`` deduplicates embeddings by (also a SQL function for the migration)."""
+    """What schema 2 deduplicated embeddings by (a SQL function for migration 2)."""
     return hashlib.blake2b(blob or b"", digest_size=16).digest()
 
 
@@ -911,6 +831,7 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
         await conn.create_function("aishell_log2", 1, _log2, deterministic=True)
         await conn.create_function("aishell_digest", 1, _digest, deterministic=True)
         await conn.create_function("aishell_text_hash", 1, _text_hash_sql, deterministic=True)
+        vacuum = False
         for target in range(version + 1, SCHEMA_VERSION + 1):  # foreign keys off: tables get rebuilt
             await conn.execute("BEGIN IMMEDIATE")
             try:
@@ -918,10 +839,13 @@ async def _initialize(conn: aiosqlite.Connection, path: Path, synchronous: str) 
                 _check_version(path, current)
                 if current < target:  # else another process migrated it while this one waited
                     await _migrate(conn, target)
+                    vacuum = vacuum or target == VACUUM_AFTER
                 await conn.execute("COMMIT")
             except BaseException:
                 await _rollback(conn)
                 raise
+        if vacuum:
+            await _vacuum(conn)
         await conn.execute("PRAGMA foreign_keys=ON")
         rows = await conn.execute_fetchall("SELECT value FROM meta WHERE key = 'uid'")
     except sqlite3.OperationalError as exc:
@@ -983,6 +907,16 @@ async def _migrate(conn: aiosqlite.Connection, target: int) -> None:
             (msgpack.packb(uuid.uuid4().hex), msgpack.packb(time.time())),
         )
     await conn.execute(f"PRAGMA user_version={target}")
+
+
+async def _vacuum(conn: aiosqlite.Connection) -> None:
+    """Give the pages a migration freed back to the disk. Skipped while another process reads the
+    file (VACUUM needs it alone): the free pages are then reused by later statements instead."""
+    try:
+        await conn.execute("VACUUM")
+        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # in WAL mode the smaller file is written at a checkpoint
+    except sqlite3.OperationalError as exc:
+        log.info("memory: VACUUM after migration skipped (%s)", exc)
 
 
 def _log2(x: float) -> float:

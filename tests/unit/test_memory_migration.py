@@ -1,5 +1,6 @@
-"""Schema v2 of the memory file: a v1 file migrated in place, text-hash collisions, batched
-recording agreeing with one-by-one recording. Real SQLite files and real FAISS."""
+"""Schema v3 of the memory file: v1 and v2 files migrated in place (every statement, run and id
+kept; embeddings leave the file for the vector index), text-hash collisions, batched recording
+agreeing with one-by-one recording. Real SQLite files and real FAISS."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import msgpack
+import numpy as np
 import pytest
 
 from aishell.engine.config import MemorySettings
@@ -17,7 +19,7 @@ from aishell.engine.memory import Entry, Memory
 from aishell.engine.memory import service
 from aishell.engine.memory.embed import HashingEmbedder
 from aishell.engine.memory.service import shape_fingerprint
-from aishell.engine.memory.store import APPLICATION_ID, MIGRATIONS
+from aishell.engine.memory.store import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, _digest, _text_hash_sql
 from aishell.engine.memory.text import lex, text_hash
 
 DB = "postgresql://bob:***@db:5432/shop"
@@ -91,7 +93,72 @@ def _v1_file(path: Path, now: float) -> dict:
     return {"uid": uid, "blobs": blobs, "statements": statements, "runs": runs, "shapes": shapes}
 
 
-# -- migration v1 -> v2 ------------------------------------------------------------------------------
+def _v2_file(path: Path, now: float) -> dict:
+    """A schema-2 memory file as aishell wrote it before v3 (the v1 file taken through
+    migration 2 with that version's own statements): float32 embeddings in ``vectors``."""
+    v1 = _v1_file(path, now)
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.create_function("aishell_digest", 1, _digest, deterministic=True)
+    raw.create_function("aishell_text_hash", 1, _text_hash_sql, deterministic=True)
+    raw.execute("BEGIN")
+    for statement in MIGRATIONS[2]:
+        raw.execute(statement)
+    raw.execute("PRAGMA user_version=2")
+    raw.execute("COMMIT")
+    raw.close()
+    assert _query(path, "SELECT count(*) FROM vectors") == [(3,)]
+    return v1
+
+
+def _assert_kept(path: Path, v1: dict) -> None:
+    """Every statement (id, text, counters, times, shape), run and shape of ``v1`` is there."""
+    rows = _query(path, "SELECT id, text, fingerprint, first_seen, last_seen, runs, successes, failures FROM statements ORDER BY id")
+    assert rows == [tuple(s[:8]) for s in v1["statements"]]
+    assert _query(path, "SELECT * FROM runs ORDER BY id") == v1["runs"]
+    assert _query(path, "SELECT fingerprint, runs, successes, failures, total_ms, last_run FROM fingerprints ORDER BY 1") == sorted(
+        (fp, *v) for fp, v in v1["shapes"].items()
+    )
+
+
+# -- migration v2 -> v3 ------------------------------------------------------------------------------
+
+async def test_v2_file_is_migrated_keeping_every_statement_run_and_id_with_its_vectors_out_of_the_file(tmp_path):
+    path = tmp_path / "memory.db"
+    now = time.time()
+    v2 = _v2_file(path, now)
+    with sqlite3.connect(path) as raw:  # a heavy v2 file: most of it is vectors
+        raw.executemany("INSERT INTO vectors (digest, embedding) VALUES (?, ?)", [(bytes([i % 256, i // 256]) * 8, bytes(1536)) for i in range(2000)])
+    raw.close()
+    size_v2 = path.stat().st_size
+    memory = await Memory.open(SETTINGS, path=path)
+    try:
+        assert memory.enabled and memory.notice is None, memory.reason
+        assert await memory.wait_ready(10)
+        assert memory.store.uid == v2["uid"]
+        assert _query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)] and SCHEMA_VERSION == 3
+        _assert_kept(path, v2)
+        tables = {r[0] for r in _query(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "vectors" not in tables and "vector_id" not in {r[1] for r in _query(path, "PRAGMA table_info(statements)")}
+        assert _query(path, "PRAGMA freelist_count") == [(0,)] and path.stat().st_size < size_v2 / 2  # vacuumed
+        assert _query(path, "PRAGMA integrity_check") == [("ok",)] and _query(path, "PRAGMA foreign_key_check") == []
+        # the index is rebuilt from the texts: each statement's own vector, found by it
+        embedder = HashingEmbedder()
+        for sid, text in V1_TEXTS.items():
+            scores, ids = memory.index.search(embedder.embed([text]), 3)
+            assert sid in ids[0].tolist() and scores[0][0] == pytest.approx(1.0, abs=1e-5)
+        hit = (await memory.search("customers email by country", database=DB))[0]
+        assert (hit.id, hit.runs, hit.tables) == (12, v2["statements"][3][5], ("t12",))
+    finally:
+        await memory.close()
+    again = await Memory.open(SETTINGS, path=path)  # reopened: nothing migrates again, the saved index fits
+    try:
+        assert await again.wait_ready(10) and again.index.ntotal == len(V1_TEXTS)
+        _assert_kept(path, v2)
+    finally:
+        await again.close()
+
+
+# -- migration v1 -> v3 ------------------------------------------------------------------------------
 
 async def test_v1_file_is_migrated_keeping_ids_counters_embeddings_runs_and_identity(tmp_path):
     path = tmp_path / "memory.db"
@@ -104,27 +171,17 @@ async def test_v1_file_is_migrated_keeping_ids_counters_embeddings_runs_and_iden
         assert not [p for p in tmp_path.iterdir() if "corrupt" in p.name]
         assert await memory.wait_ready(10)
         assert memory.store.uid == v1["uid"]
-        assert _query(path, "PRAGMA user_version") == [(2,)]
+        assert _query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
         assert _query(path, "PRAGMA application_id") == [(APPLICATION_ID,)]
 
-        # one vector row per distinct embedding, keyed by the blake2b digest of its bytes
-        distinct = set(v1["blobs"].values())
-        assert len(distinct) == 3
-        stored = _query(path, "SELECT digest, embedding FROM vectors")
-        assert sorted(e for _, e in stored) == sorted(distinct)
-        assert all(d == hashlib.blake2b(e, digest_size=16).digest() for d, e in stored)
-
-        # every statement keeps id, text, counters, times, shape and its own embedding
-        rows = _query(
-            path,
-            "SELECT s.id, s.text, s.fingerprint, s.first_seen, s.last_seen, s.runs, s.successes, s.failures, v.embedding"
-            " FROM statements s JOIN vectors v ON v.id = s.vector_id ORDER BY s.id",
-        )
-        assert rows == [(sid, text, fp, first, last, n, ok, bad, blob) for sid, text, fp, first, last, n, ok, bad, blob in v1["statements"]]
+        # every statement keeps id, text, counters, times and shape; its embedding is the index's
+        rows = _query(path, "SELECT id, text, fingerprint, first_seen, last_seen, runs, successes, failures FROM statements ORDER BY id")
+        assert rows == [tuple(s[:8]) for s in v1["statements"]]
         hashes = _query(path, "SELECT text, text_hash FROM statements")
         assert all(h == text_hash(text) for text, h in hashes)
-        shared = _query(path, "SELECT DISTINCT vector_id FROM statements WHERE id IN (3, 7, 8)")
-        assert len(shared) == 1
+        for sid, blob in v1["blobs"].items():
+            scores, ids = memory.index.search(np.frombuffer(blob, dtype=np.float32), 3)
+            assert sid in ids[0].tolist() and scores[0][0] == pytest.approx(1.0, abs=1e-5)
 
         # runs and shapes untouched, foreign keys intact, runs_started gone
         assert _query(path, "SELECT * FROM runs ORDER BY id") == v1["runs"]
@@ -143,7 +200,7 @@ async def test_v1_file_is_migrated_keeping_ids_counters_embeddings_runs_and_iden
         assert await memory.store.text_matches('"inventory"', 10) == [20]
         assert await memory.store.term_counts(["customers", "stock", "nothing"], 100) == {"customers": 1, "stock": 1, "nothing": 0}
 
-        # the index is built from the migrated embeddings; search finds a statement by words and meaning
+        # the index is built from the migrated texts; search finds a statement by words and meaning
         assert memory.index.ntotal == len(V1_TEXTS)
         assert sorted(int(i) for i in memory.index.ids()) == sorted(V1_TEXTS)
         hit = (await memory.search("customers email by country", database=DB))[0]
@@ -151,12 +208,12 @@ async def test_v1_file_is_migrated_keeping_ids_counters_embeddings_runs_and_iden
         assert hit.signals["vector"] > 0.2 and hit.signals["text"] > 0
         assert hit.runs == v1["statements"][3][5] and hit.tables == ("t12",)
         stats = await memory.stats()
-        assert (stats["statements"], stats["vectors"], stats["runs_stored"]) == (5, 3, len(v1["runs"]))
+        assert (stats["statements"], stats["index"]["vectors"], stats["runs_stored"]) == (5, 5, len(v1["runs"]))
     finally:
         await memory.close()
 
 
-async def test_migrated_statements_are_found_again_by_record_and_forget_drops_unused_vectors(tmp_path):
+async def test_migrated_statements_are_found_again_by_record_and_forget(tmp_path):
     path = tmp_path / "memory.db"
     now = time.time()
     v1 = _v1_file(path, now)
@@ -168,26 +225,18 @@ async def test_migrated_statements_are_found_again_by_record_and_forget_drops_un
         assert await memory.record(Entry(V1_TEXTS[7], database=DB, started_at=now, success=False, error="x"))
         got = _query(path, "SELECT runs, successes, failures, first_seen, last_seen FROM statements WHERE id = 7")
         assert got == [(before[7][5] + 1, before[7][6], before[7][7] + 1, before[7][3], now)]
-        # a batch finds migrated texts too; its new text of a migrated shape reuses the migrated vector
+        # a batch finds migrated texts too
         batch = [Entry(V1_TEXTS[12], database=DB, started_at=now + 1), Entry("SELECT * FROM orders WHERE id = 99", database=DB, started_at=now + 2)]
         batch.append(Entry(V1_TEXTS[12], database=DB, started_at=now + 3))
         assert await memory.record_many(batch) == 3
         assert _query(path, "SELECT runs, successes, last_seen FROM statements WHERE id = 12") == [(before[12][5] + 2, before[12][6] + 2, now + 3)]
         assert _query(path, "SELECT id, runs FROM statements WHERE text = 'SELECT * FROM orders WHERE id = 99'") == [(21, 1)]
         assert _query(path, "SELECT count(*) FROM statements") == [(6,)]
-        assert _query(path, "SELECT count(*) FROM vectors") == [(3,)]
-        assert _query(path, "SELECT vector_id FROM statements WHERE id = 21") == _query(path, "SELECT vector_id FROM statements WHERE id = 3")
         assert memory.index.ntotal == 6
 
-        # forgetting the only user of a vector drops the vector; a shared vector stays
-        (only_vector,) = _query(path, "SELECT vector_id FROM statements WHERE id = 20")[0]
-        (shared_vector,) = _query(path, "SELECT vector_id FROM statements WHERE id = 3")[0]
+        # forgetting takes statements out of the file, the word index and the vector index
         assert _query(path, "SELECT rowid FROM statements_fts WHERE statements_fts MATCH 'inventory'") == [(20,)]
         assert await memory.forget([20, 3]) == 2
-        assert _query(path, "SELECT id FROM vectors ORDER BY id") == sorted([(shared_vector,), *_query(path, "SELECT vector_id FROM statements WHERE id = 12")])
-        assert only_vector not in {r[0] for r in _query(path, "SELECT id FROM vectors")}
-        joined = _query(path, "SELECT s.id, v.embedding FROM statements s JOIN vectors v ON v.id = s.vector_id WHERE s.id IN (7, 8, 21)")
-        assert sorted(joined) == [(7, v1["blobs"][7]), (8, v1["blobs"][8]), (21, v1["blobs"][3])]
         assert _query(path, "SELECT count(*) FROM runs WHERE statement_id IN (3, 20)") == [(0,)]  # cascaded
         assert _query(path, "SELECT rowid FROM statements_fts WHERE statements_fts MATCH 'inventory'") == []  # delete trigger
         assert _query(path, "PRAGMA foreign_key_check") == []
@@ -200,7 +249,7 @@ async def test_migrated_statements_are_found_again_by_record_and_forget_drops_un
     try:
         assert await again.wait_ready(10)
         assert again.store.uid == v1["uid"] and again.index.ntotal == 4
-        assert _query(path, "PRAGMA user_version") == [(2,)]
+        assert _query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     finally:
         await again.close()
 
@@ -293,7 +342,6 @@ def _state(path: Path) -> dict[str, list[tuple]]:
             "SELECT s.text, r.database, r.schema, r.started_at, r.ended_at, r.duration_ms, r.rows, r.success, r.error, r.info"
             " FROM runs r JOIN statements s ON s.id = r.statement_id ORDER BY r.id",
         ),
-        "vectors": _query(path, "SELECT s.id, v.embedding FROM statements s JOIN vectors v ON v.id = s.vector_id ORDER BY s.id"),
     }
 
 
@@ -329,7 +377,6 @@ async def test_record_many_agrees_with_recording_one_by_one(tmp_path):
         assert shapes[_fingerprint("VACUUM ANALYZE orders")] == (2, 1, 0, 800.0, now + 15)
         assert len(got["runs"]) == len(first) + len(batch)
         assert [r[0] for r in got["statements"]] == [1, 2, 3, 4]
-        assert _query(batched, "SELECT count(*) FROM vectors") == [(3,)]  # orders id = 1 and 2 share one
         assert a.index.ntotal == b.index.ntotal == 4
         assert sorted(int(i) for i in a.index.ids()) == [1, 2, 3, 4]
     finally:
@@ -349,23 +396,3 @@ async def test_record_many_of_texts_all_stored_already_adds_their_runs(tmp_path)
         assert _query(path, "SELECT count(*) FROM runs") == [(4,)]
     finally:
         await memory.close()
-
-
-async def test_vector_ids_cached_by_one_process_are_not_reused_after_another_replaced_them(tmp_path):
-    path = tmp_path / "memory.db"
-    a = await Memory.open(SETTINGS, path=path)
-    b = await Memory.open(SETTINGS, path=path)  # another process, in effect
-    try:
-        assert await a.wait_ready(10) and await b.wait_ready(10)
-        await a.record_many([Entry("SELECT y FROM beta", database=DB), Entry("SELECT x FROM alpha WHERE id = 1", database=DB)])
-        (alpha,) = _query(path, "SELECT id FROM statements WHERE text LIKE '%alpha%'")[0]
-        assert await b.forget([alpha]) == 1  # its vector (the newest row) goes
-        assert await b.record(Entry("DELETE FROM gamma WHERE z > 5", database=DB))  # takes the freed vector id
-        await a.record_many([Entry("SELECT x FROM alpha WHERE id = 2", database=DB)])  # a's cache still maps alpha's shape
-        stored = dict(_query(path, "SELECT s.text, v.embedding FROM statements s JOIN vectors v ON v.id = s.vector_id"))
-        want = HashingEmbedder().embed(["SELECT x FROM alpha WHERE id = 2", "DELETE FROM gamma WHERE z > 5"])
-        assert stored["DELETE FROM gamma WHERE z > 5"] == want[1].tobytes()
-        assert stored["SELECT x FROM alpha WHERE id = 2"] == want[0].tobytes()
-    finally:
-        await b.close()
-        await a.close()
