@@ -35,6 +35,22 @@ class Source:
     def is_table(self) -> bool:
         return self.name is not None
 
+    def catalog_name(self) -> tuple[str | None, str | None]:
+        """(schema, table) as the catalog spells them, for statements we print: the schema's
+        entry when it knows the table, else the written names folded as PostgreSQL folds them
+        (``Orders`` is ``orders``, ``"Foo"`` stays ``Foo``). The schema is None unless written."""
+        if self.name is None:
+            return None, None
+        table = self.node.this if isinstance(self.node, exp.Table) else None
+        quoted = bool(getattr(table, "quoted", False))
+        name = self.info.name if self.info is not None else (self.name if quoted else self.name.lower())
+        if not self.db:
+            return None, name
+        db_node = self.node.args.get("db") if isinstance(self.node, exp.Table) else None
+        if self.info is not None:
+            return self.info.schema, name
+        return (self.db if getattr(db_node, "quoted", False) else self.db.lower()), name
+
 
 class LineIndex:
     """Offsets to 1-based (line, column) over one text, by binary search of line starts."""

@@ -49,12 +49,42 @@ class IndexCandidate:
     def qualified_table(self) -> str:
         return f"{self.schema}.{self.table}" if self.schema else self.table
 
+    @property
+    def target(self) -> str:
+        """The table as PostgreSQL must read it: ``"Bar"."Foo"``, ``orders``."""
+        from aishell.engine.analyzer.identifiers import quote_ident
+
+        return ".".join(quote_ident(part) for part in (self.schema, self.table) if part)
+
+    def keys(self, dialect: str = "postgres") -> str:
+        """The key list inside the parentheses: names quoted where PostgreSQL needs it,
+        expressions in their own parentheses."""
+        from aishell.engine.analyzer.identifiers import is_identifier, quote_ident
+
+        if dialect != "postgres":
+            return ", ".join(c if _is_plain(c) else f"({c})" for c in self.columns)
+        out = []
+        for column in self.columns:
+            if is_identifier(column):
+                out.append(quote_ident(column))
+            elif column.startswith('"') and column.endswith('"'):
+                out.append(column)
+            else:
+                out.append(f"({column})")
+        return ", ".join(out)
+
     def create_statement(self, *, dialect: str = "postgres", concurrently: bool = False) -> str:
-        """The ``CREATE INDEX`` that builds it (name left to the server in PostgreSQL)."""
-        keys = ", ".join(c if _is_plain(c) else f"({c})" for c in self.columns)
+        """The ``CREATE INDEX`` that builds it (name left to the server in PostgreSQL).
+        ``table``, ``schema`` and plain ``columns`` are catalog names (``Foo`` is the table
+        created as ``"Foo"``), quoted here where PostgreSQL needs it.
+
+        >>> IndexCandidate("Foo", ("Id", "lower(name)"), "Bar").create_statement()
+        'CREATE INDEX ON "Bar"."Foo" ("Id", (lower(name)));'
+        """
+        keys = self.keys(dialect)
         if dialect == "postgres":
             how = "CONCURRENTLY " if concurrently else ""
-            return f"CREATE INDEX {how}ON {self.qualified_table} ({keys});"
+            return f"CREATE INDEX {how}ON {self.target} ({keys});"
         words = [self.table] + [c for c in self.columns]
         name = "idx_" + "_".join(w for w in ("".join(ch if ch.isalnum() else "_" for ch in word.lower()).strip("_") for word in words) if w)
         while "__" in name:

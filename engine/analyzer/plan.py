@@ -147,16 +147,25 @@ async def explain(
         sizes = await _sqlite_sizes(conn, result.rows)
         report = read_sqlite_plan(result.rows, sizes=sizes, settings=settings)
     elif dialect == "postgres":
+        parameters = parameter_count(statement)
+        if parameters and analyze:
+            analyze = False
+            notes.append(_note("ANALYZE skipped: the statement's parameters ($1…) have no values to run it with"))
         options = "FORMAT JSON, ANALYZE, BUFFERS" if analyze else "FORMAT JSON"
-        text = f"EXPLAIN ({options}) {statement}"
-        if analyze and info.is_write:
-            rows = await _in_rolled_back_transaction(conn, text)
+        if parameters:
+            rows = await _generic_plan(conn, sql, statement, parameters)
+            notes.append(_note(f"generic plan: {parameters} parameter(s) without values, planned as for any value"))
         else:
-            rows = (await conn.execute(text)).rows
+            text = f"EXPLAIN ({options}) {statement}"
+            with _positions_in(sql, statement, len(text) - len(statement)):
+                if analyze and info.is_write:
+                    rows = await _in_rolled_back_transaction(conn, text)
+                else:
+                    rows = (await conn.execute(text)).rows
         plan = rows[0][0] if rows and rows[0] else "[]"
         document = json.loads(plan) if isinstance(plan, str) else plan
-        sizes = await _postgres_sizes(conn, document)
-        report = read_postgres_plan(document, sizes=sizes, settings=settings)
+        sizes, schemas = await _postgres_sizes(conn, document)
+        report = read_postgres_plan(document, sizes=sizes, settings=settings, schemas=schemas)
     else:
         raise QueryError(f"plans are not available for {dialect!r} connections")
     report.findings[:0] = notes
@@ -178,6 +187,77 @@ def _single_statement(sql: str, dialect: str) -> str:
     if len(texts) > 1:
         raise QueryError(f"EXPLAIN takes one statement; this text has {len(texts)}")
     return texts[0]
+
+
+def parameter_count(statement: str, dialect: str = "postgres") -> int:
+    """The highest ``$n`` placeholder of a PostgreSQL statement, 0 without any (those inside
+    strings, quoted names and comments do not count).
+
+    >>> parameter_count("SELECT '$1' FROM t WHERE a = $1 AND b = $3"), parameter_count("SELECT 1")
+    (3, 0)
+    """
+    if "$" not in statement or dialect != "postgres":
+        return 0
+    from aishell.engine.statements.dialects import dialect_of
+    from sqlglot.tokens import TokenType
+
+    try:
+        tokens = dialect_of(dialect).tokenize(statement)
+    except Exception:  # noqa: BLE001 - text sqlglot cannot tokenize has no parameters we can see
+        return 0
+    highest = 0
+    for before, token in zip(tokens, tokens[1:]):
+        if before.token_type == TokenType.PARAMETER and token.token_type == TokenType.NUMBER and before.end + 1 == token.start:
+            if token.text.isdigit():
+                highest = max(highest, int(token.text))
+    return highest
+
+
+async def _generic_plan(conn, sql: str, statement: str, parameters: int) -> list:
+    """The plan PostgreSQL would use for a statement with ``$n`` placeholders and any values:
+    prepared under ``plan_cache_mode = force_generic_plan`` and explained with NULLs (what
+    ``EXPLAIN (GENERIC_PLAN)`` does from PostgreSQL 16; the test cluster is 15). The setting is
+    local to a transaction (a savepoint inside the user's) that is rolled back, and the prepared
+    statement is deallocated."""
+    import secrets
+
+    name = f"aishell_generic_{secrets.token_hex(4)}"
+    prepare = f"PREPARE {name} AS {statement}"
+    nulls = ", ".join(["NULL"] * parameters)
+    savepoint = conn.in_transaction
+    await conn.execute("SAVEPOINT aishell_generic" if savepoint else "BEGIN")
+    try:
+        await conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        with _positions_in(sql, statement, len(prepare) - len(statement)):
+            await conn.execute(prepare)
+        try:
+            return (await conn.execute(f"EXPLAIN (FORMAT JSON) EXECUTE {name}({nulls})")).rows
+        finally:
+            await conn.execute(f"DEALLOCATE {name}")
+    finally:
+        await conn.execute("ROLLBACK TO SAVEPOINT aishell_generic" if savepoint else "ROLLBACK")
+
+
+class _positions_in:
+    """Maps the position of a server error inside the wrapped text (``EXPLAIN … stmt``,
+    ``PREPARE … AS stmt``) back to the user's ``sql``: column 37 of a wrapped text is column 15
+    of what the user wrote."""
+
+    __slots__ = ("sql", "offset")
+
+    def __init__(self, sql: str, statement: str, prefix: int) -> None:
+        self.sql = sql
+        self.offset = max(sql.find(statement), 0) - prefix
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if isinstance(exc, QueryError) and exc.statement != self.sql:
+            position = exc.position + self.offset if exc.position is not None else None
+            exc.position = position if position is not None and 0 < position <= len(self.sql) + 1 else None
+            exc.statement = self.sql
+        return False
 
 
 async def _in_rolled_back_transaction(conn, text: str) -> list:
@@ -205,20 +285,25 @@ def _relations(plan: dict) -> set[str]:
     return out
 
 
-async def _postgres_sizes(conn, document) -> dict[str, int]:
+async def _postgres_sizes(conn, document) -> tuple[dict[str, int], dict[str, str]]:
+    """Row estimates of the plan's relations, and the schema of those the search path does not
+    show (a plan names ``Foo``; the index must go on ``"Bar"."Foo"``)."""
     try:
         root = document[0]["Plan"]
     except (KeyError, IndexError, TypeError):
-        return {}
+        return {}, {}
     names = sorted(_relations(root))
     if not names:
-        return {}
+        return {}, {}
     result = await conn.execute(
-        "SELECT c.relname, max(CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END) "
-        "FROM pg_class c WHERE c.relname = ANY($1::text[]) GROUP BY c.relname",
+        "SELECT c.relname, max(CASE WHEN c.reltuples < 0 THEN -1 ELSE c.reltuples::bigint END), "
+        "bool_or(pg_table_is_visible(c.oid)), min(n.nspname), count(*) "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = ANY($1::text[]) GROUP BY c.relname",
         [names],
     )
-    return {r[0]: int(r[1]) for r in result.rows}
+    sizes = {r[0]: int(r[1]) for r in result.rows}
+    schemas = {r[0]: r[3] for r in result.rows if not r[2] and r[4] == 1}
+    return sizes, schemas
 
 
 async def _sqlite_sizes(conn, rows) -> dict[str, int]:
@@ -235,13 +320,21 @@ async def _sqlite_sizes(conn, rows) -> dict[str, int]:
 # -- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def read_postgres_plan(document: Any, *, sizes: dict[str, int] | None = None, settings: AnalyzerSettings | None = None) -> PlanReport:
+def read_postgres_plan(
+    document: Any,
+    *,
+    sizes: dict[str, int] | None = None,
+    settings: AnalyzerSettings | None = None,
+    schemas: dict[str, str] | None = None,
+) -> PlanReport:
     """Findings from ``EXPLAIN (FORMAT JSON[, ANALYZE])`` output (the parsed JSON document).
 
-    ``sizes`` maps relation names to row estimates (pg_class.reltuples) for the large-table test.
+    ``sizes`` maps relation names to row estimates (pg_class.reltuples) for the large-table test;
+    ``schemas`` relation names to the schema their index candidates must name.
     """
     settings = settings or AnalyzerSettings()
     sizes = sizes or {}
+    schemas = schemas or {}
     top = document[0] if isinstance(document, list) and document else document
     if not isinstance(top, dict) or not isinstance(top.get("Plan"), dict):
         raise QueryError("the server returned no plan")
@@ -250,7 +343,7 @@ def read_postgres_plan(document: Any, *, sizes: dict[str, int] | None = None, se
     analyzed = any(n.actual_rows is not None for n in nodes)
     findings: list[Finding] = []
     for node in nodes:
-        findings.extend(_node_findings(node, sizes, settings, analyzed))
+        findings.extend(_node_findings(node, sizes, settings, analyzed, schemas))
     if analyzed and nodes:
         slowest = max(nodes, key=lambda n: n.exclusive_time_ms or 0.0)
         total = top.get("Execution Time") or nodes[0].total_time_ms or 0.0
@@ -314,7 +407,7 @@ def _flatten(plan: dict, depth: int, out: list[PlanNode]) -> float:
     return inclusive
 
 
-def _node_findings(node: PlanNode, sizes: dict[str, int], settings: AnalyzerSettings, analyzed: bool):
+def _node_findings(node: PlanNode, sizes: dict[str, int], settings: AnalyzerSettings, analyzed: bool, schemas: dict[str, str]):
     raw = node.raw
     kind = node.node_type
     if kind in ("Seq Scan", "Parallel Seq Scan") and node.relation and raw.get("Filter"):
@@ -327,7 +420,7 @@ def _node_findings(node: PlanNode, sizes: dict[str, int], settings: AnalyzerSett
             kept = (node.plan_rows or 0)
             scanned = table_rows
         if table_rows >= settings.large_table_rows and scanned > 0 and kept / scanned <= SELECTIVE:
-            candidate = _filter_candidate(node.relation, raw.get("Filter", ""))
+            candidate = _filter_candidate(node.relation, raw.get("Filter", ""), schemas.get(node.relation))
             yield _finding(
                 SEQ_SCAN,
                 f"Seq Scan on {node.relation} reads ~{int(scanned):,} rows to keep ~{int(kept):,} (filter {raw['Filter']})",
@@ -375,7 +468,7 @@ def _node_findings(node: PlanNode, sizes: dict[str, int], settings: AnalyzerSett
                 )
 
 
-def _filter_candidate(relation: str, condition: str) -> IndexCandidate | None:
+def _filter_candidate(relation: str, condition: str, schema: str | None = None) -> IndexCandidate | None:
     """An index on the columns of a plan's Filter (parsed with sqlglot)."""
     import sqlglot
     from sqlglot import exp
@@ -388,7 +481,7 @@ def _filter_candidate(relation: str, condition: str) -> IndexCandidate | None:
     for column in tree.find_all(exp.Column):
         if column.name and column.name not in names:
             names.append(column.name)
-    return IndexCandidate(relation, tuple(names[:3])) if names else None
+    return IndexCandidate(relation, tuple(names[:3]), schema) if names else None
 
 
 def _describe(node: PlanNode) -> str:

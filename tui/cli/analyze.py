@@ -172,7 +172,7 @@ async def _analyze_with_db(inputs, url: str, dialect: str | None, settings, repo
 
 
 async def _plan_findings(conn, statement, schema, settings, *, advise: bool):
-    """Plan findings for one read-only statement, placed at its first keyword; with ``advise``
+    """Plan findings for one SELECT, UPDATE or DELETE, placed at its first keyword; with ``advise``
     (the driver verifies indexes hypothetically) the advisor's verified indexes too."""
     from dataclasses import replace
 
@@ -182,8 +182,8 @@ async def _plan_findings(conn, statement, schema, settings, *, advise: bool):
     from aishell.engine.errors import ConnectionLost, QueryError
     from aishell.engine.statements import describe
 
-    if describe(statement.text, conn.dialect).kind != "select":
-        return []
+    if describe(statement.text, conn.dialect).kind not in ("select", "update", "delete"):
+        return []  # plain EXPLAIN plans an UPDATE or DELETE without running it
     found = []
     try:
         report = await explain(conn, statement.text, settings=settings.analyzer)

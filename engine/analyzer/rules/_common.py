@@ -11,7 +11,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from aishell.engine.analyzer.context import operands
+from aishell.engine.analyzer.context import is_constant, operands
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
 
@@ -66,6 +66,29 @@ def plain_column(node: exp.Expression | None) -> exp.Column | None:
     node = unparen(node)
     if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
         return node
+    return None
+
+
+def sargable(condition: exp.Expression) -> tuple[exp.Column, bool] | None:
+    """(column, is equality) when the condition can be answered by an index on the column."""
+    condition = unparen(condition)
+    if isinstance(condition, COMPARISONS) and not isinstance(condition, exp.NEQ):
+        for side, other in ((condition.this, condition.expression), (condition.expression, condition.this)):
+            column = plain_column(side)
+            if column is not None and is_constant(other):
+                return column, isinstance(condition, exp.EQ)
+        return None
+    if isinstance(condition, exp.In) and plain_column(condition.this) is not None:
+        if condition.args.get("query") is not None or all(is_constant(e) for e in condition.expressions):
+            return plain_column(condition.this), True
+    if isinstance(condition, exp.Between) and plain_column(condition.this) is not None:
+        return plain_column(condition.this), False
+    if isinstance(condition, exp.Like) and plain_column(condition.this) is not None:
+        pattern = unparen(condition.expression)
+        if isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this[:1] not in ("%", "_", ""):
+            return plain_column(condition.this), False
+    if isinstance(condition, exp.Is) and plain_column(condition.this) is not None:
+        return plain_column(condition.this), True
     return None
 
 

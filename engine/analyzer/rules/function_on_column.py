@@ -81,7 +81,8 @@ def _finding(predicate, wrapped, column: exp.Column, other, ctx) -> Finding | No
     if ctx.brief:
         return ctx.finding(RULE, wrapped, "", severity=severity)  # counted, not listed
     table_name = source.name if source is not None and source.name else None
-    candidate = IndexCandidate(table_name, (expression,), source.db if source else None) if table_name else None
+    schema_name, table_name = source.catalog_name() if table_name else (None, None)
+    candidate = IndexCandidate(table_name, (expression,), schema_name) if table_name else None
     suggestion = _rewrite(predicate, wrapped, column, other, ctx)
     if suggestion is None and candidate is not None:
         suggestion = candidate.create_statement(dialect=ctx.dialect)

@@ -20,9 +20,9 @@ from typing import Iterator
 
 from sqlglot import exp
 
-from aishell.engine.analyzer.context import conjuncts, is_constant
+from aishell.engine.analyzer.context import conjuncts
 from aishell.engine.analyzer.findings import Finding, IndexCandidate, Rule
-from aishell.engine.analyzer.rules._common import COMPARISONS, plain_column, unparen
+from aishell.engine.analyzer.rules._common import plain_column, sargable
 
 RULE = Rule("AS014", "missing-index", "warning", "Filter, join or sort on a column without an index")
 
@@ -46,6 +46,12 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
         if isinstance(scope, exp.Select):
             yield from _joins(scope, sources, ctx, reported)
             yield from _sorts(scope, sources, ctx, reported)
+
+
+def _candidate(source, columns: tuple[str, ...]) -> IndexCandidate:
+    """The index on ``source`` with the catalog's spelling of its names (quoted when printed)."""
+    schema, table = source.catalog_name()
+    return IndexCandidate(table, columns, schema)
 
 
 def _source(column: exp.Column, scope, sources, ctx):
@@ -78,7 +84,7 @@ def _needs_index(source, column_name: str, ctx) -> bool | None:
 def _filters(scope, sources, ctx, reported) -> Iterator[Finding]:
     by_source: dict[str, list[tuple[exp.Column, bool]]] = {}
     for condition in conjuncts(scope.args.get("where")):
-        hit = _sargable(condition)
+        hit = sargable(condition)
         if hit is None:
             continue
         column, equality = hit
@@ -102,7 +108,7 @@ def _filters(scope, sources, ctx, reported) -> Iterator[Finding]:
                 names.append(info.column(c.name).name)
         if not names:
             continue
-        candidate = IndexCandidate(source.name, tuple(names[:3]), source.db)
+        candidate = _candidate(source, tuple(names[:3]))
         if (candidate.qualified_table, candidate.columns) in reported:
             continue
         reported.add((candidate.qualified_table, candidate.columns))
@@ -119,29 +125,6 @@ def _filters(scope, sources, ctx, reported) -> Iterator[Finding]:
         )
 
 
-def _sargable(condition: exp.Expression) -> tuple[exp.Column, bool] | None:
-    """(column, is equality) when the condition can be answered by an index on the column."""
-    condition = unparen(condition)
-    if isinstance(condition, COMPARISONS) and not isinstance(condition, exp.NEQ):
-        for side, other in ((condition.this, condition.expression), (condition.expression, condition.this)):
-            column = plain_column(side)
-            if column is not None and is_constant(other):
-                return column, isinstance(condition, exp.EQ)
-        return None
-    if isinstance(condition, exp.In) and plain_column(condition.this) is not None:
-        if condition.args.get("query") is not None or all(is_constant(e) for e in condition.expressions):
-            return plain_column(condition.this), True
-    if isinstance(condition, exp.Between) and plain_column(condition.this) is not None:
-        return plain_column(condition.this), False
-    if isinstance(condition, exp.Like) and plain_column(condition.this) is not None:
-        pattern = unparen(condition.expression)
-        if isinstance(pattern, exp.Literal) and pattern.is_string and pattern.this[:1] not in ("%", "_", ""):
-            return plain_column(condition.this), False
-    if isinstance(condition, exp.Is) and plain_column(condition.this) is not None:
-        return plain_column(condition.this), True
-    return None
-
-
 def _joins(select, sources, ctx, reported) -> Iterator[Finding]:
     for join in select.args.get("joins") or ():
         for condition in conjuncts(join.args.get("on")):
@@ -156,7 +139,7 @@ def _joins(select, sources, ctx, reported) -> Iterator[Finding]:
                 if verdict is not True:
                     continue
                 name = source.info.column(column.name).name
-                candidate = IndexCandidate(source.name, (name,), source.db)
+                candidate = _candidate(source, (name,))
                 if (candidate.qualified_table, candidate.columns) in reported:
                     continue
                 reported.add((candidate.qualified_table, candidate.columns))
@@ -182,7 +165,7 @@ def _sorts(select, sources, ctx, reported) -> Iterator[Finding]:
     if _needs_index(source, column.name, ctx) is not True or select.args.get("where") is not None:
         return
     name = source.info.column(column.name).name
-    candidate = IndexCandidate(source.name, (name,), source.db)
+    candidate = _candidate(source, (name,))
     if (candidate.qualified_table, candidate.columns) in reported:
         return
     reported.add((candidate.qualified_table, candidate.columns))
