@@ -76,9 +76,27 @@ def tpch_queries() -> dict[str, str]:
     return {p.name: p.read_text() for p in sorted(TPCH_DIR.glob("*.sql"))}
 
 
+@pytest.fixture(scope="session")
+def mongo_server():
+    """A FerretDB (MongoDB wire protocol, SQLite storage) on a free loopback port for this test
+    session, removed at the end; None with AISHELL_TEST_MONGO_URL. Skips when it cannot be built."""
+    if os.environ.get("AISHELL_TEST_MONGO_URL"):
+        yield None
+        return
+    from aishell.engine.bench.mongotemp import FerretServer, ferretdb_binary, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = FerretServer(ferretdb_binary())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def mongo_url() -> str:
-    url = os.environ.get("AISHELL_TEST_MONGO_URL")
-    if not url:
-        pytest.skip("AISHELL_TEST_MONGO_URL is not set: no MongoDB server on this machine")
-    return url
+def mongo_url(mongo_server) -> str:
+    """URL of a MongoDB-protocol server: AISHELL_TEST_MONGO_URL, else the session's FerretDB."""
+    return os.environ.get("AISHELL_TEST_MONGO_URL") or mongo_server.url

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 
 UNITS = ("s", "ms", "us", "ns", "rows/s", "ops/s", "MB", "B/s", "ratio")
-NOT_BENCHMARKS = frozenset({"pgtemp", "report", "timing"})
+NOT_BENCHMARKS = frozenset({"pgtemp", "mongotemp", "report", "timing"})
 """Modules of this package that are helpers, not benchmarks (any package may say the same)."""
 
 

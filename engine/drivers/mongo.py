@@ -66,6 +66,7 @@ _INTERRUPTED = frozenset({11601, 11602, 237, 175})  # Interrupted, InterruptedAt
 _TIME_LIMIT = 50  # MaxTimeMSExpired
 _UNAUTHORIZED = 13
 _AUTH_FAILED = 18
+_NOT_IMPLEMENTED = 238
 
 
 class MongoDriver:
@@ -608,7 +609,15 @@ class MongoConnection:
         text = f"db.{table}.aggregate([{{$sample: {{size: {size}}}}}])"
 
         async def sample() -> list[Any]:
-            cursor = await coll.aggregate([{"$sample": {"size": size}}], **self._max_time())
+            from pymongo.errors import OperationFailure
+
+            try:
+                cursor = await coll.aggregate([{"$sample": {"size": size}}], **self._max_time())
+            except OperationFailure as exc:
+                if exc.code != _NOT_IMPLEMENTED:
+                    raise
+                # A server without $sample (FerretDB 1.x): the first documents, not a random pick.
+                cursor = coll.find({}, limit=size, max_time_ms=self._max_time().get("maxTimeMS"))
             try:
                 return await cursor.to_list(None)
             finally:
@@ -764,8 +773,10 @@ def translate_error(
 
 
 def _short(message: str) -> str:
-    """PyMongo's selection errors append a whole topology description: keep the first part."""
-    head = message.split(", Timeout:", 1)[0]
+    """PyMongo's selection errors append a whole topology description, and a server's refusal the
+    whole reply (``, full error: {...}``): keep the first part."""
+    head = message.split(", full error: {", 1)[0]
+    head = head.split(", Timeout:", 1)[0]
     head = head.split(" Topology Description:", 1)[0]
     head = re.sub(r"\s*\(configured timeouts:[^)]*\)", "", head)
     return head.strip()
