@@ -11,7 +11,8 @@ import pytest
 
 from aishell.engine.demo import ensure_demo_database
 from aishell.tui.controllers import query
-from aishell.tui.widgets.result_tabs import MAX_TABS, ResultTabs
+from aishell.tui.widgets import result_tabs
+from aishell.tui.widgets.result_tabs import ResultTabs
 from tests.tui.appkit import connected, copy_db, grid, make_app, type_sql, until
 
 SIZE = (120, 36)
@@ -51,7 +52,8 @@ def tables(path: Path) -> set[str]:
         return {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
 
 
-async def test_run_all_shows_one_tab_per_statement_and_keys_move_between_them(demo_db):
+async def test_run_all_shows_one_tab_per_statement_and_keys_move_between_them(demo_db, monkeypatch):
+    """Tabs, keys and clicks between them, a plain run after, and the cap on tabs."""
     app = make_app(demo_db)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
@@ -82,6 +84,18 @@ async def test_run_all_shows_one_tab_per_statement_and_keys_move_between_them(de
         await pilot.press("f5")
         await until(pilot, lambda: g.finished and g.columns and g.columns[0][0] == "answer", what="single statement")
         assert not tabs.has_class("-tabs") and not tabs.slots and g.border_subtitle in (None, "")
+        # At most MAX_TABS results are kept; the summary counts the others (4 here, not 20: fast).
+        cap = 4
+        monkeypatch.setattr(result_tabs, "MAX_TABS", cap)
+        monkeypatch.setattr(query, "MAX_TABS", cap)
+        count = cap + 3
+        tabs = await run_all(pilot, "\n".join(f"select {i} as n{i};" for i in range(1, count + 1)))
+        assert len(tabs.slots) == cap and [s.number for s in tabs.slots] == list(range(1, cap + 1))
+        assert f"{count} ran · {cap} shown" in str(grid(pilot).border_subtitle)
+        assert tabs.active == cap - 1 and g.columns[0][0] == f"n{cap}"
+        # The strip scrolls so the tab shown is on it (four tabs do not fit in 52 columns).
+        strip = str(tabs.query_one("#result-strip").content)
+        assert strip.startswith("‹ ") and f" {cap} select" in strip and " 1 select" not in strip
 
 
 async def test_a_failing_statement_is_named_and_marked_and_stops_the_run(demo_db):
@@ -107,6 +121,16 @@ async def test_a_failing_statement_is_named_and_marked_and_stops_the_run(demo_db
         # A statement that starts mid-line is marked at its column.
         await run_all(pilot, "select 1 as a; select nosuch from customers")
         assert editor.text_area.cursor_location == (0, 15)
+        # Escape while a statement runs: it is cancelled and the script stops there.
+        tabs = tabs_of(pilot)
+        slow = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 300000000) select count(*) from c"
+        type_sql(pilot, f"select 1 as a;\n{slow};\ncreate table never (a);")
+        await pilot.press("f6")
+        await until(pilot, lambda: len(tabs.slots) == 2 and app.session.busy, what="the slow statement")
+        await pilot.press("escape")
+        await until(pilot, lambda: not tabs.scripting and tabs.summary, what="the script to stop")
+        assert [s.state for s in tabs.slots] == ["ok", "failed"] and "#2 failed" in tabs.summary
+        assert "never" not in tables(demo_db)
 
 
 async def test_one_transaction_mode_rolls_everything_back_on_error(demo_db, monkeypatch):
@@ -131,19 +155,6 @@ async def test_one_transaction_mode_rolls_everything_back_on_error(demo_db, monk
         assert "tx3" in tables(demo_db) and "stop on error" in str(g.border_subtitle)
 
 
-async def test_at_most_max_tabs_are_kept_and_the_rest_counted(demo_db):
-    app = make_app(demo_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot)
-        count = MAX_TABS + 5
-        tabs = await run_all(pilot, "\n".join(f"select {i} as n{i};" for i in range(1, count + 1)))
-        assert len(tabs.slots) == MAX_TABS and [s.number for s in tabs.slots] == list(range(1, MAX_TABS + 1))
-        assert f"{count} ran · {MAX_TABS} shown" in str(grid(pilot).border_subtitle)
-        # The strip scrolls so the tab shown is on it.
-        strip = str(tabs.query_one("#result-strip").content)
-        assert strip.startswith("‹ ") and f" {MAX_TABS} select" in strip and " 1 select" not in strip
-
-
 async def test_the_last_result_pages_as_the_grid_asks_and_earlier_ones_keep_their_first_rows(demo_db, tmp_path, monkeypatch):
     kept = 1000  # two pages: a statement keeps whole pages up to KEPT_ROWS
     monkeypatch.setattr(query, "KEPT_ROWS", kept)
@@ -161,8 +172,7 @@ async def test_the_last_result_pages_as_the_grid_asks_and_earlier_ones_keep_thei
         assert not g.finished and g.row_count < 1600 and tabs.scripting
         # NeedRows on the tab shown (the live one) fetches the next page.
         g.body.focus()
-        while g.body.cursor_row < page - 50:
-            await pilot.press("pagedown")
+        g.move_cursor(page - 10, 0)
         await until(pilot, lambda: g.row_count > page, what="next page")
         # Another tab's grid asking for rows does not pull pages of the live one.
         loaded = g.row_count
@@ -238,18 +248,3 @@ async def test_postgres_script_error_position_and_one_transaction_inside_an_open
             assert [r["a"] for r in await conn.fetch("select a from r order by a")] == [1, 2, 4]
         finally:
             await conn.close()
-
-
-async def test_escape_stops_the_script_at_the_running_statement(demo_db):
-    app = make_app(demo_db)
-    async with app.run_test(size=SIZE) as pilot:
-        await connected(pilot)
-        tabs = tabs_of(pilot)
-        slow = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 300000000) select count(*) from c"
-        type_sql(pilot, f"select 1 as a;\n{slow};\ncreate table never (a);")
-        await pilot.press("f6")
-        await until(pilot, lambda: len(tabs.slots) == 2 and app.session.busy, what="the slow statement")
-        await pilot.press("escape")
-        await until(pilot, lambda: not tabs.scripting and tabs.summary, what="the script to stop")
-        assert [s.state for s in tabs.slots] == ["ok", "failed"] and "#2 failed" in tabs.summary
-        assert "never" not in tables(demo_db)
