@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from aishell.engine.errors import ConfigurationError
+from aishell.engine.profiles import Profile, parse_profiles
 
 ENV_PREFIX = "AISHELL_"
 APP_NAME = "aishell"
@@ -169,6 +170,24 @@ class UISettings:
 
 
 @dataclass(slots=True)
+class SSHSettings:
+    """SSH tunnels (``--ssh``, a profile's ``ssh``): where OpenSSH's files are."""
+
+    config_file: str = "~/.ssh/config"
+    """OpenSSH client configuration read for Host aliases, User, Port, IdentityFile, ProxyJump
+    ("" reads none)."""
+    known_hosts: str = "~/.ssh/known_hosts"
+    """Host keys trusted; a key that changed is refused, an unknown one asked about (the TUI)
+    or refused (the CLI) unless ``accept_new_host_keys``; an accepted key is added here."""
+    accept_new_host_keys: bool = False
+    """Trust a host seen for the first time without asking (OpenSSH's accept-new)."""
+    connect_timeout: float = 10.0
+    """Seconds to reach the SSH server (each hop)."""
+    keepalive_interval: float = 15.0
+    """Seconds between keepalives, so a dead tunnel is noticed (0: none)."""
+
+
+@dataclass(slots=True)
 class Settings:
     """Everything configurable; sections mirror the engine's parts."""
 
@@ -177,6 +196,9 @@ class Settings:
     analyzer: AnalyzerSettings = field(default_factory=AnalyzerSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     ui: UISettings = field(default_factory=UISettings)
+    ssh: SSHSettings = field(default_factory=SSHSettings)
+    connections: dict[str, Profile] = field(default_factory=dict)
+    """Saved connections by name, ``[connections.NAME]`` (see :mod:`aishell.engine.profiles`)."""
     keys: dict[str, str] = field(default_factory=dict)
     """Key remapping by binding id, e.g. ``{"run_statement": "f9"}``."""
     read_only: bool = False
@@ -347,7 +369,9 @@ def _apply(target: Any, values: Mapping[str, Any], source: str, prefix: str = ""
             hint = f" (did you mean {prefix}{close[0]}?)" if close else f" (known: {', '.join(prefix + n for n in names)})"
             raise ConfigurationError(f"{source}: unknown setting {name}{hint}")
         current = getattr(target, key)
-        if dataclasses.is_dataclass(current):
+        if name == "connections":
+            current.update(parse_profiles(value, source))
+        elif dataclasses.is_dataclass(current):
             if not isinstance(value, Mapping):
                 raise ConfigurationError(f"{source}: {name} = {value!r}: must be a section ([{name}])")
             _apply(current, value, source, f"{name}.")

@@ -28,6 +28,8 @@ from aishell.engine.drivers.listing import Listing
 from aishell.engine.errors import AishellError, ConnectionFailed, ConnectionLost, MemoryUnavailable, QueryError, ReadOnlyViolation
 from aishell.engine.liveness import Liveness
 from aishell.engine.metrics import CacheSnapshot, PoolSnapshot
+from aishell.engine.profiles import Profile
+from aishell.engine.redact import redact_url
 from aishell.engine.transaction import TransactionState, status_of
 from aishell.engine.types import CatalogObjects, ColumnInfo, DatabaseInfo, IndexInfo, Params, QueryResult, SchemaInfo, TableInfo
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from aishell.engine.cache import QueryCache, SchemaWatcher
     from aishell.engine.memory.search import SearchHit
     from aishell.engine.memory.service import Memory
+    from aishell.engine.tunnel import AskHostKey, Tunnel
     from aishell.engine.pool import PostgresPool, SQLitePool
     from aishell.engine.server import ServerMonitor
     from aishell.engine.statements import Plan
@@ -159,6 +162,10 @@ class Session:
         self.target = ""
         """What :meth:`open` was given (URL or path, password included: never show it); ``\\c dbname``
         starts from it."""
+        self.profile: Profile | None = None
+        """The saved connection this session was opened from (None: a URL or path)."""
+        self.tunnel: Tunnel | None = None
+        """The SSH tunnel the connections go through (None: direct)."""
         self._manual_commit = False
         if driver.language == "mongosh":
             driver.read_plan = _mongo_plan_result  # a typed .explain() shows the analyzer's plan grid
@@ -174,8 +181,15 @@ class Session:
         read_only: bool | None = None,
         create: bool = False,
         memory: "Memory | None" = None,
+        ssh: str = "",
+        password: str = "",
+        ask_host_key: "AskHostKey | None" = None,
     ) -> "Session":
-        """Connect to ``target`` (URL or SQLite path).
+        """Connect to ``target`` (URL, SQLite path, ``service=NAME`` or a saved connection's name,
+        see :func:`aishell.engine.connections.resolve`), through an SSH tunnel when ``ssh`` or
+        the profile names one (``ask_host_key`` is asked about a host key never seen before;
+        without it such a key is refused). ``password``: one typed at a prompt, for a target
+        without one.
 
         ``memory``: an open :class:`engine.memory.Memory` to share; else one is opened from
         settings unless ``settings.memory.enabled`` is off (one that cannot open is off, never
@@ -183,9 +197,35 @@ class Session:
 
         Raises UnsupportedURL, ConnectionFailed, AuthenticationFailed, DatabaseNotFound.
         """
+        from aishell.engine.connections import resolve
+
         settings = settings or Settings.load()
-        read_only = settings.read_only if read_only is None else read_only
-        driver = driver_for(target, read_only=read_only, create=create, statement_timeout=settings.pool.statement_timeout)
+        resolved = resolve(target, settings, ssh=ssh, password=password)
+        read_only = (settings.read_only if read_only is None else read_only) or resolved.read_only
+        tunnel, url = None, resolved.url
+        if resolved.ssh:
+            from aishell.engine.tunnel import Tunnel, through
+
+            _, host, port = through(url, 0)
+            tunnel = await Tunnel.open(resolved.ssh, (host, port), settings.ssh, ask=ask_host_key)
+            url = through(url, tunnel.local_port)[0]
+        try:
+            driver = driver_for(url, read_only=read_only, create=create, statement_timeout=settings.pool.statement_timeout)
+            if tunnel is not None:
+                driver.display_url = redact_url(resolved.url)  # the server's name, not the loopback port
+            session = await cls._start(driver, settings, memory)
+        except BaseException:
+            if tunnel is not None:
+                await tunnel.close()
+            raise
+        session.target = resolved.url
+        session.profile = resolved.profile
+        session.tunnel = tunnel
+        return session
+
+    @classmethod
+    async def _start(cls, driver: Driver, settings: Settings, memory: "Memory | None") -> "Session":
+        """A Session on ``driver``: its pool (or connection), cache and memory."""
         source: PostgresPool | SQLitePool | SingleConnection
         if settings.pool.enabled and driver.POOLED:
             from aishell.engine.pool import create_pool
@@ -201,7 +241,6 @@ class Session:
 
                 cache = QueryCache(settings.cache, dialect=driver.dialect)
             session = cls(driver, settings, source, cache=cache)
-            session.target = target
             if cache is not None:
                 await session._start_watcher()
         except BaseException:
@@ -228,6 +267,8 @@ class Session:
             with contextlib.suppress(Exception):
                 await pin.lease.__aexit__(None, None, None)
         await self._source.close()
+        if self.tunnel is not None:
+            await self.tunnel.close()
         if self.memory is not None and self._owns_memory:
             await self.memory.close()
 
@@ -243,6 +284,11 @@ class Session:
     def display_url(self) -> str:
         """The target without secrets: safe for titles, logs and memory."""
         return self.driver.display_url
+
+    @property
+    def tunnel_hop(self) -> str:
+        """The SSH hop this session goes through ("" when direct)."""
+        return self.tunnel.hop if self.tunnel is not None else ""
 
     @property
     def dialect(self) -> str:

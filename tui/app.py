@@ -52,10 +52,14 @@ class AishellApp(App[int]):
         create: bool = False,
         theme: str | None = None,
         session: Any = None,
+        ssh: str = "",
     ) -> None:
         super().__init__()
         self.settings = settings or Settings.load()
         self.target = target
+        """What to open: a URL, a path or a saved connection's name ("" asks with the picker)."""
+        self.ssh = ssh
+        """``--ssh``: the hop every connection of this run goes through ("" direct, or a profile's)."""
         self.read_only_requested = read_only or self.settings.read_only
         self.create = create
         self.session: Any = session
@@ -87,7 +91,10 @@ class AishellApp(App[int]):
             self.set_interval(1.0, self._exit_if_terminal_gone, name="terminal-watch")
         for error in self.theme_errors:
             self.notify(error, title="Theme file skipped", severity="warning")
-        if self.session is None:
+        if self.session is None and not self.target:
+            # connections are saved and none was named: ask once the side panes are in
+            self.call_after_refresh(self.call_after_refresh, self.action_connect)
+        elif self.session is None:
             # After the first frame and the one that brings the side panes: connecting imports
             # the engine (sqlglot, drivers, FAISS) in a thread that would slow those frames down.
             self.call_after_refresh(self.call_after_refresh, self.open_session, self.target)
@@ -108,13 +115,22 @@ class AishellApp(App[int]):
             self.exit(1)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
-    async def open_session(self, target: str, *, replace: bool = False) -> None:
-        """Connect to ``target``; on success the new session replaces the old one."""
+    async def open_session(self, target: str, *, replace: bool = False, password: str = "") -> None:
+        """Connect to ``target``; on success the new session replaces the old one. A server
+        that wants a password the target lacks gets one asked for (masked), once."""
         await asyncio.to_thread(_warm_imports)
+        from aishell.engine.connections import remember
+        from aishell.engine.errors import AuthenticationFailed
         from aishell.engine.session import Session
 
         try:
-            session = await Session.open(target, settings=self.settings, read_only=self.read_only_requested, create=self.create)
+            session = await Session.open(target, settings=self.settings, read_only=self.read_only_requested, create=self.create, ssh=self.ssh, password=password)
+        except AuthenticationFailed as exc:
+            if password:
+                self._connect_failed(target, exc, replace)
+            else:
+                self._ask_password(target, exc, replace)
+            return
         except AishellError as exc:
             self._connect_failed(target, exc, replace)
             return
@@ -126,7 +142,23 @@ class AishellApp(App[int]):
                 await old.close()
             except AishellError:
                 pass
-        self.screen.post_message(Reconnected(session.display_url, session.read_only))
+        await asyncio.to_thread(remember, self.settings, target)
+        profile = session.profile
+        label, colour = (profile.title, profile.colour) if profile is not None else ("", "none")
+        self.screen.post_message(Reconnected(session.display_url, session.read_only, label=label, colour=colour, tunnel=session.tunnel_hop))
+
+    def _ask_password(self, target: str, exc: AishellError, replace: bool) -> None:
+        """The masked prompt for a password the passfile and the keyring did not have."""
+        from aishell.tui.screens.prompts import PromptScreen
+
+        def answered(password: str | None) -> None:
+            if password:
+                self.open_session(target, replace=replace, password=password)
+            else:
+                self._connect_failed(target, exc, replace)
+
+        where = exc.args[0] if exc.args else str(exc)
+        self.push_screen(PromptScreen("Password", f"{where}\n\nThe password is used for this connection only, never saved.", action="Connect", password=True), answered)
 
     def _main_screen(self) -> Screen:
         """The main screen (the default screen, under any dialog)."""
@@ -155,7 +187,7 @@ class AishellApp(App[int]):
 
         def chosen(choice: str | None) -> None:
             if choice == "retry":
-                self.open_session(self.target)
+                self.open_session(target)
             elif choice == "connect":
                 self.action_connect()
             else:
@@ -220,19 +252,25 @@ class AishellApp(App[int]):
         self.notify(f"Theme: {self.theme}", timeout=2)
 
     def action_connect(self, url: str | None = None) -> None:
-        from aishell.tui.screens.dialogs import ConnectScreen
+        """Open ``url``, or ask with the picker (saved connections, recent ones, a URL)."""
+        from aishell.tui.screens.picker import ConnectionPicker
 
         if url:
             self._switch_session(url)
             return
+        if isinstance(self.screen, ConnectionPicker):
+            return
+        starting = self.session is None and not self.target
 
         def chosen(target: str | None) -> None:
             if target:
                 self._switch_session(target)
+            elif starting:
+                self.exit(0)
             elif self.session is None:
                 self.exit(2, return_code=2)
 
-        self.push_screen(ConnectScreen(self.target), chosen)
+        self.push_screen(ConnectionPicker(self.settings, starting=starting), chosen)
 
     def _switch_session(self, target: str) -> None:
         """Connect to ``target``, replacing the session; with a transaction open, ask first."""
@@ -274,12 +312,12 @@ def _warm_imports() -> None:
     compat.internals()  # reads package metadata: slow the first time
 
 
-def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None) -> int:
+def run_app(target: str, *, settings: Settings, read_only: bool = False, create: bool = False, theme: str | None = None, ssh: str = "") -> int:
     """Run the workbench until the user quits; the exit code (0, or 2 when it could not connect)."""
     from aishell.engine import logs
     from aishell.engine.redact import passwords_in
 
-    app = AishellApp(target, settings=settings, read_only=read_only, create=create, theme=theme)
+    app = AishellApp(target, settings=settings, read_only=read_only, create=create, theme=theme, ssh=ssh)
     logs.add_secrets(passwords_in(target))
     try:
         with logs.to_file(settings.data_dir / "aishell.log"):  # a line on the terminal would corrupt the screen

@@ -139,6 +139,12 @@ class Reconnected(Message):
 
     display_url: str
     read_only: bool
+    label: str = ""
+    """The saved connection's label or name ("" for a URL or path)."""
+    colour: str = "none"
+    """The saved connection's colour (:data:`aishell.engine.profiles.COLOURS`; production: red)."""
+    tunnel: str = ""
+    """The SSH hop the session goes through ("" direct)."""
 
 
 @dataclass

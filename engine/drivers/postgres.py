@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import asyncpg
 
@@ -61,10 +62,13 @@ class PostgresDriver:
         self.display_url = redact_url(url)
         self.read_only = read_only
         self.connect_timeout = connect_timeout
-        settings = {"application_name": application_name}
+        # a URL's own server settings (``?application_name=…&search_path=…``, a profile's
+        # options) are asyncpg's to send, and win over our defaults
+        in_url = {key for key, _ in parse_qsl(urlsplit(url).query)} if "://" in url else set()
+        settings = {} if "application_name" in in_url else {"application_name": application_name}
         if read_only:
             settings["default_transaction_read_only"] = "on"
-        if statement_timeout:
+        if statement_timeout and "statement_timeout" not in in_url:
             settings["statement_timeout"] = str(int(statement_timeout * 1000))
         self.server_settings = settings
         self._secret = url_password(url) or ""

@@ -18,7 +18,7 @@ import pytest
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # plain values and helpers that import nothing of ours above them
-    ("foundation", ("", "types", "errors", "config", "files", "redact", "metrics", "logs", "demo", "compat")),
+    ("foundation", ("", "types", "errors", "config", "profiles", "files", "redact", "metrics", "logs", "demo", "compat")),
     # what mongosh text and BSON values mean, with no server: parsing, flattening, encoding
     ("languages", ("mongo", "encode")),
     # one backend each, behind the protocols of drivers/base.py
@@ -26,8 +26,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # what a statement is and how it must run, for every family
     ("statements", ("statements",)),
     ("analysis and memory", ("analyzer", "memory")),
-    ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate", "server")),
-    ("session", ("session", "transaction", "copy")),
+    ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate", "server", "tunnel")),
+    ("session", ("session", "transaction", "copy", "connections")),
     # psql's backslash commands, for every front end
     ("commands", ("commands",)),
     ("benchmarks", ("bench",)),

@@ -1,10 +1,10 @@
-"""Start the workbench on a database (the demo database when none is named)."""
+"""Start the workbench on a database (the picker when connections are saved and none is named,
+else the demo database)."""
 
 from __future__ import annotations
 
 import argparse
 import gc
-import sys
 
 
 def main(args: argparse.Namespace) -> int:
@@ -18,9 +18,12 @@ def main(args: argparse.Namespace) -> int:
     settings = Settings.load()
     target = args.target
     if target is None:
-        target = str(ensure_demo_database(settings.demo_db_path))
+        target = "" if settings.connections else str(ensure_demo_database(settings.demo_db_path))
     else:
-        check_target(target, create=args.create)  # a usage error ends here, before the screen is taken
+        from aishell.engine.connections import resolve
+
+        # a usage error (an unknown name, a bad URL) ends here, before the screen is taken
+        check_target(resolve(target, settings, ssh=args.ssh).url, create=args.create)
     from aishell.tui.app import run_app  # noqa: PLC0415 - Textual only when the app starts
 
-    return run_app(target, settings=settings, read_only=args.read_only, create=args.create, theme=args.theme)
+    return run_app(target, settings=settings, read_only=args.read_only, create=args.create, theme=args.theme, ssh=args.ssh)

@@ -1,4 +1,5 @@
-"""Modal dialogs: confirm a destructive statement, show an error, connect to a database."""
+"""Modal dialogs: confirm a destructive statement, show an error, settle an open transaction
+(the connection picker is :mod:`aishell.tui.screens.picker`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Label, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -73,46 +74,6 @@ class ErrorScreen(ModalScreen[str]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id)
-
-
-class ConnectScreen(ModalScreen[str | None]):
-    """Type a URL or path to connect to (``\\c`` without an argument, Ctrl-O)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="connect.cancel", tooltip="Keep the current connection")]
-
-    def __init__(self, current: str = "") -> None:
-        super().__init__()
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label("Connect to a database", id="dialog-title")
-            yield Static("postgresql://user@host:5432/db · sqlite:///path/to/file.db · a .db path", id="dialog-reason")
-            yield Input(placeholder="URL or path", id="connect-url")
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Connect", id="go", variant="primary")
-                yield Button("Cancel", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.value.strip():
-            self.dismiss(event.value.strip())
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "go":
-            value = self.query_one(Input).value.strip()
-            if value:
-                self.dismiss(value)
-        else:
-            self.dismiss(None)
 
 
 class TransactionScreen(ModalScreen[str]):

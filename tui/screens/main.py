@@ -111,7 +111,13 @@ class Header(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("AIShell", id="brand")
+        profile = Label("", id="profile")
+        profile.display = False
+        yield profile
         yield Label("connecting…", id="target")
+        tunnel = Label("", id="tunnel")
+        tunnel.display = False
+        yield tunnel
         badge = Label("READ-ONLY", id="read-only")
         badge.display = False
         yield badge
@@ -131,6 +137,23 @@ class Header(Horizontal):
         if link == "connected":
             return "running" if self.running else "connected"
         return {"reconnecting": "reconnecting…"}.get(link, link)
+
+    def show_profile(self, label: str, colour: str, tunnel: str) -> None:
+        """The saved connection's label in its colour, and the SSH hop, beside the target."""
+        profile = self.query_one("#profile", Label)
+        profile.update(label)
+        profile.display = bool(label)
+        for name in ("red", "yellow", "green", "blue"):
+            profile.set_class(colour == name, f"-{name}")
+        hop = self.query_one("#tunnel", Label)
+        hop.update(f"ssh {tunnel}" if tunnel else "")
+        hop.display = bool(tunnel)
+
+    def show_tunnel(self, state: str) -> None:
+        """The tunnel's state: up, reconnecting or down (the label keeps the hop's name)."""
+        hop = self.query_one("#tunnel", Label)
+        hop.set_class(state == "reconnecting", "-busy")
+        hop.set_class(state == "down", "-bad")
 
     def _show(self) -> None:
         text = self.state_text
@@ -318,6 +341,7 @@ class MainScreen(Screen):
             return
         self.query_one("#target", Label).update(message.display_url)
         self.query_one("#read-only").display = message.read_only
+        self.query_one(Header).show_profile(message.label, message.colour, message.tunnel)
         self.query_one(Header).link = "connected"
         self.query_one(EditorPane).set_dialect(self.session.dialect)
         self.query_one(SchemaTree).set_schemas([])

@@ -17,18 +17,20 @@ class PromptScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel", tooltip="Close without changing anything")]
 
-    def __init__(self, title: str, hint: str, value: str = "", *, action: str = "OK") -> None:
+    def __init__(self, title: str, hint: str, value: str = "", *, action: str = "OK", password: bool = False) -> None:
         super().__init__()
         self.title_text = title
         self.hint = hint
         self.value = value
         self.action = action
+        self.password = password
+        """Mask what is typed (a password)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="dialog-title", markup=False)
             yield Static(self.hint, id="dialog-reason", markup=False)
-            yield Input(self.value, id="prompt-value")
+            yield Input(self.value, id="prompt-value", password=self.password)
             with Horizontal(id="dialog-buttons"):
                 yield Button(self.action, id="go", variant="primary")
                 yield Button("Cancel", id="cancel")

@@ -1,0 +1,159 @@
+"""The connection picker (Ctrl-O, and at start when connections are saved and none is named):
+saved connections, recent targets, and a field for a URL that is checked as it is typed.
+Production and read-only show before anything connects. Dismisses with what to open (a saved
+connection's name, a URL or a path) or None."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from aishell.engine.config import Settings
+from aishell.engine.connections import recent, resolve
+from aishell.engine.drivers import check_target, classify
+from aishell.engine.errors import AishellError
+from aishell.engine.profiles import Profile
+from aishell.engine.redact import redact_url
+
+KINDS = {"postgres": "PostgreSQL", "sqlite": "SQLite", "mongo": "MongoDB"}
+
+
+class ConnectionPicker(ModalScreen[str | None]):
+    """Saved connections first, then recent targets; the field takes anything ``aishell`` takes."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="picker.cancel", tooltip="Close the picker and keep the current connection"),
+        Binding("down", "to_list", "Choose", show=False, id="picker.to_list", tooltip="From the field, move to the list of connections"),
+    ]
+
+    def __init__(self, settings: Settings, *, starting: bool = False) -> None:
+        super().__init__()
+        self.settings = settings
+        self.starting = starting
+        self.profiles: list[Profile] = sorted(settings.connections.values(), key=lambda p: p.name)
+        names = {p.name for p in self.profiles}
+        self.recent = [item for item in recent(settings) if item not in names]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="-picker"):
+            yield Label("Connect to a database", id="dialog-title")
+            yield Input(placeholder="postgresql://user@host/db · file.db · service=NAME · name", id="picker-url")
+            yield Static("", id="picker-check", markup=False)
+            options: list[Option] = [Option(_profile_line(p), id=f"profile:{p.name}") for p in self.profiles]
+            options += [Option(Content.from_markup("[dim]recent[/]  $target", target=redact_url(item)), id=f"recent:{item}") for item in self.recent]
+            picker = OptionList(*options, id="picker-list")
+            picker.display = bool(options)
+            yield picker
+            yield Static("", id="picker-detail")
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Connect", id="go", variant="primary")
+                yield Button("Quit" if self.starting else "Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        field = self.query_one(Input)
+        field.cursor_blink = not self.app.is_headless
+        listing = self.query_one(OptionList)
+        if listing.option_count:
+            listing.highlighted = 0
+            listing.focus()
+        else:
+            field.focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_to_list(self) -> None:
+        listing = self.query_one(OptionList)
+        if self.focused is self.query_one(Input) and listing.option_count:
+            listing.focus()
+
+    @on(Input.Changed, "#picker-url")
+    def _typed(self, event: Input.Changed) -> None:
+        ok, text = self.check(event.value)
+        check = self.query_one("#picker-check", Static)
+        check.update(text)
+        check.set_class(not ok and bool(event.value.strip()), "-bad")
+        check.set_class(ok, "-ok")
+
+    @on(Input.Submitted, "#picker-url")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._go_field()
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self.query_one("#picker-detail", Static).update(self._detail(event.option.id or ""))
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss((event.option.id or "").split(":", 1)[1])
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id != "go":
+            self.dismiss(None)
+        elif self.query_one(Input).value.strip():
+            self._go_field()
+        else:
+            listing = self.query_one(OptionList)
+            if listing.highlighted is not None:
+                option = listing.get_option_at_index(listing.highlighted)
+                self.dismiss((option.id or "").split(":", 1)[1])
+
+    def _go_field(self) -> None:
+        value = self.query_one(Input).value.strip()
+        ok, _ = self.check(value)
+        if ok:
+            self.dismiss(value)
+        else:
+            self.app.bell()
+
+    def check(self, value: str) -> tuple[bool, str]:
+        """Whether ``value`` can be opened, and a line that says what it is or what is wrong
+        (no connection is made: names, services, URL shapes and SQLite files only)."""
+        value = value.strip()
+        if not value:
+            return False, ""
+        try:
+            target = resolve(value, self.settings)
+            kind = classify(target.url)
+            check_target(target.url)
+        except AishellError as exc:
+            return False, f"✗ {exc}"
+        marks = " · ".join(m for m, on in (("production", bool(target.profile and target.profile.production)), ("read-only", target.read_only), (f"ssh {target.ssh}", bool(target.ssh))) if on)
+        return True, f"✓ {KINDS[kind]}: {redact_url(target.url)}" + (f" ({marks})" if marks else "")
+
+    def _detail(self, option_id: str) -> Content:
+        kind, _, value = option_id.partition(":")
+        if kind != "profile":
+            return Content.from_markup("[dim]$target[/]", target=redact_url(value))
+        profile = self.settings.connections[value]
+        parts = [Content.from_markup("$url", url=profile.display_url)]
+        if profile.ssh:
+            parts.append(Content.from_markup(" via ssh $ssh", ssh=profile.ssh))
+        if profile.options:
+            parts.append(Content.from_markup("\n[dim]$options[/]", options=", ".join(f"{k}={v}" for k, v in profile.options.items())))
+        return Content("").join(parts)
+
+
+def _profile_line(profile: Profile) -> Content:
+    """``name  label  PRODUCTION read-only ssh``: what a row of saved connections shows."""
+    line = Content.from_markup("[b]$name[/]", name=profile.name)
+    if profile.label:
+        line += Content.from_markup("  $label", label=profile.label)
+    if profile.production:
+        line += Content.from_markup("  [b $error]PRODUCTION[/]")
+    if profile.read_only:
+        line += Content.from_markup("  [$warning]read-only[/]")
+    if profile.ssh:
+        line += Content.from_markup("  [dim]ssh $ssh[/]", ssh=profile.ssh)
+    return line
+
+
+__all__ = ["ConnectionPicker"]
