@@ -369,6 +369,15 @@ async def test_sorting_many_rows_runs_in_the_background(monkeypatch: pytest.Monk
             await pilot.pause(0.02)
         assert _column(grid, 2) == sorted(row[2] for row in rows)
         assert grid.cursor_coordinate == (0, 2) and "Sorting" not in screen_text(app)
+        # Search too runs in a thread, and finds in the order shown.
+        await pilot.press("slash", *"n1", "enter")
+        for _ in range(100):
+            if "match 1 of" in screen_text(app):
+                break
+            await pilot.pause(0.02)
+        expected = sorted(((position, 1) for position, row in enumerate(grid.body._grid._shown) if "n1" in row[1]))
+        assert grid._search.matches == expected and grid.cursor_coordinate == expected[0]
+        assert f"match 1 of {len(expected):,}" in screen_text(app)
         # A filter that fails on loaded rows (a function only a database has) says so.
         await pilot.press("f")
         grid.query_one("#results-prompt", Input).value = "md5(name) = 'x'"
@@ -379,3 +388,16 @@ async def test_sorting_many_rows_runs_in_the_background(monkeypatch: pytest.Monk
             await pilot.pause(0.02)
         assert "can only be evaluated by the database" in screen_text(app)
         assert "Filter" not in grid.view_text and len(_column(grid, 2)) == 3000
+
+
+async def test_search_in_a_sorted_view_goes_in_the_order_shown() -> None:
+    app, grid = _grid()
+    rows = [(i, "needle" if i % 10 == 3 else "hay") for i in range(3000)]  # three packed chunks
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _finished(pilot, grid, rows, [("id", "int4"), ("what", "text")])
+        await pilot.press("s", "s")  # id descending
+        await pilot.press("slash", *"needle", "enter")
+        assert grid.cursor_coordinate == (6, 1) and _column(grid, 0)[6] == 2993
+        assert "match 1 of 300" in screen_text(app)
+        await pilot.press("n")
+        assert _column(grid, 0)[grid.cursor_coordinate[0]] == 2983

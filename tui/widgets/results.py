@@ -175,6 +175,44 @@ def _view_positions(rows: Sequence[Sequence[Any]], sort: tuple[int, bool] | None
     return positions
 
 
+def _search_text(value: Any) -> str:
+    """A value's text as search compares it: what the grid shows, case-folded (quick for the
+    common types; control characters need no replacing to be found)."""
+    if isinstance(value, str):
+        return value.casefold()
+    if value is None:
+        return "null"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return cell_text(value).casefold()
+
+
+def _find(rows: RowStore, shown: Sequence[Sequence[Any]], start: int, term: str, cap: int) -> tuple[list[tuple[int, int]], int, bool]:
+    """Cells of ``shown`` (the rows as the grid shows them: ``rows`` or a view of them) from
+    display row ``start`` on whose text holds ``term``, any case: (matches in reading order,
+    rows searched up to, whether ``cap`` cut the matches)."""
+    needle = term.casefold()
+    found: list[tuple[int, int]] = []
+    if isinstance(shown, IndexedRows):
+        # A sorted view read in its order would unpack a chunk a row: read the rows in storage
+        # order and place each match where the view shows it.
+        display = shown.display_positions(len(rows))
+        for source, values in enumerate(rows.iter_from(0)):
+            where = display[source]
+            if where >= start:
+                found.extend((where, column) for column, value in enumerate(values) if needle in _search_text(value))
+        found.sort()
+        if len(found) > cap:
+            return found[:cap], found[cap - 1][0] + 1 if cap else start, True
+        return found, len(shown), False
+    values_from = shown.iter_from(start) if isinstance(shown, RowStore) else (shown[row] for row in range(start, len(shown)))
+    for row, values in enumerate(values_from, start):
+        found.extend((row, column) for column, value in enumerate(values) if needle in _search_text(value))
+        if len(found) >= cap:
+            return found[:cap], row + 1, True
+    return found, len(shown), False
+
+
 def claims_escape(focused: Widget | None) -> bool:
     """Whether Escape on ``focused`` belongs to a results grid (a prompt to close, a selection or
     search to clear, a fetch to stop) rather than cancelling the running statement."""
@@ -1376,14 +1414,41 @@ class ResultsGrid(Widget):
             self.body.refresh()
             self._update_status()
             return
-        self._search = _Search(term, [], set(), 0)
+        self._search = search = _Search(term, [], set(), 0)
+        if len(self._shown) > _BACKGROUND_ROWS:
+            self._search_in_background(search)
+            return
         self._extend_search()
-        if not self._search.matches:
-            self._flash(f"No match for {term!r} in {_plural(len(self._shown), 'row')}", error=True)
+        self._search_done(search)
+
+    def _search_done(self, search: _Search) -> None:
+        if search is not self._search:
+            return  # another search, or another result, came since
+        if not search.matches:
+            self._flash(f"No match for {search.term!r} in {_plural(len(self._shown), 'row')}", error=True)
             self.body.refresh()
             return
         here = self.cursor_coordinate
-        self._go_to_match(bisect_right(self._search.matches, (here[0], here[1] - 1)) % len(self._search.matches))
+        self._go_to_match(bisect_right(search.matches, (here[0], here[1] - 1)) % len(search.matches))
+
+    def _search_in_background(self, search: _Search) -> None:
+        """Search many rows in a thread (on a frozen copy of the rows); the grid stays responsive."""
+        shown = self._shown
+        rows = self._rows.frozen()
+        view = shown if isinstance(shown, IndexedRows) else rows
+
+        def compute() -> None:
+            found, searched, capped = _find(rows, view, 0, search.term, _SEARCH_CAP)
+            self.app.call_from_thread(self._search_found, search, found, searched, capped)
+
+        self._notice = f"Searching {len(shown):,} rows…"
+        self._update_status()
+        self.run_worker(compute, thread=True, exclusive=True, group="results-search", exit_on_error=False)
+
+    def _search_found(self, search: _Search, found: list[tuple[int, int]], searched: int, capped: bool) -> None:
+        search.matches, search.cells, search.searched, search.capped = found, set(found), searched, capped
+        self._notice = ""
+        self._search_done(search)
 
     def _extend_search(self) -> None:
         """Search the rows shown since the last search (case-insensitive, on the text shown)."""
@@ -1391,19 +1456,11 @@ class ResultsGrid(Widget):
         assert search is not None
         if self._view_where == "loaded" and search.searched:
             search.matches, search.cells, search.searched, search.current = [], set(), 0, -1
-        needle = search.term.casefold()
-        shown, start = self._shown, search.searched
-        values = shown.iter_from(start) if isinstance(shown, RowStore) else (shown[row] for row in range(start, len(shown)))
-        for row, values_of_row in enumerate(values, start):
-            if len(search.matches) >= _SEARCH_CAP:
-                search.capped = True
-                break
-            for column, value in enumerate(values_of_row):
-                if needle in cell_text(value).casefold():
-                    search.matches.append((row, column))
-                    search.cells.add((row, column))
-        else:
-            search.searched = len(shown)
+        room = _SEARCH_CAP - len(search.matches)
+        found, search.searched, capped = _find(self._rows, self._shown, search.searched, search.term, room)
+        search.capped = search.capped or capped
+        search.matches.extend(found)
+        search.cells.update(found)
 
     def _go_to_match(self, index: int) -> None:
         search = self._search

@@ -68,6 +68,18 @@ class IndexedRows(Sequence[Sequence[Any]]):
         """The position in the underlying rows of the row shown at ``index``."""
         return self._order[index]
 
+    def display_positions(self, count: int) -> array:
+        """For each of the first ``count`` underlying rows, where this view shows it (-1: not shown).
+
+        >>> list(IndexedRows([(0,), (1,), (2,)], [2, 0]).display_positions(3))
+        [1, -1, 0]
+        """
+        positions = array("q", [-1]) * count
+        for display, source in enumerate(self._order):
+            if source < count:
+                positions[source] = display
+        return positions
+
 
 # --------------------------------------------------------------------------- sorting
 
