@@ -148,6 +148,9 @@ async def test_one_transaction_mode_rolls_everything_back_on_error(demo_db, monk
         tabs = await run_all(pilot, "create table tx2 (a);\ninsert into tx2 values (1);")
         assert [s.state for s in tabs.slots] == ["ok", "ok"] and "tx2" in tables(demo_db)
         assert not app.session.transaction.open
+        # A script that commits by itself: the run's own end has nothing left to commit.
+        tabs = await run_all(pilot, "insert into tx2 values (2);\ncommit;\nselect count(*) as n from tx2;")
+        assert [s.state for s in tabs.slots] == ["ok", "ok", "ok"] and grid(pilot).rows[0][0] == 2
         # Shift-F6 again: back to statement by statement.
         await pilot.press("shift+f6")
         assert app.screen.query_runner.mode == "statements"

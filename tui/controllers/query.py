@@ -210,7 +210,7 @@ class QueryController(Controller):
         started = time.perf_counter()
         number = 0
         failed: int | None = None
-        ends: tuple[str, str] | None = None
+        ends: _Ends | None = None
         steps = script.steps(text, session.dialect)
         running = self._current_script = object()
 
@@ -266,16 +266,16 @@ class QueryController(Controller):
                     break
                 step = following
             if ends is not None:
-                await session.execute(ends[0] if failed is None else ends[1])
+                await (ends.keep() if failed is None else ends.undo())
         except AishellError as exc:  # BEGIN or COMMIT failed
             if ends is not None and failed is None:
                 failed = number + 1
-                self.post(ResultStarted(failed, ends[0]))
+                self.post(ResultStarted(failed, ends.label))
                 self.post(_failure(exc, None, None))
-                await _quietly(session.execute(ends[1]))
+                await _quietly(ends.undo())
         except asyncio.CancelledError:
             if ends is not None:
-                await asyncio.shield(_quietly(session.execute(ends[1])))
+                await asyncio.shield(_quietly(ends.undo()))
             self.post(ScriptFinished(number, (time.perf_counter() - started) * 1000, None, ends is not None, stopped=True))
             raise
         finally:
@@ -286,14 +286,36 @@ class QueryController(Controller):
         self.post(ScriptFinished(number, (time.perf_counter() - started) * 1000, failed, ends is not None and failed is not None))
 
 
-async def _open_transaction(session: Any) -> tuple[str, str]:
+class _Ends:
+    """How a script run in one transaction ends: ``keep()`` (COMMIT, or RELEASE of its
+    savepoint) or ``undo()``; ``label`` names the first in a failure's tab."""
+
+    __slots__ = ("session", "savepoint", "label")
+
+    def __init__(self, session: Any, savepoint: bool) -> None:
+        self.session = session
+        self.savepoint = savepoint
+        self.label = f"RELEASE SAVEPOINT {_SAVEPOINT}" if savepoint else "COMMIT"
+
+    async def keep(self) -> None:
+        if self.savepoint:
+            await self.session.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        else:
+            await self.session.commit()  # nothing when the script ended the transaction itself
+
+    async def undo(self) -> None:
+        if self.savepoint:
+            await self.session.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        else:
+            await self.session.rollback()
+
+
+async def _open_transaction(session: Any) -> _Ends:
     """Start what a script in one transaction runs in: BEGIN, or a savepoint when a transaction
-    is already open (its earlier work stays). The statements that end it: (keep, undo)."""
-    if session.transaction.open:
-        await session.execute(f"SAVEPOINT {_SAVEPOINT}")
-        return f"RELEASE SAVEPOINT {_SAVEPOINT}", f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}"
-    await session.execute("BEGIN")
-    return "COMMIT", "ROLLBACK"
+    is already open (its earlier work stays)."""
+    savepoint = session.transaction.open
+    await session.execute(f"SAVEPOINT {_SAVEPOINT}" if savepoint else "BEGIN")
+    return _Ends(session, savepoint)
 
 
 async def _quietly(work: Any) -> None:
