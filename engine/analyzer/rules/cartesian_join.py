@@ -3,8 +3,10 @@ the others, so every row pairs with every row.
 
 Columns are tied to tables by qualifier, or by the schema when it is known; an unqualified
 comparison that cannot be resolved is assumed to connect (no false alarms). Explicit
-``CROSS JOIN``, ``NATURAL``/``USING`` joins, LATERAL, table functions, VALUES and single-row
-derived tables are not reported.
+``CROSS JOIN``, ``NATURAL``/``USING`` joins, LATERAL, table functions and VALUES are not
+reported, nor a source that yields at most one row (:mod:`..cardinality`: an aggregate without
+GROUP BY, LIMIT 1, a CTE of those, a table whose unique key the conditions bind), which neither
+needs a condition nor ties the others together.
 
 >>> from aishell.engine.analyzer import analyze
 >>> [f.code for f in analyze("SELECT a.x, b.y FROM a, b WHERE a.x = 1").findings]
@@ -19,6 +21,7 @@ from typing import Iterator
 
 from sqlglot import exp
 
+from aishell.engine.analyzer.cardinality import source_yields_one_row
 from aishell.engine.analyzer.context import conjuncts
 from aishell.engine.analyzer.findings import Finding, Rule
 from aishell.engine.analyzer.rules._common import first_of
@@ -40,8 +43,6 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
 
 
 def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx) -> Iterator[Finding]:
-    parent = {key: key for key in sources}
-
     def find(key: str) -> str:
         while parent[key] != key:
             parent[key] = parent[parent[key]]
@@ -53,8 +54,14 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
         for other in keys[1:]:
             parent[find(other)] = find(keys[0])
 
-    everything = list(sources)
     conditions: list[exp.Expression] = conjuncts(select.args.get("where"))
+    for join in joins:
+        conditions.extend(conjuncts(join.args.get("on")))
+    single = {key for key, source in sources.items() if source_yields_one_row(source.node, ctx, conditions)}
+    everything = [key for key in sources if key not in single]
+    if len(everything) < 2:
+        return  # the others yield at most one row each: pairing with them multiplies nothing
+    parent = {key: key for key in everything}
     seen: list[str] = []
     from_ = select.args.get("from_")
     if from_ is not None and from_.this is not None:
@@ -69,9 +76,6 @@ def _check_select(select: exp.Select, joins: list[exp.Join], sources: dict, ctx)
             or _exempt(item)
         ):
             union(seen + [key])
-        on = join.args.get("on")
-        if on is not None:
-            conditions.extend(conjuncts(on))
         seen.append(key)
     if _exempt(from_.this if from_ is not None else None):
         union(everything)
@@ -140,16 +144,7 @@ def _exempt(item: exp.Expression | None) -> bool:
         return True
     if isinstance(item, exp.Table) and not isinstance(item.this, exp.Identifier):
         return True  # table function such as generate_series(…)
-    if isinstance(item, exp.Subquery):
-        inner = item.this
-        if isinstance(inner, exp.Select) and not inner.args.get("group") and not inner.args.get("joins"):
-            if any(p.find(exp.AggFunc) for p in inner.expressions):
-                return True  # one row: an aggregate without GROUP BY
-            if inner.args.get("from_") is None:
-                return True  # SELECT of constants
-        if item.args.get("lateral"):
-            return True
-    return False
+    return isinstance(item, exp.Subquery) and bool(item.args.get("lateral"))
 
 
 def _suggest(source, main: list, ctx) -> str:
