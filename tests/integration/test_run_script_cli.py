@@ -125,3 +125,12 @@ def test_variables_set_in_the_script_are_interpolated(db, tmp_path):
     out = aishell("run", db, "-f", str(script), "--format", "json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.splitlines()[-1])["rows"] == [[6, "hello", ":n"]]
+
+
+def test_single_transaction_script_that_commits_by_itself(db, tmp_path):
+    script = tmp_path / "commits.sql"
+    script.write_text("insert into t values (1);\ncommit;\ninsert into t values (2);\n")
+    out = aishell("run", db, "-1", "-f", str(script))
+    assert out.returncode == 0, out.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select a from t order by a").fetchall() == [(1,), (2,)]

@@ -115,13 +115,12 @@ class _Script:
         else:  # read as \\i reads it: the same one-line errors (exit 2)
             source, text = script.load(commands.Outcome(action=script.INCLUDE, argument=name))
         context = commands.Context(session=self.session)
-        ends = None
+        single = self.args.single_transaction
         steps = script.steps(text, self.session.dialect, source=source)
         step = None
         try:
-            if self.args.single_transaction:
+            if single:
                 await self.session.execute("BEGIN")
-                ends = ("COMMIT", "ROLLBACK")
             async for step in steps:
                 if step.command:
                     step.outcome = await self._command(context, step)
@@ -134,18 +133,18 @@ class _Script:
                             await _print(self.session.stream(sql, page_size=self.args.page_size), fmt, out)
                     else:
                         await _print(self.session.stream(sql, page_size=self.args.page_size), self.args.format, self.out)
-            if ends is not None:
-                await self.session.execute(ends[0])
+            if single:
+                await self.session.commit()  # nothing when the script ended the transaction itself
         except QueryCancelled:
             raise
         except AishellError as exc:
-            if ends is not None:
+            if single:
                 try:
-                    await self.session.execute(ends[1])
+                    await self.session.rollback()
                 except AishellError:
                     pass
             where = _where(step, exc) if step is not None else source
-            print(f"aishell: {where}: {_one_line(exc)}" + (" (rolled back)" if ends is not None else ""), file=sys.stderr)
+            print(f"aishell: {where}: {_one_line(exc)}" + (" (rolled back)" if single else ""), file=sys.stderr)
             return EXIT_FAILED
         finally:
             await steps.aclose()
