@@ -47,6 +47,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.text_area import Selection, TextAreaTheme
 
 from aishell.tui.completion import Catalog, Completion, complete
+from aishell.tui.completion.mongo import complete as complete_mongo
 from aishell.tui.sqltext import format_sql, location_of, offset_of, statement_at, toggle_comment, tokenize
 from aishell.tui.widgets.buffer_strip import BufferStrip
 
@@ -742,7 +743,8 @@ class EditorPane(Vertical):
         offset = offset_of(text, *area.cursor_location)
         if offset and text[offset - 1 : offset] == "\\":
             return
-        result = complete(text, offset, self._catalog, frequency=self._frequencies, limit=40)
+        completer = complete_mongo if self._dialect == "mongo" else complete
+        result = completer(text, offset, self._catalog, frequency=self._frequencies, limit=40)
         menu = self.menu
         if not result.candidates or (not forced and not result.prefix and result.context not in _EAGER):
             self.hide_completion()
