@@ -113,3 +113,18 @@ def test_suggestions_are_concrete():
     )
     sqlite = analyze("SELECT id FROM orders WHERE status = 'open'", dialect="sqlite", schema=SCHEMA).findings
     assert [f.suggestion for f in sqlite if f.code == "AS014"] == ["CREATE INDEX idx_orders_status ON orders (status);"]
+
+
+@pytest.mark.parametrize(
+    "sql, severity",
+    [
+        ("SELECT id FROM tags WHERE label LIKE '%sale'", "info"),  # 40 rows: scanning is cheap
+        ("SELECT id FROM customers WHERE name LIKE '%sale'", "warning"),  # 200,000 rows
+    ],
+)
+def test_scan_warnings_follow_the_tables_size(sql, severity):
+    (finding,) = [f for f in analyze(sql, schema=SCHEMA).findings if f.code == "AS005"]
+    assert finding.severity == severity
+    assert ("rows in tags" in finding.message) == (severity == "info")
+    (unknown,) = [f for f in analyze(sql).findings if f.code == "AS005"]
+    assert unknown.severity == "warning"  # without a schema the size is unknown: kept as it was

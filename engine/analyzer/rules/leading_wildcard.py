@@ -1,5 +1,5 @@
 """AS005 leading-wildcard: ``LIKE '%…'`` (or ``'_…'``) in a condition cannot use a b-tree
-index: every row is read and matched.
+index: every row is read and matched. On a table the schema knows to be small it is only a hint.
 
 >>> from aishell.engine.analyzer import analyze
 >>> [f.code for f in analyze("SELECT id FROM p WHERE name LIKE '%shoe'").findings]
@@ -44,9 +44,9 @@ def check(tree: exp.Expression, ctx) -> Iterator[Finding]:
             suggestion = f"a full-text index: CREATE VIRTUAL TABLE {table}_fts USING fts5({target}); then MATCH against it"
         else:
             suggestion = "a trigram or full-text index on the column"
-        yield ctx.finding(
-            RULE,
-            pattern,
-            f"the {node.key.upper()} pattern starts with a wildcard: no b-tree index can serve it, every row is scanned",
-            suggestion=suggestion,
-        )
+        message = f"the {node.key.upper()} pattern starts with a wildcard: no b-tree index can serve it, every row is scanned"
+        severity = None
+        if source is not None and ctx.is_large(source) is False:
+            severity = "info"  # the schema knows the table is small: scanning it is cheap
+            message += f" (only ~{source.info.row_estimate:,} rows in {source.name})"
+        yield ctx.finding(RULE, pattern, message, suggestion=suggestion, severity=severity)

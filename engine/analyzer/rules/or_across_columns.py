@@ -3,7 +3,9 @@ single index serves it (PostgreSQL can only combine two bitmap scans when both c
 indexed; most planners fall back to a full scan). Suggests one query per branch joined by
 UNION, or indexing each column. ``x = 1 OR x = 2`` is a hint to write ``x IN (1, 2)``.
 
-Optional-filter idioms such as ``(:p IS NULL OR col = :p)`` are not reported.
+Optional-filter idioms such as ``(:p IS NULL OR col = :p)`` are not reported, nor an OR with a
+branch no index could serve anyway (``lower(a) = 'x' OR b = 2``, ``a <> 1 OR b = 2``: that
+branch is scanned whatever is done), nor one over tables the schema knows to be small.
 
 >>> from aishell.engine.analyzer import analyze
 >>> [f.code for f in analyze("SELECT id FROM t WHERE a = 1 OR b = 2").findings]
@@ -20,7 +22,7 @@ from sqlglot import exp
 
 from aishell.engine.analyzer.context import conjuncts, is_constant
 from aishell.engine.analyzer.findings import Finding, Rule
-from aishell.engine.analyzer.rules._common import first_of, follow, or_branches, path_to, plain_column, walk_scope
+from aishell.engine.analyzer.rules._common import first_of, follow, or_branches, path_to, plain_column, sargable, walk_scope
 
 RULE = Rule("AS006", "or-across-columns", "warning", "OR across different columns")
 
@@ -80,9 +82,14 @@ def _check_or(node: exp.Or, where: exp.Where, ctx, conjunct_ids: dict[int, set[i
     common = set.intersection(*sets)
     if common:
         return None
+    if any(not any(sargable(part) for part in conjuncts(branch)) for branch in branches):
+        return None  # a branch no index could serve: it is scanned with or without the OR
     select = where.parent
     severity = "info"
     if ctx.schema is not None and isinstance(select, exp.Select):
+        sources = [s for s in ctx.sources(select).values() if s.is_table]
+        if sources and all(ctx.is_large(s) is False for s in sources):
+            return None  # every table is known to be small: reading it whole is cheap
         unindexed = []
         for branch in branches:
             for column in walk_scope(branch):
