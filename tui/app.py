@@ -24,7 +24,7 @@ from aishell.engine.config import Settings
 from aishell.engine.errors import AishellError
 from aishell.tui.compat import textual as compat
 from aishell.tui.cursor_rest import CursorRest
-from aishell.tui.messages import ConnectionChanged, ConnectRequested, Reconnected
+from aishell.tui.messages import ConnectionChanged, ConnectRequested, Reconnected, TunnelChanged
 from aishell.tui.themes import choose_theme, load_themes
 
 CSS = Path(__file__).with_name("app.tcss")
@@ -115,7 +115,7 @@ class AishellApp(App[int]):
             self.exit(1)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
-    async def open_session(self, target: str, *, replace: bool = False, password: str = "") -> None:
+    async def open_session(self, target: str, *, replace: bool = False, password: str = "", ssh: str | None = None) -> None:
         """Connect to ``target``; on success the new session replaces the old one. A server
         that wants a password the target lacks gets one asked for (masked), once."""
         await asyncio.to_thread(_warm_imports)
@@ -124,12 +124,15 @@ class AishellApp(App[int]):
         from aishell.engine.session import Session
 
         try:
-            session = await Session.open(target, settings=self.settings, read_only=self.read_only_requested, create=self.create, ssh=self.ssh, password=password)
+            session = await Session.open(
+                target, settings=self.settings, read_only=self.read_only_requested, create=self.create,
+                ssh=self.ssh if ssh is None else ssh, password=password, ask_host_key=self._ask_host_key,
+            )
         except AuthenticationFailed as exc:
             if password:
                 self._connect_failed(target, exc, replace)
             else:
-                self._ask_password(target, exc, replace)
+                self._ask_password(target, exc, replace, ssh)
             return
         except AishellError as exc:
             self._connect_failed(target, exc, replace)
@@ -147,13 +150,25 @@ class AishellApp(App[int]):
         label, colour = (profile.title, profile.colour) if profile is not None else ("", "none")
         self.screen.post_message(Reconnected(session.display_url, session.read_only, label=label, colour=colour, tunnel=session.tunnel_hop))
 
-    def _ask_password(self, target: str, exc: AishellError, replace: bool) -> None:
+    async def _ask_host_key(self, host: str, fingerprint: str) -> bool:
+        """Whether to trust an SSH host seen for the first time (asked inside the connect worker)."""
+        from aishell.tui.screens.prompts import QuestionScreen
+
+        question = QuestionScreen(
+            "Unknown SSH host",
+            f"{host} has never been seen before. Its key's fingerprint is\n\n    {fingerprint}\n\n"
+            "Trust it only if that is the fingerprint the server's administrator gave you. Trusted, it is added to known_hosts.",
+            yes="Trust it", no="Don't connect",
+        )
+        return bool(await self.push_screen_wait(question))
+
+    def _ask_password(self, target: str, exc: AishellError, replace: bool, ssh: str | None = None) -> None:
         """The masked prompt for a password the passfile and the keyring did not have."""
         from aishell.tui.screens.prompts import PromptScreen
 
         def answered(password: str | None) -> None:
             if password:
-                self.open_session(target, replace=replace, password=password)
+                self.open_session(target, replace=replace, password=password, ssh=ssh)
             else:
                 self._connect_failed(target, exc, replace)
 
@@ -174,7 +189,15 @@ class AishellApp(App[int]):
             if session is self.session:  # a replaced session's last word is not news
                 self._main_screen().post_message(ConnectionChanged(state, detail))
 
-        self._unfollow = session.liveness.listen(changed)
+        unfollow = [session.liveness.listen(changed)]
+        if session.tunnel is not None:
+
+            def tunnel(state: str) -> None:
+                if session is self.session:
+                    self._main_screen().post_message(TunnelChanged(state))
+
+            unfollow.append(session.tunnel.listen(tunnel))
+        self._unfollow = lambda: [stop() for stop in unfollow]
 
     def _connect_failed(self, target: str, exc: AishellError, replace: bool) -> None:
         from aishell.engine.drivers.url import redact_url
@@ -272,16 +295,19 @@ class AishellApp(App[int]):
 
         self.push_screen(ConnectionPicker(self.settings, starting=starting), chosen)
 
-    def _switch_session(self, target: str) -> None:
-        """Connect to ``target``, replacing the session; with a transaction open, ask first."""
+    def _switch_session(self, target: str, *, ssh: str | None = None) -> None:
+        """Connect to ``target``, replacing the session; with a transaction open, ask first.
+        ``ssh``: the hop to go through (None: ``--ssh``, or the saved connection's own)."""
         if self.session is None:
-            self.open_session(target)
+            self.open_session(target, ssh=ssh)
         else:
-            self._settle_transaction(lambda: self.open_session(target, replace=True))
+            self._settle_transaction(lambda: self.open_session(target, replace=True, ssh=ssh))
 
     def on_connect_requested(self, message: ConnectRequested) -> None:
-        """``\\c URL`` typed in the editor."""
-        self.action_connect(message.target)
+        """``\\c …`` typed in the editor: another database on the same server goes through the
+        same SSH hop as the session it replaces."""
+        hop = self.session.tunnel_hop if self.session is not None else ""
+        self._switch_session(message.target, ssh=hop or None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place unexpected worker failures end up: shown, never fatal."""

@@ -134,6 +134,13 @@ class ConnectionChanged(Message):
 
 
 @dataclass
+class TunnelChanged(Message):
+    """The SSH tunnel under the session went up, is reconnecting, or is down."""
+
+    state: str
+
+
+@dataclass
 class Reconnected(Message):
     """The session was replaced (``\\c`` or recovery after a lost connection)."""
 

@@ -41,6 +41,7 @@ from aishell.tui.messages import (
     ColumnsReady,
     ConnectionChanged,
     ConnectRequested,
+    TunnelChanged,
     Exported,
     TransferProgress,
     InsightUnavailable,
@@ -376,6 +377,10 @@ class MainScreen(Screen):
         header.query_one("#conn-state", Label).tooltip = message.detail or None
         if message.state == "connected" and was in ("reconnecting", "disconnected"):
             self.notify("Connection re-established.", title="Reconnected", timeout=4)
+
+    def on_tunnel_changed(self, message: TunnelChanged) -> None:
+        """The SSH hop's state, beside its name in the header."""
+        self.query_one(Header).show_tunnel(message.state)
 
     # -- running statements -----------------------------------------------------------------------
 
