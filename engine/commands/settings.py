@@ -40,6 +40,8 @@ async def _echo(context: Context, name: str, argument: str) -> Outcome:
 async def _conninfo(context: Context, name: str, argument: str) -> Outcome:
     from urllib.parse import urlsplit
 
+    from aishell.engine.drivers.url import tls_settings
+
     session = context.session
     url = session.display_url  # already redacted by the driver
     parts = urlsplit(url) if "://" in url else None
@@ -48,6 +50,11 @@ async def _conninfo(context: Context, name: str, argument: str) -> Outcome:
         rows += [("host", parts.hostname), ("port", str(parts.port or "")), ("user", parts.username or "")]
     rows += [("dbname", (parts.path.lstrip("/") if parts else url) or "")]
     rows.append(("read only", "yes" if session.read_only else "no"))
+    rows += tls_settings(session.target)
+    if session.profile is not None:
+        rows.append(("saved as", session.profile.name + (f" ({session.profile.label})" if session.profile.label else "")))
+    if session.tunnel is not None:
+        rows.append(("ssh", f"{session.tunnel.hop} ({session.tunnel.state}), to {':'.join(map(str, session.tunnel.remote))}"))
     return Outcome([("setting", "text"), ("value", "text")], rows, f"connected to {url}")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import time
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -107,6 +108,9 @@ class PostgresDriver:
             return ConnectionFailed(f"could not connect to {where}: timed out after {self.connect_timeout:g}s")
         if isinstance(exc, socket.gaierror):
             return ConnectionFailed(f"could not connect to {where}: unknown host ({exc.strerror})")
+        if isinstance(exc, ssl.SSLError):  # before OSError: its errno is not the reason
+            reason = getattr(exc, "verify_message", None) or exc.reason or message
+            return ConnectionFailed(f"could not connect to {where}: TLS: {' '.join(str(reason).split())}")
         if isinstance(exc, OSError):
             reason = os.strerror(exc.errno) if exc.errno else (exc.strerror or message)
             return ConnectionFailed(f"could not connect to {where}: {reason.lower()}")

@@ -163,6 +163,35 @@ def postgres_url(url: str) -> PostgresURL:
     )
 
 
+TLS_KEYS = {
+    "postgres": ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslnegotiation", "ssl_min_protocol_version"),
+    "mongo": ("tls", "ssl", "tlsCAFile", "tlsCertificateKeyFile", "tlsAllowInvalidCertificates", "tlsAllowInvalidHostnames", "tlsInsecure"),
+}
+"""The URL parameters that say how TLS is used, by driver: passed through to asyncpg and PyMongo."""
+
+
+def tls_settings(url: str) -> list[tuple[str, str]]:
+    """The TLS parameters ``url`` carries, in the driver's names; for PostgreSQL ``sslmode`` is
+    always there (libpq's default, ``prefer``, when the URL does not say).
+
+    >>> tls_settings("postgresql://db/shop?sslmode=verify-full&sslrootcert=/etc/ca.pem&application_name=x")
+    [('sslmode', 'verify-full'), ('sslrootcert', '/etc/ca.pem')]
+    >>> tls_settings("mongodb://h/db?tls=true&tlsCAFile=ca.pem"), tls_settings("sqlite:///x.db")
+    ([('tls', 'true'), ('tlsCAFile', 'ca.pem')], [])
+    """
+    try:
+        kind = classify(url)
+    except UnsupportedURL:
+        return []
+    if kind not in TLS_KEYS:
+        return []
+    keys = {key.lower(): key for key in TLS_KEYS[kind]}
+    found = [(keys[key.lower()], value) for key, value in parse_qsl(urlsplit(url).query) if key.lower() in keys]
+    if kind == "postgres" and not any(key == "sslmode" for key, _ in found):
+        found.insert(0, ("sslmode", "prefer (default)"))
+    return found
+
+
 def _scheme(target: str) -> str:
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", target)
     if not match or len(match.group(1)) == 1:  # "C:" drive letters are paths
@@ -170,4 +199,4 @@ def _scheme(target: str) -> str:
     return match.group(1).lower()
 
 
-__all__ = ["PostgresURL", "check_sqlite_file", "classify", "postgres_url", "sqlite_path", "redact_url", "redact_text", "url_password", "urlunsplit"]
+__all__ = ["PostgresURL", "TLS_KEYS", "tls_settings", "check_sqlite_file", "classify", "postgres_url", "sqlite_path", "redact_url", "redact_text", "url_password", "urlunsplit"]
