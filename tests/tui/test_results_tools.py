@@ -401,3 +401,23 @@ async def test_search_in_a_sorted_view_goes_in_the_order_shown() -> None:
         assert "match 1 of 300" in screen_text(app)
         await pilot.press("n")
         assert _column(grid, 0)[grid.cursor_coordinate[0]] == 2983
+
+
+async def test_keys_typed_right_after_slash_or_f_reach_the_prompt() -> None:
+    """A fast typist's '/needle' arrives as one batch of keys: none may go to the grid."""
+    from textual import events
+
+    app, grid = _grid()
+    rows = [(i, "needle" if i == 4 else "hay") for i in range(10)]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _finished(pilot, grid, rows, [("id", "int4"), ("what", "text")])
+        for key, char in [("slash", "/"), ("n", "n"), ("e", "e"), ("e", "e"), ("d", "d")]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        assert grid.query_one("#results-prompt", Input).value == "need"
+        await pilot.press("enter")
+        assert grid.cursor_coordinate == (4, 1)
+        for key, char in [("f", "f"), ("i", "i"), ("d", "d")]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause()
+        assert grid.query_one("#results-prompt", Input).value == "id"

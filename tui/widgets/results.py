@@ -111,6 +111,9 @@ _EXPANDED_VALUE_CAP = 1000
 
 _CELL_PADDING = 1
 
+_PROMPT_ACTIONS = frozenset({"search", "filter"})
+"""Grid actions that open a prompt (their keys act at once, see ResultsBody.on_key)."""
+
 _BACKGROUND_ROWS = 100_000
 """Above this many loaded rows a sort or filter runs in a thread (a million rows take seconds)."""
 
@@ -331,6 +334,23 @@ class ResultsBody(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self._grid._check_need_rows()
+
+    def on_key(self, event: events.Key) -> None:
+        """A fast typist's ``/needle`` reaches the app as one batch: every key is routed here
+        before any binding runs, so the key that opens a prompt acts at once and the keys after
+        it are handed on to the prompt, in order (else ``n`` would jump to a match, ``e`` export)."""
+        focused = self.app.focused
+        if focused is not self:
+            if isinstance(focused, (_GridPrompt, _ExportInput)) and self._grid in focused.ancestors:
+                event.stop()
+                event.prevent_default()
+                focused.post_message(events.Key(event.key, event.character))
+            return
+        active = self.app.active_bindings.get(event.key)
+        if active is not None and active.node is self._grid and active.binding.action in _PROMPT_ACTIONS:
+            event.stop()
+            event.prevent_default()
+            getattr(self._grid, f"action_{active.binding.action}")()
 
     def on_click(self, event: events.Click) -> None:
         """Put the cursor on the clicked cell (or record field)."""
@@ -1014,6 +1034,7 @@ class ResultsGrid(Widget):
     def close_prompt(self) -> None:
         """Hide the search or filter prompt and give the focus back to the grid."""
         self.remove_class("-prompting")
+        self.query_one("#results-prompt", Input).display = False
         self._prompt_purpose = ""
         self.body.focus()
 
@@ -1406,7 +1427,10 @@ class ResultsGrid(Widget):
         prompt.value = value
         prompt.cursor_position = len(value)
         self.add_class("-prompting")
-        prompt.focus()
+        # Shown and focused at once, not after the next refresh as CSS and focus() would: the
+        # keys typed right after / or f are already queued and must reach the prompt.
+        prompt.display = True
+        self.screen.set_focus(prompt)
 
     def _start_search(self, term: str) -> None:
         if not term:
