@@ -201,6 +201,11 @@ async def test_cell_viewer_pretty_prints_json_and_copies() -> None:
         assert "doc (jsonb) · row 1" in screen_text(app)
         await pilot.press("y")
         assert app.clipboard == area.text
+        from textual.widgets.text_area import Selection
+
+        area.selection = Selection((1, 2), (1, 5))  # a selection copies with ctrl+c
+        await pilot.press("ctrl+c")
+        assert app.clipboard == '"b"'
         await pilot.press("escape")
         assert not isinstance(app.screen, CellViewer) and grid.body.has_focus
         await pilot.press("right", "enter")  # JSON text in a text column is pretty-printed too
