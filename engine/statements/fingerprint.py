@@ -104,8 +104,18 @@ def normalized_part(token: Token) -> str:
 
 
 def normalize_tokens(tokens: list[Token]) -> str:
-    """:func:`normalize` of already tokenized SQL."""
-    parts = [normalized_part(token) for token in tokens]
+    """:func:`normalize` of already tokenized SQL. A PostgreSQL ``$1`` (a ``$`` token right
+    before a number) is one placeholder, as pg_stat_statements writes the literals it strips.
+
+    >>> normalize("SELECT id FROM t WHERE a = $1 AND b IN ($2, $3)")
+    'SELECT id FROM t WHERE a = ? AND b IN (?)'
+    """
+    parts = []
+    for i, token in enumerate(tokens):
+        if token.token_type == TokenType.NUMBER and i and tokens[i - 1].token_type == TokenType.PARAMETER and tokens[i - 1].end + 1 == token.start:
+            parts[-1] = "?"  # the ``$`` of ``$1``
+            continue
+        parts.append(normalized_part(token))
     out: list[str] = []
     i = 0
     n = len(parts)

@@ -26,6 +26,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # what a statement is and how it must run, for every family
     ("statements", ("statements",)),
     ("analysis and memory", ("analyzer", "memory")),
+    # what a whole workload (memory, pg_stat_statements) asks of the indexes
+    ("workload", ("workload",)),
     ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate", "server", "tunnel")),
     ("session", ("session", "transaction", "copy", "connections")),
     # psql's backslash commands, for every front end

@@ -15,7 +15,7 @@ import sys
 
 from aishell.engine import __version__
 
-COMMANDS = ("run", "analyze", "memory", "bench", "backup", "restore", "migrate", "top", "connections")
+COMMANDS = ("run", "analyze", "memory", "bench", "backup", "restore", "migrate", "top", "connections", "advise")
 EXIT_USAGE = 2
 
 
