@@ -120,12 +120,13 @@ class FerretServer:
         return lines[-1] if lines else ""
 
     def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL) and remove its files."""
+        """Stop the process (SIGTERM, then SIGKILL after a second: it would wait for a query a
+        client abandoned to end) and remove its files."""
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
             process.terminate()
             try:
-                process.wait(10)
+                process.wait(1)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)

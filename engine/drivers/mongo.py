@@ -750,7 +750,8 @@ def translate_error(
             return QueryError(f"operation exceeded its time limit: {message}", sqlstate=name or "MaxTimeMSExpired", statement=sql, position=position)
         if code == _AUTH_FAILED:
             return AuthenticationFailed(f"authentication failed for {driver.display_url}: {message}")
-        if code == _UNAUTHORIZED and driver.read_only:
+        if code == _UNAUTHORIZED and driver.read_only and "requires authentication" not in message:
+            # A role that may not write; not a missing login, which refuses reads as well.
             return ReadOnlyViolation(f"read-only session: {message}", sqlstate=name, statement=sql, position=position)
         if code == 11000 and not name:
             name = "DuplicateKey"

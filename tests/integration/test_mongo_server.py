@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import os
 import time
 import tracemalloc
 import uuid
@@ -299,3 +300,183 @@ async def test_session_facade(mongo_url, ferretdb):
             assert [f.code for f in session.analyze("db.t.deleteMany({})").findings] == ["MG005"]
         finally:
             await session.execute("db.dropDatabase()")
+
+
+# -- connecting ---------------------------------------------------------------------------------
+
+
+async def test_connect_errors_are_one_line(mongo_server):
+    """Nothing listening, a wrong password, no login at all: one line each, no password in it."""
+    nowhere = f"mongodb://127.0.0.1:{free_port()}/"
+    started = time.perf_counter()
+    with pytest.raises(ConnectionFailed) as err:
+        await MongoDriver(nowhere, connect_timeout=0.5).connect()
+    line = str(err.value)
+    assert line.startswith(f"could not connect to {nowhere}: no server answered within 0.5s")
+    assert "\n" not in line and "Topology" not in line and time.perf_counter() - started < 5
+    if mongo_server is None:
+        pytest.skip("the rest needs the session's FerretDB, whose user and password this test knows")
+    wrong = mongo_server.url_for(mongo_server.user, "not-the-password")
+    with pytest.raises(AuthenticationFailed) as err:
+        await MongoDriver(wrong, connect_timeout=2).connect()
+    line = str(err.value)
+    assert line.startswith("authentication failed for mongodb://aishell:") and "not-the-password" not in line
+    assert "\n" not in line and "full error" not in line
+    # No login: the server answers a ping, then refuses the first read, in one line.
+    anonymous = await MongoDriver(mongo_server.url_for(None), connect_timeout=2).connect()
+    try:
+        with pytest.raises(QueryError) as err:
+            await anonymous.execute("db.orders.find({})")
+        assert err.value.sqlstate == "Unauthorized" and "requires authentication" in err.value.one_line()
+    finally:
+        await anonymous.close()
+
+
+async def test_read_only_without_a_login_is_not_called_a_read_only_refusal(mongo_server):
+    """A read the server refuses for want of a login is an authorization error, even in a
+    read-only session (it was called "read-only session: … requires authentication")."""
+    if mongo_server is None:
+        pytest.skip("needs the session's FerretDB (a server with access control)")
+    ro = await MongoDriver(mongo_server.url_for(None), read_only=True, connect_timeout=2).connect()
+    try:
+        with pytest.raises(QueryError) as err:
+            await ro.execute("db.orders.countDocuments({})")
+        assert not isinstance(err.value, ReadOnlyViolation) and err.value.sqlstate == "Unauthorized"
+    finally:
+        await ro.close()
+
+
+# -- a large collection ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def large(mongo_server):
+    """(url, database) holding ``big``: LARGE order-like documents, inserted once for the module."""
+    import pymongo
+
+    url = os.environ.get("AISHELL_TEST_MONGO_URL") or mongo_server.url
+    name = f"aishell_large_{uuid.uuid4().hex[:8]}"
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    with pymongo.MongoClient(url, serverSelectionTimeoutMS=5000) as client:
+        for chunk in range(0, LARGE, 10_000):
+            client[name].big.insert_many(
+                [
+                    {
+                        "_id": i, "status": ("paid", "open", "void")[i % 3], "total": (i % 997) / 4,
+                        "ts": start + dt.timedelta(minutes=i), "customer": {"name": f"c{i % 5000}", "city": ("Oslo", "Bergen")[i % 2]},
+                        "items": [{"sku": f"A{i % 7}", "qty": i % 4}],
+                    }
+                    for i in range(chunk, min(chunk + 10_000, LARGE))
+                ],
+                ordered=False,
+            )
+        try:
+            yield url, name
+        finally:
+            if mongo_server is None:  # the session's FerretDB goes with its files; dropping would
+                client.drop_database(name)  # wait for the scan a cancel abandoned there
+
+
+async def test_a_large_collection_streams_page_by_page_in_bounded_memory(large):
+    url, name = large
+    conn = await MongoDriver(url).connect()
+    try:
+        await conn.execute(f"use {name}")
+        started = time.perf_counter()
+        async with conn.stream("db.big.find({})", page_size=500) as rows:
+            page = await rows.__anext__()
+            first_page = time.perf_counter() - started
+            assert len(page) == 500 and [c.name for c in rows.columns][:2] == ["_id", "status"]
+            tracemalloc.start()
+            try:
+                page = await rows.__anext__()
+                base = tracemalloc.get_traced_memory()[0]  # holding one page
+                for _ in range(8):
+                    page = await rows.__anext__()
+                grown, peak = (v - base for v in tracemalloc.get_traced_memory())
+            finally:
+                tracemalloc.stop()
+            assert rows.rowcount == 5_000 and page[-1][0] == 4_999
+        # Eight more pages later, still one page held: what was read is gone.
+        assert grown < 200_000 and peak < 2_000_000, (grown, peak)
+        assert first_page <= 0.3, f"first page after {first_page:.3f}s"
+    finally:
+        await conn.close()
+
+
+async def test_cancel_of_a_long_query_on_the_large_collection(large, ferretdb):
+    """FerretDB 1.24 has no currentOp/killOp: cancel stops waiting for the reply (the pool drops
+    that connection) and the next statement runs at once on another."""
+    if not ferretdb:
+        pytest.skip("on MongoDB this filter is fast: test_cancel_stops_a_running_operation uses $where")
+    url, name = large
+    conn = await MongoDriver(url).connect()
+    try:
+        await conn.execute(f"use {name}")
+        # A regex on a nested field is filtered by FerretDB itself, document by document: seconds.
+        task = asyncio.ensure_future(conn.execute("db.big.find({'customer.name': {$regex: 'nobody'}})"))
+        await asyncio.sleep(0.3)
+        assert not task.done()
+        started = time.perf_counter()
+        assert await conn.cancel() is True
+        with pytest.raises(QueryCancelled):
+            await asyncio.wait_for(task, 5)
+        assert time.perf_counter() - started < 1
+        assert (await conn.execute("db.big.findOne({_id: 7})")).rows[0][0] == 7
+    finally:
+        await conn.close()
+
+
+# -- what the workbench builds on a connection ----------------------------------------------------
+
+
+async def test_completion_from_the_sampled_schema(conn):
+    from aishell.engine.mongo.complete import complete
+
+    await seed(conn, 40)
+    info = await conn.schema_info()
+    fields = {t.name: [c.name for c in t.columns] for t in info.tables.values()}
+    assert complete("db.or", 5, fields).names == ["orders"]
+    text = "db.orders.find({status: 'paid', customer.c"
+    assert complete(text, len(text) - len("customer.c") + len("cu"), fields).names == ["customer", "'customer.name'", "'customer.city'"]
+    assert complete("db.orders.find({it", 18, fields).names[:3] == ["items", "'items.sku'", "'items.qty'"]
+
+
+async def test_statements_are_recorded_in_memory_without_the_password(mongo_url):
+    from aishell.engine.config import Settings
+    from aishell.engine.session import Session
+
+    settings = Settings.load()
+    name = f"aishell_test_{uuid.uuid4().hex[:10]}"
+    async with await Session.open(mongo_url, settings=settings) as session:
+        await session.execute(f"use {name}")
+        try:
+            await session.execute("db.orders.insertMany([{status: 'paid', total: 5}, {status: 'open', total: 7}])")
+            result = await session.execute("db.orders.find({status: 'paid'}, {_id: 0})")
+            assert result.rows == [("paid", 5)]
+            hits = await session.recall("orders paid status")
+            assert hits[0].text == "db.orders.find({status: 'paid'}, {_id: 0})" and "orders" in hits[0].tables
+            inserted = await session.recall("insertMany orders")
+            assert inserted[0].rows == 2
+        finally:
+            await session.execute("db.dropDatabase()")
+    password = mongo_url.split("@")[0].rsplit(":", 1)[-1] if "@" in mongo_url else ""
+    if password and "//" not in password:
+        for path in settings.memory_path.parent.iterdir():
+            if path.name.startswith("memory"):
+                assert password.encode() not in path.read_bytes()
+
+
+async def test_ferretdb_explain(conn, ferretdb):
+    """FerretDB answers explain with its backend's plan (SQLite's EXPLAIN QUERY PLAN lines) and
+    whether filter, sort and limit ran in the backend; the analyzer reads no stages from it and
+    says so instead of failing."""
+    if not ferretdb:
+        pytest.skip("MongoDB's explain: test_explain_and_advice")
+    await seed(conn, 30)
+    doc = await conn.explain("db.orders.find({status: 'paid'}).sort({_id: 1})")
+    assert doc["serverInfo"]["ferretdbVersion"].startswith("v1.24") and "queryPlanner" in doc
+    assert {"filterPushdown", "sortPushdown", "limitPushdown"} <= set(doc)
+    assert await explain_findings(conn, "db.orders.find({status: 'paid'})") == []
+    plan = await conn.execute("db.orders.find({status: 'paid'}).explain('executionStats')")
+    assert plan.status.startswith("EXPLAIN")
