@@ -17,7 +17,7 @@ True
 >>> resolve("shpo", s)
 Traceback (most recent call last):
 ...
-aishell.engine.errors.UnsupportedURL: no saved connection named 'shpo' (did you mean shop?; aishell connections list shows them)
+aishell.engine.errors.UnsupportedURL: no saved connection named 'shpo', and not a database URL or a .db path (did you mean shop?; aishell connections list shows the saved ones)
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def resolve(target: str, settings: Settings, *, ssh: str = "", password: str = "
     target = target.strip()
     profile = settings.connections.get(target)
     if profile is None:
-        if is_profile_name(target) and ":" not in target and not Path(target).exists():
+        if is_profile_name(target) and "." not in target and not Path(target).exists():
             raise UnsupportedURL(_unknown(target, settings))
         url = service_url(target, env=env)
         return Target(url=url if url_password(url) is not None else _with_password(url, password), ssh=ssh)
@@ -119,7 +119,7 @@ def _unknown(name: str, settings: Settings) -> str:
 
     close = difflib.get_close_matches(name, list(settings.connections), n=1)
     hint = f"did you mean {close[0]}?; " if close else ""
-    return f"no saved connection named {name!r} ({hint}aishell connections list shows them)"
+    return f"no saved connection named {name!r}, and not a database URL or a .db path ({hint}aishell connections list shows the saved ones)"
 
 
 # -- config.toml --------------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ async def test_the_field_is_checked_as_typed_and_only_a_usable_target_is_taken(p
         field.focus()
         for text, verdict in (
             ("ftp://db/x", "✗ unsupported URL scheme"),
-            ("shpo", "✗ no saved connection named 'shpo' (did you mean shop?"),
+            ("shpo", "✗ no saved connection named 'shpo', and not a database URL or a .db path (did you mean shop?"),
             (str(tmp_path / "missing.db"), "does not exist"),
             ("postgresql://bob:s3cret@db.internal/shop", "✓ PostgreSQL: postgresql://bob:***@db.internal/shop"),
             ("archive", "✓ SQLite: sqlite:///"),

@@ -19,8 +19,10 @@ def main(args: argparse.Namespace) -> int:
     from aishell.engine.config import Settings
     from aishell.engine.drivers import check_target
 
+    from aishell.engine.connections import resolve
+
     settings = Settings.load()
-    check_target(args.target)  # a usage error ends here, before the screen is taken
+    check_target(resolve(args.target, settings).url)  # a usage error ends here, before the screen is taken
     settings.memory.enabled = False  # top runs no statements of the user's: nothing to remember
     from aishell.engine import logs
     from aishell.engine.redact import passwords_in
