@@ -140,6 +140,35 @@ READ_COMMANDS = frozenset(
 )
 
 
+def command_writes(command: Any) -> bool:
+    """Whether a ``runCommand`` document can change data or schema: any command not known to
+    read, an ``aggregate`` ending in ``$out``/``$merge`` (also inside ``explain``), ``validate``
+    with ``repair``.
+
+    >>> command_writes({"aggregate": "t", "pipeline": [{"$out": "copy"}], "cursor": {}})
+    True
+    >>> command_writes({"explain": {"delete": "t", "deletes": []}})  # planned, never applied
+    False
+    """
+    if not isinstance(command, dict) or not command:
+        return True
+    name = next(iter(command))
+    if name not in READ_COMMANDS:
+        return True
+    if name == "aggregate":
+        return _pipeline_writes(command.get("pipeline"))
+    if name == "explain":
+        inner = command.get("explain")
+        return isinstance(inner, dict) and next(iter(inner), None) == "aggregate" and _pipeline_writes(inner.get("pipeline"))
+    if name == "validate":
+        return bool(command.get("repair"))
+    return False
+
+
+def _pipeline_writes(pipeline: Any) -> bool:
+    return isinstance(pipeline, list) and any(isinstance(s, dict) and ("$out" in s or "$merge" in s) for s in pipeline)
+
+
 # -- the parsed statement ---------------------------------------------------------------------
 
 
@@ -269,10 +298,9 @@ class ShellQuery:
         if self.kind in ("write", "ddl"):
             return True
         if self.method == "aggregate":
-            return any(isinstance(s, dict) and ("$out" in s or "$merge" in s) for s in self.pipeline)
+            return _pipeline_writes(self.pipeline)
         if self.method == "runCommand":
-            command = self._arg(0) or {}
-            return not command or next(iter(command)) not in READ_COMMANDS
+            return command_writes(self._arg(0) or {})
         return False
 
     @property
@@ -1268,4 +1296,5 @@ __all__ = [
     "format_query",
     "EXPLAIN_VERBOSITIES",
     "READ_COMMANDS",
+    "command_writes",
 ]

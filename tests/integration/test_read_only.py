@@ -428,3 +428,126 @@ def test_cli_refuses_with_one_line_and_exit_2(pg_db, sqlite_db):
         assert err.startswith(f"aishell: {reason}") and err.count("\n") == 1, (sql, err)
     assert not Path(f"{MARK}-cli").exists()
     assert sqlite_state(sqlite_db) == before  # no copy.db, no new.db
+
+
+# -- MongoDB ------------------------------------------------------------------------------------
+# MongoDB has no read-only session: the statement classifier is the only layer (a user with the
+# read role is the server-side guarantee). Runs against the session's FerretDB (tests/conftest.py)
+# or AISHELL_TEST_MONGO_URL. FerretDB 1.24 has no $out/$merge: those rows show the refusal happens
+# before anything is sent (the server would answer NotImplemented, not a read-only refusal).
+
+MONGO_ATTACKS = [
+    ("insertOne", [("db.t.insertOne({_id: 2})", "insertOne() would change data")]),
+    ("insertMany", [("db.t.insertMany([{_id: 2}, {_id: 3}])", "insertMany()")]),
+    ("legacy insert", [("db.t.insert({_id: 2})", "would change data")]),
+    ("updateOne", [("db.t.updateOne({_id: 1}, {$set: {a: 9}})", "updateOne()")]),
+    ("updateMany upsert", [("db.t.updateMany({_id: 5}, {$set: {a: 9}}, {upsert: true})", "updateMany()")]),
+    ("replaceOne", [("db.t.replaceOne({_id: 1}, {a: 9})", "replaceOne()")]),
+    ("deleteMany", [("db.t.deleteMany({})", "deleteMany()")]),
+    ("legacy remove", [("db.t.remove({})", "would change data")]),
+    ("findOneAndDelete", [("db.t.findOneAndDelete({_id: 1})", "findOneAndDelete()")]),
+    ("findOneAndUpdate", [("db.t.findOneAndUpdate({_id: 1}, {$inc: {a: 1}})", "findOneAndUpdate()")]),
+    ("createIndex", [("db.t.createIndex({b: 1})", "createIndex()")]),
+    ("dropIndex", [("db.t.dropIndex('a_1')", "dropIndex()")]),
+    ("drop", [("db.t.drop()", "drop()")]),
+    ("dropDatabase", [("db.dropDatabase()", "dropDatabase()")]),
+    ("createCollection", [("db.createCollection('fresh')", "createCollection()")]),
+    ("aggregate $out", [("db.t.aggregate([{$match: {}}, {$out: 'copy'}])", "aggregate()")]),
+    ("aggregate $merge", [("db.t.aggregate([{$merge: {into: 'copy'}}])", "aggregate()")]),
+    ("another database", [("db.getSiblingDB('ro_other').x.insertOne({a: 1})", "insertOne()")]),
+    ("getCollection", [("db.getCollection('t').deleteMany({})", "deleteMany()")]),
+    ("read then write in a script", [("db.t.find({}); db.t.deleteMany({})", "deleteMany()")]),
+    ("use then write", [("use ro_other\ndb.x.insertOne({a: 1})", "insertOne()")]),
+    ("runCommand insert", [("db.runCommand({insert: 't', documents: [{_id: 3}]})", "runCommand()")]),
+    ("runCommand delete", [("db.runCommand({delete: 't', deletes: [{q: {}, limit: 0}]})", "runCommand()")]),
+    ("runCommand findAndModify", [("db.runCommand({findAndModify: 't', query: {}, remove: true})", "runCommand()")]),
+    ("runCommand drop", [("db.runCommand({drop: 't'})", "runCommand()")]),
+    ("runCommand createIndexes", [("db.runCommand({createIndexes: 't', indexes: [{key: {b: 1}, name: 'b_1'}]})", "runCommand()")]),
+    ("runCommand killOp", [("db.runCommand({killOp: 1, op: 1})", "runCommand()")]),
+    ("runCommand empty", [("db.runCommand({})", "runCommand()")]),
+    # a read command carrying a write: these ran
+    ("runCommand aggregate $out", [("db.runCommand({aggregate: 't', pipeline: [{$out: 'copy'}], cursor: {}})", "runCommand()")]),
+    ("runCommand aggregate $merge", [("db.runCommand({aggregate: 't', pipeline: [{$merge: {into: 'copy'}}], cursor: {}})", "runCommand()")]),
+    ("runCommand explain of $out", [("db.runCommand({explain: {aggregate: 't', pipeline: [{$out: 'copy'}], cursor: {}}, verbosity: 'executionStats'})", "runCommand()")]),
+    ("runCommand validate repair", [("db.runCommand({validate: 't', repair: true})", "runCommand()")]),
+]
+
+MONGO_ALLOWED = [
+    ("find", [("db.t.find({a: {$gte: 1}}).sort({a: 1})", "ok")]),
+    ("aggregate", [("db.t.aggregate([{$group: {_id: null, n: {$sum: 1}}}])", "ok")]),
+    ("count and distinct", [("db.t.countDocuments({})", "ok"), ("db.t.distinct('a')", "ok")]),
+    ("indexes and collections", [("db.t.getIndexes()", "ok"), ("show collections", "ok"), ("db.getCollectionNames()", "ok")]),
+    ("explain of a delete plans it", [("db.t.deleteMany({}).explain('executionStats')", "ok")]),
+    ("runCommand reads", [("db.runCommand({find: 't', filter: {}})", "ok"), ("db.runCommand({count: 't'})", "ok"), ("db.runCommand({aggregate: 't', pipeline: [], cursor: {}})", "ok")]),
+    ("runCommand explain of a delete", [("db.runCommand({explain: {delete: 't', deletes: [{q: {}, limit: 0}]}, verbosity: 'executionStats'})", "ok")]),
+    ("use another database and read", [("use ro_other", "ok"), ("db.x.find({})", "ok")]),
+]
+
+
+@pytest.fixture(scope="module")
+def mongo_ro(mongo_server):
+    """(url, database): collection t with one document and an index on a, for this module."""
+    import pymongo
+
+    url = os.environ.get("AISHELL_TEST_MONGO_URL") or mongo_server.url
+    name = f"ro_{uuid.uuid4().hex[:10]}"
+    with pymongo.MongoClient(url, serverSelectionTimeoutMS=5000) as client:
+        client[name].t.insert_one({"_id": 1, "a": 1})
+        client[name].t.create_index("a")
+        try:
+            yield url, name
+        finally:
+            client.drop_database(name)
+
+
+def mongo_state(url: str, name: str) -> tuple:
+    """Databases, collections, t's documents and indexes: everything a row could change."""
+    import pymongo
+
+    with pymongo.MongoClient(url, serverSelectionTimeoutMS=5000) as client:
+        db = client[name]
+        return (
+            sorted(n for n in client.list_database_names() if n.startswith("ro_")),
+            sorted(db.list_collection_names()),
+            list(db.t.find({}).sort("_id", 1)),
+            sorted(i["name"] for i in db.t.list_indexes()),
+        )
+
+
+@pytest.mark.mongo
+@pytest.mark.parametrize("steps", [s for _, s in MONGO_ATTACKS + MONGO_ALLOWED], ids=[n for n, _ in MONGO_ATTACKS + MONGO_ALLOWED])
+async def test_mongo_attacks_through_the_session(mongo_ro, steps):
+    url, name = mongo_ro
+    before = mongo_state(url, name)
+    async with await Session.open(url, settings=ro_settings(), read_only=True) as session:
+        await session.execute(f"use {name}")
+        await run_steps(session, steps, 0)
+    assert mongo_state(url, name) == before
+
+
+@pytest.mark.mongo
+@pytest.mark.parametrize("name", ["deleteMany", "runCommand aggregate $out", "read then write in a script", "find"])
+async def test_mongo_attacks_through_a_stream(mongo_ro, name):
+    url, database = mongo_ro
+    before = mongo_state(url, database)
+    async with await Session.open(url, settings=ro_settings(), read_only=True) as session:
+        await session.execute(f"use {database}")
+        await run_steps(session, dict(MONGO_ATTACKS + MONGO_ALLOWED)[name], 0, stream=True)
+    assert mongo_state(url, database) == before
+
+
+@pytest.mark.mongo
+async def test_the_mongo_attacks_are_real_without_read_only(mongo_ro):
+    """The rows above can fail: the same statements change things in a writable session."""
+    url, name = mongo_ro
+    scratch = f"{name}_w"
+    async with await Session.open(url, settings=ro_settings()) as session:
+        await session.execute(f"use {scratch}")
+        try:
+            await session.execute("db.t.insertOne({_id: 2}); db.runCommand({insert: 't', documents: [{_id: 3}]})")
+            await session.execute("db.runCommand({validate: 't', repair: true})")  # runs; nothing to repair
+            assert (await session.execute("db.t.countDocuments({})")).rows == [(2,)]
+            await session.execute("db.t.createIndex({b: 1})")
+            assert len((await session.execute("db.t.getIndexes()")).rows) == 2
+        finally:
+            await session.execute("db.dropDatabase()")
