@@ -52,6 +52,8 @@ def split_hop(hop: str) -> tuple[str, str, int | None]:
     """``(user, host, port)`` of ``[user@]host[:port]`` ("" and None where not given).
     Raises UnsupportedURL for anything else."""
     match = _HOP.match(hop.strip())
+    if match and ":" in (match["user"] or ""):
+        raise UnsupportedURL("--ssh takes no password (it would show in the process list): use a key, the agent or ~/.ssh/config")
     if not match:
         raise UnsupportedURL(f"--ssh {hop!r}: write [user@]host[:port] or a Host of ~/.ssh/config")
     port = int(match["port"]) if match["port"] else None

@@ -201,3 +201,25 @@ def test_resolve_a_prompted_password_goes_into_the_url_only():
     assert settings.connections["shop"].url == "postgresql://bob@db"
     with pytest.raises(UnsupportedURL):
         resolve("nope", settings)
+
+
+@pytest.mark.parametrize(
+    "hop, problem",
+    [
+        ("bob:s3cret@bastion", "--ssh takes no password"),
+        ("bastion:99999", "is not a port number"),
+        ("bob@", "write [user@]host[:port]"),
+        ("", "write [user@]host[:port]"),
+    ],
+)
+def test_an_ssh_hop_that_cannot_be_used_is_refused_before_connecting(hop, problem):
+    from aishell.engine.tunnel import split_hop
+
+    with pytest.raises(UnsupportedURL) as caught:
+        split_hop(hop)
+    assert problem in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_a_sqlite_file_cannot_go_through_a_tunnel(aishell_home, tmp_path):
+    out = aishell("run", str(tmp_path / "x.db"), "--create", "--ssh", "bastion", "-c", "SELECT 1")
+    assert out.returncode == 2 and "a SQLite file is opened where aishell runs" in out.stderr
