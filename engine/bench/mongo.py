@@ -1,5 +1,5 @@
-"""Mongo without a server: mongosh-syntax parsing and document flattening, each against a
-baseline measured in the same run.
+"""MongoDB: mongosh-syntax parsing and document flattening without a server, then streaming and
+statements against a real one, each against a baseline measured in the same run.
 
 - ``mongo.parse``: median time to parse a typical ``find`` statement with relaxed syntax
   (unquoted keys, sort, limit), against ``json.loads`` of the same arguments written as strict
@@ -8,14 +8,29 @@ baseline measured in the same run.
   items, dates, decimals) into grid rows in pages of 500, against the usual recipe: flatten
   each document to a dict of dotted keys (arrays as JSON text), then pick the columns of the
   first page.
+- ``mongo.stream``: documents per second of a whole collection (a million; 20,000 with
+  ``--quick``) streamed through the driver into grid pages of 1,000 — parse, cursor, flatten —
+  against raw PyMongo (``AsyncMongoClient``) reading the same cursor in batches of 1,000 and
+  decoding only. ``mongo.first_page``: time to the first page of that collection, the same two.
+- ``mongo.statement``: one small ``find`` typed in shell syntax through the driver, against the
+  same call made with PyMongo: what the parser and the grid add to a statement's round trip.
+
+The server: ``AISHELL_TEST_MONGO_URL`` when set, else a throwaway FerretDB 1.24
+(:mod:`.mongotemp`; SQLite storage, so the server, not the client, sets most of the pace);
+without either the server figures are left out and a note says why on stderr.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import decimal
 import json
+import os
+import sys
 import time
+import uuid
 from typing import Any
 
 from aishell.engine.bench import BenchContext, BenchResult, median_time
@@ -107,7 +122,9 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     docs = documents(5_000 if ctx.quick else 20_000)
     flat_ours = _rate(our_rows, docs, 3)
     flat_base = _rate(naive_rows, docs, 3)
-    return [
+    async with _server() as url:
+        served = await _served(url, 20_000 if ctx.quick else 1_000_000) if url else []
+    return served + [
         BenchResult(
             "mongo.parse", "find statement, relaxed mongosh syntax (median)", ours * 1e6, "us",
             "json.loads of the same arguments as strict JSON", baseline * 1e6,
@@ -116,5 +133,117 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
             "mongo.flatten", "nested documents to grid rows, pages of 500", flat_ours, "rows/s",
             "dotted dict per document (arrays as JSON), columns of the first page", flat_base,
             higher_is_better=True,
+        ),
+    ]
+
+
+# -- against a server ---------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def _server():
+    """The server's URL: AISHELL_TEST_MONGO_URL, a throwaway FerretDB, or None (with a note)."""
+    url = os.environ.get("AISHELL_TEST_MONGO_URL")
+    if url:
+        yield url
+        return
+    from aishell.engine.bench.mongotemp import FerretServer, ferretdb_binary, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        print(f"bench mongo: server figures left out: {reason}", file=sys.stderr)
+        yield None
+        return
+    server = FerretServer(ferretdb_binary())
+    try:
+        await asyncio.to_thread(server.start)
+        yield server.url
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+def _fill(url: str, database: str, n: int) -> None:
+    import pymongo
+
+    with pymongo.MongoClient(url) as client:
+        for start in range(0, n, 10_000):
+            batch = documents(min(10_000, n - start))
+            for offset, doc in enumerate(batch):
+                doc["_id"] = start + offset
+                doc["total"] = float(doc["total"])  # FerretDB 1.24 has no Decimal128
+            client[database].big.insert_many(batch, ordered=False)
+        client[database].small.insert_many([{"_id": i, "status": ("paid", "open")[i % 2], "n": i} for i in range(200)])
+
+
+async def _served(url: str, n: int) -> list[BenchResult]:
+    from pymongo import AsyncMongoClient
+
+    from aishell.engine.drivers.mongo import MongoDriver
+
+    database = f"aishell_bench_{uuid.uuid4().hex[:8]}"
+    await asyncio.to_thread(_fill, url, database, n)
+    conn = await MongoDriver(url).connect()
+    client: Any = AsyncMongoClient(url, tz_aware=True)
+    try:
+        await conn.execute(f"use {database}")
+
+        async def ours() -> tuple[float, int]:
+            started = time.perf_counter()
+            first, count = 0.0, 0
+            async with conn.stream("db.big.find({})", page_size=1000) as rows:
+                async for page in rows:
+                    first = first or time.perf_counter() - started
+                    count += len(page)
+            return first, count
+
+        async def raw() -> tuple[float, int]:
+            started = time.perf_counter()
+            first, count = 0.0, 0
+            cursor = client[database].big.find({}, batch_size=1000)
+            while batch := await cursor.to_list(1000):
+                first = first or time.perf_counter() - started
+                count += len(batch)
+            return first, count
+
+        rounds = 2 if n <= 100_000 else 1
+        timings: dict[str, list[tuple[float, float]]] = {"ours": [], "raw": []}
+        for _ in range(rounds):  # alternate, so both see the same server state
+            for name, fn in (("ours", ours), ("raw", raw)):
+                started = time.perf_counter()
+                first, count = await fn()
+                if count != n:
+                    raise RuntimeError(f"{name} read {count} documents of {n}")
+                timings[name].append((first, n / (time.perf_counter() - started)))
+        statement = "db.small.find({status: 'paid', n: {$gt: 50}}).sort({n: -1}).limit(20)"
+        small = client[database].small
+
+        async def typed() -> None:
+            await conn.execute(statement)
+
+        async def direct() -> None:
+            await small.find({"status": "paid", "n": {"$gt": 50}}, sort=[("n", -1)], limit=20).to_list(None)
+
+        from aishell.engine.bench import median_time_async
+
+        stmt_ours = await median_time_async(typed, repeat=5, number=10)
+        stmt_base = await median_time_async(direct, repeat=5, number=10)
+        await conn.execute("db.dropDatabase()")
+    finally:
+        await client.close()
+        await conn.close()
+    best = {name: (min(t[0] for t in runs), max(t[1] for t in runs)) for name, runs in timings.items()}
+    where = "FerretDB 1.24" if not os.environ.get("AISHELL_TEST_MONGO_URL") else "server"
+    return [
+        BenchResult(
+            "mongo.stream", f"{n:,} documents into grid pages of 1,000 ({where})", best["ours"][1], "rows/s",
+            "raw PyMongo cursor, batches of 1,000, decoded only", best["raw"][1], higher_is_better=True, target="≥ 0.9×",
+        ),
+        BenchResult(
+            "mongo.first_page", f"first page of {n:,} documents ({where})", best["ours"][0] * 1e3, "ms",
+            "raw PyMongo's first batch", best["raw"][0] * 1e3, target="≤ 300 ms",
+        ),
+        BenchResult(
+            "mongo.statement", "small find typed in shell syntax, round trip (median)", stmt_ours * 1e3, "ms",
+            "the same find through PyMongo", stmt_base * 1e3,
         ),
     ]
