@@ -59,10 +59,20 @@ def build_catalog(info: SchemaInfo, objects: CatalogObjects, dialect: str) -> Ca
         foreign_keys=keys,
         user_functions=user_functions,
         user_types=tuple(key(s, n) for s, n in objects.types),
-        folds=Dialect.get_or_raise(dialect).normalization_strategy is not NormalizationStrategy.CASE_INSENSITIVE,
+        folds=_folds(dialect),
         builtin_types=objects.builtin_types or TYPES,
         search_path=tuple(info.search_path) + ("main",),
     )
+
+
+def _folds(dialect: str) -> bool:
+    """Whether unquoted names fold to one case in ``dialect`` (a language sqlglot does not know,
+    mongosh, has no SQL names: its completion matches names as stored)."""
+    try:
+        strategy = Dialect.get_or_raise(dialect).normalization_strategy
+    except ValueError:
+        return True
+    return strategy is not NormalizationStrategy.CASE_INSENSITIVE
 
 
 class CatalogController(Controller):
