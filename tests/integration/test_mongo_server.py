@@ -469,8 +469,10 @@ async def test_statements_are_recorded_in_memory_without_the_password(mongo_url)
 
 async def test_ferretdb_explain(conn, ferretdb):
     """FerretDB answers explain with its backend's plan (SQLite's EXPLAIN QUERY PLAN lines) and
-    whether filter, sort and limit ran in the backend; the analyzer reads no stages from it and
-    says so instead of failing."""
+    whether filter, sort and limit ran in the backend, without execution statistics: the plan
+    shows those lines and what FerretDB did itself (it showed "no plan"); no finding fires."""
+    from aishell.engine.analyzer.mongo.report import explain
+
     if not ferretdb:
         pytest.skip("MongoDB's explain: test_explain_and_advice")
     await seed(conn, 30)
@@ -478,5 +480,9 @@ async def test_ferretdb_explain(conn, ferretdb):
     assert doc["serverInfo"]["ferretdbVersion"].startswith("v1.24") and "queryPlanner" in doc
     assert {"filterPushdown", "sortPushdown", "limitPushdown"} <= set(doc)
     assert await explain_findings(conn, "db.orders.find({status: 'paid'})") == []
-    plan = await conn.execute("db.orders.find({status: 'paid'}).explain('executionStats')")
-    assert plan.status.startswith("EXPLAIN")
+    conn.driver.read_plan = plan_result  # as the Session sets it
+    plan = await conn.execute("db.orders.find({status: 'paid', 'customer.city': 'Oslo'}).explain('executionStats')")
+    stages = [r[0].strip() for r in plan.rows]
+    assert plan.status == "EXPLAIN" and stages[0].startswith("SCAN orders_") and "filter in FerretDB (not pushed down)" in stages
+    report = await explain(conn, "db.orders.find({status: 'paid'})", analyze=True)
+    assert report.summary.startswith("SCAN orders_") and report.summary.endswith("(planned, not run)") and not report.findings

@@ -136,6 +136,9 @@ def _read(doc: Mapping[str, Any], summary: ExplainSummary, shard: str | None) ->
                 _read(part, summary, str(name))
         return
     planner = doc.get("queryPlanner") or {}
+    if isinstance(planner.get("Plan"), list) and "winningPlan" not in planner:
+        _read_ferretdb(doc, planner["Plan"], summary, shard)
+        return
     stats = doc.get("executionStats") or {}
     summary.namespace = summary.namespace or str(planner.get("namespace") or "")
     summary.rejected_plans += len(planner.get("rejectedPlans") or [])
@@ -157,6 +160,29 @@ def _read(doc: Mapping[str, Any], summary: ExplainSummary, shard: str | None) ->
         _walk(executed, summary, 0, shard, planner_root=None)
     else:
         _walk(winning, summary, 0, shard, planner_root=winning)
+
+
+_PUSHDOWNS = (("filterPushdown", "filter"), ("sortPushdown", "sort"), ("limitPushdown", "limit"))
+
+
+def _read_ferretdb(doc: Mapping[str, Any], lines: list[Any], summary: ExplainSummary, shard: str | None) -> None:
+    """FerretDB 1.x: its SQL backend's plan as text (SQLite's ``EXPLAIN QUERY PLAN`` lines, the
+    ``detail`` kept), and which of the query's filter, sort and limit the backend ran; whatever
+    it did not, FerretDB does itself over every document the backend returns. No execution
+    statistics, no MongoDB stages: the findings that need them stay quiet.
+
+    >>> doc = {"queryPlanner": {"Plan": ["id=2 parent=0 notused=0 detail=SCAN orders_fd0c5087"]},
+    ...        "command": {"find": "orders", "filter": {"a": 1}}, "filterPushdown": False}
+    >>> [s.label for s in read_explain(doc).stages]
+    ['SCAN orders_fd0c5087', 'filter in FerretDB (not pushed down)']
+    """
+    for line in lines:
+        text = str(line)
+        summary.stages.append(PlanStage(text.split("detail=", 1)[1].strip() if "detail=" in text else text, shard=shard))
+    command = doc.get("command") if isinstance(doc.get("command"), Mapping) else {}
+    for key, part in _PUSHDOWNS:
+        if doc.get(key) is False and command.get(part):
+            summary.stages.append(PlanStage(f"{part} in FerretDB (not pushed down)", depth=1, shard=shard))
 
 
 def _read_pipeline(stages: list[Any], summary: ExplainSummary, shard: str | None) -> None:
