@@ -759,7 +759,7 @@ def translate_error(
     if cancelled and isinstance(exc, (errors.InvalidOperation, errors.CursorNotFound)):
         return QueryCancelled("operation cancelled", statement=sql)
     if isinstance(exc, (errors.AutoReconnect, errors.ConnectionFailure)):
-        return ConnectionLost(f"connection to {driver.display_url} lost: {message}")
+        return ConnectionLost(f"connection to {driver.display_url} lost: {message}{_closed_on_value(query)}")
     if isinstance(exc, errors.InvalidOperation) and "close" in message.lower():
         return ConnectionLost(f"connection to {driver.display_url} lost: {message}")
     if isinstance(exc, (BSONError, errors.InvalidName, errors.InvalidOperation, errors.ConfigurationError, ValueError, TypeError, KeyError, OverflowError)):
@@ -771,6 +771,24 @@ def translate_error(
     if isinstance(exc, OSError):
         return ConnectionLost(f"connection to {driver.display_url} lost: {exc.strerror or message}")
     return QueryError(f"{type(exc).__name__}: {message}", statement=sql, position=position)
+
+
+def _closed_on_value(query: ShellQuery | None) -> str:
+    """Why a server may have hung up on this statement: FerretDB 1.x closes the connection
+    instead of refusing a NumberDecimal, MinKey or MaxKey it cannot store."""
+    if query is None:
+        return ""
+
+    def holds(value: Any) -> str | None:
+        if isinstance(value, decimal.Decimal):
+            return "NumberDecimal"
+        if isinstance(value, KeyBound):
+            return value.name
+        items = value.values() if isinstance(value, Mapping) else value if isinstance(value, (list, tuple)) else ()
+        return next(filter(None, map(holds, items)), None)
+
+    kind = holds(query.args)
+    return f" (the statement holds a {kind}: servers without it, such as FerretDB 1.x, close the connection)" if kind else ""
 
 
 def _short(message: str) -> str:
