@@ -110,6 +110,11 @@ async def test_mongo_workbench(shop):
         tree = screen.query_one("#schema")
         labels = [str(n.label) for n in tree._schemas[DATABASE].children]
         assert [label.split()[0] for label in labels] == ["customers", "orders"]
+        orders = tree._tables[(DATABASE, "orders")]
+        orders.expand()  # the sampled fields with their types, and the indexes
+        await until(pilot, lambda: orders.data.loaded and len(orders.children) > 1, what="fields")
+        fields = [str(n.label) for n in orders.children]
+        assert "customer.city string not null" in fields and "items.sku string not null" in fields and fields[-1] == "indexes (2)"
         # results in the grid, nested fields as dotted columns
         await run(pilot, "db.orders.find({status: 'paid'}, {status: 1, 'customer.city': 1}).sort({_id: 1}).limit(3)")
         g = grid(pilot)
