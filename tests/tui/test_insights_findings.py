@@ -15,7 +15,7 @@ from aishell.tui.widgets import plan, suggestions
 from tests.tui.appkit import connected, copy_db, make_app, type_sql, until
 from tests.tui.widgets_harness import screen_text
 
-QUERY = "SELECT id, total FROM orders\nWHERE lower(status) = 'shipped' OR customer_id = 3"
+QUERY = "SELECT id, total FROM orders\nWHERE status = 'shipped' OR customer_id = 3"
 
 
 @pytest.fixture
@@ -61,8 +61,8 @@ async def test_a_finding_opens_to_its_full_text_suggestion_and_fix(demo_db, maxi
         if not maximized:  # the rest is a scroll away
             shown = _words(str(pane.query_one("#suggestions-detail-text").content))
         # the statement as it is, then the rewrite that replaces it
-        assert "- SELECT id, total FROM orders - WHERE lower(status) = 'shipped' OR customer_id = 3" in shown
-        assert "+ SELECT id, total FROM orders WHERE LOWER(status) = 'shipped' + UNION + SELECT id, total FROM orders WHERE customer_id = 3" in shown
+        assert "- SELECT id, total FROM orders - WHERE status = 'shipped' OR customer_id = 3" in shown
+        assert "+ SELECT id, total FROM orders WHERE status = 'shipped' + UNION + SELECT id, total FROM orders WHERE customer_id = 3" in shown
         if maximized:
             assert screen.maximized is screen.query_one("#insights") and pane.region.width > 100
         # Enter jumped to the finding in the editor (not when maximized); o closes it

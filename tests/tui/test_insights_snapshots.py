@@ -12,7 +12,7 @@ from tests.tui.test_app_snapshots import _snapshots_in_top_level_folder, app_for
 from tests.tui.widgets_harness import WidgetHarness
 
 pytestmark = pytest.mark.filterwarnings("ignore:Can not relate snapshot:UserWarning")
-OR_QUERY = "SELECT id, total FROM orders\nWHERE lower(status) = 'shipped' OR customer_id = 3"
+OR_QUERY = "SELECT id, total FROM orders\nWHERE status = 'shipped' OR customer_id = 3"
 
 BEFORE = [
     {"depth": 0, "node": "Sort", "conditions": [("Sort Key", "o.total DESC")], "plan_rows": 300, "cost": 742.6, "share": 0.03},
