@@ -4,9 +4,9 @@ around the one :class:`~aishell.tui.widgets.results.ResultsGrid`.
 There is always exactly one grid (``#results``): the tab shown owns it, the others keep their
 result in a :class:`ResultSlot` (columns, rows packed in a ``RowStore``, the final status or
 error, the cursor) and get the grid back when shown again. A plain run (one statement) shows no
-strip and writes to the grid as before; a script (several statements) shows the strip and
-writes each result to its slot, which forwards to the grid while its tab is shown. The strip (one line) shows the tabs; at most :data:`MAX_TABS`
-results are kept a run.
+strip and writes to the grid as before; a script (several statements) shows the strip (one
+line of tabs) and writes each result to its slot, which forwards to the grid while its tab is
+shown. At most :data:`MAX_TABS` results are kept a run.
 
 Usage (the screen)::
 
@@ -14,7 +14,7 @@ Usage (the screen)::
     tabs.begin("statements")                 # a script starts: tabs from here on
     slot = tabs.add(1, "select 1 as a")      # its first result; tabs.live is where it goes
     tabs.live.set_columns([("a", "int")]); tabs.live.append_rows([(1,)]); tabs.live.finish(1, 2.0, "SELECT 1")
-    tabs.end(ran=1, elapsed_ms=3.0)          # the summary on the strip's right
+    tabs.end(ran=1, elapsed_ms=3.0)          # the summary, in the grid's bottom border
     tabs.single()                            # a plain run: back to the grid alone
 
 Keys (binding ids): ``]``/Ctrl-PageDown next result [results.next_tab], ``[``/Ctrl-PageUp
@@ -26,8 +26,6 @@ show in the grid's bottom border while the tabs do.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
@@ -186,7 +184,7 @@ class ResultTabs(Vertical):
         self.mode = mode
         """The run mode shown on the strip (one of :data:`MODES`)."""
         self.summary = ""
-        """What the strip's right side says after the mode (statements run, failures)."""
+        """What the grid's bottom border says after the mode (statements run, failures)."""
         self.scripting = False
         """A script is running: results go to tabs (between :meth:`begin` and :meth:`end`)."""
         self._live: ResultSlot | None = None
@@ -201,7 +199,7 @@ class ResultTabs(Vertical):
     # -- what the screen calls
 
     @property
-    def live(self) -> Any:
+    def live(self) -> "ResultSlot | ResultsGrid":
         """Where the running result's messages go: its slot in a script, else the grid."""
         return self._live if self._live is not None else self.grid
 
