@@ -34,6 +34,8 @@ KNOWN = {
     "engine/migrate.py": "migration bookkeeping SQL differs per SQL dialect (advisory locks, BEGIN IMMEDIATE)",
     "tui/buffers.py": "redacts a buffer's text by its language (mongosh or SQL) from the editor's dialect",
     "engine/memory/service.py": "fingerprints a statement by its language (mongosh or SQL) from the dialect memory stores",
+    "engine/profiles.py": "a saved connection's parts become the URL of the scheme it names",
+    "engine/tunnel.py": "a tunnel forwards to a server: a URL naming a file (sqlite:) has nothing to forward to",
 }
 
 

@@ -56,8 +56,8 @@ async def _advise(args):
     from aishell.engine.workload import advise_workload, from_file, from_memory, from_pg_stat_statements, merge
 
     driver = driver_for(args.db, read_only=True)
-    if driver.dialect != "postgres":
-        raise ConfigurationError(f"aishell advise needs PostgreSQL (hypothetical indexes): --db is {driver.name}")
+    if not driver.HYPOTHETICAL_INDEXES:
+        raise ConfigurationError(f"advise needs PostgreSQL with HypoPG (hypothetical indexes): --db is {driver.name}")
     conn = await driver.connect()
     try:
         workloads, sources = [], []
