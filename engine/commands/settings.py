@@ -11,12 +11,11 @@ from aishell.engine.errors import UnsupportedURL
 
 @command("\\x", "[on|off|auto]", "Toggle the expanded record view (auto: when a row is wider than the grid)")
 async def _x(context: Context, name: str, argument: str) -> Outcome:
-    return Outcome(action="expanded", value=toggle(argument))
     if argument.lower() == "auto":
         return Outcome(action="expanded", value="auto")
+    return Outcome(action="expanded", value=toggle(argument))
 
 
-@command("\\timing", "[on|off]", "Toggle showing the elapsed time of each statement")
 @command("\\pset", "null TEXT", "How NULL shows in the grid (psql's \\pset null)")
 async def _pset(context: Context, name: str, argument: str) -> Outcome:
     option, _, value = argument.partition(" ")
@@ -58,6 +57,7 @@ async def _conninfo(context: Context, name: str, argument: str) -> Outcome:
     return Outcome([("setting", "text"), ("value", "text")], rows, f"connected to {url}")
 
 
+@command("\\timing", "[on|off]", "Toggle showing the elapsed time of each statement")
 async def _timing(context: Context, name: str, argument: str) -> Outcome:
     return Outcome(action="timing", value=toggle(argument))
 
