@@ -805,7 +805,11 @@ def _short(message: str) -> str:
 
 
 class _MongoStream:
-    """Documents from one server cursor, ``page_size`` at a time, flattened on a stable column set."""
+    """Documents from one server cursor, ``page_size`` at a time, flattened on a stable column set.
+
+    The next page is asked for as soon as a full one arrives, before that one is flattened, so
+    the server reads while the client flattens: at most two pages are held.
+    """
 
     holds_snapshot = False  # a MongoDB cursor reads without pinning a snapshot
 
@@ -815,6 +819,7 @@ class _MongoStream:
         self._params = params
         self._page_size = page_size
         self._cursor: Any = None
+        self._next: asyncio.Future | None = None
         self._query: ShellQuery | None = None
         self._flattener: Flattener | None = None
         self._first: list[tuple] | None = None
@@ -843,12 +848,14 @@ class _MongoStream:
         except BaseException:
             await self._close()
             raise
+        if len(docs) < self._page_size:
+            await self._close()
+        else:
+            self._prefetch()
         self._flattener = Flattener()
         self._flattener.learn(docs)
         self.columns = self._flattener.freeze()
         self._first = self._flattener.rows(docs) if docs else []
-        if len(docs) < self._page_size:
-            await self._close()
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -875,10 +882,12 @@ class _MongoStream:
         if self._conn._cursor is not self._cursor:
             # MongoConnection.cancel() took the cursor away between pages (and closed it).
             self._cursor = None
+            await self._drop_prefetch()
             self.status = f"{_verb(self._query)} {self.rowcount} (cancelled)" if self._query else "cancelled"
             raise QueryCancelled("operation cancelled", statement=self._sql)
+        pending, self._next = self._next, None
         try:
-            docs = await self._conn._guard(self._cursor.to_list(self._page_size), self._sql, self._query)
+            docs = await self._conn._guard(pending or self._cursor.to_list(self._page_size), self._sql, self._query)
         except BaseException:
             await self._close()
             raise
@@ -888,6 +897,8 @@ class _MongoStream:
             raise StopAsyncIteration
         if len(docs) < self._page_size:
             await self._close()
+        else:
+            self._prefetch()
         assert self._flattener is not None
         rows = self._flattener.rows(docs)
         self.rowcount += len(rows)
@@ -899,7 +910,23 @@ class _MongoStream:
         note = self._flattener.unseen_note() if self._flattener else ""
         self.status = f"{_verb(self._query)} {self.rowcount}" + (f" ({note})" if note else "")
 
+    def _prefetch(self) -> None:
+        """Ask for the next page now; :meth:`__anext__` awaits it."""
+        if self._cursor is not None and self._next is None:
+            self._next = asyncio.ensure_future(self._cursor.to_list(self._page_size))
+
+    async def _drop_prefetch(self) -> None:
+        """Stop a page nobody will read (an outer cancel still goes through)."""
+        pending, self._next = self._next, None
+        if pending is None:
+            return
+        pending.cancel()
+        await asyncio.wait({pending})
+        if not pending.cancelled():
+            pending.exception()  # retrieved: its failure does not matter any more
+
     async def _close(self) -> None:
+        await self._drop_prefetch()
         cursor, self._cursor = self._cursor, None
         if cursor is not None:
             if self._conn._cursor is cursor:
