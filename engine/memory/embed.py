@@ -30,6 +30,10 @@ from aishell.engine.errors import ConfigurationError
 from aishell.engine.memory.text import Lexeme, lex
 
 DIM = 384
+TOKEN_CACHE = 50_000
+PAIR_CACHE = 100_000
+"""Entries of the per-token and per-token-pair feature caches: bounded, since a history of
+distinct identifiers would otherwise grow them with every statement (an import's peak RSS)."""
 
 
 @runtime_checkable
@@ -211,7 +215,7 @@ class HashingEmbedder:
             buckets.append(b)
             weights.append(w)
         entry = (tuple(buckets), tuple(weights), key)
-        if len(self._token_cache) > 200_000:
+        if len(self._token_cache) > TOKEN_CACHE:
             self._token_cache.clear()
         self._token_cache[lexeme] = entry
         return entry
@@ -219,7 +223,7 @@ class HashingEmbedder:
     def _pair_feature(self, a: int, b: int) -> tuple[tuple[int], tuple[float]]:
         h = zlib.crc32(b"%d:%d" % (a, b))
         pair = ((h % self.dim,), (0.45 if (h >> 20) & 1 else -0.45,))
-        if len(self._pair_cache) > 500_000:
+        if len(self._pair_cache) > PAIR_CACHE:
             self._pair_cache.clear()
         self._pair_cache[(a, b)] = pair
         return pair

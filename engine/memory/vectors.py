@@ -48,7 +48,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 # One thread: searches are single queries, where OpenMP's thread start and spin cost more than
-# they save, and on a shared two-core machine extra threads only fight the event loop.
+# they save, and on a shared two-core machine extra threads only fight the event loop. The setting
+# is per thread: each thread that runs FAISS here sets it (training in a thread of its own with
+# OpenMP's default took 20 times longer on two busy cores).
 faiss.omp_set_num_threads(1)
 
 RECALL_TARGET = 0.97
@@ -123,12 +125,21 @@ class VectorIndex:
     # -- changes --------------------------------------------------------------------------------
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        self._pace()
+        self._add(ids, vectors)
+
+    def _pace(self) -> None:
+        """Wait for the training when bulk loading has outran it: the journal stays bounded.
+        Never under the lock (the training needs it to finish)."""
+        if self._journalled > JOURNAL_CAP and self.training and threading.current_thread() is not self._trainer:
+            self.wait_trained()
+
+    def _add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), self.dim)
         if not len(ids):
             return
-        if self._journalled > JOURNAL_CAP and self.training and threading.current_thread() is not self._trainer:
-            self.wait_trained()  # bulk loading outran the training: bound what the journal holds
+        faiss.omp_set_num_threads(1)
         with self._lock:
             if int(ids[0]) <= self.max_id:  # ids only grow: rows at or below max_id are in already
                 keep = ids > self.max_id
@@ -151,10 +162,11 @@ class VectorIndex:
         """Add statements that directly follow the newest one indexed (checked under the lock, so
         writers on several threads cannot add a row twice). False when they do not follow: the
         rows in between are missing, and the next catch-up from the store adds them all."""
+        self._pace()
         with self._lock:
             if not len(ids) or int(ids[0]) != self.max_id + 1:
                 return False
-            self.add(ids, vectors)
+            self._add(ids, vectors)
         return True
 
     def remove(self, ids: np.ndarray | list[int]) -> int:
@@ -206,6 +218,7 @@ class VectorIndex:
 
     def _search(self, query: np.ndarray, k: int, *, exhaustive: bool) -> tuple[np.ndarray, np.ndarray]:
         query = np.ascontiguousarray(query, dtype=np.float32).reshape(-1, self.dim)
+        faiss.omp_set_num_threads(1)
         with self._lock:
             n = self.ntotal
             if n == 0:
@@ -255,6 +268,7 @@ class VectorIndex:
         self._train_guarded()
 
     def _train_guarded(self) -> None:
+        faiss.omp_set_num_threads(1)
         try:
             self._train()
         except Exception as exc:  # training must never take the index down
