@@ -113,8 +113,10 @@ def rss():
                 return int(line.split()[1]) / 1024
 if {naive!r}:
     conn = sqlite3.connect({path!r})
-    rows = [dict(id=r[0], text=r[1], fingerprint=r[2], vector=np.frombuffer(r[3], dtype=np.float32).copy())
-            for r in conn.execute('SELECT s.id, s.text, s.fingerprint, v.embedding FROM statements s JOIN vectors v ON v.id = s.vector_id')]
+    from aishell.engine.memory.embed import HashingEmbedder
+    rows = [dict(id=r[0], text=r[1], fingerprint=r[2]) for r in conn.execute('SELECT id, text, fingerprint FROM statements')]
+    for r, v in zip(rows, HashingEmbedder().embed([r['text'] for r in rows])):
+        r['vector'] = v.copy()
     matrix = np.vstack([r['vector'] for r in rows])
     q = matrix[0]
     top = np.argsort(-(matrix @ q))[:10]
@@ -214,10 +216,10 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
     stats = await memory.stats()
     await memory.close()
     raw = sqlite3.connect(work / "search.db")
-    rows = raw.execute("SELECT s.id, s.text, v.embedding FROM statements s JOIN vectors v ON v.id = s.vector_id").fetchall()
+    rows = raw.execute("SELECT id, text FROM statements ORDER BY id").fetchall()  # the file keeps no vectors (schema v3)
     raw.close()
     texts = [r[1] for r in rows]
-    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+    matrix = embedder.embed(texts)
     naive = []
     flat_s = []
     import faiss
