@@ -40,13 +40,16 @@ async def test_cursor_rests_after_quiet_and_blinks_again_at_a_key(demo):
     async with app.run_test(size=(120, 36)) as pilot:
         await connected(pilot)
         area = app.screen.query_one("#editor").text_area
+        rest = app.cursor_rest
+        await pilot.pause()
         area.cursor_blink = True  # headless apps start steady; blink as in a terminal
         await pilot.press("s")  # input restarts the count
-        await until(pilot, lambda: not area.cursor_blink, timeout=5, what="the cursor to rest")
+        await until(pilot, lambda: area in rest.resting, timeout=5, what="the cursor to rest")
+        assert not area.cursor_blink
         await pilot.press("e")
-        assert area.cursor_blink, "a key wakes the cursor"
+        assert area.cursor_blink and not rest.resting, "a key wakes the cursor"
         assert area.text.startswith("se")
-        await until(pilot, lambda: not area.cursor_blink, timeout=5, what="the cursor to rest again")
+        await until(pilot, lambda: area in rest.resting and not area.cursor_blink, timeout=5, what="the cursor to rest again")
 
 
 async def test_hidden_metrics_draw_nothing_and_catch_up_when_shown(demo):
