@@ -41,9 +41,13 @@ import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import faiss
-import msgpack
-import numpy as np
+# OpenMP reads this once, when FAISS loads it: every thread (the event loop's executor threads
+# included) then runs one-threaded, not only those that call omp_set_num_threads below.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import faiss  # noqa: E402
+import msgpack  # noqa: E402
+import numpy as np  # noqa: E402
 
 log = logging.getLogger(__name__)
 
