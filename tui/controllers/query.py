@@ -43,6 +43,8 @@ class QueryController(Controller):
         super().__init__(screen)
         self._need: asyncio.Event | None = None
         self._paused = False
+        self._ahead = 0
+        """Rows the grid asked for beyond the next page: streamed without waiting (End)."""
         self.sql = ""
         """The statement last run: exported again in full while it streams, learned when done."""
         self._view = ("", "")
@@ -77,8 +79,10 @@ class QueryController(Controller):
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
         return self.mode
 
-    def more(self) -> None:
-        """The grid wants the next page."""
+    def more(self, rows: int = 0) -> None:
+        """The grid wants the next page, or ``rows`` more without waiting between pages
+        (fetching to the end)."""
+        self._ahead = max(self._ahead, rows)
         if self._need is not None:
             self._need.set()
 
@@ -139,6 +143,7 @@ class QueryController(Controller):
         session = self.session
         self.sql = sql
         need = self._need = asyncio.Event() if keep is None else None
+        self._ahead = 0
         self.post(QueryStarted(sql))
         started = time.perf_counter()
         idle = self.screen.app.settings.ui.release_result_after or None
@@ -155,6 +160,10 @@ class QueryController(Controller):
                             released = kept
                             break
                         continue
+                    if self._ahead > len(page):
+                        self._ahead -= len(page)
+                        continue
+                    self._ahead = 0
                     if rows.holds_snapshot:
                         self.post(TransactionChanged(session.transaction))
                     need.clear()

@@ -477,7 +477,7 @@ class MainScreen(Screen):
     def _need_rows(self, event: ResultsGrid.NeedRows) -> None:
         event.stop()
         if self.query_one(ResultTabs).shows_live:  # not a finished tab being shown again
-            self.query_runner.more()
+            self.query_runner.more(event.count)
 
     @on(ResultsGrid.ViewRequested)
     def _view_requested(self, event: ResultsGrid.ViewRequested) -> None:

@@ -122,6 +122,9 @@ _SEARCH_CAP = 100_000
 
 _TO_END_PAINT_EVERY = 0.25
 """Seconds between repaints while End fetches the rest of a result (pages come much faster)."""
+_TO_END_PAGES = 20
+"""Pages the stream runs ahead without waiting while `End` fetches to the last row: a page at a
+time, each waiting for the grid, took 30 s for a million rows; Escape stops within this many."""
 
 _COPY_ROWS_CAP = 100_000
 """Most rows one copy puts on the clipboard (OSC 52 carries it all through the terminal)."""
@@ -931,9 +934,9 @@ class ResultsGrid(Widget):
         if self._search is not None:
             self._extend_search()
         if self._to_end:
-            # Fetching to the end: ask for the next page at once, repaint a few times a second.
+            # Fetching to the end: keep the stream running ahead, repaint a few times a second.
             self._need_pending = True
-            self.post_message(self.NeedRows(self, self.page_size))
+            self.post_message(self.NeedRows(self, self.page_size * _TO_END_PAGES))
             now = time.monotonic()
             if now - self._to_end_painted >= _TO_END_PAINT_EVERY:
                 self._to_end_painted = now
@@ -1012,7 +1015,7 @@ class ResultsGrid(Widget):
         self._update_status()
         if not self._need_pending:
             self._need_pending = True
-            self.post_message(self.NeedRows(self, self.page_size))
+            self.post_message(self.NeedRows(self, self.page_size * _TO_END_PAGES))
 
     def escape(self) -> None:
         """Stop fetching to the end, else clear the selection, else the search."""
