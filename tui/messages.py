@@ -52,6 +52,15 @@ class ResultReleased(Message):
 
 
 @dataclass
+class Watching(Message):
+    """``\\watch`` ran its statement again at ``at`` (a time of day) and waits ``every`` seconds
+    (``every`` 0: the watch ended)."""
+
+    at: str
+    every: float
+
+
+@dataclass
 class TransactionChanged(Message):
     """The session's transaction state may have changed (a statement ran or ended, a result
     opened or was released, commit, rollback, manual mode): ``state`` is what

@@ -14,6 +14,7 @@ from __future__ import annotations
 from aishell.engine.commands import describe, edit, script, settings  # noqa: F401  (registers the commands)
 from aishell.engine.commands import files  # noqa: F401  (registers \copy and \o)
 from aishell.engine.commands import named, variables  # noqa: F401  (registers \set \unset \ns \n \nd \nl)
+from aishell.engine.commands import watch  # noqa: F401  (registers \watch)
 from aishell.engine.commands.context import Context
 from aishell.engine.commands.describe import size_pretty
 from aishell.engine.commands.registry import COMMANDS, Command, CommandError, Outcome, lookup, parse, run

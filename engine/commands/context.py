@@ -21,5 +21,7 @@ class Context:
     """How NULL shows (``\\pset null TEXT``)."""
     output: str | None = None
     """``\\o FILE``: the file results are appended to instead of shown (None: shown)."""
+    last_statement: str = ""
+    """The statement run last (not a backslash command): what ``\\watch`` runs again."""
     progress: Callable[[int, int, int | None], None] | None = None
     """Told how far a long command (``\\copy``) is: rows, bytes, the file's size when known."""

@@ -56,8 +56,9 @@ class Outcome:
     action: str | None = None
     """``expanded`` (``value`` True/False/None for toggle, or ``"auto"``), ``timing`` (True/False/None),
     ``connect`` (``argument``: URL), ``run`` (``argument``: the statement, from ``\\n NAME``),
-    ``notice`` (``argument``: a line to show), ``null`` (``argument``: how NULL shows)."""
-    value: bool | str | None = None
+    ``notice`` (``argument``: a line to show), ``null`` (``argument``: how NULL shows), ``watch``
+    (``argument``: the statement, ``value``: its :class:`~aishell.engine.commands.watch.Watch`)."""
+    value: Any = None
     argument: str = ""
 
 

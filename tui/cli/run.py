@@ -128,6 +128,7 @@ class _Script:
                 else:
                     self._between()
                     sql = interpolate(step.text, context.variables)  # psql's :NAME, :'NAME', :"NAME"
+                    context.last_statement = sql  # what \watch runs again
                     if context.output:  # \o FILE: appended there, in the format its name asks for
                         fmt, out = open_output(context.output)
                         with out:
@@ -168,6 +169,19 @@ class _Script:
             await _print(self.session.stream(outcome.argument, page_size=self.args.page_size), self.args.format, self.out)
         elif outcome.action == "notice":
             print(f"aishell: {outcome.argument}", file=sys.stderr)
+        elif outcome.action == "watch":  # psql's \watch: the last statement again, with a title
+            watch = outcome.value
+            runs = 0
+            while True:
+                self._between()
+                if self.args.format == "table":
+                    self.out.write(f"{time.strftime('%a %d %b %Y %H:%M:%S')} ({outcome.status})\n\n")
+                await _print(self.session.stream(outcome.argument, page_size=self.args.page_size), self.args.format, self.out)
+                runs += 1
+                if watch.count is not None and runs >= watch.count:
+                    break
+                self.out.flush()
+                await asyncio.sleep(watch.seconds)
         elif outcome.action is None:
             self._between()
             writer = writer_for(self.args.format, self.out, [Column(name, type_name) for name, type_name in outcome.columns])

@@ -33,7 +33,12 @@ from aishell.tui.messages import (
     ScriptFinished,
     ScriptStarted,
     TransactionChanged,
+    Watching,
 )
+
+
+WATCH_ROWS = 10_000
+"""Rows each ``\\watch`` run keeps: what a person can read, refreshed every few seconds."""
 
 
 class QueryController(Controller):
@@ -45,6 +50,7 @@ class QueryController(Controller):
         self._paused = False
         self._ahead = 0
         """Rows the grid asked for beyond the next page: streamed without waiting (End)."""
+        self._watching = False
         self.sql = ""
         """The statement last run: exported again in full while it streams, learned when done."""
         self._view = ("", "")
@@ -67,7 +73,18 @@ class QueryController(Controller):
 
     def run(self, sql: str, line: int = 1, column: int = 1) -> None:
         """Stream ``sql``, typed at ``line``/``column`` of the buffer (error positions map there)."""
+        self.commands.last_statement = sql
         self.start(self._stream(sql, line, column), group="query", name="run_query")
+
+    def watch(self, sql: str, watch: Any) -> None:
+        """psql's ``\\watch``: run ``sql`` every ``watch.seconds`` until Escape (or
+        ``watch.count`` times), each run's result replacing the last."""
+        self.start(self._watch(sql, watch), group="query", name="watch")
+
+    @property
+    def watching(self) -> bool:
+        """``\\watch`` is running: Escape stops it."""
+        return self._watching
 
     def run_script(self, text: str, line: int = 1, column: int = 1) -> None:
         """Run ``text``, typed at ``line``/``column`` of the buffer, statement by statement in
@@ -101,7 +118,7 @@ class QueryController(Controller):
         two statements of a script, stop the script. True if there was something to stop."""
         session = self.session
         cancelled = await session.cancel() if session is not None else False
-        if not cancelled and self._current_script is not None:
+        if not cancelled and (self._current_script is not None or self._watching):
             self.screen.workers.cancel_group(self.screen, "query")
             return True
         return cancelled
@@ -133,6 +150,24 @@ class QueryController(Controller):
             await self._stream(sql, None, None)
 
     # -- workers ----------------------------------------------------------------------------------
+
+    async def _watch(self, sql: str, watch: Any) -> None:
+        """Each run keeps up to :data:`WATCH_ROWS` rows (the cursor then closes: a watch holds
+        no snapshot between runs); a failed run ends the watch."""
+        self._watching = True
+        runs = 0
+        try:
+            while True:
+                if not await self._stream(sql, None, None, keep=WATCH_ROWS):
+                    return
+                runs += 1
+                if watch.count is not None and runs >= watch.count:
+                    return
+                self.post(Watching(time.strftime("%H:%M:%S"), watch.seconds))
+                await asyncio.sleep(watch.seconds)
+        finally:
+            self._watching = False
+            self.post(Watching(time.strftime("%H:%M:%S"), 0))
 
     async def _stream(self, sql: str, line: int | None, column: int | None, *, keep: int | None = None, where: str = "") -> bool:
         """The first page at once, the next ones when the grid asks (:meth:`more`); with
@@ -270,6 +305,7 @@ class QueryController(Controller):
                 # The last result pages as the grid asks (when it has a tab to be shown in).
                 last = following is None and ends is None and number <= MAX_TABS
                 sql = interpolate(step.text, self.commands.variables)  # psql's :NAME, :'NAME', :"NAME"
+                self.commands.last_statement = sql  # what \\watch runs again
                 if not await self._stream(sql, *place, keep=None if last else KEPT_ROWS, where=step.where if step.source else ""):
                     failed = number
                     break

@@ -62,6 +62,7 @@ from aishell.tui.messages import (
     TableLoaded,
     TablesLoaded,
     TransactionChanged,
+    Watching,
 )
 from aishell.tui.widgets.editor import EditorPane
 from aishell.tui.widgets.keybar import KeyBar
@@ -414,8 +415,17 @@ class MainScreen(Screen):
             self._pending_run = (sql, line, column)
             self.notify("Connecting… the statement runs once connected.", timeout=3)
             return
-        several = self._several(sql)
         tabs = self.query_one(ResultTabs)
+        head, _, last = sql.rstrip().rpartition("\n")
+        if head.strip() and last.lstrip().startswith("\\watch"):
+            # psql's habit: the query, then \watch on the line below it, which watches that query
+            from aishell.engine.commands.variables import interpolate
+
+            self.query_runner.commands.last_statement = interpolate(head.strip(), self.query_runner.commands.variables)
+            tabs.single()
+            self.query_runner.backslash(last.strip())
+            return
+        several = self._several(sql)
         if sql.lstrip().startswith("\\") and not several:
             tabs.single()  # (\\i FILE turns the tabs on again)
             self.query_runner.backslash(sql.strip())
@@ -519,8 +529,9 @@ class MainScreen(Screen):
         if self.query_runner.rows_waiting:
             self.stop_result()
             return
+        watching = self.query_runner.watching
         if await self.query_runner.cancel():
-            self.notify("Cancel sent to the server.", timeout=2)
+            self.notify("\\watch stopped." if watching else "Cancel sent to the server.", timeout=2)
 
     def stop_result(self) -> bool:
         """Close a result whose rows wait on the server (its cursor closes, the rows loaded stay).
@@ -532,6 +543,11 @@ class MainScreen(Screen):
             self.query_one(Header).running = False
             return True
         return not (self.session is not None and self.session.busy)
+
+    def on_watching(self, message: Watching) -> None:
+        """``\\watch`` ran again (or ended): the grid's border says when, and how to stop."""
+        grid = self.query_one(ResultTabs).live
+        grid.border_subtitle = f"\\watch every {message.every:g} s · last run {message.at} · Esc stops" if message.every else None
 
     def on_result_released(self, message: ResultReleased) -> None:
         """The result waited too long for the grid to ask for more: its cursor is closed."""
@@ -560,7 +576,8 @@ class MainScreen(Screen):
                 return False  # Escape closes the completion menu; the next one cancels
             if claims_escape(self.app.focused):
                 return False  # Escape closes the grid's prompt, selection, search or fetch first
-            return self.exporter.running or (self.session is not None and (self.session.busy or self.query_runner.streaming or self.query_runner.scripting))
+            runner = self.query_runner
+            return self.exporter.running or (self.session is not None and (self.session.busy or runner.streaming or runner.scripting or runner.watching))
         return True
 
     def on_backslash_done(self, message: BackslashDone) -> None:
@@ -590,6 +607,9 @@ class MainScreen(Screen):
             self.notify(f"Timing is {'on' if self.timing else 'off'}.", timeout=2)
         elif outcome.action == "connect":
             self.app.post_message(ConnectRequested(outcome.argument))
+        elif outcome.action == "watch":
+            self.query_runner.watch(outcome.argument, outcome.value)
+            self.notify(f"Watching: {outcome.status}. Escape stops.", timeout=3)
         elif outcome.action == "edit":
             from aishell.tui.screens.buffer_actions import edit_externally
 
