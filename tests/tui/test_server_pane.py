@@ -40,7 +40,8 @@ async def test_server_tab_shows_a_blocker_and_cancels_after_asking(pg_fresh_db):
             assert screen.server.last is None  # hidden tab: nothing sampled
             await pilot.press("alt+a")
             await until(pilot, lambda: screen.server.last is not None and "holder" in table_text(app), what="activity")
-            assert "⚠ idle in tx" in table_text(app)
+            # flagged once idle in its transaction for a second: at the next refresh
+            await until(pilot, lambda: "⚠ idle in tx" in table_text(app), what="the idle-in-transaction flag")
             await pilot.press("l")
             await until(pilot, lambda: f"▶ {holder.get_server_pid()}" in table_text(app), what="lock tree")
             rows = table_text(app).splitlines()

@@ -345,7 +345,7 @@ class MainScreen(Screen):
         self.query_one("#read-only").display = message.read_only
         self.query_one(Header).show_profile(message.label, message.colour, message.tunnel)
         self.query_one(Header).link = "connected"
-        self.query_one(EditorPane).set_dialect(self.session.dialect)
+        self.query_one(EditorPane).set_dialect(self.session.dialect, self.session.driver.language)
         self.query_one(SchemaTree).set_schemas([])
         self.catalog.schemas()
         self.catalog.snapshot()

@@ -5,7 +5,7 @@ Never imports ``engine``. The app gives it plain data and listens to its message
     editor = EditorPane(buffers=BufferFile(path), dialect="sqlite")   # tui.buffers: load()/save(data, dialect)
     editor.set_catalog(Catalog)            # tui.completion.Catalog: tables and columns
     editor.set_frequencies(dict[str, float])   # identifier -> times used (completion ranking)
-    editor.set_dialect(str)                # sqlglot dialect for formatting
+    editor.set_dialect(str, language)      # sqlglot dialect (formatting), sql or mongosh (completion)
     editor.mark_error(line, column)        # 1-based buffer position: cursor there, word underlined
     editor.insert_statement(text)          # put a statement in the buffer (memory recall)
     editor.text / editor.text_area         # current buffer
@@ -333,6 +333,7 @@ class EditorPane(Vertical):
         super().__init__(id=id)
         self._store = buffers
         self._dialect = dialect
+        self._language = "sql"
         self._buffers: list[Buffer] = []
         self._active = 0
         self._catalog = Catalog()
@@ -409,8 +410,11 @@ class EditorPane(Vertical):
     def set_frequencies(self, frequencies: dict[str, float]) -> None:
         self._frequencies = {k.lower(): v for k, v in frequencies.items()}
 
-    def set_dialect(self, dialect: str | None) -> None:
+    def set_dialect(self, dialect: str | None, language: str = "sql") -> None:
+        """The session's sqlglot dialect (formatting) and its statements' language (``sql`` or
+        ``mongosh``: which completion runs)."""
         self._dialect = dialect
+        self._language = language
 
     def mark_error(self, line: int, column: int) -> None:
         """Put the cursor on a 1-based buffer position and underline the word there.
@@ -743,7 +747,7 @@ class EditorPane(Vertical):
         offset = offset_of(text, *area.cursor_location)
         if offset and text[offset - 1 : offset] == "\\":
             return
-        completer = complete_mongo if self._dialect == "mongo" else complete
+        completer = complete_mongo if self._language == "mongosh" else complete
         result = completer(text, offset, self._catalog, frequency=self._frequencies, limit=40)
         menu = self.menu
         if not result.candidates or (not forced and not result.prefix and result.context not in _EAGER):
