@@ -109,8 +109,11 @@ def test_pane(snap_compare, demo, size, pane):
         # Memory hits show their age: keep the store empty so the picture does not change.
         await ready(pilot, query=None if pane == "memory" else QUERY)
         await pilot.press(keys[pane])
-        if pane == "metrics":
-            pilot.app.screen.query_one("#metrics").update_metrics(POOL, CACHE)
+        if pane == "metrics":  # fixed figures: the live sample taken as the tab opened goes
+            pilot.app.screen._metrics_timer.pause()
+            metrics = pilot.app.screen.query_one("#metrics")
+            metrics.reset_history()
+            metrics.update_metrics(POOL, CACHE)
         await pilot.pause(0.3)
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=focus)
