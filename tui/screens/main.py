@@ -56,8 +56,6 @@ from aishell.tui.messages import (
     RowsFetched,
     SchemasLoaded,
     ScriptFinished,
-    ServerNotice,
-    ServerSampled,
     ScriptStarted,
     TableLoaded,
     TablesLoaded,
@@ -71,6 +69,7 @@ from aishell.tui.widgets.metrics import MetricsPane
 from aishell.tui.widgets.result_tabs import ResultTabs
 from aishell.tui.widgets.results import ResultsGrid, claims_escape
 from aishell.tui.widgets.schema import SchemaTree
+from aishell.tui.screens.server_routes import ServerRoutes
 from aishell.tui.widgets.server import ServerPane
 from aishell.tui.widgets.transaction import TransactionBadge
 from aishell.tui.widgets.suggestions import SuggestionsPane
@@ -166,7 +165,7 @@ class Header(Horizontal):
         label.set_class(text == "running", "-busy")
 
 
-class MainScreen(Screen):
+class MainScreen(ServerRoutes, Screen):
     """Editor and results in the centre, schema on the left, insights (suggestions, metrics,
     memory) on the right as tabs. Narrow terminals hide the side columns until asked for."""
 
@@ -809,38 +808,6 @@ class MainScreen(Screen):
     def _server_shown(self) -> bool:
         insights = self.query_one("#insights", TabbedContent)
         return insights.display and insights.active == "tab-server" and self.app.screen is self
-
-    def on_server_sampled(self, message: ServerSampled) -> None:
-        self.query_one(ServerPane).show(message.model)
-
-    def on_server_notice(self, message: ServerNotice) -> None:
-        self.notify(message.text, title="Server", severity=message.severity, timeout=5)
-
-    @on(ServerPane.ViewChanged)
-    def _server_view(self, event: ServerPane.ViewChanged) -> None:
-        event.stop()
-        self.server.show(event.view, event.filter)
-
-    @on(ServerPane.ActionRequested)
-    def _server_action(self, event: ServerPane.ActionRequested) -> None:
-        event.stop()
-        self.server.act(event.action)
-
-    @on(ServerPane.SignalRequested)
-    def _server_signal(self, event: ServerPane.SignalRequested) -> None:
-        event.stop()
-        verb = "Terminate the session of" if event.terminate else "Cancel the statement of"
-        if self.session is not None and self.session.read_only:
-            self.notify(f"read-only session: will not {verb.split()[0].lower()} backend {event.pid}", title="Server", severity="error")
-            return
-        from aishell.tui.screens.dialogs import ConfirmScreen
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.server.signal(event.pid, terminate=event.terminate)
-
-        reason = f"{verb} backend {event.pid}? It is running or last ran:"
-        self.app.push_screen(ConfirmScreen(reason, event.query or "(no statement)", title=f"{verb} backend {event.pid}?"), confirmed)
 
     @on(ServerPane.OpenRequested)
     async def _server_open(self, event: ServerPane.OpenRequested) -> None:

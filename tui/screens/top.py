@@ -17,11 +17,11 @@ from textual.widgets import Footer, Header
 from aishell.engine.config import Settings
 from aishell.engine.errors import AishellError
 from aishell.tui.controllers.server import ServerController
-from aishell.tui.messages import ServerNotice, ServerSampled
+from aishell.tui.screens.server_routes import ServerRoutes
 from aishell.tui.widgets.server import ServerPane
 
 
-class TopScreen(Screen):
+class TopScreen(ServerRoutes, Screen):
     """The server pane over the whole terminal, sampling while it is shown."""
 
     def __init__(self) -> None:
@@ -38,38 +38,6 @@ class TopScreen(Screen):
 
     def start(self) -> None:
         self.server.watch(True)
-
-    def on_server_sampled(self, message: ServerSampled) -> None:
-        self.query_one(ServerPane).show(message.model)
-
-    def on_server_notice(self, message: ServerNotice) -> None:
-        self.notify(message.text, title="Server", severity=message.severity, timeout=5)
-
-    @on(ServerPane.ViewChanged)
-    def _view(self, event: ServerPane.ViewChanged) -> None:
-        event.stop()
-        self.server.show(event.view, event.filter)
-
-    @on(ServerPane.ActionRequested)
-    def _action(self, event: ServerPane.ActionRequested) -> None:
-        event.stop()
-        self.server.act(event.action)
-
-    @on(ServerPane.SignalRequested)
-    def _signal(self, event: ServerPane.SignalRequested) -> None:
-        event.stop()
-        verb = "Terminate the session of" if event.terminate else "Cancel the statement of"
-        if self.app.session.read_only:
-            self.notify(f"read-only session: will not {verb.split()[0].lower()} backend {event.pid}", title="Server", severity="error")
-            return
-        from aishell.tui.screens.dialogs import ConfirmScreen
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.server.signal(event.pid, terminate=event.terminate)
-
-        reason = f"{verb} backend {event.pid}? It is running or last ran:"
-        self.app.push_screen(ConfirmScreen(reason, event.query or "(no statement)", title=f"{verb} backend {event.pid}?"), confirmed)
 
     @on(ServerPane.OpenRequested)
     def _open(self, event: ServerPane.OpenRequested) -> None:
