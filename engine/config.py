@@ -102,6 +102,13 @@ class AnalyzerSettings:
     disabled_rules: str = ""
     """Rule codes not to report, comma-separated (e.g. ``"AS001,AS008"``); AS000 always is.
     A ``-- noqa`` / ``-- noqa: AS004`` comment silences findings on its own line."""
+    regression_factor: float = 3.0
+    """A run this many times slower than its statement shape's median raises a regression alert
+    in the Suggestions pane (0 turns the alerts off)."""
+    regression_min_gap_ms: float = 50.0
+    """…and at least this many milliseconds slower: a 2 ms query taking 8 ms is noise."""
+    regression_min_runs: int = 3
+    """Earlier runs of the shape needed before its median counts as usual."""
 
 
 @dataclass(slots=True)
