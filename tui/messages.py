@@ -212,6 +212,14 @@ class PlanReady(Message):
 
 
 @dataclass
+class RegressionChecked(Message):
+    """The statement just run was checked against its shape's usual time: ``alert`` is the
+    finding dict to show when it was much slower, None when it was not (any old alert goes)."""
+
+    alert: dict[str, Any] | None
+
+
+@dataclass
 class InsightUnavailable(Message):
     """An insight could not be had: ``pane`` (suggestions or memory) says why instead."""
 

@@ -41,8 +41,8 @@ class Regression:
     def message(self) -> str:
         """One line for the Suggestions pane."""
         return (
-            f"This run took {_ms(self.duration_ms)}, {self.factor:.1f}× the median of {_ms(self.median_ms)} "
-            f"over its {self.runs} earlier run{'s' if self.runs != 1 else ''} on this database"
+            f"Ran {_ms(self.duration_ms)}, {self.factor:.1f}× its median of {_ms(self.median_ms)} "
+            f"({self.runs} earlier run{'s' if self.runs != 1 else ''} on this database)"
         )
 
 

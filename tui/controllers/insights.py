@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aishell.engine.errors import AishellError, MemoryUnavailable
 from aishell.tui.completion import frequencies_from_statements
 from aishell.tui.controllers import Controller
-from aishell.tui.messages import AnalysisReady, InsightUnavailable, MemoryHits, PlanReady
+from aishell.tui.messages import AnalysisReady, InsightUnavailable, MemoryHits, PlanReady, RegressionChecked
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from aishell.engine.analyzer.advisor import Advice
     from aishell.engine.analyzer.findings import Finding
     from aishell.engine.analyzer.plan import PlanReport
+    from aishell.engine.memory.regressions import Regression
     from aishell.engine.memory.search import SearchHit
 
 
@@ -151,6 +152,29 @@ class InsightsController(Controller):
             self.frequencies[name] = self.frequencies.get(name, 0.0) + count
         return self.frequencies
 
+    # -- regressions ------------------------------------------------------------------------------
+
+    def check_regression(self, sql: str, elapsed_ms: float) -> None:
+        """Whether the run of ``sql`` just finished (in ``elapsed_ms``) was much slower than its
+        shape usually is on this database: posts RegressionChecked either way."""
+        session = self.session
+        settings = self.screen.app.settings.analyzer
+        memory = session.memory if session is not None else None
+        if memory is None or not memory.enabled or not sql.strip() or settings.regression_factor <= 0:
+            return
+        before = time.time() - elapsed_ms / 1000.0 - 0.005  # this run's start, or a little before it
+        self.start(self._check_regression(memory.path, session.display_url, sql, session.dialect, elapsed_ms, before), group="regression", name="check_regression")
+
+    async def _check_regression(self, path: Any, database: str, sql: str, dialect: str, elapsed_ms: float, before: float) -> None:
+        from aishell.engine.memory.regressions import check_run
+
+        settings = self.screen.app.settings.analyzer
+        found = await check_run(
+            path, database, sql, dialect, elapsed_ms, before,
+            factor=settings.regression_factor, min_gap_ms=settings.regression_min_gap_ms, min_runs=settings.regression_min_runs,
+        )
+        self.post(RegressionChecked(regression_dict(found) if found is not None else None))
+
     # -- metrics ----------------------------------------------------------------------------------
 
     def metrics(self) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -239,6 +263,33 @@ def plan_nodes(report: "PlanReport") -> list[dict[str, Any]]:
     return out
 
 
+def regression_dict(found: "Regression") -> dict[str, Any]:
+    """A regression as the finding dict the suggestions pane shows above the findings."""
+    suggestion = "Press p to see this statement's plan now"
+    if found.last_fast_at is not None:
+        ago = max(0.0, time.time() - found.last_fast_at)
+        suggestion += f"; its last fast run ({found.median_ms:,.1f} ms or less) was {_ago(ago)} ago"
+    return {
+        "code": "REG",
+        "rule": "slower than usual",
+        "severity": "warning",
+        "message": found.message(),
+        "line": None,
+        "column": None,
+        "suggestion": suggestion,
+        "duration_ms": found.duration_ms,
+        "median_ms": found.median_ms,
+    }
+
+
+def _ago(seconds: float) -> str:
+    """``seconds`` as the largest whole unit: 42 s, 5 min, 3 h, 2 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
 def hit_dict(hit: "SearchHit", *, pinned: bool = False) -> dict[str, Any]:
     """A memory hit as the plain dict the memory pane shows."""
     return {
@@ -269,4 +320,4 @@ def advice_text(advice: "Advice") -> str:
     return "\n".join(line for line in lines if line)
 
 
-__all__ = ["InsightsController", "finding_dict", "hit_dict", "advice_text", "plan_nodes"]
+__all__ = ["InsightsController", "finding_dict", "hit_dict", "regression_dict", "advice_text", "plan_nodes"]

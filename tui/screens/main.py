@@ -47,6 +47,7 @@ from aishell.tui.messages import (
     InsightUnavailable,
     MemoryHits,
     PlanReady,
+    RegressionChecked,
     QueryFailed,
     QueryFinished,
     QueryStarted,
@@ -515,6 +516,7 @@ class MainScreen(ServerRoutes, Screen):
         self.query_one(Header).running = False
         sql = self.query_runner.sql
         self.query_one(EditorPane).set_frequencies(self.insights.learn(sql))
+        self.insights.check_regression(sql or "", message.elapsed_ms)
         if sql:
             from aishell.engine.statements import describe
 
@@ -763,6 +765,9 @@ class MainScreen(ServerRoutes, Screen):
 
     def on_plan_ready(self, message: PlanReady) -> None:
         self.query_one(SuggestionsPane).show_plan(message.text, message.findings, message.nodes, message.after, message.titles)
+
+    def on_regression_checked(self, message: RegressionChecked) -> None:
+        self.query_one(SuggestionsPane).show_alert(message.alert)
 
     def on_insight_unavailable(self, message: InsightUnavailable) -> None:
         pane = self.query_one(SuggestionsPane) if message.pane == "suggestions" else self.query_one(MemoryPane)

@@ -193,6 +193,8 @@ class SuggestionsPane(Vertical, can_focus=False):
         self._findings: list[Mapping[str, Any]] = []
         self._plan_findings: list[Mapping[str, Any]] = []
         self._plan_summary: str | None = None
+        self._alerts: list[Mapping[str, Any]] = []
+        """Regression alerts about the statement last run, above the findings until the next run."""
         self._rows: list[Mapping[str, Any] | None] = []
         """The finding behind each option of the list (None for separators)."""
         self.opened: Mapping[str, Any] | None = None
@@ -215,6 +217,12 @@ class SuggestionsPane(Vertical, can_focus=False):
         """Show the analyzer's findings for the statement (replacing the previous ones)."""
         self.remove_class("-unavailable")
         self._findings = [finding for finding in findings if isinstance(finding, Mapping)]
+        self._rebuild()
+
+    def show_alert(self, alert: Mapping[str, Any] | None) -> None:
+        """Show (or, with None, remove) the alert that the statement last run was much slower
+        than usual; it stays above the findings until the next run."""
+        self._alerts = [alert] if isinstance(alert, Mapping) else []
         self._rebuild()
 
     def show_plan(
@@ -299,7 +307,7 @@ class SuggestionsPane(Vertical, can_focus=False):
         if isinstance(line, int) and not isinstance(line, bool):
             column = column if isinstance(column, int) and not isinstance(column, bool) else None
             self.post_message(self.FindingSelected(self, line, column))
-        else:
+        elif finding not in self._alerts:  # an alert is about the run, not a place in the text
             self.app.bell()
 
     # -- internals
@@ -313,7 +321,7 @@ class SuggestionsPane(Vertical, can_focus=False):
         option_list.clear_options()
         options: list[Option | None] = []
         rows: list[Mapping[str, Any] | None] = []
-        for finding in self._findings:
+        for finding in [*self._alerts, *self._findings]:
             options.append(Option(self._finding_prompt(finding)))
             rows.append(finding)
         if self._plan_findings:
@@ -342,6 +350,8 @@ class SuggestionsPane(Vertical, can_focus=False):
             text = Text(f"{len(findings)} finding{'s' if len(findings) != 1 else ''}: ")
             parts = [f"{count} {severity}{'s' if count != 1 else ''}" for severity, count in counts.items() if count]
             text.append(", ".join(parts))
+        if self._alerts:
+            text.append(" · last run slower than usual")
         if self._plan_summary is not None:
             text.append(" · plan below")
         text.append("  (p explain · a advice)", style="dim")
