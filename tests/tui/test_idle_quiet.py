@@ -36,7 +36,7 @@ def _settings(**ui) -> Settings:
 
 
 async def test_cursor_rests_after_quiet_and_blinks_again_at_a_key(demo):
-    app = make_app(demo, settings=_settings(cursor_rest=0.3))
+    app = make_app(demo, settings=_settings(cursor_rest=1.5))  # long enough that a busy machine sees the wake
     async with app.run_test(size=(120, 36)) as pilot:
         await connected(pilot)
         area = app.screen.query_one("#editor").text_area
@@ -44,12 +44,12 @@ async def test_cursor_rests_after_quiet_and_blinks_again_at_a_key(demo):
         await pilot.pause()
         area.cursor_blink = True  # headless apps start steady; blink as in a terminal
         await pilot.press("s")  # input restarts the count
-        await until(pilot, lambda: area in rest.resting, timeout=5, what="the cursor to rest")
+        await until(pilot, lambda: area in rest.resting, timeout=10, what="the cursor to rest")
         assert not area.cursor_blink
         await pilot.press("e")
         assert area.cursor_blink and not rest.resting, "a key wakes the cursor"
         assert area.text.startswith("se")
-        await until(pilot, lambda: area in rest.resting and not area.cursor_blink, timeout=5, what="the cursor to rest again")
+        await until(pilot, lambda: area in rest.resting and not area.cursor_blink, timeout=10, what="the cursor to rest again")
 
 
 async def test_hidden_metrics_draw_nothing_and_catch_up_when_shown(demo):

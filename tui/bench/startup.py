@@ -81,22 +81,8 @@ def time_first_frame(cmd: list[str], marker: bytes, *, env: dict[str, str], time
 def time_frames(cmd: list[str], markers: list[bytes], *, env: dict[str, str], timeout: float = 30.0, linger: float = 0.0) -> list[float | None]:
     """Seconds from spawn until each of ``markers`` first appears on the pty (None: not seen
     before ``timeout``); ``linger`` as in :func:`time_first_frame`, after the last marker."""
-    child_env = dict(env, TERM="xterm-256color", COLUMNS="120", LINES="36")
-    pid, fd = pty.fork()
-    if pid == 0:  # child: exactly ``env`` (keys removed from it stay removed)
-        try:
-            os.execve(cmd[0], cmd, child_env)
-        finally:
-            os._exit(127)
+    pid, fd = spawn(cmd, env)
     start = time.perf_counter()
-    try:
-        import fcntl
-        import struct
-        import termios
-
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
-    except OSError:
-        pass
     seen = b""
     found: list[float | None] = [None] * len(markers)
     try:
@@ -122,21 +108,47 @@ def time_frames(cmd: list[str], markers: list[bytes], *, env: dict[str, str], ti
                     break
                 timeout = min(timeout, now + linger)
     finally:
-        try:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 3
-            while time.monotonic() < deadline:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    break
-                time.sleep(0.02)
-            else:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        stop(pid, fd)
     return found
+
+
+def spawn(cmd: list[str], env: dict[str, str]) -> tuple[int, int]:
+    """Start ``cmd`` on a new 120×36 pseudo terminal with exactly ``env`` (keys removed from it
+    stay removed); its pid and the terminal's file descriptor."""
+    child_env = dict(env, TERM="xterm-256color", COLUMNS="120", LINES="36")
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        try:
+            os.execve(cmd[0], cmd, child_env)
+        finally:
+            os._exit(127)
+    try:
+        import fcntl
+        import struct
+        import termios
+
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    except OSError:
+        pass
+    return pid, fd
+
+
+def stop(pid: int, fd: int) -> None:
+    """SIGTERM the program started by :func:`spawn` (SIGKILL after 3 s), then close its terminal."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.02)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+    os.close(fd)
 
 
 async def run(ctx: BenchContext) -> list[BenchResult]:

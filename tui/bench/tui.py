@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pty
 import select
-import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from aishell.engine.bench import BenchContext, BenchResult
-from aishell.tui.bench.startup import HARLEQUIN_ARGS, HARLEQUIN_MARKER, OUR_PANES_MARKER, _aishell, _harlequin
+from aishell.tui.bench.startup import HARLEQUIN_ARGS, HARLEQUIN_MARKER, OUR_PANES_MARKER, _aishell, _harlequin, spawn, stop
 
 NAME = "tui"
 NEEDS_PG = False
@@ -76,19 +74,8 @@ def _drain(fd: int, seconds: float, on_chunk=None) -> int:
 def measure_idle(cmd: list[str], marker: bytes, keys: tuple[bytes, ...], *, env: dict[str, str], settle: float, window: float) -> Idle | None:
     """Start ``cmd`` on a 120×36 pty, wait for ``marker``, send ``keys``, let it settle, then
     measure an idle ``window``. None when the marker never showed."""
-    child_env = dict(env, TERM="xterm-256color", COLUMNS="120", LINES="36")
-    pid, fd = pty.fork()
-    if pid == 0:
-        try:
-            os.execve(cmd[0], cmd, child_env)
-        finally:
-            os._exit(127)
+    pid, fd = spawn(cmd, env)
     try:
-        import fcntl
-        import struct
-        import termios
-
-        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
         seen = bytearray()
         start = time.monotonic()
         while marker not in seen and time.monotonic() - start < 30:
@@ -107,18 +94,7 @@ def measure_idle(cmd: list[str], marker: bytes, keys: tuple[bytes, ...], *, env:
         cpu = _cpu_seconds(pid) - cpu_before
         return Idle(written / elapsed, 100.0 * cpu / elapsed)
     finally:
-        try:
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 3
-            while time.monotonic() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
-                _drain(fd, 0.02)
-            else:
-                if os.waitpid(pid, os.WNOHANG) == (0, 0):
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        os.close(fd)
+        stop(pid, fd)
 
 
 async def run(ctx: BenchContext) -> list[BenchResult]:
