@@ -16,6 +16,8 @@ server returned it, so they are tested without a server.
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,24 +154,43 @@ async def explain(
             analyze = False
             notes.append(_note("ANALYZE skipped: the statement's parameters ($1…) have no values to run it with"))
         options = "FORMAT JSON, ANALYZE, BUFFERS" if analyze else "FORMAT JSON"
-        if parameters:
-            rows = await _generic_plan(conn, sql, statement, parameters)
-            notes.append(_note(f"generic plan: {parameters} parameter(s) without values, planned as for any value"))
-        else:
-            text = f"EXPLAIN ({options}) {statement}"
-            with _positions_in(sql, statement, len(text) - len(statement)):
-                if analyze and info.is_write:
-                    rows = await _in_rolled_back_transaction(conn, text)
-                else:
-                    rows = (await conn.execute(text)).rows
-        plan = rows[0][0] if rows and rows[0] else "[]"
-        document = json.loads(plan) if isinstance(plan, str) else plan
-        sizes, schemas = await _postgres_sizes(conn, document)
+        async with _kept_transaction(conn):
+            if parameters:
+                rows = await _generic_plan(conn, sql, statement, parameters)
+                notes.append(_note(f"generic plan: {parameters} parameter(s) without values, planned as for any value"))
+            else:
+                text = f"EXPLAIN ({options}) {statement}"
+                with _positions_in(sql, statement, len(text) - len(statement)):
+                    if analyze and info.is_write:
+                        rows = await _in_rolled_back_transaction(conn, text)
+                    else:
+                        rows = (await conn.execute(text)).rows
+            plan = rows[0][0] if rows and rows[0] else "[]"
+            document = json.loads(plan) if isinstance(plan, str) else plan
+            sizes, schemas = await _postgres_sizes(conn, document)
         report = read_postgres_plan(document, sizes=sizes, settings=settings, schemas=schemas)
     else:
         raise QueryError(f"plans are not available for {dialect!r} connections")
     report.findings[:0] = notes
     return report
+
+
+@contextlib.asynccontextmanager
+async def _kept_transaction(conn):
+    """Inside the user's open transaction, plan under a savepoint: a statement the server
+    refuses to plan (``EXPLAIN begin``, a typo) would otherwise abort the user's transaction, and
+    everything they typed after it would be ignored until ROLLBACK."""
+    if not getattr(conn, "in_transaction", False):
+        yield
+        return
+    await conn.execute("SAVEPOINT aishell_plan")
+    try:
+        yield
+    except BaseException:
+        await conn.execute("ROLLBACK TO SAVEPOINT aishell_plan")
+        await conn.execute("RELEASE SAVEPOINT aishell_plan")
+        raise
+    await conn.execute("RELEASE SAVEPOINT aishell_plan")
 
 
 def _single_statement(sql: str, dialect: str) -> str:

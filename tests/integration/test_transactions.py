@@ -121,6 +121,25 @@ async def test_a_failed_postgres_transaction_needs_rollback(pg_fresh_db, stateme
         assert state.needs_rollback == (status == FAILED)
 
 
+@pytest.mark.parametrize("planned", ["begin", "SELECT no_such_column FROM t", "SELECT count(*) FROM t", "SELECT $1::int"])
+async def test_a_plan_asked_inside_the_users_transaction_never_aborts_it(target, planned):
+    """The insights pane plans the statement under the cursor, on the transaction's connection
+    while one is open: ``EXPLAIN begin`` right after the user's BEGIN aborted their transaction,
+    and the UPDATE they typed next was refused (found in tmux)."""
+    url, committed = target
+    async with await opened(url) as session:
+        await run(session, "BEGIN")
+        await run(session, "INSERT INTO t VALUES (1)")
+        try:
+            await session.explain(planned)
+        except QueryError:
+            pass
+        assert session.transaction.status == IN_TRANSACTION
+        await run(session, "INSERT INTO t VALUES (2)")
+        await run(session, "COMMIT")
+        assert await committed() == 2
+
+
 async def test_an_error_leaves_a_sqlite_transaction_usable(tmp_path):
     async with await opened(f"sqlite:///{tmp_path / 'f.db'}") as session:
         await run(session, "BEGIN")
