@@ -17,6 +17,7 @@ server returned it, so they are tested without a server.
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 import json
 from dataclasses import dataclass, field
@@ -121,6 +122,10 @@ class PlanReport:
         return self.nodes[max(weighed)[1]] if weighed else None
 
 
+_SQLITE_EXPLAINS = itertools.count(1)
+"""Numbers the SQLite EXPLAIN texts, each one prepared afresh (see :func:`explain`)."""
+
+
 async def explain(
     conn,
     sql: str,
@@ -145,7 +150,11 @@ async def explain(
         analyze = False
         notes.append(_note("ANALYZE skipped: the statement writes (pass allow_writes to run it in a rolled-back transaction)"))
     if dialect == "sqlite":
-        result = await conn.execute(f"EXPLAIN QUERY PLAN {statement}")
+        # SQLite never checks a prepared EXPLAIN QUERY PLAN against the schema: a real read
+        # reloads a schema another process changed, and a text of its own keeps the statement
+        # cache from handing back a plan prepared before the change.
+        await conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        result = await conn.execute(f"EXPLAIN QUERY PLAN {statement}\n-- plan {next(_SQLITE_EXPLAINS)}")
         sizes = await _sqlite_sizes(conn, result.rows)
         report = read_sqlite_plan(result.rows, sizes=sizes, settings=settings)
     elif dialect == "postgres":
