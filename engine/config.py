@@ -109,6 +109,9 @@ class AnalyzerSettings:
     """…and at least this many milliseconds slower: a 2 ms query taking 8 ms is noise."""
     regression_min_runs: int = 3
     """Earlier runs of the shape needed before its median counts as usual."""
+    regression_plan_ms: float = 20.0
+    """Runs at least this long have their plan read (EXPLAIN, not ANALYZE) and kept for the
+    session, so a regression alert shows the plan of the last fast run beside this one's."""
 
 
 @dataclass(slots=True)

@@ -217,6 +217,12 @@ class RegressionChecked(Message):
     finding dict to show when it was much slower, None when it was not (any old alert goes)."""
 
     alert: dict[str, Any] | None
+    nodes: list[dict[str, Any]] | None = None
+    """With an alert: this run's plan (``tui.controllers.insights.plan_nodes``), when it could be read."""
+    fast_nodes: list[dict[str, Any]] | None = None
+    """With an alert: the plan kept of the shape's last fast run, when one was kept."""
+    titles: tuple[str, str] = ("", "")
+    """Headings of the plans shown: the last fast run's (left, when kept) and this run's."""
 
 
 @dataclass

@@ -5,6 +5,7 @@ MemoryHits, InsightUnavailable."""
 
 from __future__ import annotations
 
+import collections
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 SEARCH_LIMIT = 200
 """Hits a memory search brings back: the pane's filters narrow these."""
 
+FAST_PLANS = 256
+"""Statement shapes whose last fast plan is kept for regression alerts (the least recent go)."""
+
 
 class InsightsController(Controller):
     """Findings, plans, advice, memory and metrics for the main screen's insight panes."""
@@ -37,6 +41,9 @@ class InsightsController(Controller):
         self.frequencies: dict[str, float] = {}
         """Word -> weight for completion: from the remembered statements and those run since."""
         self._debounce: Timer | None = None
+        self.fast_plans: collections.OrderedDict[str, tuple[float, float, list[dict[str, Any]]]] = collections.OrderedDict()
+        """Shape fingerprint -> (start, milliseconds, plan nodes) of its last run that was not a
+        regression and took at least ``analyzer.regression_plan_ms``: the plan an alert compares with."""
 
     # -- analyzer ---------------------------------------------------------------------------------
 
@@ -166,14 +173,42 @@ class InsightsController(Controller):
         self.start(self._check_regression(memory.path, session.display_url, sql, session.dialect, elapsed_ms, before), group="regression", name="check_regression")
 
     async def _check_regression(self, path: Any, database: str, sql: str, dialect: str, elapsed_ms: float, before: float) -> None:
-        from aishell.engine.memory.regressions import check_run
+        import asyncio
+
+        from aishell.engine.memory.regressions import check_run, shape_of
 
         settings = self.screen.app.settings.analyzer
         found = await check_run(
             path, database, sql, dialect, elapsed_ms, before,
             factor=settings.regression_factor, min_gap_ms=settings.regression_min_gap_ms, min_runs=settings.regression_min_runs,
         )
-        self.post(RegressionChecked(regression_dict(found) if found is not None else None))
+        keep = found is None and elapsed_ms >= settings.regression_plan_ms
+        if found is None and not keep:
+            self.post(RegressionChecked(None))
+            return
+        try:
+            shape = database + "\0" + await asyncio.to_thread(shape_of, sql, dialect)
+        except ValueError:
+            shape = None
+        nodes = await self._plan_of(sql)
+        if found is None:
+            self.post(RegressionChecked(None))
+            if shape is not None and nodes:
+                self.fast_plans[shape] = (before, elapsed_ms, nodes)
+                self.fast_plans.move_to_end(shape)
+                while len(self.fast_plans) > FAST_PLANS:
+                    self.fast_plans.popitem(last=False)
+            return
+        fast = self.fast_plans.get(shape) if shape is not None else None
+        titles = (f"Last fast run · {fast[1]:,.1f} ms · {_ago(max(0.0, time.time() - fast[0]))} ago" if fast else "", f"This run · {elapsed_ms:,.1f} ms")
+        self.post(RegressionChecked(regression_dict(found, compared=bool(fast and nodes)), nodes, fast[2] if fast else None, titles))
+
+    async def _plan_of(self, sql: str) -> list[dict[str, Any]] | None:
+        """The plan nodes of ``sql`` now (EXPLAIN: nothing runs), None when it has none."""
+        try:
+            return plan_nodes(await self.session.explain(sql)) or None
+        except AishellError:
+            return None
 
     # -- metrics ----------------------------------------------------------------------------------
 
@@ -263,12 +298,13 @@ def plan_nodes(report: "PlanReport") -> list[dict[str, Any]]:
     return out
 
 
-def regression_dict(found: "Regression") -> dict[str, Any]:
-    """A regression as the finding dict the suggestions pane shows above the findings."""
-    suggestion = "Press p to see this statement's plan now"
+def regression_dict(found: "Regression", *, compared: bool = False) -> dict[str, Any]:
+    """A regression as the finding dict the suggestions pane shows above the findings;
+    ``compared``: the last fast run's plan is shown beside this run's."""
+    suggestion = "Compare the plans below: the last fast run's beside this one's" if compared else "Press p to see this statement's plan now"
     if found.last_fast_at is not None:
         ago = max(0.0, time.time() - found.last_fast_at)
-        suggestion += f"; its last fast run ({found.median_ms:,.1f} ms or less) was {_ago(ago)} ago"
+        suggestion += f"; the last fast run ({found.median_ms:,.1f} ms or less) was {_ago(ago)} ago"
     return {
         "code": "REG",
         "rule": "slower than usual",

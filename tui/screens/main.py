@@ -767,7 +767,13 @@ class MainScreen(ServerRoutes, Screen):
         self.query_one(SuggestionsPane).show_plan(message.text, message.findings, message.nodes, message.after, message.titles)
 
     def on_regression_checked(self, message: RegressionChecked) -> None:
-        self.query_one(SuggestionsPane).show_alert(message.alert)
+        pane = self.query_one(SuggestionsPane)
+        pane.show_alert(message.alert)
+        if message.alert is not None and message.nodes:
+            if message.fast_nodes:  # the last fast run's plan on the left, this run's beside it
+                pane.show_plan("", [], message.fast_nodes, message.nodes, message.titles)
+            else:
+                pane.show_plan("", [], message.nodes, None, (message.titles[1] + " · no plan kept of a fast run", ""))
 
     def on_insight_unavailable(self, message: InsightUnavailable) -> None:
         pane = self.query_one(SuggestionsPane) if message.pane == "suggestions" else self.query_one(MemoryPane)
