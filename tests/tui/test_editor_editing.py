@@ -46,6 +46,15 @@ async def type_keys(pilot, text: str, *, pause_before_enter: float = 0.2) -> lis
     return menu_at_enter
 
 
+async def typed_before(pilot, editor, earlier: str, keys: str) -> None:
+    """``earlier`` put at the cursor as if typed a while ago, then ``keys`` typed key by key: for
+    tests about what the last keys do (typing itself, key by key, is the first test's subject;
+    each key costs Pilot about 0.1 s)."""
+    editor.text_area.insert(earlier)
+    await pilot.pause()
+    await type_keys(pilot, keys)
+
+
 async def editor_ready(pilot):
     await connected(pilot)
     editor = pilot.app.screen.query_one("#editor")
@@ -85,18 +94,18 @@ async def test_tab_or_arrows_then_enter_accept(demo_db):
     async with app.run_test(size=SIZES["120x36"]) as pilot:
         editor = await editor_ready(pilot)
         menu = editor.menu
-        await type_keys(pilot, "select * from ord")
+        await typed_before(pilot, editor, "select * from or", "d")
         await until(pilot, lambda: menu.display, what="menu")
         assert menu.highlighted is None  # nothing chosen yet
         await pilot.press("tab")  # Tab takes the first item
         assert editor.text == "select * from orders" and not menu.display
-        await type_keys(pilot, " o where o.cu")
+        await typed_before(pilot, editor, " o where o.c", "u")
         await until(pilot, lambda: menu.display, what="column menu")
         await pilot.press("down")  # moved into the menu: now Enter accepts
         assert menu.highlighted == 0
         await pilot.press("enter")
         assert editor.text == "select * from orders o where o.customer_id" and not menu.display
-        await type_keys(pilot, " = 1 or o.st")
+        await typed_before(pilot, editor, " = 1 or o.s", "t")
         await until(pilot, lambda: menu.display, what="menu again")
         await pilot.press("escape")  # closes the menu only
         assert not menu.display and editor.text_area.has_focus
@@ -108,7 +117,7 @@ async def test_menu_never_applies_to_text_typed_after_it_opened(demo_db):
     app = make_app(demo_db)
     async with app.run_test(size=SIZES["120x36"]) as pilot:
         editor = await editor_ready(pilot)
-        await type_keys(pilot, "select * from orders o")
+        await typed_before(pilot, editor, "select * from orders ", "o")
         await until(pilot, lambda: editor.menu.display, what="menu for 'o'")
         # Keys whose effect the menu has not caught up with (a fast typist, a paste): the menu
         # was computed for "o", the text now ends in "o x". Tab only brings the menu up to date.
@@ -121,7 +130,7 @@ async def test_menu_never_applies_to_text_typed_after_it_opened(demo_db):
         await pilot.press("tab")  # now Tab completes what the menu shows for "x"
         assert editor.text.startswith("select * from orders o ") and not editor.menu.display
         typed = editor.text
-        await type_keys(pilot, "\nwhere o")
+        await typed_before(pilot, editor, "\nwhere ", "o")
         await until(pilot, lambda: editor.menu.display, what="menu for 'o'")
         with area.prevent(TextArea.Changed, TextArea.SelectionChanged):
             area.insert(".")
@@ -139,8 +148,7 @@ async def test_escape_keeps_the_focus_in_the_editor(demo_db):
     async with app.run_test(size=SIZES["120x36"]) as pilot:
         editor = await editor_ready(pilot)
         area = editor.text_area
-        await type_keys(pilot, "select 1 as a")
-        await pilot.pause(0.2)
+        await typed_before(pilot, editor, "select 1 as ", "a")
         await pilot.press("escape")  # closes the menu for "a"
         await pilot.press("escape")  # nothing open: nothing happens
         assert app.focused is area
@@ -202,9 +210,10 @@ async def test_syntax_error_underlines_without_selecting(pg_url):
         await connected(pilot)
         editor = pilot.app.screen.query_one("#editor")
         area = editor.text_area
-        area.load_text("")
+        area.load_text("select 1;\nselec 1")
+        area.cursor_location = (1, 7)
         area.focus()
-        await type_keys(pilot, "select 1;\nselec 1")
+        await pilot.pause()
         await pilot.press("f5")
         g = grid(pilot)
         await until(pilot, lambda: g.has_class("-error"), what="syntax error")
