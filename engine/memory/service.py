@@ -137,6 +137,20 @@ def _growing_chunks(entries: Sequence[Entry]) -> list[Sequence[Entry]]:
     return out
 
 
+def _append_in_step(index: VectorIndex, ids: np.ndarray, vectors: np.ndarray) -> bool:
+    """``index.append`` for bulk writes: the compact tier, once due, is trained in this thread.
+
+    In the background, the fresh tier kept growing while it trained, its vectors held twice (the
+    tier and the training journal): importing 200,000 statements peaked at 985 MB RSS, 420 MB
+    of it during the training. Here the next batch is written meanwhile, and no more.
+    """
+    background, index.background = index.background, False
+    try:
+        return index.append(ids, vectors)
+    finally:
+        index.background = background
+
+
 class Memory:
     """Every statement remembered. Create with :meth:`open`; close with :meth:`close`."""
 
@@ -407,8 +421,10 @@ class Memory:
                     if len(new_ids) and index is not None and self._ready.is_set():
                         if indexing is not None:
                             await indexing  # in order: each batch follows the one before
-                        # FAISS copies the vectors with the GIL released, beside the next batch's write
-                        indexing = asyncio.ensure_future(asyncio.to_thread(index.append, new_ids, new_vectors))
+                        # FAISS copies the vectors with the GIL released, beside the next batch's write;
+                        # a bulk write trains the compact tier there too (see _append_in_step)
+                        append = functools.partial(_append_in_step, index) if following is not None else index.append
+                        indexing = asyncio.ensure_future(asyncio.to_thread(append, new_ids, new_vectors))
                     del batch, chunk, new_vectors
                     current, following = following, (next(pending, None) if following is not None else None)
         finally:
