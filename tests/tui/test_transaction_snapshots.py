@@ -34,7 +34,7 @@ async def _manual(pilot) -> None:
     await pilot.press("alt+t")
     await until(pilot, lambda: _badge(pilot) == "Tx: Manual", what="manual mode")
     pilot.app.clear_notifications()
-    await pilot.pause(0.3)
+    await pilot.pause()
 
 
 async def _in_transaction(pilot) -> None:
@@ -42,20 +42,20 @@ async def _in_transaction(pilot) -> None:
     await _statement(pilot, "BEGIN")
     await _statement(pilot, "UPDATE products SET price = price WHERE id = 1")
     await until(pilot, lambda: "in transaction" in _badge(pilot), what="in transaction")
-    await pilot.pause(0.3)
+    await pilot.pause()
 
 
 async def _snapshot(pilot) -> None:
     await ready(pilot, query=None)
     await _statement(pilot, "SELECT id, order_id, product_id, quantity FROM order_items ORDER BY id")
     await until(pilot, lambda: "snapshot held" in _badge(pilot), what="snapshot held")
-    await pilot.pause(0.3)
+    await pilot.pause()
 
 
 async def _quit_asks(pilot) -> None:
     await _in_transaction(pilot)
     await pilot.press("ctrl+q")
-    await pilot.pause(0.4)
+    await pilot.pause()
 
 
 STATES = {"manual": _manual, "in_transaction": _in_transaction, "snapshot": _snapshot, "quit": _quit_asks}
@@ -79,6 +79,6 @@ def test_transaction_failed(snap_compare, pg_fresh_db, size):
         await _statement(pilot, "BEGIN")
         await _statement(pilot, "SELECT 1/0")
         await until(pilot, lambda: "failed" in _badge(pilot), what="failed")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(make_app(pg_fresh_db), terminal_size=SIZES[size], run_before=failed)
