@@ -41,6 +41,8 @@ class InsightsController(Controller):
         self.frequencies: dict[str, float] = {}
         """Word -> weight for completion: from the remembered statements and those run since."""
         self._debounce: Timer | None = None
+        self.planned: tuple[str, PlanReport] | None = None
+        """The statement last explained and its plan: its findings are checked against it."""
         self.fast_plans: collections.OrderedDict[str, tuple[float, float, list[dict[str, Any]]]] = collections.OrderedDict()
         """Shape fingerprint -> (start, milliseconds, plan nodes) of its last run that was not a
         regression and took at least ``analyzer.regression_plan_ms``: the plan an alert compares with."""
@@ -67,8 +69,13 @@ class InsightsController(Controller):
 
     def _analyze(self, sql: str, line: int, column: int) -> None:
         """In a thread: the analyzer may take a while on a huge statement; typing goes on."""
-        analysis = self.session.analyze(sql)
-        self.post(AnalysisReady([finding_dict(f, sql) for f in analysis.findings], line, column))
+        findings = self.session.analyze(sql).findings
+        planned = self.planned
+        if planned is not None and planned[0] == sql.strip():
+            from aishell.engine.analyzer.plan_check import check_against_plan
+
+            findings = check_against_plan(findings, planned[1])
+        self.post(AnalysisReady([finding_dict(f, sql) for f in findings], line, column))
 
     # -- plan and advice --------------------------------------------------------------------------
 
@@ -95,6 +102,24 @@ class InsightsController(Controller):
         nodes = plan_nodes(report)
         # The tree says what the summary does; the summary stays for a plan without nodes.
         self.post(PlanReady("" if nodes else report.summary, [finding_dict(f, sql) for f in report.findings], nodes, None, (title, "")))
+        await self._check_findings(sql, report)
+
+    async def _check_findings(self, sql: str, report: "PlanReport") -> None:
+        """The findings of the statement under the cursor checked against its plan: a scan the
+        plan shows is named, a finding it contradicts goes (:mod:`engine.analyzer.plan_check`)."""
+        import asyncio
+
+        from aishell.engine.analyzer.plan_check import check_against_plan
+
+        if not report.nodes:
+            return
+        self.planned = (sql.strip(), report)
+        pending = self.pending
+        if pending is None or pending[0].strip() != sql.strip():
+            return
+        analysis = await asyncio.to_thread(self.session.analyze, sql)
+        checked = check_against_plan(analysis.findings, report)
+        self.post(AnalysisReady([finding_dict(f, sql) for f in checked], pending[1], pending[2]))
 
     async def _advise(self, sql: str) -> None:
         try:
