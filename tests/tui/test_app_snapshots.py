@@ -81,13 +81,13 @@ async def ready(pilot, *, query: str | None = QUERY) -> None:
     # Findings depend on the catalog (schema-aware rules): analyze once it is loaded.
     editor = screen.query_one("#editor")
     await until(pilot, lambda: editor._catalog.tables, what="catalog")
-    await pilot.pause(0.3)
+    await pilot.pause()
     count = screen.analyses
     screen.insights.pending = editor.current_statement()
     screen.insights.analyze_now()
     if screen.insights.pending is not None:
         await until(pilot, lambda: screen.analyses > count, what="analysis")
-    await pilot.pause(0.3)
+    await pilot.pause()
 
 
 def test_main(snap_compare, demo):
@@ -114,7 +114,7 @@ def test_pane(snap_compare, demo, size, pane):
             metrics = pilot.app.screen.query_one("#metrics")
             metrics.reset_history()
             metrics.update_metrics(POOL, CACHE)
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=focus)
 
@@ -124,7 +124,7 @@ def test_help(snap_compare, demo, size):
     async def open_help(pilot):
         await ready(pilot, query=None)
         await pilot.press("f1")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=open_help)
 
@@ -133,7 +133,7 @@ def test_help(snap_compare, demo, size):
 def test_error(snap_compare, demo, size):
     async def error(pilot):
         await ready(pilot, query="SELECT id, totl\nFROM orders\nWHERE status = 'shipped'")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=error)
 
@@ -144,7 +144,7 @@ def test_confirmation(snap_compare, demo, size):
         await ready(pilot, query=None)
         type_sql(pilot, "DELETE FROM order_items")
         await pilot.press("f5")
-        await pilot.pause(0.4)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=confirm)
 
