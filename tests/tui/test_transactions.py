@@ -143,9 +143,11 @@ async def test_a_failed_postgres_transaction_shows_in_the_header(pg_fresh_db):
 
 
 @pytest.mark.pg
-async def test_an_idle_result_releases_its_snapshot(pg_url):
+async def test_an_idle_result_releases_its_snapshot(pg_fresh_db):
     """A partly read 1M-row result holds a snapshot (backend_xmin) while the grid waits; after
-    the idle time its cursor closes, the rows loaded stay and the grid says so."""
+    the idle time its cursor closes, the rows loaded stay and the grid says so. A database of
+    its own: snapshots are counted in it, and other tests share the cluster."""
+    pg_url = pg_fresh_db
     settings = Settings.load()
     settings.ui.release_result_after = 1.0
     query = "SELECT count(backend_xmin) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
