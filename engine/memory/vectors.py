@@ -352,8 +352,9 @@ class VectorIndex:
             fd = os.open(meta_tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(msgpack.packb(info, use_bin_type=True))
-            os.replace(tmp, path)
-            os.replace(meta_tmp, path.with_name(path.name + ".meta"))
+            with _directory_lock(path.parent, exclusive=True):  # the pair lands together
+                os.replace(tmp, path)
+                os.replace(meta_tmp, path.with_name(path.name + ".meta"))
         finally:
             for leftover in (tmp, meta_tmp):
                 with contextlib.suppress(FileNotFoundError):
@@ -367,25 +368,26 @@ class VectorIndex:
         meta_path = path.with_name(path.name + ".meta")
         mapped: BinaryIO | None = None
         try:
-            meta = msgpack.unpackb(meta_path.read_bytes(), raw=False)
-            if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expect.items()):
-                return None
-            kind = meta.get("kind", "flat")
-            if kind == "flat":
-                stored = os.stat(path)
-                if meta.get("file") != [stored.st_size, stored.st_mtime_ns]:
-                    return None  # not the file this meta was written with
-                index = faiss.read_index(str(path))
-            else:
-                mapped = open(path, "rb")
-                stored = os.fstat(mapped.fileno())
-                if meta.get("file") != [stored.st_size, stored.st_mtime_ns]:
-                    mapped.close()
+            with _directory_lock(path.parent, exclusive=False):  # a pair, not one of each of two saves
+                meta = msgpack.unpackb(meta_path.read_bytes(), raw=False)
+                if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expect.items()):
                     return None
-                index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
-                if (os.stat(path).st_dev, os.stat(path).st_ino) != (stored.st_dev, stored.st_ino):
-                    mapped.close()  # replaced between the two opens: the mapping may be another file
-                    return None
+                kind = meta.get("kind", "flat")
+                if kind == "flat":
+                    stored = os.stat(path)
+                    if meta.get("file") != [stored.st_size, stored.st_mtime_ns]:
+                        return None  # not the file this meta was written with
+                    index = faiss.read_index(str(path))
+                else:
+                    mapped = open(path, "rb")
+                    stored = os.fstat(mapped.fileno())
+                    if meta.get("file") != [stored.st_size, stored.st_mtime_ns]:
+                        mapped.close()
+                        return None
+                    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+                    if (os.stat(path).st_dev, os.stat(path).st_ino) != (stored.st_dev, stored.st_ino):
+                        mapped.close()  # replaced between the two opens: the mapping may be another file
+                        return None
         except (OSError, ValueError, RuntimeError, msgpack.UnpackException):
             if mapped is not None:
                 mapped.close()
@@ -426,6 +428,21 @@ class VectorIndex:
                     listed = listed[~np.isin(listed, np.fromiter(self._removed, dtype=np.int64))]
                 parts.append(listed)
             return np.concatenate(parts)
+
+
+@contextlib.contextmanager
+def _directory_lock(directory: Path, *, exclusive: bool):
+    """An advisory lock on the index's directory (no extra file beside it): a save replaces the
+    index and its meta under it, a load reads the pair under it, so two processes saving at once
+    leave one whole pair."""
+    import fcntl
+
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _subquantizers(dim: int) -> int:
