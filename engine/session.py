@@ -19,7 +19,7 @@ import contextvars
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, TypedDict, TypeVar
 
 from aishell.engine.config import Settings
 from aishell.engine.drivers import driver_for
@@ -526,18 +526,10 @@ class Session:
         if cache is not None and not plan.cacheable:
             cache.applied(plan)
         async with self._lease(write=plan.writer, sticky=plan.sticky, stateless=plan.stateless) as conn:
-            running = Running(sql, conn, time.monotonic())
-            self._running_list.append(running)
-            try:
+            with self._running(sql, conn, plan) as running:
                 async with conn.stream(sql, params, page_size=size) as rows:
                     running.rows = rows
                     yield rows
-            finally:
-                self._running_list.remove(running)
-                if cache is not None and not plan.cacheable:
-                    cache.applied(plan)
-                    if self._pin is not None:
-                        self._tx_plans.append(plan)
 
     @contextlib.asynccontextmanager
     async def transfer(self, statement: str) -> AsyncIterator[Connection]:
@@ -550,18 +542,25 @@ class Session:
         """
         plan = _plan(statement, self.driver.dialect)
         _refuse_unsendable(statement, plan, self._read_only)
-        cache = self._cache
         async with self._lease(write=plan.writer, stateless=plan.stateless) as conn:
-            running = Running(statement, conn, time.monotonic())
-            self._running_list.append(running)
-            try:
+            with self._running(statement, conn, plan):
                 yield conn
-            finally:
-                self._running_list.remove(running)
-                if cache is not None and not plan.cacheable:
-                    cache.applied(plan)
-                    if self._pin is not None:
-                        self._tx_plans.append(plan)
+
+    @contextlib.contextmanager
+    def _running(self, sql: str, conn: Connection, plan: Any) -> Iterator[Running]:
+        """``conn`` runs ``sql`` meanwhile (what :meth:`cancel` reaches); when it ends, the cache
+        learns what ``plan`` wrote (and an open transaction keeps the plan for its rollback)."""
+        running = Running(sql, conn, time.monotonic())
+        self._running_list.append(running)
+        try:
+            yield running
+        finally:
+            self._running_list.remove(running)
+            cache = self._cache
+            if cache is not None and not plan.cacheable:
+                cache.applied(plan)
+                if self._pin is not None:
+                    self._tx_plans.append(plan)
 
     async def cancel(self) -> bool:
         """Cancel every statement this session is running, on the server.
