@@ -93,6 +93,8 @@ class Progress:
     """Bytes written (backup), hashed (verify) or read from the backup (restore)."""
     bytes_total: int | None = None
     """Known for verify and restore (the backup's size), None while backing up."""
+    dumped: int = 0
+    """Bytes of pg_dump's stream so far, before compression (custom format backups)."""
     tables_done: int = 0
     tables_total: int = 0
     table: str | None = None
@@ -601,30 +603,38 @@ async def _run_dump_to_files(cmd: list[str], env: dict[str, str], out: Path, rep
 
 
 async def _dump_through_zstd(cmd: list[str], env: dict[str, str], file: Path, jobs: int, report: "_Reporter") -> None:
-    """pg_dump | zstd -o FILE: the uncompressed stream exists only in the pipe."""
+    """pg_dump | zstd -o FILE, relayed here: the uncompressed stream exists only in the pipes,
+    and the bytes that pass are counted. zstd writes whole jobs of several MB, so a dump of
+    tens of MB shows no output size until it ends; the bytes dumped are what move."""
     zstd = shutil.which("zstd")
     if zstd is None:
         raise BackupError("zstd not found: install the zstd package or use --compress gzip")
-    read_end, write_end = os.pipe()
     async with _Children([file.parent, env.get("PGPASSFILE")]) as children:
-        try:
-            dump = await children.spawn(cmd, env=env, stdout=write_end)
-            packer = await children.spawn(
-                [zstd, "-q", "-3", f"-T{jobs}", "-o", str(file), "-"], env=env, stdin=read_end, stdout=asyncio.subprocess.DEVNULL
-            )
-        finally:
-            os.close(read_end)
-            os.close(write_end)
+        dump = await children.spawn(cmd, env=env, stdout=asyncio.subprocess.PIPE)
+        packer = await children.spawn(
+            [zstd, "-q", "-3", f"-T{jobs}", "-o", str(file), "-"],
+            env=env, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+        )
         tables = _TableCounter(report, parallel=False)
         dump_err = children.read_stderr(dump, tables.feed)
         pack_err = children.read_stderr(packer, None)
-        while packer.returncode is None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(packer.wait()), POLL_INTERVAL)
-            report.update(bytes_done=_size(file))
+        dumped = 0
+        try:
+            while chunk := await dump.stdout.read(CHUNK):
+                packer.stdin.write(chunk)
+                await packer.stdin.drain()
+                dumped += len(chunk)
+                report.update(bytes_done=_size(file), dumped=dumped)
+        except (BrokenPipeError, ConnectionResetError):
+            # zstd went away mid-stream: say why (leaving stops pg_dump, which nobody reads now).
+            await packer.wait()
+            _check("zstd", packer.returncode or 1, await pack_err)
+        finally:
+            packer.stdin.close()
+        await packer.wait()
         await dump.wait()
-        _check("pg_dump", dump.returncode, await dump_err)
         _check("zstd", packer.returncode, await pack_err)
+        _check("pg_dump", dump.returncode, await dump_err)
 
 
 async def _dump_through_gzip(cmd: list[str], env: dict[str, str], file: Path, report: "_Reporter") -> None:
@@ -634,7 +644,7 @@ async def _dump_through_gzip(cmd: list[str], env: dict[str, str], file: Path, re
         tables = _TableCounter(report, parallel=False)
         stderr = children.read_stderr(dump, tables.feed)
         packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip container
-        written = 0
+        written = dumped = 0
         with open(file, "wb") as f:
             while True:
                 chunk = await dump.stdout.read(CHUNK)
@@ -643,7 +653,8 @@ async def _dump_through_gzip(cmd: list[str], env: dict[str, str], file: Path, re
                 data = await asyncio.to_thread(packer.compress, chunk)
                 f.write(data)
                 written += len(data)
-                report.update(bytes_done=written)
+                dumped += len(chunk)
+                report.update(bytes_done=written, dumped=dumped)
             f.write(packer.flush())
         await dump.wait()
         _check("pg_dump", dump.returncode, await stderr)

@@ -102,7 +102,7 @@ async def test_backup_restore_round_trip_matches_every_table(pgbench_source, sou
     out = tmp_path / "bk"
     events = []
     manifest = await backup(pgbench_source, out, format=fmt, jobs=2, compress=compress, progress=lambda p: events.append(
-        (p.phase, p.bytes_done, p.tables_done, p.tables_total, p.finished)))
+        (p.phase, max(p.bytes_done, p.dumped), p.tables_done, p.tables_total, p.finished)))
     assert manifest.format == fmt and manifest.engine == "postgres"
     assert manifest.compression == (compress or "gzip")  # pg_dump 15: gzip inside directory archives
     assert manifest.server_version.startswith("15")
@@ -110,7 +110,7 @@ async def test_backup_restore_round_trip_matches_every_table(pgbench_source, sou
     assert tables[("public", "pgbench_accounts")].row_estimate == 500_000
     assert tables[("public", "pgbench_accounts")].bytes > 50_000_000
     assert events[-1][-1] is True and events[-1][2] == events[-1][3] == 5
-    assert any(e[1] > 0 for e in events[:-1]), "bytes reported while the dump ran"
+    assert any(e[1] > 0 for e in events[:-1]), f"bytes reported while the dump ran: {events}"
     written = json.loads((out / MANIFEST_NAME).read_text())
     assert written["database"]["database"] == urlsplit(pgbench_source).path.lstrip("/")
     assert "aishell-test-pw" not in (out / MANIFEST_NAME).read_text()
@@ -244,6 +244,32 @@ async def test_cancel_kills_pg_dump_and_removes_the_partial_backup(pgbench_sourc
     with pytest.raises(asyncio.CancelledError):
         await task
     assert procs and all(p.returncode is not None for p in procs)
+    assert not out.exists()
+
+
+async def test_compressor_killed_mid_stream_fails_the_backup_without_hanging(pgbench_source, tmp_path, monkeypatch):
+    """zstd dies while pg_dump's stream is relayed into it: the backup fails at once with zstd
+    named (pg_dump, left with nobody reading, is stopped), and no partial backup stays."""
+    procs = {}
+    real = asyncio.create_subprocess_exec
+
+    async def recording(*cmd, **kwargs):
+        proc = await real(*cmd, **kwargs)
+        procs[Path(cmd[0]).name] = proc
+        return proc
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", recording)
+    out = tmp_path / "bk"
+    killed = []
+
+    def kill_zstd(progress):
+        if progress.dumped and not killed:
+            killed.append(progress.dumped)
+            procs["zstd"].kill()
+
+    with pytest.raises(Exception, match="zstd failed"):
+        await asyncio.wait_for(backup(pgbench_source, out, format="custom", compress="zstd", progress=kill_zstd), 30)
+    assert killed and all(p.returncode is not None for p in procs.values())
     assert not out.exists()
 
 

@@ -138,6 +138,8 @@ class ProgressLine:
         if progress.bytes_total:
             size += f" of {human_bytes(progress.bytes_total)}"
         text = f"{progress.phase}: {size}"
+        if progress.dumped and not progress.finished:
+            text += f" ({human_bytes(progress.dumped)} dumped)"
         if progress.tables_total:
             text += f", tables {progress.tables_done}/{progress.tables_total}"
         if progress.finished:
