@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from aishell.engine.pool import PostgresPool, SQLitePool
     from aishell.engine.server import ServerMonitor
     from aishell.engine.statements import Plan
+    from aishell.engine.workload import WorkloadAdvice
+    from aishell.engine.workload.advice import Progress
 
 _T = TypeVar("_T")
 _TYPED: contextvars.ContextVar[bool] = contextvars.ContextVar("aishell_typed", default=False)
@@ -862,6 +864,24 @@ class Session:
             return await advise(
                 conn, sql, schema, min_reduction=self.settings.analyzer.min_cost_reduction, settings=self.settings.analyzer
             )
+
+    async def advise_workload(self, *, limit: int = 200, progress: "Progress | None" = None) -> "tuple[WorkloadAdvice, list[str]]":
+        """Index advice for this database's whole workload (memory and ``pg_stat_statements``),
+        on a connection of its own so the editor stays free; creates nothing (a read-only session
+        may ask). Returns the advice and the sources read. Raises ConfigurationError (no HypoPG
+        driver, no statements), ConnectionFailed, ConnectionLost."""
+        from aishell.engine.errors import ConfigurationError
+        from aishell.engine.workload import advise_workload, collect
+
+        if not self.driver.HYPOTHETICAL_INDEXES:
+            raise ConfigurationError(f"workload advice needs PostgreSQL with HypoPG: this is {self.driver.name}")
+        memory = self.memory.path if self.memory is not None and self.memory.enabled else None
+        conn = await self.driver.connect()
+        try:
+            statements, sources = await collect(conn, memory_path=memory, database=self.display_url, limit=limit)
+            return await advise_workload(conn, statements, progress=progress), sources
+        finally:
+            await conn.close()
 
     # -- metrics --------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from aishell.engine.commands import describe, edit, script, settings  # noqa: F4
 from aishell.engine.commands import files  # noqa: F401  (registers \copy and \o)
 from aishell.engine.commands import named, variables  # noqa: F401  (registers \set \unset \ns \n \nd \nl)
 from aishell.engine.commands import watch  # noqa: F401  (registers \watch)
+from aishell.engine.commands import advise  # noqa: F401  (registers \advise)
 from aishell.engine.commands.context import Context
 from aishell.engine.commands.describe import size_pretty
 from aishell.engine.commands.registry import COMMANDS, Command, CommandError, Outcome, lookup, parse, run

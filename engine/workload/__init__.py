@@ -11,6 +11,7 @@ Nothing is ever created: recommendations are statements for the user to run.
 """
 
 from aishell.engine.workload.advice import IndexRecommendation, StatementEffect, WorkloadAdvice, advise_workload
+from aishell.engine.workload.collect import collect
 from aishell.engine.workload.existing import IndexNote, existing_index_notes
 from aishell.engine.workload.sources import WorkloadStatement, from_file, from_memory, from_pg_stat_statements, merge
 
@@ -21,6 +22,7 @@ __all__ = [
     "WorkloadAdvice",
     "WorkloadStatement",
     "advise_workload",
+    "collect",
     "existing_index_notes",
     "from_file",
     "from_memory",

@@ -15,7 +15,6 @@ import json
 import sys
 
 FORMATS = ("text", "json", "sarif")
-SOURCES = ("memory", "pg_stat_statements")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,32 +52,17 @@ async def _advise(args):
     from aishell.engine.config import Settings
     from aishell.engine.drivers import driver_for
     from aishell.engine.errors import ConfigurationError
-    from aishell.engine.workload import advise_workload, from_file, from_memory, from_pg_stat_statements, merge
+    from aishell.engine.workload import advise_workload
+    from aishell.engine.workload.collect import collect
 
     driver = driver_for(args.db, read_only=True)
     if not driver.HYPOTHETICAL_INDEXES:
         raise ConfigurationError(f"advise needs PostgreSQL with HypoPG (hypothetical indexes): --db is {driver.name}")
     conn = await driver.connect()
     try:
-        workloads, sources = [], []
-        if args.source in (None, "pg_stat_statements"):
-            try:
-                workloads.append(await from_pg_stat_statements(conn, limit=args.limit))
-                sources.append("pg_stat_statements")
-            except ConfigurationError:
-                if args.source is not None:
-                    raise
-        if args.source in (None, "memory"):
-            memory_path = Settings.load().memory_path
-            if args.source is not None or memory_path.exists():
-                workloads.append(await from_memory(memory_path, driver.display_url, limit=args.limit))
-                sources.append("memory")
-        if args.source not in (None, *SOURCES):
-            workloads.append(from_file(args.source, limit=args.limit))
-            sources.append(args.source)
-        statements = merge(*workloads)[: args.limit]
-        if not statements:
-            raise ConfigurationError(f"no statements to advise on from {' or '.join(sources) or 'pg_stat_statements or memory'}")
+        statements, sources = await collect(
+            conn, memory_path=Settings.load().memory_path, database=driver.display_url, source=args.source, limit=args.limit
+        )
         print(f"advising on {len(statements)} statement shape(s) from {', '.join(sources)}…", file=sys.stderr)
         return await advise_workload(conn, statements, progress=_Progress()), sources
     finally:

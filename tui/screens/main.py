@@ -166,12 +166,21 @@ class Header(Horizontal):
         label.set_class(text == "running", "-busy")
 
 
+def _advice_commands():
+    """The palette's workload advice provider, imported when the palette first opens."""
+    from aishell.tui.screens.advice import AdviceCommands
+
+    return AdviceCommands
+
+
 class MainScreen(ServerRoutes, Screen):
     """Editor and results in the centre, schema on the left, insights (suggestions, metrics,
     memory) on the right as tabs. Narrow terminals hide the side columns until asked for."""
 
     AUTO_FOCUS = "#sql"
     """The editor starts focused (focusing something else first would restyle twice at start-up)."""
+    COMMANDS = {_advice_commands}
+    """Command palette entries of this screen (beside the app's): workload advice."""
     BINDINGS = [
         Binding("ctrl+j,f5,ctrl+enter", "run", "Run", id="main.run", tooltip="Run the selection, or the statement under the cursor", priority=True),
         Binding("f6", "run_buffer", "Run all", id="main.run_buffer", tooltip="Run the whole buffer", priority=True),
@@ -181,6 +190,7 @@ class MainScreen(ServerRoutes, Screen):
         Binding("escape,ctrl+c", "cancel", "Cancel", id="main.cancel", tooltip="Cancel the running statement on the server", priority=True),
         Binding("f7", "explain", "Explain", id="main.explain", tooltip="Show the plan of the statement under the cursor", priority=True),
         Binding("shift+f7", "explain_analyze", "Explain analyze", show=False, id="main.explain_analyze", tooltip="Run the statement under the cursor and show its plan with times (a write asks first and is rolled back)", priority=True),
+        Binding("shift+f8", "workload_advice", "Workload advice", show=False, id="main.workload_advice", tooltip="Index advice for the whole workload of this database (also \\advise)", priority=True),
         Binding("f8", "advise", "Advice", show=False, id="main.advise", tooltip="Index advice for the statement under the cursor", priority=True),
         Binding("alt+e", "focus_pane('editor')", "Editor", show=False, id="main.focus_editor", tooltip="Focus the editor", priority=True),
         Binding("alt+r", "focus_pane('results')", "Results", show=False, id="main.focus_results", tooltip="Focus the results", priority=True),
@@ -623,6 +633,8 @@ class MainScreen(ServerRoutes, Screen):
         elif outcome.action == "watch":
             self.query_runner.watch(outcome.argument, outcome.value)
             self.notify(f"Watching: {outcome.status}. Escape stops.", timeout=3)
+        elif outcome.action == "advise":
+            self.action_workload_advice()
         elif outcome.action == "edit":
             from aishell.tui.screens.buffer_actions import edit_externally
 
@@ -726,6 +738,20 @@ class MainScreen(ServerRoutes, Screen):
 
     def action_advise(self) -> None:
         self._after_typing(lambda: self._plan(self.insights.advise))
+
+    def action_workload_advice(self) -> None:
+        """The workload advice screen; a statement it hands back goes into the editor."""
+        from aishell.tui.screens.advice import AdviceScreen
+
+        if self.session is None:
+            self.notify("Not connected yet.", title="Workload advice", timeout=3)
+            return
+
+        def closed(statement: str | None) -> None:
+            if statement:
+                self.query_one(EditorPane).insert_statement(statement)
+
+        self.app.push_screen(AdviceScreen(self.session), closed)
 
     def action_explain_analyze(self) -> None:
         self._after_typing(lambda: self._plan(self._explain_analyze))
