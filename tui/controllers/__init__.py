@@ -5,7 +5,7 @@ A controller is a plain object owned by the screen, not a widget: it has no plac
 nothing to mount and no focus or style to take part in. Textual workers belong to a DOM node, so a
 controller starts its workers on the screen (``screen.run_worker``: they are cancelled with it)
 and they report through :mod:`tui.messages` posted to the screen; only the screen's handlers
-update widgets. Controllers read the Session from the app and never touch a widget.
+update widgets. Controllers read the Session from their screen and never touch a widget.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ class Controller:
 
     @property
     def session(self) -> "Session | None":
-        """The app's Session (None while connecting)."""
-        return self.screen.app.session  # type: ignore[attr-defined]
+        """The screen's Session (None while connecting): each open connection has its own
+        screen, and a controller works for the connection of the screen that owns it."""
+        return self.screen.session  # type: ignore[attr-defined]
 
     def post(self, message: Message) -> None:
         """Report to the screen (thread-safe)."""

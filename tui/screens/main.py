@@ -113,6 +113,9 @@ class Header(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("AIShell", id="brand")
+        position = Label("", id="connections")
+        position.display = False
+        yield position
         profile = Label("", id="profile")
         profile.display = False
         yield profile
@@ -150,6 +153,12 @@ class Header(Horizontal):
         hop = self.query_one("#tunnel", Label)
         hop.update(f"ssh {tunnel}" if tunnel else "")
         hop.display = bool(tunnel)
+
+    def show_position(self, index: int, count: int) -> None:
+        """``2/3``: which of the open connections this is (shown only with more than one)."""
+        position = self.query_one("#connections", Label)
+        position.update(f"{index}/{count}" if count > 1 else "")
+        position.display = count > 1
 
     def show_tunnel(self, state: str) -> None:
         """The tunnel's state: up, reconnecting or down (the label keeps the hop's name)."""
@@ -208,8 +217,13 @@ class MainScreen(ServerRoutes, Screen):
         Binding("alt+z", "rollback", "Roll back", show=False, id="main.rollback", tooltip="Roll the open transaction back", priority=True),
     ]
 
-    def __init__(self, *, narrow: bool = False) -> None:
+    def __init__(self, *, narrow: bool = False, buffers: BufferFile | None = None) -> None:
         super().__init__(classes="-narrow" if narrow else None)
+        self.session: Session | None = None
+        """This screen's connection (None while connecting): each open connection has its own
+        screen, and the app sets it when it connects or ``\\c`` replaces it."""
+        self.buffers = buffers
+        """Where the editor keeps its buffers (None: ``buffers.json``, the first connection's)."""
         self.query_runner = QueryController(self)
         """Runs statements, backslash commands and cancel."""
         self.exporter = ExportController(self)
@@ -246,7 +260,7 @@ class MainScreen(ServerRoutes, Screen):
             tree.border_title = TITLES["schema"]
             yield PaneSlot(tree, "schema", display=tree.display)
             with Vertical(id="center"):
-                editor = EditorPane(buffers=BufferFile(settings.data_dir / "buffers.json"), id="editor")
+                editor = EditorPane(buffers=self.buffers or BufferFile(settings.data_dir / "buffers.json"), id="editor")
                 editor.border_title = TITLES["editor"]
                 yield editor
                 results = ResultsGrid(page_size=settings.ui.page_size, id="results")
@@ -346,11 +360,6 @@ class MainScreen(ServerRoutes, Screen):
             self._show_metrics()
         else:
             self._metrics_timer.pause()
-
-    @property
-    def session(self) -> "Session | None":
-        """The app's Session (None while connecting)."""
-        return self.app.session  # type: ignore[attr-defined]
 
     @property
     def connection_state(self) -> str:

@@ -1,9 +1,15 @@
 """The connection picker (Ctrl-O, and at start when connections are saved and none is named):
 saved connections, recent targets, and a field for a URL that is checked as it is typed.
-Production and read-only show before anything connects. Dismisses with what to open (a saved
-connection's name, a URL or a path) or None."""
+Production and read-only show before anything connects. Dismisses with a :class:`Pick` (what
+to open: a saved connection's name, a URL or a path, and whether beside the connection in front)
+or None.
+
+Enter (and Connect) replace the connection in front, as psql's ``\\c`` and Ctrl-O always have;
+Ctrl-N (and Open beside) keep it open and open the chosen one next to it, like a new tab."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from textual import on
 from textual.app import ComposeResult
@@ -24,18 +30,30 @@ from aishell.engine.redact import redact_url
 KINDS = {"postgres": "PostgreSQL", "sqlite": "SQLite", "mongo": "MongoDB"}
 
 
-class ConnectionPicker(ModalScreen[str | None]):
+class Pick(NamedTuple):
+    """What the picker was asked to open."""
+
+    target: str
+    """A saved connection's name, a URL or a path."""
+    beside: bool = False
+    """Open it next to the connection in front (False: replace that one)."""
+
+
+class ConnectionPicker(ModalScreen[Pick | None]):
     """Saved connections first, then recent targets; the field takes anything ``aishell`` takes."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel", tooltip="Close the picker and keep the current connection"),
         Binding("down", "to_list", "Choose", show=False, id="picker.to_list", tooltip="From the field, move to the list of connections"),
+        Binding("ctrl+n", "open(True)", "Open beside", id="picker.beside", tooltip="Open the chosen connection beside the one in front (Enter replaces it)"),
     ]
 
-    def __init__(self, settings: Settings, *, starting: bool = False) -> None:
+    def __init__(self, settings: Settings, *, starting: bool = False, beside: bool = False) -> None:
         super().__init__()
         self.settings = settings
         self.starting = starting
+        self.beside = beside and not starting
+        """A connection is open that the chosen one can be opened beside."""
         self.profiles: list[Profile] = sorted(settings.connections.values(), key=lambda p: p.name)
         names = {p.name for p in self.profiles}
         self.recent = [item for item in recent(settings) if item not in names]
@@ -53,6 +71,8 @@ class ConnectionPicker(ModalScreen[str | None]):
             yield Static("", id="picker-detail")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Connect", id="go", variant="primary")
+                if self.beside:
+                    yield Button("Open beside ^N", id="beside", tooltip="Keep this connection and open the chosen one next to it (Ctrl-N)")
                 yield Button("Quit" if self.starting else "Cancel", id="cancel")
 
     def on_mount(self) -> None:
@@ -67,6 +87,9 @@ class ConnectionPicker(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.beside if action == "open" else True
 
     def action_to_list(self) -> None:
         listing = self.query_one(OptionList)
@@ -84,7 +107,7 @@ class ConnectionPicker(ModalScreen[str | None]):
     @on(Input.Submitted, "#picker-url")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self._go_field()
+        self._go_field(beside=False)
 
     @on(OptionList.OptionHighlighted)
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -92,25 +115,30 @@ class ConnectionPicker(ModalScreen[str | None]):
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss((event.option.id or "").split(":", 1)[1])
+        self.dismiss(Pick((event.option.id or "").split(":", 1)[1]))
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        if event.button.id != "go":
-            self.dismiss(None)
-        elif self.query_one(Input).value.strip():
-            self._go_field()
+        if event.button.id in ("go", "beside"):
+            self.action_open(event.button.id == "beside")
         else:
-            listing = self.query_one(OptionList)
-            if listing.highlighted is not None:
-                option = listing.get_option_at_index(listing.highlighted)
-                self.dismiss((option.id or "").split(":", 1)[1])
+            self.dismiss(None)
 
-    def _go_field(self) -> None:
+    def action_open(self, beside: bool = False) -> None:
+        """Open what the field says, else the connection highlighted in the list."""
+        if self.query_one(Input).value.strip():
+            self._go_field(beside=beside)
+            return
+        listing = self.query_one(OptionList)
+        if listing.highlighted is not None:
+            option = listing.get_option_at_index(listing.highlighted)
+            self.dismiss(Pick((option.id or "").split(":", 1)[1], beside))
+
+    def _go_field(self, *, beside: bool) -> None:
         value = self.query_one(Input).value.strip()
         ok, _ = self.check(value)
         if ok:
-            self.dismiss(value)
+            self.dismiss(Pick(value, beside))
         else:
             self.app.bell()
 
@@ -156,4 +184,4 @@ def _profile_line(profile: Profile) -> Content:
     return line
 
 
-__all__ = ["ConnectionPicker"]
+__all__ = ["ConnectionPicker", "Pick"]

@@ -36,7 +36,7 @@ class ServerRoutes:
         event.stop()
         app = self.app  # type: ignore[attr-defined]
         verb = "Terminate the session of" if event.terminate else "Cancel the statement of"
-        if app.session is not None and app.session.read_only:
+        if self.session is not None and self.session.read_only:  # type: ignore[attr-defined]
             app.notify(f"read-only session: will not {verb.split()[0].lower()} backend {event.pid}", title="Server", severity="error")
             return
         from aishell.tui.screens.dialogs import ConfirmScreen

@@ -28,6 +28,11 @@ class TopScreen(ServerRoutes, Screen):
         super().__init__()
         self.server = ServerController(self, shown=lambda: self.app.screen is self)
 
+    @property
+    def session(self) -> Any:
+        """The app's one Session (``aishell top`` watches a single server)."""
+        return self.app.session  # type: ignore[attr-defined]
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield ServerPane(id="server")
