@@ -7,8 +7,10 @@ CSV follows PostgreSQL's text forms, as ``psql``'s ``\\copy … CSV`` writes the
 back with ``COPY … FROM … CSV``:
 NULL is an empty field; booleans ``t``/``f`` (psql, COPY); floats their shortest exact digits,
 ``NaN``, ``Infinity``, ``-Infinity``; decimals their own digits; bytes ``\\x`` hex; timestamps
-``2024-01-02 03:04:05+00:00``; intervals ``1 day 02:03:04``; arrays array literals ``{1,2,NULL}``;
-composites ``(1,abc)``; ranges ``[1,5)``; JSON documents (jsonb, dicts) their JSON text.
+``2024-01-02 03:04:05.5+00``, ±infinity by name; intervals ``1 day 02:03:04``; arrays array
+literals ``{1,2,NULL}``; composites ``(1,abc)``; ranges ``[1,5)``; JSON documents (jsonb, dicts)
+their JSON text. The results grid shows PostgreSQL values in these same forms (:func:`pg_text` is
+the PostgreSQL driver's ``value_text``), so a cell reads as psql prints it and as it exports.
 
 JSON follows what ``to_json`` writes and JSON readers accept:
 decimals are numbers written from their own digits (exact, ``1.10`` stays ``1.10``; read them with
@@ -53,6 +55,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
 from aishell.engine.errors import AishellError
 from aishell.engine.files import private_opener
+from aishell.engine.types import Interval
 
 __all__ = [
     "EXPORT_FORMATS", "CopyTextRowWriter", "CsvRowWriter", "ExportError", "JsonRowEncoder", "RecordError", "RowFile",
@@ -94,8 +97,18 @@ def _text_converter(cls: type) -> Callable[[Any], str | None]:
         return int.__repr__
     if issubclass(cls, float):
         return _float_text
-    if issubclass(cls, (decimal.Decimal, uuid.UUID, _dt.datetime, _dt.date, _dt.time)):
+    if issubclass(cls, decimal.Decimal):
+        return _decimal_text
+    if issubclass(cls, _dt.datetime):
+        return _timestamp_text
+    if issubclass(cls, _dt.date):
+        return _date_text
+    if issubclass(cls, _dt.time):
+        return _time_text
+    if issubclass(cls, uuid.UUID):
         return str
+    if issubclass(cls, Interval):
+        return _stored_interval_text
     if issubclass(cls, _dt.timedelta):
         return _interval_text
     if issubclass(cls, (bytes, bytearray, memoryview)):
@@ -108,9 +121,66 @@ def _text_converter(cls: type) -> Callable[[Any], str | None]:
 
 
 def _float_text(value: float) -> str:
-    if value - value == 0:  # finite: shortest exact digits, as PostgreSQL 12+ prints them
-        return float.__repr__(value)
-    return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    """Shortest exact digits laid out as float8out does: ``1``, ``0.1``, ``1e-05``, ``1e+15``.
+
+    Python's repr already has the digits and, below 1e-4 and from 1e16 on, PostgreSQL's
+    exponent form; it differs in ``.0`` on whole numbers and in the fixed form of 1e15…1e16.
+    """
+    if value - value != 0:
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    text = float.__repr__(value)
+    if text.endswith(".0"):
+        if 1e15 <= abs(value) < 1e16:  # exponent 15: PostgreSQL's %e form, Python's fixed one
+            sign = "-" if value < 0 else ""
+            digits = text.lstrip("-")[:-2].rstrip("0")
+            return sign + digits[0] + ("." + digits[1:] if len(digits) > 1 else "") + "e+15"
+        return text[:-2]
+    return text
+
+
+def _decimal_text(value: decimal.Decimal) -> str:
+    """numeric's digits as stored, never an exponent (``1.0E+5`` is ``100000``, ``1E-8`` is
+    ``0.00000001``); NaN and ±Infinity by name."""
+    return format(value, "f") if value.is_finite() else str(value)
+
+
+def _fraction(micros: int) -> str:
+    return f".{micros:06d}".rstrip("0") if micros else ""
+
+
+def _utc_offset(value: _dt.datetime | _dt.time) -> str:
+    """``+00``, ``+05:30``, ``-08``: the offset as PostgreSQL prints it (minutes only when set)."""
+    offset = value.utcoffset()
+    if offset is None:
+        return ""
+    seconds = int(offset.total_seconds())
+    sign = "-" if seconds < 0 else "+"
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}" + (f":{minutes:02d}" if minutes or seconds else "") + (f":{seconds:02d}" if seconds else "")
+
+
+def _timestamp_text(value: _dt.datetime) -> str:
+    """``2026-12-03 19:45:01.123+00`` as psql shows it; asyncpg's stand-ins for ±infinity (the
+    largest and smallest datetime) are ``infinity`` and ``-infinity``."""
+    plain = value.replace(tzinfo=None)
+    if plain == _dt.datetime.max or plain == _dt.datetime.min:
+        return "infinity" if plain == _dt.datetime.max else "-infinity"
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+            + _fraction(value.microsecond) + _utc_offset(value))
+
+
+def _date_text(value: _dt.date) -> str:
+    """``2026-12-03``; asyncpg reads ±infinity as the largest and smallest date (and writes those
+    back as ±infinity), so they show as ``infinity`` and ``-infinity``."""
+    if value == _dt.date.max or value == _dt.date.min:
+        return "infinity" if value == _dt.date.max else "-infinity"
+    return value.isoformat()
+
+
+def _time_text(value: _dt.time) -> str:
+    """``19:45:01.5+05:30``: time and timetz as psql shows them."""
+    return f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}" + _fraction(value.microsecond) + _utc_offset(value)
 
 
 def _interval_text(value: _dt.timedelta) -> str:
@@ -131,6 +201,31 @@ def _interval_text(value: _dt.timedelta) -> str:
     if hours or minutes or seconds or micros or not days:
         fraction = f".{micros:06d}".rstrip("0") if micros else ""
         parts.append(f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}{fraction}")
+    return " ".join(parts)
+
+
+def _stored_interval_text(value: Interval) -> str:
+    """An interval as stored, as interval_out writes it (IntervalStyle postgres): ``1 year 2 mons
+    3 days 04:05:06.5``, ``25:00:00``, ``-1 days +02:00:00`` (a field after a negative one says
+    its ``+``; a time part when it is not zero or nothing else is there).
+
+    >>> _stored_interval_text(Interval(-14, 1, -1)), _stored_interval_text(Interval(0, 0, 0))
+    ('-1 years -2 mons +1 day -00:00:00.000001', '00:00:00')
+    """
+    months, days, micros = value.parts
+    years, months = (months // 12, months % 12) if months >= 0 else (-(-months // 12), -(-months % 12))
+    parts = []
+    before = False  # the field before was negative
+    for count, unit in ((years, "year"), (months, "mon"), (days, "day")):
+        if count:
+            parts.append(("+" if before and count > 0 else "") + f"{count} {unit}" + ("" if count == 1 else "s"))
+            before = count < 0
+    if micros or not parts:
+        hours, rest = divmod(abs(micros), 3_600_000_000)
+        minutes, rest = divmod(rest, 60_000_000)
+        seconds, fraction = divmod(rest, 1_000_000)
+        sign = "-" if micros < 0 else ("+" if before else "")
+        parts.append(f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}" + _fraction(fraction))
     return " ".join(parts)
 
 
@@ -254,6 +349,8 @@ def _json_converter(cls: type) -> Callable[[Any], str]:
         return lambda value: str(value) if value.is_finite() else '"' + str(value) + '"'
     if issubclass(cls, (_dt.datetime, _dt.date, _dt.time)):
         return lambda value: '"' + value.isoformat() + '"'
+    if issubclass(cls, Interval):
+        return lambda value: '"' + _stored_iso_duration(value) + '"'
     if issubclass(cls, _dt.timedelta):
         return lambda value: '"' + _iso_duration(value) + '"'
     if issubclass(cls, (bytes, bytearray, memoryview)):
@@ -293,6 +390,28 @@ def _iso_duration(value: _dt.timedelta) -> str:
     if clock:
         text += "T" + clock
     return text if days or clock else "PT0S"
+
+
+def _stored_iso_duration(value: Interval) -> str:
+    """An interval as stored, in ISO 8601 with a sign a field (IntervalStyle iso_8601's form):
+    ``P1Y2M3DT4H5M6.5S``, ``P-1DT2H``, ``PT0S``.
+
+    >>> _stored_iso_duration(Interval(14, 3, 14_706_500_000)), _stored_iso_duration(Interval(0, -1, 7_200_000_000))
+    ('P1Y2M3DT4H5M6.5S', 'P-1DT2H')
+    """
+    months, days, micros = value.parts
+    years, months = (months // 12, months % 12) if months >= 0 else (-(-months // 12), -(-months % 12))
+    sign = "-" if micros < 0 else ""
+    hours, rest = divmod(abs(micros), 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds, fraction = divmod(rest, 1_000_000)
+    date = "".join(f"{count}{unit}" for count, unit in ((years, "Y"), (months, "M"), (days, "D")) if count)
+    clock = "".join(f"{sign}{count}{unit}" for count, unit in ((hours, "H"), (minutes, "M")) if count)
+    if seconds or fraction:
+        clock += f"{sign}{seconds}" + _fraction(fraction) + "S"
+    if not date and not clock:
+        return "PT0S"
+    return "P" + date + ("T" + clock if clock else "")
 
 
 def _json_document(value: Any) -> str:
@@ -339,8 +458,8 @@ class CsvRowWriter:
     NULL is an unquoted empty field (or ``null``), an empty string a quoted one (``""``), so the
     two survive a round trip; ``delimiter`` is COPY's DELIMITER.
 
-    The csv module writes str, int, Decimal, dates, UUIDs and None ("") in their text form
-    itself, so only columns holding other types are converted, cell by cell. Looking at every
+    The csv module writes str, int, UUIDs and None ("") in their text form itself, so only
+    columns holding other types are converted, cell by cell. Looking at every
     cell of every page would cost a tenth of the writing, so a column is looked at until it shows
     values, and is trusted to keep its one type from then on (database columns have one type);
     a column that shows more than one type (SQLite, MongoDB documents) is looked at on every page.
@@ -427,7 +546,9 @@ class CsvRowWriter:
         self._watch = still
 
 
-_CSV_NATIVE = frozenset({str, int, decimal.Decimal, _dt.datetime, _dt.date, _dt.time, uuid.UUID, type(None)})
+_CSV_NATIVE = frozenset({str, int, uuid.UUID, type(None)})
+"""Types the csv module writes in their PostgreSQL text form itself (its ``str`` of a datetime,
+a time or a Decimal is not psql's: ``+00:00``, ``.123000``, ``1E-8``)."""
 
 
 class JsonRowEncoder:

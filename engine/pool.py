@@ -306,6 +306,7 @@ class PostgresPool(_PoolBase):
         self._start_maintenance()
 
     async def _init_connection(self, raw: Any) -> None:
+        await self.driver.prepare_connection(raw)
         self._born_now(raw)
         self._by_pid[raw.get_server_pid()] = raw
         raw.add_termination_listener(lambda _ref, raw=raw: self._on_terminated(raw))

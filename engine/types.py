@@ -13,6 +13,7 @@ the cache and front ends all use them without depending on each other.
 
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -196,3 +197,31 @@ class CatalogObjects:
     """(schema, name) of user-defined types: enums, composites, domains, ranges (PostgreSQL)."""
     builtin_types: tuple[str, ...] = ()
     """Type names the database knows without CREATE TYPE (column definitions, casts)."""
+
+
+class Interval(_dt.timedelta):
+    """An interval as PostgreSQL stores it: :attr:`parts` is (months, days, microseconds), kept
+    apart so it shows as psql shows it (``1 mon 2 days``, ``25:00:00``; see
+    :mod:`engine.drivers.pg_values`). As a timedelta it is as long as asyncpg's reading of it (a
+    month 30 days, a year 365), so code that reads timedeltas needs nothing more.
+
+    >>> Interval(1, 2, 0).parts, Interval(1, 2, 0).days
+    ((1, 2, 0), 32)
+    """
+
+    __slots__ = ("parts",)
+
+    parts: tuple[int, int, int]
+
+    def __new__(cls, months: int, days: int, microseconds: int) -> "Interval":
+        sign = -1 if months < 0 else 1
+        years, rest = divmod(abs(months), 12)
+        self = super().__new__(cls, days=days + sign * (rest * 30 + years * 365), microseconds=microseconds)
+        self.parts = (months, days, microseconds)
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int, int]]:
+        return (Interval, self.parts)
+
+    def __repr__(self) -> str:
+        return f"Interval{self.parts!r}"

@@ -9,7 +9,7 @@ they return are the plain types of :mod:`engine.types`.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Protocol, runtime_checkable
+from typing import Any, AsyncIterator, Callable, Protocol, runtime_checkable
 
 from aishell.engine.drivers.listing import Listing
 from aishell.engine.types import (
@@ -166,6 +166,10 @@ class Driver(Protocol):
     COPY: bool
     """Connections bulk-copy between a table or query and a file (``copy_out``/``copy_in``, see
     :mod:`engine.drivers.copy`): ``\\copy`` is offered."""
+    value_text: Callable[[Any], str | None] | None
+    """The text its own client shows for a value, ``None`` for NULL (PostgreSQL: psql's forms,
+    :func:`engine.encode.pg_text`, which the exports write too); None: the results grid shows its
+    own natural forms (SQLite's and MongoDB's values)."""
 
     async def connect(self) -> Connection:
         """Open a connection.

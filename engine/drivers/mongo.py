@@ -85,6 +85,7 @@ class MongoDriver:
     HYPOTHETICAL_INDEXES = False
     LISTINGS = catalog_listing.LISTINGS
     COPY = False
+    value_text = None
 
     def __init__(
         self,

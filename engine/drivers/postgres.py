@@ -20,9 +20,10 @@ from urllib.parse import parse_qsl, urlsplit
 import asyncpg
 
 from aishell.engine.compat import asyncpg as compat_asyncpg
-from aishell.engine.drivers import postgres_describe
+from aishell.engine.drivers import pg_values, postgres_describe
 from aishell.engine.drivers.listing import Listing
 from aishell.engine.drivers.url import redact_text, redact_url, url_password
+from aishell.engine.encode import pg_text
 from aishell.engine.errors import (
     AishellError,
     AuthenticationFailed,
@@ -49,6 +50,7 @@ class PostgresDriver:
     HYPOTHETICAL_INDEXES = True
     LISTINGS = postgres_describe.LISTINGS
     COPY = True
+    value_text = staticmethod(pg_text)
 
     def __init__(
         self,
@@ -90,7 +92,14 @@ class PostgresDriver:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             raise self.translate_connect_error(exc) from None
+        await self.prepare_connection(raw)
         return PostgresConnection(raw, self)
+
+    @staticmethod
+    async def prepare_connection(raw: asyncpg.Connection) -> None:
+        """What every new connection gets before its first statement, pooled or not: codecs that
+        keep values as PostgreSQL has them (:mod:`engine.drivers.pg_values`)."""
+        await pg_values.install(raw)
 
     def translate_connect_error(self, exc: BaseException) -> AishellError:
         """Our error for a failure while connecting, password-free."""

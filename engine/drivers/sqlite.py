@@ -45,6 +45,7 @@ class SQLiteDriver:
     HYPOTHETICAL_INDEXES = False
     LISTINGS = catalog_listing.LISTINGS
     COPY = True
+    value_text = None
 
     def __init__(self, target: str, *, read_only: bool = False, create: bool = False, busy_timeout: float = 5.0) -> None:
         self.path = sqlite_path(target)

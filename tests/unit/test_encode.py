@@ -46,7 +46,7 @@ CASES = [
     ("date", "date", dt.date(2024, 1, 2), "2024-01-02", "2024-01-02"),
     ("timestamp", "timestamp", dt.datetime(2024, 1, 2, 3, 4, 5), "2024-01-02 03:04:05", "2024-01-02T03:04:05"),
     ("timestamptz", "timestamptz", dt.datetime(2024, 1, 2, 3, 4, 5, 120000, tzinfo=UTC2),
-     "2024-01-02 03:04:05.120000+02:00", "2024-01-02T03:04:05.120000+02:00"),
+     "2024-01-02 03:04:05.12+02", "2024-01-02T03:04:05.120000+02:00"),
     ("time", "time", dt.time(3, 4, 5), "03:04:05", "03:04:05"),
     ("interval", "interval", dt.timedelta(days=1, hours=2, minutes=3, seconds=4, microseconds=500000),
      "1 day 02:03:04.5", "P1DT2H3M4.5S"),

@@ -119,7 +119,7 @@ def test_writers():
         elif fmt == "jsonl":
             assert [json.loads(line)["ok"] for line in text.splitlines()] == [True, False]
         elif fmt == "csv":
-            assert text.splitlines() == ["id,amount,at,ok", "1,10.50,2024-01-02 03:04:05+00:00,t", "2,,,f"]
+            assert text.splitlines() == ["id,amount,at,ok", "1,10.50,2024-01-02 03:04:05+00,t", "2,,,f"]
         else:
             assert text.splitlines()[-1] == "(2 rows)" and "NULL" in text
     assert json_text(float("nan")) == '"NaN"' and json_text(b"\x01") == '"\\\\x01"'

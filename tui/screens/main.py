@@ -378,6 +378,7 @@ class MainScreen(ServerRoutes, Screen):
         self.query_one(Header).show_profile(message.label, message.colour, message.tunnel)
         self.query_one(Header).link = "connected"
         self.query_one(EditorPane).set_dialect(self.session.dialect, self.session.driver.language)
+        self.query_one(ResultsGrid).value_text = self.session.driver.value_text  # psql's forms on PostgreSQL
         self.query_one(SchemaTree).set_schemas([])
         self.catalog.schemas()
         self.catalog.snapshot()

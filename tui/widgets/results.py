@@ -65,7 +65,7 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -141,15 +141,24 @@ def set_null_text(text: str) -> None:
     _NULL_TEXT = text
 
 
-def cell_text(value: Any) -> str:
+def cell_text(value: Any, value_text: Callable[[Any], str | None] | None = None) -> str:
     """One-line display text for a cell value (no styling, control characters replaced).
+
+    ``value_text`` is the database's own text form (``ResultsGrid.value_text``: psql's for
+    PostgreSQL); without one, values show in natural forms (SQLite's, MongoDB's).
 
     >>> cell_text(None), cell_text(True), cell_text(b"\\x01\\xff"), cell_text("a\\nb")
     ('NULL', 'true', '\\\\x01ff', 'a↵b')
+    >>> cell_text(True, lambda value: "t" if value else "f")
+    't'
     """
     if value is None:
         return _NULL_TEXT
-    if isinstance(value, str):
+    if value_text is not None:
+        text = value_text(value)
+        if text is None:
+            return _NULL_TEXT
+    elif isinstance(value, str):
         text = value
     elif isinstance(value, bool):
         return "true" if value else "false"
@@ -181,7 +190,7 @@ def _view_positions(rows: Sequence[Sequence[Any]], sort: tuple[int, bool] | None
     return positions
 
 
-def _search_text(value: Any) -> str:
+def _search_text(value: Any, value_text: Callable[[Any], str | None] | None = None) -> str:
     """A value's text as search compares it: what the grid shows, case-folded (quick for the
     common types; control characters need no replacing to be found)."""
     if isinstance(value, str):
@@ -190,10 +199,11 @@ def _search_text(value: Any) -> str:
         return "null"
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return cell_text(value).casefold()
+    return cell_text(value, value_text).casefold()
 
 
-def _find(rows: RowStore, shown: Sequence[Sequence[Any]], start: int, term: str, cap: int) -> tuple[list[tuple[int, int]], int, bool]:
+def _find(rows: RowStore, shown: Sequence[Sequence[Any]], start: int, term: str, cap: int,
+          value_text: Callable[[Any], str | None] | None = None) -> tuple[list[tuple[int, int]], int, bool]:
     """Cells of ``shown`` (the rows as the grid shows them: ``rows`` or a view of them) from
     display row ``start`` on whose text holds ``term``, any case: (matches in reading order,
     rows searched up to, whether ``cap`` cut the matches)."""
@@ -206,14 +216,14 @@ def _find(rows: RowStore, shown: Sequence[Sequence[Any]], start: int, term: str,
         for source, values in enumerate(rows.iter_from(0)):
             where = display[source]
             if where >= start:
-                found.extend((where, column) for column, value in enumerate(values) if needle in _search_text(value))
+                found.extend((where, column) for column, value in enumerate(values) if needle in _search_text(value, value_text))
         found.sort()
         if len(found) > cap:
             return found[:cap], found[cap - 1][0] + 1 if cap else start, True
         return found, len(shown), False
     values_from = shown.iter_from(start) if isinstance(shown, RowStore) else (shown[row] for row in range(start, len(shown)))
     for row, values in enumerate(values_from, start):
-        found.extend((row, column) for column, value in enumerate(values) if needle in _search_text(value))
+        found.extend((row, column) for column, value in enumerate(values) if needle in _search_text(value, value_text))
         if len(found) >= cap:
             return found[:cap], row + 1, True
     return found, len(shown), False
@@ -576,7 +586,7 @@ class ResultsBody(ScrollView, can_focus=True):
             match_style = self.get_component_rich_style("results-grid--match", partial=True)
             for index in range(first, last):
                 value = values[index] if index < len(values) else None
-                text = _fit(cell_text(value), grid._widths[index], _is_number(value))
+                text = _fit(grid.cell_text(value), grid._widths[index], _is_number(value))
                 if on_cursor_row and index == self.cursor_column:
                     style = base + cursor_style
                 else:
@@ -612,7 +622,7 @@ class ResultsBody(ScrollView, can_focus=True):
         column = field - 1
         values = grid._shown[row]
         value = values[column] if column < len(values) else None
-        value_text = cell_text(value)
+        value_text = grid.cell_text(value)
         if len(value_text) > _EXPANDED_VALUE_CAP:
             value_text = value_text[: _EXPANDED_VALUE_CAP - 1] + "…"
         label = _fit(grid._columns[column][0].translate(_CONTROL), label_width)
@@ -822,6 +832,9 @@ class ResultsGrid(Widget):
         self._to_end_painted = 0.0
         self._prompt_purpose = ""
         self.body = ResultsBody(self, id="results-body")
+        self.value_text: Callable[[Any], str | None] | None = None
+        """The database's text form of a value (the driver's ``value_text``: psql's for
+        PostgreSQL), set by the screen before a result comes; None: natural forms."""
 
     def watch_held(self) -> None:
         self._update_status()
@@ -886,6 +899,10 @@ class ResultsGrid(Widget):
         """Focus the grid itself (the pane container is not focusable)."""
         self.body.focus(scroll_visible)
         return self
+
+    def cell_text(self, value: Any) -> str:
+        """What a cell shows for ``value`` (:func:`cell_text` in this grid's text form)."""
+        return cell_text(value, self.value_text)
 
     def move_cursor(self, row: int, column: int) -> None:
         """Put the cell cursor on (`row`, `column`), clamped to the loaded data."""
@@ -1081,7 +1098,7 @@ class ResultsGrid(Widget):
         row, column = self.cursor_coordinate
         values = self._shown[row]
         value = values[column] if column < len(values) else None
-        self.app.copy_to_clipboard(cellrange.copy_text(value, cell_text))
+        self.app.copy_to_clipboard(cellrange.copy_text(value, self.cell_text))
         self._flash(f"Copied cell {self._columns[column][0]} of row {row + 1:,}")
 
     def action_copy_row(self) -> None:
@@ -1092,7 +1109,7 @@ class ResultsGrid(Widget):
             self._copy_range("tsv", header=False, whole_rows=True)
             return
         row = self.cursor_coordinate[0]
-        self.app.copy_to_clipboard(cellrange.as_tsv([self._shown[row]], cell_text))
+        self.app.copy_to_clipboard(cellrange.as_tsv([self._shown[row]], self.cell_text))
         self._flash(f"Copied row {row + 1:,}")
 
     def action_copy_as(self, fmt: str) -> None:
@@ -1174,7 +1191,7 @@ class ResultsGrid(Widget):
         value = values[column] if column < len(values) else None
         name, type_name = self._columns[column]
         title = f"{name}{f' ({type_name})' if type_name else ''} · row {row + 1:,}"
-        self.app.push_screen(CellViewer(title, value, cell_text))
+        self.app.push_screen(CellViewer(title, value, self.cell_text))
 
     def action_export(self) -> None:
         if not self._columns:
@@ -1282,7 +1299,7 @@ class ResultsGrid(Widget):
         for index in range(0, len(rows), step):
             row = rows[index]
             for column in range(min(ncols, len(row))):
-                text = cell_text(row[column])
+                text = self.cell_text(row[column])
                 width = len(text) if text.isascii() else cell_len(text)
                 if width > seen[column]:
                     seen[column] = min(width, _EXPANDED_VALUE_CAP)
@@ -1465,7 +1482,7 @@ class ResultsGrid(Widget):
         view = shown if isinstance(shown, IndexedRows) else rows
 
         def compute() -> None:
-            found, searched, capped = _find(rows, view, 0, search.term, _SEARCH_CAP)
+            found, searched, capped = _find(rows, view, 0, search.term, _SEARCH_CAP, self.value_text)
             self.app.call_from_thread(self._search_found, search, found, searched, capped)
 
         self._notice = f"Searching {len(shown):,} rows…"
@@ -1484,7 +1501,7 @@ class ResultsGrid(Widget):
         if self._view_where == "loaded" and search.searched:
             search.matches, search.cells, search.searched, search.current = [], set(), 0, -1
         room = _SEARCH_CAP - len(search.matches)
-        found, search.searched, capped = _find(self._rows, self._shown, search.searched, search.term, room)
+        found, search.searched, capped = _find(self._rows, self._shown, search.searched, search.term, room, self.value_text)
         search.capped = search.capped or capped
         search.matches.extend(found)
         search.cells.update(found)
@@ -1534,7 +1551,7 @@ class ResultsGrid(Widget):
             return
         names = [self._columns[column][0] for column in columns]
         values = [[values[column] if column < len(values) else None for column in columns] for values in (self._shown[index] for index in rows)]
-        text = cellrange.render(fmt, names, values, cell_text)
+        text = cellrange.render(fmt, names, values, self.cell_text)
         self.app.copy_to_clipboard(text if fmt != "csv" else text.rstrip("\n"))
         label = {"tsv": "", "csv": " as CSV", "markdown": " as Markdown"}[fmt]
         what = _plural(len(rows), "row") if len(columns) == len(self._columns) else f"{len(rows) * len(columns):,} cells"
