@@ -11,8 +11,8 @@ its redacted URL), so opening it beside again brings them back:
 
 >>> buffer_file_name("prod-db")
 'buffers-prod-db-281172a7.json'
->>> buffer_file_name("sqlite:////tmp/a.db", copy=2)
-'buffers-sqlite-tmp-a.db-a42a8b41-2.json'
+>>> buffer_file_name("sqlite:////home/ann/projects/shop/data/orders.db", copy=2)
+'buffers-home-ann-projects-shop-data-orders.db-a7b5969d-2.json'
 """
 
 from __future__ import annotations
@@ -56,7 +56,13 @@ class OpenConnection:
 def buffer_file_name(key: str, *, copy: int = 1) -> str:
     """The buffers file of the connection known as ``key`` (a saved connection's name or a
     redacted URL); ``copy`` numbers a second screen open on the same one."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", key).strip("-.")[:40] or "connection"
+    words = [w for w in re.split(r"[^A-Za-z0-9._]+", key) if w.strip(".")]
+    kept: list[str] = []
+    for word in reversed(words):  # the tail names the database: keep whole words from the end
+        if kept and len("-".join([word, *kept])) > 40:
+            break
+        kept.insert(0, word[-40:])
+    slug = "-".join(kept) or "connection"
     digest = hashlib.sha256(key.encode()).hexdigest()[:8]
     return f"buffers-{slug}-{digest}" + (f"-{copy}" if copy > 1 else "") + ".json"
 
