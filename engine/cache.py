@@ -38,9 +38,9 @@ _mono = time.monotonic
 
 
 class _Entry:
-    __slots__ = ("columns", "rows", "rowcount", "status", "expires", "size", "tables")
+    __slots__ = ("columns", "rows", "rowcount", "status", "expires", "size", "tables", "prefetched")
 
-    def __init__(self, result: QueryResult, expires: float, size: int, tables: frozenset[str]) -> None:
+    def __init__(self, result: QueryResult, expires: float, size: int, tables: frozenset[str], prefetched: bool = False) -> None:
         self.columns = result.columns
         self.rows = tuple(result.rows)
         self.rowcount = result.rowcount
@@ -48,6 +48,8 @@ class _Entry:
         self.expires = expires
         self.size = size
         self.tables = tables
+        self.prefetched: float | None = result.elapsed if prefetched else None
+        """Stored by prefetch and not served yet: the seconds it took to run (what a hit saves)."""
 
 
 class QueryCache:
@@ -85,6 +87,10 @@ class QueryCache:
         self.uncacheable = 0
         self.evictions = 0
         self.invalidations = 0
+        self.prefetch_hits = 0
+        """Lookups served an entry prefetch stored (each entry counted once)."""
+        self.prefetch_saved = 0.0
+        """Seconds those entries took to run: what the hits saved the user."""
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -104,6 +110,8 @@ class QueryCache:
             if entry.expires > _mono():
                 self._data.move_to_end(key)
                 self.hits += 1
+                if entry.prefetched is not None:
+                    self._prefetch_served(entry)
                 return QueryResult(entry.columns, list(entry.rows), entry.rowcount, entry.status, 0.0, True)
             self._drop(key)
             self.evictions += 1
@@ -112,6 +120,27 @@ class QueryCache:
         else:
             self.uncacheable += 1
         return None
+
+    def prefetched(self, sql: str, params: Any = None) -> QueryResult | None:
+        """The result prefetch stored for ``sql`` and nobody was served yet (then it counts as a
+        hit and becomes an ordinary entry), else None without counting a miss: a front end that
+        streams results takes only these, so running a statement again still reads the server."""
+        key = _key(sql, params)
+        entry = self._data.get(key) if key is not None else None
+        if entry is None or entry.prefetched is None or entry.expires <= _mono():
+            return None
+        return self.get(sql, params)
+
+    def holds(self, sql: str, params: Any = None) -> bool:
+        """A fresh entry for ``sql`` is stored (nothing counted)."""
+        key = _key(sql, params)
+        entry = self._data.get(key) if key is not None else None
+        return entry is not None and entry.expires > _mono()
+
+    def _prefetch_served(self, entry: _Entry) -> None:
+        self.prefetch_hits += 1
+        self.prefetch_saved += entry.prefetched or 0.0
+        entry.prefetched = None
 
     def plan(self, sql: str) -> Plan:
         """:func:`engine.statements.plan` for this cache's dialect."""
@@ -122,10 +151,11 @@ class QueryCache:
         gen = self._gen
         return (self._epoch, *(gen.get(t, 0) for t in p.reads)) if p.reads else (self._epoch,)
 
-    def put(self, sql: str, params: Any, result: QueryResult, p: Plan, token: tuple) -> bool:
+    def put(self, sql: str, params: Any, result: QueryResult, p: Plan, token: tuple, *, prefetched: bool = False) -> bool:
         """Store ``result`` unless a write touched its tables since ``token`` was taken.
 
-        Returns whether it was stored.
+        ``prefetched``: run ahead by :mod:`engine.prefetch`, not asked for yet (counted when
+        served). Returns whether it was stored.
         """
         if not p.cacheable or token != self.token(p) or len(result.rows) > self.settings.max_rows:
             return False
@@ -141,7 +171,7 @@ class QueryCache:
             return False
         if key in self._data:
             self._drop(key)
-        entry = _Entry(result, _mono() + self.ttl_for(p.reads, result.elapsed), size, p.reads)
+        entry = _Entry(result, _mono() + self.ttl_for(p.reads, result.elapsed), size, p.reads, prefetched)
         self._data[key] = entry
         self._bytes += size
         for t in p.reads:

@@ -85,6 +85,19 @@ class CacheSettings:
     """Results with more rows than this are not cached."""
     schema_poll_interval: float = 2.0
     """Seconds between cheap checks for schema changes made by other clients (0: never)."""
+    prefetch: bool = False
+    """Prefetch: after a read, run the statement that usually follows it on this database (learned
+    from memory) in the background into this cache, and at connect warm it with the most repeated
+    reads. Only deterministic reads without parameters, planned under ``prefetch_max_cost``, on a
+    read-only connection of its own; never inside an open transaction. PostgreSQL and SQLite
+    files (WAL) only."""
+    prefetch_max_cost: float = 10_000.0
+    """Most a statement may cost to be prefetched: PostgreSQL's estimated plan cost (EXPLAIN's
+    total cost); on SQLite the rows its plan reads (full scans times each loop's rows)."""
+    prefetch_timeout: float = 2.0
+    """Seconds a prefetched statement may run before the server stops it."""
+    prefetch_warm: int = 5
+    """Most repeated cheap reads run at connect to warm the cache (0: none)."""
 
 
 @dataclass(slots=True)
@@ -307,7 +320,7 @@ _AT_LEAST: dict[str, float] = {
 }
 """Lowest usable value of the numbers that need one; every other number only has to be >= 0."""
 
-_ABOVE_ZERO = frozenset({"memory.half_life_days"})
+_ABOVE_ZERO = frozenset({"memory.half_life_days", "cache.prefetch_timeout"})
 """Numbers that must be greater than zero (a zero would divide)."""
 
 _CHOICES: dict[str, tuple[str, ...]] = {"memory.synchronous": ("normal", "full"), "ui.run_all": ("statements", "transaction")}

@@ -117,6 +117,14 @@ class CacheSnapshot:
     """Entries dropped because a table they read was written or changed."""
     uncacheable: int
     """Lookups of statements that may not be cached (writes, volatile functions, ...)."""
+    prefetch_hits: int | None = None
+    """Statements served from a result prefetch ran ahead of them (None: prefetch is off)."""
+    prefetch_saved_ms: float | None = None
+    """What those results took to run: the waiting the hits saved."""
+    prefetch_runs: int | None = None
+    """The extra load: statements prefetch ran (its EXPLAINs not counted) ..."""
+    prefetch_ms: float | None = None
+    """... and the time its connection spent on them and their plans."""
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]

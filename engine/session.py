@@ -18,7 +18,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, TypedDict, TypeVar
 
 from aishell.engine.config import Settings
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from aishell.engine.cache import QueryCache, SchemaWatcher
     from aishell.engine.memory.search import SearchHit
     from aishell.engine.memory.service import Memory
+    from aishell.engine.prefetch import Prefetcher
     from aishell.engine.tunnel import AskHostKey, Tunnel
     from aishell.engine.pool import PostgresPool, SQLitePool
     from aishell.engine.server import ServerMonitor
@@ -169,6 +170,8 @@ class Session:
         self.tunnel: Tunnel | None = None
         """The SSH tunnel the connections go through (None: direct)."""
         self._manual_commit = False
+        self._prefetch: Prefetcher | None = None
+        """Runs the usual successor of a read ahead (``cache.prefetch``; None: off)."""
         if driver.language == "mongosh":
             driver.read_plan = _mongo_plan_result  # a typed .explain() shows the analyzer's plan grid
 
@@ -245,6 +248,8 @@ class Session:
             session = cls(driver, settings, source, cache=cache)
             if cache is not None:
                 await session._start_watcher()
+                if settings.cache.prefetch:
+                    session._start_prefetch(cache)
         except BaseException:
             await source.close()  # a bad cache setting or a cancelled open leaks no connection
             raise
@@ -256,6 +261,8 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        if self._prefetch is not None:
+            await self._prefetch.close()
         task, self._watch_task = self._watch_task, None
         if task is not None:
             task.cancel()
@@ -324,13 +331,17 @@ class Session:
             result = await self._execute(sql, params)
         except (QueryError, ConnectionLost, asyncio.CancelledError) as exc:
             await self._remember(sql, wall, started, None, exc)
+            self._prefetch_after(sql, False)
             raise
         await self._remember(sql, wall, started, result.rowcount, None)
+        self._prefetch_after(sql, True)
         return result
 
     async def _execute(self, sql: str, params: Params = None) -> QueryResult:
         """:meth:`execute` without the memory record."""
         started = time.perf_counter()
+        if self._prefetch is not None:
+            self._prefetch.interrupt()  # the user's statement never waits on a prefetch
         cache = self._cache
         if cache is not None and self._pin is None and not self._manual_commit:
             hit = cache.get(sql, params)
@@ -513,13 +524,23 @@ class Session:
         except BaseException as exc:
             failed = exc if isinstance(exc, (QueryError, ConnectionLost, asyncio.CancelledError)) else None
             await self._remember(sql, wall, started, getattr(seen, "rowcount", None), failed)
+            self._prefetch_after(sql, False)
             raise
         await self._remember(sql, wall, started, getattr(seen, "rowcount", None), None)
+        self._prefetch_after(sql, True)
 
     @contextlib.asynccontextmanager
     async def _stream(self, sql: str, params: Params = None, *, page_size: int | None = None) -> AsyncIterator[RowStream]:
         """:meth:`stream` without the memory record."""
         size = page_size or self.settings.ui.page_size
+        if self._prefetch is not None:
+            self._prefetch.interrupt()
+            ahead = self._cache.prefetched(sql, params) if self._pin is None and not self._manual_commit else None  # type: ignore[union-attr]
+            if ahead is not None:
+                from aishell.engine.prefetch import ResultRows
+
+                yield ResultRows(ahead, page_size=size)
+                return
         plan = _plan(sql, self.driver.dialect)
         _refuse_unsendable(sql, plan, self._read_only)
         if self._manual_commit:
@@ -723,6 +744,27 @@ class Session:
         except Exception as exc:
             logging.getLogger("aishell.engine.memory").warning("memory: could not record: %s", exc)
 
+    # -- prefetch -------------------------------------------------------------------------------
+
+    def _start_prefetch(self, cache: "QueryCache") -> None:
+        """Prefetch for this session, where its database allows (see :mod:`engine.prefetch`)."""
+        from aishell.engine.prefetch import Prefetcher
+
+        self._prefetch = Prefetcher.create(self.driver, cache, self.settings, database=self.display_url)
+        if self._prefetch is not None:
+            self._prefetch.start()
+
+    def _prefetch_after(self, sql: str, ok: bool) -> None:
+        """Tell prefetch the user's statement ended (not the ones a typed command ran for it)."""
+        if self._prefetch is not None and not _TYPED.get():
+            self._prefetch.ran(sql, ok=ok, idle=self._pin is None and not self._manual_commit)
+
+    @property
+    def prefetcher(self) -> "Prefetcher | None":
+        """This session's :class:`engine.prefetch.Prefetcher` (None: ``cache.prefetch`` off, or
+        a database it cannot run on)."""
+        return self._prefetch
+
     # -- catalog --------------------------------------------------------------------------------
 
     # Every catalog method raises QueryError (the user may not read the catalog), ConnectionLost
@@ -887,7 +929,10 @@ class Session:
 
     def metrics(self) -> SessionMetrics:
         """Snapshots of the pool and cache, cheap enough to call twice a second; never raises."""
-        return {"pool": self._source.metrics(), "cache": self._cache.metrics() if self._cache is not None else None}
+        cache = self._cache.metrics() if self._cache is not None else None
+        if cache is not None and self._prefetch is not None:
+            cache = replace(cache, **self._prefetch.figures())
+        return {"pool": self._source.metrics(), "cache": cache}
 
 
 def _mark_dirty(lease: Any) -> None:

@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis and memory", ("analyzer", "memory")),
     # what a whole workload (memory, pg_stat_statements) asks of the indexes
     ("workload", ("workload",)),
-    ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate", "server", "tunnel")),
+    ("cache and pool", ("cache", "pool", "liveness", "backup", "migrate", "server", "tunnel", "prefetch")),
     ("session", ("session", "transaction", "copy", "connections")),
     # psql's backslash commands, for every front end
     ("commands", ("commands",)),

@@ -21,7 +21,9 @@ acquisitions, releases, timeouts, errors, peak_in_use, opened, closed, breaker (
 ``acquire_latency``/``latency``/``acquire`` with ``p50_ms`` (ms) or ``p50`` (seconds, or ms
 when the dict's own key ends in ``_ms``); the same for p95 and p99.
 Cache keys read (all optional): hits, misses, hit_rate (0–1), entries, max_entries, bytes,
-max_bytes, evictions, invalidations, uncacheable. Objects with ``as_dict()`` are accepted too.
+max_bytes, evictions, invalidations, uncacheable; with prefetch on, prefetch_hits, prefetch_saved_ms
+(what the hits saved), prefetch_runs and prefetch_ms (the load it added; None or absent: prefetch
+is off and its figures are not shown). Objects with ``as_dict()`` are accepted too.
 
 Keys (binding ids in brackets): ``c`` clears the sparkline history [metrics.reset_history].
 """
@@ -378,6 +380,13 @@ class MetricsPane(VerticalScroll, can_focus=True):
         ]
         if get("uncacheable") is not None:
             pairs.append(("uncacheable", _count(get("uncacheable")), False))
+        if get("prefetch_runs") is not None:
+            pairs += [
+                ("prefetch hits", _count(get("prefetch_hits")), False),
+                ("saved", _ms(get("prefetch_saved_ms")), False),
+                ("prefetched", _count(get("prefetch_runs")), False),
+                ("prefetch time", _ms(get("prefetch_ms")), False),
+            ]
         self._cache_pairs = pairs
         self._render_pairs("#cache-body", pairs)
         if self._hit_rate:
