@@ -195,3 +195,18 @@ async def test_enter_in_the_picker_still_replaces_and_next_with_one_connection_s
         await pilot.press("enter")
         await until(pilot, lambda: app.session is not None and "b.db" in app.session.display_url, what="replaced")
         assert len(app.connections) == 1
+
+
+async def test_metrics_of_a_connection_behind_another_are_not_sampled(tmp_path, aishell_home):
+    a, b = table_db(tmp_path / "a.db"), table_db(tmp_path / "b.db")
+    app = make_app(a)
+    async with app.run_test(size=SIZE) as pilot:
+        await connected(pilot)
+        first = app.screen
+        await pilot.press("alt+m")
+        sampling = lambda screen: screen._metrics_timer._active.is_set()  # noqa: E731 - Textual's Timer has no public flag
+        await until(pilot, lambda: sampling(first), what="metrics sampled")
+        await open_beside(pilot, b)
+        await until(pilot, lambda: not sampling(first), what="the first one's metrics paused")
+        await pilot.press("f12")
+        await until(pilot, lambda: app.screen is first and sampling(first), what="sampled again in front")

@@ -350,6 +350,17 @@ class MainScreen(ServerRoutes, Screen):
         self.server.watch(event.pane.id == "tab-server")
         self._sample_metrics(event.pane.id == "tab-metrics")
 
+    def on_screen_suspend(self) -> None:
+        """Another open connection came to the front: this one's metrics stop being sampled
+        (a dialog over this screen leaves them running)."""
+        if self.app.screen_stack[0] is not self and self._metrics_timer is not None:
+            self._metrics_timer.pause()
+
+    def on_screen_resume(self) -> None:
+        insights = self.query("#insights")
+        if insights:  # (not yet mounted at start-up: its tab's activation starts the sampling)
+            self._sample_metrics(insights.first(TabbedContent).active == "tab-metrics")
+
     def _sample_metrics(self, shown: bool) -> None:
         """Metrics are sampled while their tab is in front (a timer ticking twice a second for a
         hidden tab cost an idle workbench 0.5% of a core)."""
