@@ -31,9 +31,16 @@ from aishell.engine.memory.text import Lexeme, lex
 
 DIM = 384
 TOKEN_CACHE = 50_000
+PART_CACHE = 50_000
 PAIR_CACHE = 100_000
-"""Entries of the per-token and per-token-pair feature caches: bounded, since a history of
-distinct identifiers would otherwise grow them with every statement (an import's peak RSS)."""
+"""Entries of the per-token, per-word and per-token-pair feature caches: bounded, since a history
+of distinct identifiers would otherwise grow them with every statement (an import's peak RSS)."""
+
+_Features = tuple[tuple[int, ...], tuple[float, ...], int]
+"""A lexeme's feature buckets, their signed weights, and its key for token pairs (-1: none)."""
+_PartFeatures = tuple[int, bool, tuple[int, ...], tuple[float, ...]]
+"""A stemmed word's ``w:`` bucket, whether that feature counts positive, its 3-grams' buckets
+and signed weights."""
 
 
 @runtime_checkable
@@ -112,15 +119,24 @@ def split_identifier(raw: str) -> list[str]:
 
 class HashingEmbedder:
     """SQL-aware feature hashing (signed, sublinear, L2-normalized). Thread-safe for reads; the
-    per-token caches are bounded."""
+    caches are bounded.
+
+    A batch is embedded without a Python loop over its tokens: the batch's distinct lexemes are
+    numbered (its vocabulary), each gets its features once (from a cache: identifiers that are new
+    still reuse the features of their parts), and the features of every token and token pair are
+    scattered into the batch's matrix by one ``np.bincount``. A statement's row depends on its own
+    tokens only, so embedding it alone or in any batch gives the very same vector.
+    """
 
     name = "hashing-v1"
-    CHUNK = 512
+    CHUNK = 2048
+    """Statements embedded at once: the scatter's float64 matrix is CHUNK x dim (6 MB)."""
 
     def __init__(self, dim: int = DIM) -> None:
         self.dim = dim
-        self._token_cache: dict[Lexeme, tuple[tuple[int, ...], tuple[float, ...], int]] = {}
-        self._pair_cache: dict[tuple[int, int], tuple[tuple[int], tuple[float]]] = {}
+        self._token_cache: dict[Lexeme, _Features] = {}
+        self._part_cache: dict[str, _PartFeatures] = {}
+        self._pair_cache: dict[int, tuple[int, float]] = {}
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -138,35 +154,42 @@ class HashingEmbedder:
 
     def _embed_chunk(self, docs: Sequence[list[Lexeme]]) -> np.ndarray:
         dim = self.dim
-        buckets: list[tuple[int, ...]] = []
-        weights: list[tuple[float, ...]] = []
-        owners: list[int] = []
+        n = len(docs)
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n)
+        total = int(lengths.sum())
+        # the vocabulary: each distinct lexeme numbered once, every token mapped to its number
+        vocab = dict.fromkeys(chain.from_iterable(docs))
+        number = dict(zip(vocab, range(len(vocab))))
+        tokens = np.fromiter(map(number.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=total)
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
         token_get = self._token_cache.get
-        pair_get = self._pair_cache.get
-        for row, lexemes in enumerate(docs):
-            previous = -1
-            for lexeme in lexemes:
-                entry = token_get(lexeme)
-                if entry is None:
-                    entry = self._token_features(lexeme)
-                buckets.append(entry[0])
-                weights.append(entry[1])
-                owners.append(row)
-                key = entry[2]
-                if key >= 0:
-                    if previous >= 0:
-                        pair = pair_get((previous, key))
-                        if pair is None:
-                            pair = self._pair_feature(previous, key)
-                        buckets.append(pair[0])
-                        weights.append(pair[1])
-                        owners.append(row)
-                    previous = key
-        lengths = np.fromiter(map(len, buckets), dtype=np.int64, count=len(buckets))
-        slots = np.fromiter(chain.from_iterable(buckets), dtype=np.int64)
-        slots += np.repeat(np.asarray(owners, dtype=np.int64) * dim, lengths)
-        values = np.fromiter(chain.from_iterable(weights), dtype=np.float64)
-        flat = np.bincount(slots, weights=values, minlength=len(docs) * dim).astype(np.float32).reshape(len(docs), dim)
+        features = [token_get(lexeme) or self._token_features(lexeme) for lexeme in vocab]
+        counts = np.fromiter((len(f[0]) for f in features), dtype=np.int64, count=len(features))
+        buckets = np.fromiter(chain.from_iterable(f[0] for f in features), dtype=np.int64)
+        weights = np.fromiter(chain.from_iterable(f[1] for f in features), dtype=np.float64)
+        keys = np.fromiter((f[2] for f in features), dtype=np.int64, count=len(features))
+        # every token's features: a gather from the vocabulary's flat feature arrays
+        per_token = counts[tokens]
+        ends = np.cumsum(per_token)
+        first = np.cumsum(counts) - counts  # where each vocabulary entry's features start
+        at = np.arange(int(ends[-1]) if total else 0, dtype=np.int64)
+        at += np.repeat(first[tokens] - (ends - per_token), per_token)
+        slots = [np.repeat(rows, per_token) * dim + buckets[at]]
+        values = [weights[at]]
+        # neighbouring content tokens of one statement (literals and punctuation have no key)
+        token_keys = keys[tokens]
+        content = token_keys >= 0
+        token_keys, owners = token_keys[content].astype(np.uint64), rows[content]
+        same = owners[1:] == owners[:-1]
+        if same.any():
+            codes = (token_keys[:-1][same] << np.uint64(32)) | token_keys[1:][same]
+            unique, inverse = np.unique(codes, return_inverse=True)
+            pair_get = self._pair_cache.get
+            pairs = [pair_get(code) or self._pair_feature(code) for code in unique.tolist()]
+            slots.append(owners[1:][same] * dim + np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))[inverse])
+            values.append(np.fromiter((p[1] for p in pairs), dtype=np.float64, count=len(pairs))[inverse])
+        flat = np.bincount(np.concatenate(slots), weights=np.concatenate(values), minlength=n * dim)
+        flat = flat.astype(np.float32).reshape(n, dim)
         root = np.sqrt(np.abs(flat))  # sublinear: repeats count less
         np.copysign(root, flat, out=flat)
         norms = np.sqrt(np.einsum("ij,ij->i", flat, flat))[:, None]
@@ -180,15 +203,24 @@ class HashingEmbedder:
         h = zlib.crc32(feature.encode())
         return h % self.dim, (weight if (h >> 20) & 1 else -weight)
 
-    def _token_features(self, lexeme: Lexeme) -> tuple[tuple[int, ...], tuple[float, ...], int]:
+    def _token_features(self, lexeme: Lexeme) -> _Features:
+        """The buckets and signed weights of one lexeme's features, and its key for pairs (-1:
+        none). Features: ``l:?`` for literals; ``k:WORD`` for keywords; for a name, ``n:`` of its
+        stemmed parts joined (two parts or more), each part's ``w:`` and character 3-grams (none
+        for a stop word alone), and the SQL words a word people type stands for (``_INTENT``)."""
         kind, text, raw = lexeme
-        feats: list[tuple[str, float]] = []
+        buckets: list[int] = []
+        weights: list[float] = []
         key = -1
         if kind == "l":
-            feats.append(("l:?", 0.15))
+            bucket, weight = self._bucket("l:?", 0.15)
+            buckets.append(bucket)
+            weights.append(weight)
         elif kind == "k":
             if text not in _SKIP:
-                feats.append(("k:" + text, 0.3))
+                bucket, weight = self._bucket("k:" + text, 0.3)
+                buckets.append(bucket)
+                weights.append(weight)
                 key = zlib.crc32(("k:" + text).encode())
         else:
             parts = split_identifier(raw or text) or [text]
@@ -196,36 +228,56 @@ class HashingEmbedder:
             stop = len(parts) == 1 and parts[0] in _STOP
             scale = 0.15 if stop else 1.0
             if len(parts) > 1:
-                feats.append(("n:" + "_".join(stemmed), 0.8 * scale))
+                bucket, weight = self._bucket("n:" + "_".join(stemmed), 0.8 * scale)
+                buckets.append(bucket)
+                weights.append(weight)
+            word = 1.0 * scale / len(parts) ** 0.5
+            part_get = self._part_cache.get
             for part in stemmed:
-                feats.append(("w:" + part, 1.0 * scale / len(parts) ** 0.5))
+                word_bucket, positive, gram_buckets, gram_weights = part_get(part) or self._part_features(part)
+                buckets.append(word_bucket)
+                weights.append(word if positive else -word)
                 if not stop and len(part) > 2:
-                    padded = f"#{part}#"
-                    grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
-                    w = 0.6 / len(grams) ** 0.5
-                    feats.extend(("g:" + g, w) for g in grams)
+                    buckets.extend(gram_buckets)
+                    weights.extend(gram_weights)
             if len(parts) == 1:
                 for feature in _INTENT.get(parts[0], ()):
-                    feats.append((feature, INTENT_WEIGHT))
+                    bucket, weight = self._bucket(feature, INTENT_WEIGHT)
+                    buckets.append(bucket)
+                    weights.append(weight)
             key = zlib.crc32(("w:" + "_".join(stemmed)).encode())
-        buckets: list[int] = []
-        weights: list[float] = []
-        for feature, weight in feats:
-            b, w = self._bucket(feature, weight)
-            buckets.append(b)
-            weights.append(w)
         entry = (tuple(buckets), tuple(weights), key)
         if len(self._token_cache) > TOKEN_CACHE:
             self._token_cache.clear()
         self._token_cache[lexeme] = entry
         return entry
 
-    def _pair_feature(self, a: int, b: int) -> tuple[tuple[int], tuple[float]]:
-        h = zlib.crc32(b"%d:%d" % (a, b))
-        pair = ((h % self.dim,), (0.45 if (h >> 20) & 1 else -0.45,))
+    def _part_features(self, part: str) -> _PartFeatures:
+        """A stemmed word's ``w:`` bucket and sign, and its 3-grams' buckets and signed weights:
+        names new to the cache (``orders_2024_03``) are mostly made of parts seen before."""
+        word_bucket, sign = self._bucket("w:" + part, 1.0)
+        padded = f"#{part}#"
+        grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
+        gram_weight = 0.6 / len(grams) ** 0.5
+        gram_buckets: list[int] = []
+        gram_weights: list[float] = []
+        for gram in grams:
+            bucket, weight = self._bucket("g:" + gram, gram_weight)
+            gram_buckets.append(bucket)
+            gram_weights.append(weight)
+        entry = (word_bucket, sign > 0, tuple(gram_buckets), tuple(gram_weights))
+        if len(self._part_cache) > PART_CACHE:
+            self._part_cache.clear()
+        self._part_cache[part] = entry
+        return entry
+
+    def _pair_feature(self, code: int) -> tuple[int, float]:
+        """The feature of two neighbouring keys ``a`` and ``b``, given as ``a << 32 | b``."""
+        h = zlib.crc32(b"%d:%d" % (code >> 32, code & 0xFFFFFFFF))
+        pair = (h % self.dim, 0.45 if (h >> 20) & 1 else -0.45)
         if len(self._pair_cache) > PAIR_CACHE:
             self._pair_cache.clear()
-        self._pair_cache[(a, b)] = pair
+        self._pair_cache[code] = pair
         return pair
 
 
