@@ -2,7 +2,8 @@
 
 :func:`resolve` turns what the user typed (a saved connection's name, ``service=NAME``, a URL or
 a path) into the :class:`Target` a Session opens: the URL, the SSH hop, whether it must be
-read-only, and the profile it came from. :func:`add_profile` / :func:`remove_profile` edit
+read-only, and the profile it came from; :func:`reach` also opens the tunnel, for the commands
+that connect without a Session. :func:`add_profile` / :func:`remove_profile` edit
 ``config.toml`` (text kept as it is around the table they touch); :func:`remember` and
 :func:`recent` keep the last targets opened, without passwords.
 
@@ -26,9 +27,10 @@ import json
 import os
 import re
 import tomllib
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, AsyncIterator, Mapping
 from urllib.parse import quote
 
 from aishell.engine.config import Settings
@@ -36,7 +38,7 @@ from aishell.engine.drivers.pgservice import service_url
 from aishell.engine.errors import ConfigurationError, UnsupportedURL
 from aishell.engine.files import write_private
 from aishell.engine.profiles import Profile, is_profile_name, parse_profile, parse_profiles
-from aishell.engine.redact import url_password, without_passwords
+from aishell.engine.redact import redact_url, url_password, without_passwords
 
 RECENT_FILE = "recent.json"
 RECENT_KEPT = 12
@@ -70,6 +72,38 @@ def resolve(target: str, settings: Settings, *, ssh: str = "", password: str = "
     if url_password(url) is None:
         url = _with_password(url, password or keyring_password(profile.name))
     return Target(url=url, ssh=ssh or profile.ssh, read_only=profile.read_only, profile=profile)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A resolved target this process can connect to now: ``url`` goes through the SSH tunnel
+    when there is one (a loopback port); ``display_url`` names the real server, password-free."""
+
+    url: str
+    display_url: str
+    target: Target
+
+
+@asynccontextmanager
+async def reach(target: str, settings: Settings, *, ssh: str = "", password: str = "") -> AsyncIterator[Route]:
+    """``target`` resolved as :func:`resolve` does (a saved connection's name, ``service=NAME``, a
+    URL or a path; ``ssh`` from the command line wins over the profile's), and the tunnel it
+    needs open while inside; for the commands that connect without a Session (backup, restore,
+    migrate, advise, analyze). An unknown host key is refused: nobody is there to ask.
+
+    Raises UnsupportedURL, HostKeyError and ConnectionFailed."""
+    resolved = resolve(target, settings, ssh=ssh, password=password)
+    tunnel = None
+    url = resolved.url
+    if resolved.ssh:
+        from aishell.engine.tunnel import open_route  # noqa: PLC0415 - asyncssh only for a tunnel
+
+        url, tunnel = await open_route(url, resolved.ssh, settings.ssh)
+    try:
+        yield Route(url, redact_url(resolved.url), resolved)
+    finally:
+        if tunnel is not None:
+            await tunnel.close()
 
 
 def keyring_password(name: str) -> str | None:

@@ -209,11 +209,9 @@ class Session:
         read_only = (settings.read_only if read_only is None else read_only) or resolved.read_only
         tunnel, url = None, resolved.url
         if resolved.ssh:
-            from aishell.engine.tunnel import Tunnel, through
+            from aishell.engine.tunnel import open_route
 
-            _, host, port = through(url, 0)
-            tunnel = await Tunnel.open(resolved.ssh, (host, port), settings.ssh, ask=ask_host_key)
-            url = through(url, tunnel.local_port)[0]
+            url, tunnel = await open_route(url, resolved.ssh, settings.ssh, ask=ask_host_key)
         try:
             driver = driver_for(url, read_only=read_only, create=create, statement_timeout=settings.pool.statement_timeout)
             if tunnel is not None:

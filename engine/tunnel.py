@@ -85,6 +85,17 @@ def through(url: str, local_port: int) -> tuple[str, str, int]:
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/:,"), parts.fragment)), host, port
 
 
+async def open_route(url: str, hop: str, settings: SSHSettings, *, ask: AskHostKey | None = None) -> tuple[str, Tunnel | None]:
+    """The URL to connect to for ``url``: ``url`` itself when ``hop`` is empty, else ``url``
+    pointed at the loopback port of a new tunnel through ``hop`` (returned, for the caller to
+    close). Raises UnsupportedURL, HostKeyError and ConnectionFailed as :meth:`Tunnel.open`."""
+    if not hop:
+        return url, None
+    _, host, port = through(url, 0)
+    tunnel = await Tunnel.open(hop, (host, port), settings, ask=ask)
+    return through(url, tunnel.local_port)[0], tunnel
+
+
 class Tunnel:
     """One SSH hop and the loopback listener in front of it. ``state`` is up, reconnecting or
     down; ``listen(fn)`` hears each change. Open with :meth:`open`, end with :meth:`close`."""

@@ -42,9 +42,11 @@ def _app_parser() -> argparse.ArgumentParser:
         description="A terminal workbench for PostgreSQL, SQLite and MongoDB.",
         epilog="commands: " + ", ".join(COMMANDS) + " (aishell COMMAND --help)",
     )
+    from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
     parser.add_argument("--version", action="version", version=f"aishell {__version__}")
-    parser.add_argument("target", nargs="?", help="postgresql://…, sqlite:///path, a .db path, mongodb://…, service=NAME or a saved connection's name (default: the picker when connections are saved, else the demo database)")
-    parser.add_argument("--ssh", default="", help="[user@]host[:port] or a Host of ~/.ssh/config: connect through an SSH tunnel")
+    parser.add_argument("target", nargs="?", help=TARGET_HELP + " (default: the picker when connections are saved, else the demo database)")
+    add_ssh(parser)
     parser.add_argument("--read-only", action="store_true", help="open the session read-only: the server's read-only session, statements that would escape it refused, and a check after each (see README)")
     parser.add_argument("--create", action="store_true", help="create the SQLite file if it does not exist")
     parser.add_argument("--theme", help="theme name (built-in or from the config dir's themes/)")

@@ -14,11 +14,14 @@ import argparse
 import json
 import sys
 
+from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
 FORMATS = ("text", "json", "sarif")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="URL", required=True, help="the PostgreSQL database to advise (HypoPG installed there)")
+    parser.add_argument("--db", metavar="TARGET", required=True, help="the PostgreSQL database to advise (HypoPG installed there): " + TARGET_HELP)
+    add_ssh(parser)
     parser.add_argument(
         "--from", dest="source", metavar="SOURCE", default=None,
         help="memory, pg_stat_statements or an SQL FILE (default: pg_stat_statements and memory, whichever exist)",
@@ -50,23 +53,27 @@ def main(args: argparse.Namespace) -> int:
 
 async def _advise(args):
     from aishell.engine.config import Settings
+    from aishell.engine.connections import reach
     from aishell.engine.drivers import driver_for
     from aishell.engine.errors import ConfigurationError
     from aishell.engine.workload import advise_workload
     from aishell.engine.workload.collect import collect
 
-    driver = driver_for(args.db, read_only=True)
-    if not driver.HYPOTHETICAL_INDEXES:
-        raise ConfigurationError(f"advise needs PostgreSQL with HypoPG (hypothetical indexes): --db is {driver.name}")
-    conn = await driver.connect()
-    try:
-        statements, sources = await collect(
-            conn, memory_path=Settings.load().memory_path, database=driver.display_url, source=args.source, limit=args.limit
-        )
-        print(f"advising on {len(statements)} statement shape(s) from {', '.join(sources)}…", file=sys.stderr)
-        return await advise_workload(conn, statements, progress=_Progress()), sources
-    finally:
-        await conn.close()
+    settings = Settings.load()
+    async with reach(args.db, settings, ssh=args.ssh) as route:
+        driver = driver_for(route.url, read_only=True)
+        driver.display_url = route.display_url  # the server's name, not a tunnel's loopback port
+        if not driver.HYPOTHETICAL_INDEXES:
+            raise ConfigurationError(f"advise needs PostgreSQL with HypoPG (hypothetical indexes): --db is {driver.name}")
+        conn = await driver.connect()
+        try:
+            statements, sources = await collect(
+                conn, memory_path=settings.memory_path, database=driver.display_url, source=args.source, limit=args.limit
+            )
+            print(f"advising on {len(statements)} statement shape(s) from {', '.join(sources)}…", file=sys.stderr)
+            return await advise_workload(conn, statements, progress=_Progress()), sources
+        finally:
+            await conn.close()
 
 
 class _Progress:

@@ -25,6 +25,8 @@ FORMATS = ("text", "json", "sarif")
 LEVELS = ("info", "warning", "error", "never")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"info": "note", "warning": "warning", "error": "error"}
+from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
 BLOCK = 1 << 18
 """Bytes read from an input at a time."""
 
@@ -32,7 +34,8 @@ BLOCK = 1 << 18
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="FILE", help="SQL files or directories of .sql files; - or nothing for stdin")
     parser.add_argument("--dialect", help="SQL dialect (postgres, sqlite, or any sqlglot knows); default: the database's, else postgres")
-    parser.add_argument("--db", metavar="URL", help="a database for schema-aware rules, plans and index advice")
+    parser.add_argument("--db", metavar="TARGET", help="a database for schema-aware rules, plans and index advice: " + TARGET_HELP)
+    add_ssh(parser)
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--fail-on", choices=LEVELS, default="error", help="lowest severity that makes the exit status 1 (default: error)")
     parser.add_argument("--no-plans", action="store_true", help="with --db: use the schema only, do not EXPLAIN or advise")
@@ -59,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
         settings.analyzer.disabled_rules = ",".join(c for c in (settings.analyzer.disabled_rules, args.disable) if c)
     report = {"json": _JsonReport, "sarif": _SarifReport}.get(args.format, _TextReport)(sys.stdout, args.fail_on)
     if args.db:
-        statements = asyncio.run(_analyze_with_db(inputs, args.db, dialect, settings, report, plans=not args.no_plans))
+        statements = asyncio.run(_analyze_with_db(inputs, args.db, args.ssh, dialect, settings, report, plans=not args.no_plans))
     else:
         statements = _analyze_offline(inputs, dialect or "postgres", settings, report)
     report.finish(statements, (time.perf_counter() - started) * 1000, len(inputs))
@@ -144,7 +147,14 @@ def _analyze_offline(inputs, dialect: str, settings, report) -> int:
     return statements
 
 
-async def _analyze_with_db(inputs, url: str, dialect: str | None, settings, report, *, plans: bool) -> int:
+async def _analyze_with_db(inputs, target: str, ssh: str, dialect: str | None, settings, report, *, plans: bool) -> int:
+    from aishell.engine.connections import reach
+
+    async with reach(target, settings, ssh=ssh) as route:
+        return await _analyze_on(inputs, route.url, dialect, settings, report, plans=plans)
+
+
+async def _analyze_on(inputs, url: str, dialect: str | None, settings, report, *, plans: bool) -> int:
     from aishell.engine.analyzer import analyze_stream
     from aishell.engine.drivers import driver_for
 

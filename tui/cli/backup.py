@@ -16,11 +16,14 @@ import sys
 import time
 from typing import Any, Awaitable, TextIO, TypeVar
 
+from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
 T = TypeVar("T")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("url", help="postgresql://… or sqlite:///path (a .db path works too)")
+    parser.add_argument("url", metavar="TARGET", help="the database to back up: " + TARGET_HELP)
+    add_ssh(parser)
     parser.add_argument("--out", required=True, metavar="PATH", help="new directory for the backup (must not exist or be empty)")
     parser.add_argument(
         "--format", choices=("directory", "custom"), default=None,
@@ -44,20 +47,22 @@ def main(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from aishell.engine.backup import backup
-    from aishell.engine.drivers.url import redact_url
+    from aishell.engine.config import Settings
+    from aishell.engine.connections import reach
 
     started = time.monotonic()
     line = ProgressLine(sys.stderr, quiet=args.quiet)
     try:
-        manifest = await stoppable(
-            backup(args.url, args.out, format=args.format, jobs=args.jobs, compress=args.compress, progress=line)
-        )
+        async with reach(args.url, Settings.load(), ssh=args.ssh) as route:
+            manifest = await stoppable(
+                backup(route.url, args.out, format=args.format, jobs=args.jobs, compress=args.compress, progress=line)
+            )
     finally:
         line.close()
     kind = manifest.format if manifest.engine == "postgres" else "SQLite"
     compression = "" if manifest.compression == "none" else f", {manifest.compression}"
     print(
-        f"backed up {redact_url(args.url)} to {args.out} ({kind}{compression}): "
+        f"backed up {route.display_url} to {args.out} ({kind}{compression}): "
         f"{len(manifest.tables)} tables, {len(manifest.files)} files, {human_bytes(manifest.total_bytes)} "
         f"in {time.monotonic() - started:.2f} s"
     )

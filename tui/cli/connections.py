@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from aishell.engine.profiles import COLOURS
+from aishell.tui.cli.target import add_ssh
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     remove.add_argument("name")
     test = actions.add_parser("test", help="connect once and report (exit 0 when it works, 2 when not)")
     test.add_argument("target", help="a saved connection's name, a URL or a path")
-    test.add_argument("--ssh", default="", help="[user@]host[:port]: through an SSH tunnel")
+    add_ssh(test)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -15,13 +15,15 @@ import asyncio
 import json
 import sys
 
+from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # --db/--dir are accepted before or after the action; SUPPRESS keeps one from erasing the other.
     common = argparse.ArgumentParser(add_help=False)
     for target in (parser, common):
-        target.add_argument("--db", default=argparse.SUPPRESS, metavar="URL",
-                            help="postgresql://… or sqlite:///path (a .db path works too)")
+        target.add_argument("--db", default=argparse.SUPPRESS, metavar="TARGET", help=TARGET_HELP)
+        add_ssh(target, default=argparse.SUPPRESS)
         target.add_argument("--dir", default=argparse.SUPPRESS, metavar="DIR",
                             help="the migrations directory (default: ./migrations)")
     locking = argparse.ArgumentParser(add_help=False)
@@ -55,6 +57,7 @@ def main(args: argparse.Namespace) -> int:
     from aishell.engine.migrate import new_migration
 
     args.db = getattr(args, "db", None)
+    args.ssh = getattr(args, "ssh", "")
     args.dir = getattr(args, "dir", "migrations")
     if args.action == "new":
         path = new_migration(args.dir, args.name)
@@ -66,10 +69,18 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from aishell.engine.config import Settings
+    from aishell.engine.connections import reach
+
+    async with reach(args.db, Settings.load(), ssh=args.ssh) as route:
+        return await _run_on(args, route.url)
+
+
+async def _run_on(args: argparse.Namespace, url: str) -> int:
     from aishell.engine.migrate import Migrator
 
     options = {"lock_timeout": args.lock_timeout} if hasattr(args, "lock_timeout") else {}
-    async with await Migrator.open(args.db, args.dir, create=getattr(args, "create", False), **options) as migrator:
+    async with await Migrator.open(url, args.dir, create=getattr(args, "create", False), **options) as migrator:
         if args.action == "status":
             states = await migrator.status()
             if args.format == "json":

@@ -13,10 +13,13 @@ import asyncio
 import sys
 import time
 
+from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", metavar="PATH", help="the backup directory (from aishell backup)")
-    parser.add_argument("url", nargs="?", metavar="URL", help="target: postgresql://… (must exist, empty) or sqlite:///path")
+    parser.add_argument("url", nargs="?", metavar="TARGET", help="the database to restore into (a PostgreSQL one must exist and be empty): " + TARGET_HELP)
+    add_ssh(parser)
     parser.add_argument("--verify-only", action="store_true", help="check the backup against its manifest and stop")
     parser.add_argument("--no-verify", action="store_true", help="skip the checksums (not recommended; the file list, sizes and manifest are still checked)")
     parser.add_argument("-j", "--jobs", type=int, default=None, metavar="N", help="parallel pg_restore jobs (default: number of cores)")
@@ -41,7 +44,6 @@ def main(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from aishell.engine.backup import restore, verify
-    from aishell.engine.drivers.url import redact_url
     from aishell.engine.errors import ConfigurationError
     from aishell.tui.cli.backup import ProgressLine, human_bytes, stoppable
 
@@ -55,10 +57,15 @@ async def _run(args: argparse.Namespace) -> int:
         if args.verify_only:
             manifest = await verify(args.path, progress=line)
         else:
-            manifest = await stoppable(restore(
-                args.path, args.url, verify_first=not args.no_verify, jobs=args.jobs,
-                clean=args.clean, no_owner=args.no_owner, progress=line,
-            ))
+            from aishell.engine.config import Settings
+            from aishell.engine.connections import reach
+
+            async with reach(args.url, Settings.load(), ssh=args.ssh) as route:
+                shown = route.display_url
+                manifest = await stoppable(restore(
+                    args.path, route.url, verify_first=not args.no_verify, jobs=args.jobs,
+                    clean=args.clean, no_owner=args.no_owner, progress=line,
+                ))
     finally:
         line.close()
     source = manifest.database.get("url", "?")
@@ -70,7 +77,7 @@ async def _run(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"restored {args.path} ({source}) into {redact_url(args.url)}: {len(manifest.tables)} tables "
+            f"restored {args.path} ({source}) into {shown}: {len(manifest.tables)} tables "
             f"in {time.monotonic() - started:.2f} s"
         )
     return 0

@@ -14,11 +14,13 @@ import signal
 import sys
 import time
 
+from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
 FORMATS = ("table", "csv", "json", "jsonl")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("url", help="postgresql://…, sqlite:///path, a .db path, mongodb://…, service=NAME or a saved connection's name")
+    parser.add_argument("url", help=TARGET_HELP)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("-c", "--command", dest="sql", help="the statement to run")
     source.add_argument("-f", "--file", help="a script to run statement by statement, with backslash commands (\\i, \\set…); - reads stdin")
@@ -27,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-only", action="store_true", help="refuse writes: the server's read-only session, statements that would escape it refused, and a check after each (see README)")
     parser.add_argument("--create", action="store_true", help="create the SQLite file if it does not exist")
     parser.add_argument("--page-size", type=int, default=2000, help="rows fetched a round trip")
-    parser.add_argument("--ssh", default="", help="[user@]host[:port] or a Host of ~/.ssh/config: through an SSH tunnel (an unknown host key is refused)")
+    add_ssh(parser)
 
 
 EXIT_FAILED = 1

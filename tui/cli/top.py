@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 
+from aishell.tui.cli.target import TARGET_HELP, add_ssh
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", help="postgresql://…, sqlite:///path or mongodb://… (or a saved connection's name)")
+    parser.add_argument("target", help=TARGET_HELP)
+    add_ssh(parser)
     parser.add_argument("--read-only", action="store_true", help="watch only: cancel and terminate are refused")
 
 
@@ -22,13 +25,13 @@ def main(args: argparse.Namespace) -> int:
     from aishell.engine.connections import resolve
 
     settings = Settings.load()
-    check_target(resolve(args.target, settings).url)  # a usage error ends here, before the screen is taken
+    check_target(resolve(args.target, settings, ssh=args.ssh).url)  # a usage error ends here, before the screen is taken
     settings.memory.enabled = False  # top runs no statements of the user's: nothing to remember
     from aishell.engine import logs
     from aishell.engine.redact import passwords_in
     from aishell.tui.screens.top import TopApp
 
-    app = TopApp(args.target, settings=settings, read_only=args.read_only or settings.read_only)
+    app = TopApp(args.target, settings=settings, read_only=args.read_only or settings.read_only, ssh=args.ssh)
     logs.add_secrets(passwords_in(args.target))
     with logs.to_file(settings.data_dir / "aishell.log"):
         app.run()

@@ -58,9 +58,11 @@ class TopApp(App[int]):
         Binding("ctrl+q,q", "quit", "Quit", id="top.quit", tooltip="Leave aishell top"),
     ]
 
-    def __init__(self, target: str, *, settings: Settings, read_only: bool = False, session: Any = None) -> None:
+    def __init__(self, target: str, *, settings: Settings, read_only: bool = False, session: Any = None, ssh: str = "") -> None:
         super().__init__()
         self.target = target
+        self.ssh = ssh
+        """``--ssh``: the hop to tunnel through ("" direct, or the saved connection's)."""
         self.settings = settings
         self.read_only = read_only
         self.session: Any = session
@@ -80,7 +82,7 @@ class TopApp(App[int]):
         from aishell.engine.session import Session
 
         try:
-            self.session = await Session.open(self.target, settings=self.settings, read_only=self.read_only)
+            self.session = await Session.open(self.target, settings=self.settings, read_only=self.read_only, ssh=self.ssh)
         except AishellError as exc:
             self.exit(2, message=f"aishell: {exc}")
             return
