@@ -131,11 +131,11 @@ class QueryCache:
             return None
         return self.get(sql, params)
 
-    def holds(self, sql: str, params: Any = None) -> bool:
-        """A fresh entry for ``sql`` is stored (nothing counted)."""
+    def ahead(self, sql: str, params: Any = None) -> bool:
+        """A result prefetch ran ahead waits for ``sql``, fresh and not served yet (nothing counted)."""
         key = _key(sql, params)
         entry = self._data.get(key) if key is not None else None
-        return entry is not None and entry.expires > _mono()
+        return entry is not None and entry.prefetched is not None and entry.expires > _mono()
 
     def _prefetch_served(self, entry: _Entry) -> None:
         self.prefetch_hits += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from collections import Counter
@@ -162,7 +163,7 @@ class Prefetcher:
         """Stop everything and close the connection; safe to call twice."""
         self._closed = True
         self.interrupt()
-        pending = [t for t in (self._learning, *self._running, *self._stopping) if not t.done()]
+        pending = [t for t in (self._learning, *self._running, *self._stopping) if t is not None and not t.done()]
         if pending:
             _, late = await asyncio.wait(pending, timeout=5.0)
             for task in late:
@@ -177,9 +178,11 @@ class Prefetcher:
     # -- work ------------------------------------------------------------------------------------
 
     async def _learn(self) -> None:
-        if self._memory_path is None:
-            return
-        await self.successors.load(self._memory_path, self._database)
+        # Statement shapes are memory's fingerprints: import what computes them now, in a
+        # thread, rather than on the first statement the user runs (with memory off, nothing has).
+        await asyncio.to_thread(importlib.import_module, "aishell.engine.memory.service")
+        if self._memory_path is not None:
+            await self.successors.load(self._memory_path, self._database)
 
     async def _warm(self) -> None:
         if self._learning is not None:
@@ -197,7 +200,7 @@ class Prefetcher:
             if reason:
                 self.refused[reason] += 1
                 continue
-            if self._cache.holds(sql):
+            if self._cache.ahead(sql):  # already waiting (an entry served before is not: a stream reads afresh)
                 done += 1
                 continue
             if await self._prefetch(sql):

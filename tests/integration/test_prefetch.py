@@ -173,13 +173,13 @@ async def test_never_prefetched(shared, tag, case, successor):
         await session.prefetcher.idle()
         assert session.prefetcher.runs == 0, case
         assert sum(session.prefetcher.refused.values()) >= 1, case
-        assert not session._cache.holds(successor)
+        assert not session._cache.ahead(successor)
         assert await state(plain, tag) == before, f"{case}: prefetch changed the database"
 
         teach(session, BEFORE, ALLOWED, times=4)  # the control: the same path runs a harmless read
         await read(session, BEFORE)
         await session.prefetcher.idle()
-        assert session.prefetcher.runs == 1 and session._cache.holds(ALLOWED)
+        assert session.prefetcher.runs == 1 and session._cache.ahead(ALLOWED)
     finally:
         await session.close()
         await plain.close()
@@ -199,7 +199,7 @@ async def test_nothing_runs_inside_an_open_transaction(shared, tag, how):
         await read(session, BEFORE)
         await session.prefetcher.idle()
         assert session.transaction.open
-        assert session.prefetcher.runs == 0 and not session._cache.holds(ALLOWED)
+        assert session.prefetcher.runs == 0 and not session._cache.ahead(ALLOWED)
         await session.rollback()
     finally:
         await session.close()
@@ -274,7 +274,7 @@ async def test_a_write_between_prefetch_and_use_is_never_served_stale(db, write)
         teach(session, BEFORE, successor)
         await read(session, BEFORE)
         await session.prefetcher.idle()
-        assert session._cache.holds(successor)
+        assert session._cache.ahead(successor)
         old = (await session.execute(f"{successor} -- uncached")).rows
         if write == "autocommit":
             await session.execute("UPDATE t SET v = v + 100 WHERE id = 10")
@@ -354,7 +354,7 @@ async def test_the_user_never_waits_on_a_slow_prefetch(db):
         stopping = time.perf_counter()
         await asyncio.wait_for(prefetcher.idle(), 10)
         assert time.perf_counter() - stopping < 5, "the prefetch was not stopped on the server"
-        assert prefetcher.runs == 0 and not session._cache.holds(SLOW)
+        assert prefetcher.runs == 0 and not session._cache.ahead(SLOW)
         if tag == "pg":
             active = (await session.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'aishell prefetch' AND state = 'active'"
@@ -383,7 +383,7 @@ async def test_learns_from_memory_and_warms_at_connect(sqlite_db):
     session = await Session.open(sqlite_db, settings=settings)
     try:
         await session.prefetcher.idle()
-        assert not session._cache.holds(second)
+        assert not session._cache.ahead(second)
         assert await read(session, first) == (False, [(12, 5)])
         await session.prefetcher.idle()
         assert await read(session, second) == (True, [(28,)])  # memory said it comes next
@@ -394,7 +394,7 @@ async def test_learns_from_memory_and_warms_at_connect(sqlite_db):
     session = await Session.open(sqlite_db, settings=settings)
     try:
         await session.prefetcher.idle()
-        assert session._cache.holds(first) and session._cache.holds(second)
+        assert session._cache.ahead(first) and session._cache.ahead(second)
         assert session.metrics()["cache"].prefetch_runs == 2
     finally:
         await session.close()
@@ -409,3 +409,16 @@ async def test_off_by_default(sqlite_db):
         assert session.metrics()["cache"].prefetch_runs is None
     finally:
         await session.close()
+
+
+async def test_bench_replays_a_recorded_session(pg_fresh_db, tmp_path, monkeypatch):
+    from aishell.engine.bench import BenchContext
+    from aishell.engine.bench import prefetch as bench
+
+    monkeypatch.setattr(bench, "THINK", 0.05)
+    results = {r.name: r for r in await bench.run(BenchContext(pg_url=pg_fresh_db, workdir=str(tmp_path), quick=True))}
+    assert sorted(results) == ["prefetch.extra_statements", "prefetch.hit_rate", "prefetch.saved", "prefetch.wait"]
+    assert results["prefetch.hit_rate"].value > 0.2  # the reports follow each other: prefetched
+    assert results["prefetch.extra_statements"].value > 0
+    assert results["prefetch.wait"].baseline_value > 0 and results["prefetch.wait"].ratio is not None
+    assert all(r.as_json()["unit"] in ("ms", "ratio") for r in results.values())

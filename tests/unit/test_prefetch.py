@@ -119,7 +119,7 @@ def test_the_cache_counts_a_prefetched_result_once():
     p = cache.plan(sql)
     assert cache.prefetched(sql) is None and cache.misses == 0  # nothing counted when absent
     assert cache.put(sql, None, _result(), p, cache.token(p), prefetched=True)
-    assert cache.holds(sql) and cache.hits == 0
+    assert cache.ahead(sql) and cache.hits == 0
     served = cache.prefetched(sql)
     assert served is not None and served.cached and served.rows == [(0,), (1,), (2,)]
     assert (cache.prefetch_hits, cache.prefetch_saved) == (1, 0.25)
@@ -134,4 +134,4 @@ def test_a_write_after_the_token_keeps_a_prefetched_result_out():
     token = cache.token(p)
     cache.applied(cache.plan("UPDATE numbers SET n = n + 1 WHERE n = 1"))
     assert not cache.put(sql, None, _result(), p, token, prefetched=True)
-    assert not cache.holds(sql)
+    assert not cache.ahead(sql)
