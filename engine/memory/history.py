@@ -1,4 +1,4 @@
-r"""Reading other tools' history files into memory entries.
+r"""Reading other tools' history files into memory entries, a block at a time.
 
 - ``psql``: one entry a line. libedit writes ``_HiStOrY_V2_`` first and escapes characters as
   octal (``\040`` space, ``\012`` newline, ``\134`` backslash); psql with readline marks the
@@ -7,25 +7,34 @@ r"""Reading other tools' history files into memory entries.
 - ``plain``: statements separated by ``;`` (outside quotes and comments), or one a line when the
   file has no ``;``.
 
+A file is read :data:`BLOCK` bytes at a time and its entries come out as they are read
+(:func:`read_history`), so importing a file of any size holds one block and one statement
+window, never the file or a list of its entries. :class:`Progress` and :func:`resume_at` let a
+later import of the same file take up where the last one stopped.
+
 >>> [e.text for e in parse_psql("_HiStOrY_V2_\nSELECT\\040*\\040FROM\\040t;\n\\dt\n")]
 ['SELECT * FROM t;']
 """
 
 from __future__ import annotations
 
+import codecs
+import collections
 import datetime as dt
+import hashlib
 import os
 import re
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping
 
 from aishell.engine.errors import ConfigurationError
 
 KINDS = ("psql", "pgcli", "plain")
 IMPORT_WINDOW = 32
 """How many of the last entries read an import remembers, to find its place again."""
+BLOCK = 1 << 20
+"""Bytes read from a history file at once."""
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
 
@@ -33,17 +42,37 @@ _OCTAL = re.compile(r"\\([0-7]{3})")
 class HistoryItem:
     text: str
     started_at: float | None = None
+    position: int = 0
+    """Characters of the file up to this entry's end (the order of entries without a time)."""
 
 
 def parse(text: str, kind: str) -> list[HistoryItem]:
     """Entries of a history file's ``text`` read as ``kind`` (psql, pgcli or plain)."""
+    return list(entries_of([text], _check(kind), semicolons=";" in text))
+
+
+def read_history(path: str | os.PathLike[str], kind: str | None = None) -> tuple[str, Iterator[HistoryItem]]:
+    """The kind of the history file at ``path`` (``kind``, else guessed from its name and first
+    block) and an iterator of its entries, read a block at a time. Raises OSError when the file
+    cannot be read (also later, from the iterator)."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = codecs.decode(fh.read(BLOCK), "utf-8", errors="replace")
+    kind = _check(kind) if kind else guess_kind(path, head)
+    semicolons = kind == "plain" and _holds(path, b";")
+    return kind, entries_of(_blocks(path), kind, semicolons=semicolons)
+
+
+def entries_of(blocks: Iterable[str], kind: str, *, semicolons: bool = True) -> Iterator[HistoryItem]:
+    """Entries of the text made of ``blocks`` (cut anywhere) read as ``kind``; a plain text is
+    split one statement a line when it holds no ``;`` (``semicolons`` False)."""
     if kind == "psql":
-        return parse_psql(text)
+        return _psql(_lines(blocks))
     if kind == "pgcli":
-        return parse_pgcli(text)
-    if kind == "plain":
-        return parse_plain(text)
-    raise ConfigurationError(f"unknown history kind {kind!r}: use one of {', '.join(KINDS)}")
+        return _pgcli(_lines(blocks))
+    if semicolons:
+        return _plain_statements(blocks)
+    return _plain_lines(_lines(blocks))
 
 
 def guess_kind(path: str | os.PathLike[str], text: str) -> str:
@@ -57,47 +86,11 @@ def guess_kind(path: str | os.PathLike[str], text: str) -> str:
 
 
 def parse_psql(text: str) -> list[HistoryItem]:
-    items: list[HistoryItem] = []
-    lines = text.split("\n")
-    if lines and lines[0].strip() == "_HiStOrY_V2_":
-        lines = lines[1:]
-        libedit = True
-    else:
-        libedit = False
-    for line in lines:
-        if not line.strip():
-            continue
-        entry = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), line) if libedit or "\\0" in line else line
-        entry = entry.replace("\x01", "\n")
-        stripped = entry.strip()
-        if not stripped or stripped.startswith("\\"):
-            continue
-        items.append(HistoryItem(entry.rstrip()))
-    return items
+    return list(_psql(_lines([text])))
 
 
 def parse_pgcli(text: str) -> list[HistoryItem]:
-    items: list[HistoryItem] = []
-    stamp: float | None = None
-    current: list[str] = []
-
-    def flush() -> None:
-        if current:
-            entry = "\n".join(current)
-            if entry.strip() and not entry.strip().startswith("\\"):
-                items.append(HistoryItem(entry.rstrip(), stamp))
-            current.clear()
-
-    for line in text.split("\n"):
-        if line.startswith("+"):
-            current.append(line[1:])
-        elif line.startswith("#"):
-            flush()
-            stamp = _timestamp(line[1:].strip())
-        elif not line.strip():
-            flush()
-    flush()
-    return items
+    return list(_pgcli(_lines([text])))
 
 
 def parse_plain(text: str) -> list[HistoryItem]:
@@ -107,22 +100,118 @@ def parse_plain(text: str) -> list[HistoryItem]:
     >>> [i.text for i in parse_plain("\\c shop\nSELECT 1;\n\\dt\nSELECT 2;")]
     ['SELECT 1;', 'SELECT 2;']
     """
-    from aishell.engine.statements.split import split
+    return parse(text, "plain")
 
-    parts = [part for part in split(text, psql=True) if not part.psql]
-    if len(parts) <= 1 and "\n" in text.strip() and ";" not in text:
-        statements = [line for line in text.split("\n")]
-    else:  # each with the comments before it and its ";"
-        statements = [text[part.begin : part.end] for part in parts]
-    items = []
-    for statement in statements:
-        lines = statement.strip().split("\n")
-        while lines and (not lines[0].strip() or lines[0].lstrip().startswith("\\")):
-            lines.pop(0)  # meta-commands before the statement
-        body = "\n".join(lines).strip()
-        if body:
-            items.append(HistoryItem(body))
-    return items
+
+def _check(kind: str) -> str:
+    if kind not in KINDS:
+        raise ConfigurationError(f"unknown history kind {kind!r}: use one of {', '.join(KINDS)}")
+    return kind
+
+
+def _blocks(path: Path) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with open(path, "rb") as fh:
+        while block := fh.read(BLOCK):
+            yield decoder.decode(block)
+    yield decoder.decode(b"", final=True)
+
+
+def _holds(path: Path, needle: bytes) -> bool:
+    with open(path, "rb") as fh:
+        while block := fh.read(BLOCK):
+            if needle in block:
+                return True
+    return False
+
+
+def _lines(blocks: Iterable[str]) -> Iterator[tuple[str, int]]:
+    """Each line (without its ``\\n``) with the position of its end."""
+    carry, position = "", 0
+    for block in blocks:
+        if not block:
+            continue
+        lines = (carry + block).split("\n")
+        carry = lines.pop()
+        for line in lines:
+            position += len(line) + 1
+            yield line, position
+    yield carry, position + len(carry)
+
+
+def _psql(lines: Iterator[tuple[str, int]]) -> Iterator[HistoryItem]:
+    libedit = False
+    for number, (line, position) in enumerate(lines):
+        if number == 0 and line.strip() == "_HiStOrY_V2_":
+            libedit = True
+            continue
+        if not line.strip():
+            continue
+        entry = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), line) if libedit or "\\0" in line else line
+        entry = entry.replace("\x01", "\n")
+        stripped = entry.strip()
+        if stripped and not stripped.startswith("\\"):
+            yield HistoryItem(entry.rstrip(), position=position)
+
+
+def _pgcli(lines: Iterator[tuple[str, int]]) -> Iterator[HistoryItem]:
+    stamp: float | None = None
+    current: list[str] = []
+    end = 0
+
+    def entry() -> HistoryItem | None:
+        text = "\n".join(current)
+        current.clear()
+        if text.strip() and not text.strip().startswith("\\"):
+            return HistoryItem(text.rstrip(), stamp, end)
+        return None
+
+    for line, position in lines:
+        if line.startswith("+"):
+            current.append(line[1:])
+            end = position
+            continue
+        if current and (line.startswith("#") or not line.strip()):
+            if (item := entry()) is not None:
+                yield item
+        if line.startswith("#"):
+            stamp = _timestamp(line[1:].strip())
+    if current and (item := entry()) is not None:
+        yield item
+
+
+def _plain_lines(lines: Iterator[tuple[str, int]]) -> Iterator[HistoryItem]:
+    for line, position in lines:
+        if (body := _statement_body(line)) is not None:
+            yield HistoryItem(body, position=position)
+
+
+def _plain_statements(blocks: Iterable[str]) -> Iterator[HistoryItem]:
+    """Each statement with the comments before it and its ``;``, psql meta-commands left out,
+    split by engine/statements' splitter a window at a time."""
+    from aishell.engine.statements.dialects import dialect_of, normalize_dialect, tools
+    from aishell.engine.statements.split import Skipped, scan, statements_of
+
+    tokenizer = tools(dialect_of(normalize_dialect("postgres")))[0]
+    for window in scan(blocks, tokenizer, psql=True):
+        if isinstance(window, Skipped):  # scan skips only with limits, which are not set here
+            continue
+        for statement in statements_of(window):
+            if statement.psql:
+                continue
+            span = window.text[statement.begin - window.offset : statement.end - window.offset]
+            if (body := _statement_body(span)) is not None:
+                yield HistoryItem(body, position=statement.end)
+
+
+def _statement_body(text: str) -> str | None:
+    """``text`` without the meta-commands and blank lines before it; None when nothing is left."""
+    lines = text.strip().split("\n")
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or lines[start].lstrip().startswith("\\")):
+        start += 1  # meta-commands before the statement
+    body = "\n".join(lines[start:]).strip()
+    return body or None
 
 
 def _timestamp(text: str) -> float | None:
@@ -138,23 +227,41 @@ def _timestamp(text: str) -> float | None:
 # -- importing a file again -------------------------------------------------------------------------
 
 
-def import_progress(texts: Sequence[str], end: int) -> dict[str, Any]:
-    """What an import that has recorded ``texts[:end]`` keeps, to take up there next time (see
-    :func:`already_imported`): the count and digests of the last entries."""
-    return {"entries": end, "tail": [_entry_digest(t) for t in texts[max(0, end - IMPORT_WINDOW) : end]]}
+class Progress:
+    """How far an import has read a file, as its transactions record it (see :func:`resume_at`):
+    the count of entries read and digests of the last :data:`IMPORT_WINDOW` of them.
+
+    >>> progress = Progress(); progress.read("a"); progress.read("b")
+    >>> progress.record()["entries"], len(progress.record()["tail"])
+    (2, 2)
+    """
+
+    __slots__ = ("entries", "_last")
+
+    def __init__(self, entries: int = 0, last: Iterable[str] = ()) -> None:
+        self.entries = entries
+        self._last: collections.deque[str] = collections.deque(last, maxlen=IMPORT_WINDOW)
+
+    def read(self, text: str) -> None:
+        self.entries += 1
+        self._last.append(text)
+
+    def record(self) -> dict[str, Any]:
+        return {"entries": self.entries, "tail": [_entry_digest(t) for t in self._last]}
 
 
-def already_imported(texts: Sequence[str], progress: Mapping[str, Any] | None) -> int:
-    """How many leading entries of ``texts`` an earlier import with this ``progress`` recorded.
+def resume_at(texts: Iterable[str], progress: Mapping[str, Any] | None) -> int:
+    """How many leading entries of ``texts`` (a file's entries, in order; read only as far as
+    needed) an earlier import with this ``progress`` recorded.
 
     The file as it was: all of them. A file that grew: what it held before. A file trimmed at
     the start (psql keeps the last HISTSIZE lines): up to where the last entries read are now
     (the earliest such place). A file it never saw, or rewritten: 0.
 
-    >>> first = import_progress(["a", "b", "c"], 3)
-    >>> already_imported(["a", "b", "c"], first), already_imported(["a", "b", "c", "d"], first)
+    >>> first = Progress(3, ["a", "b", "c"]).record()
+    >>> resume_at(["a", "b", "c"], first), resume_at(["a", "b", "c", "d"], first)
     (3, 3)
-    >>> already_imported(["c", "d"], first), already_imported(["x", "y", "z"], first)
+    >>> resume_at(["c", "d"], first), resume_at(["x", "y", "z"], first)
     (1, 0)
     """
     if not isinstance(progress, Mapping):
@@ -163,14 +270,24 @@ def already_imported(texts: Sequence[str], progress: Mapping[str, Any] | None) -
     if not isinstance(end, int) or not isinstance(tail, list) or not tail or end < len(tail):
         return 0
     width = len(tail)
-    if end <= len(texts) and [_entry_digest(t) for t in texts[end - width : end]] == tail:
-        return end
-    digests = [_entry_digest(t) for t in texts]
-    for end in range(width, len(digests) + 1):  # the earliest place: never skip an entry not read
-        if digests[end - 1] == tail[-1] and digests[end - width : end] == tail:
-            return end
-    for end in range(min(width - 1, len(digests)), 0, -1):  # trimmed into those last entries
-        if digests[:end] == tail[-end:]:
+    window: collections.deque[bytes] = collections.deque(maxlen=width)
+    head: list[bytes] = []  # the first entries, for a file trimmed into its last ones
+    earliest = 0
+    for count, text in enumerate(texts, 1):
+        digest = _entry_digest(text)
+        if count < width:
+            head.append(digest)
+        window.append(digest)
+        if count >= width and digest == tail[-1] and list(window) == tail:
+            if count == end:
+                return end  # where it stopped, unchanged: preferred to an earlier place
+            earliest = earliest or count
+        if earliest and count >= end:
+            return earliest  # the earliest place: never skip an entry not read
+    if earliest:
+        return earliest
+    for end in range(len(head), 0, -1):  # trimmed into those last entries
+        if head[:end] == tail[-end:]:
             return end
     return 0
 

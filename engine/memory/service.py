@@ -24,6 +24,7 @@ import functools
 import hashlib
 import importlib
 import logging
+import os
 import sqlite3
 import sys
 import time
@@ -36,7 +37,7 @@ import numpy as np
 from aishell.engine.config import MemorySettings, Settings
 from aishell.engine.errors import AishellError, MemoryUnavailable
 from aishell.engine.memory.embed import Embedder, HashingEmbedder, embedder_for
-from aishell.engine.memory.history import HistoryItem, already_imported, guess_kind, import_progress, parse
+from aishell.engine.memory.history import HistoryItem, Progress, read_history, resume_at
 from aishell.engine.memory.search import SearchHit, bm25, rank, terms
 from aishell.engine.memory.store import Batch, Entry, MemoryStore, Prepared, Vector, damaged, move_aside
 from aishell.engine.memory.text import fingerprint_lexemes, ignored, lex, literal_key, redact_statement, text_hash
@@ -62,6 +63,15 @@ BATCH = 20_000
 FIRST_BATCH = 2_500
 """Bulk recording writes batches growing from FIRST_BATCH to BATCH: the first is prepared with
 nothing to overlap, and each later one is prepared while the one before it is written."""
+IMPORT_BATCH = 5_000
+"""An import's batches: three are in flight (read, prepared, written), a few MB each, where
+batches of BATCH held over 100 MB."""
+IMPORT_SAVE_EVERY = 200_000
+"""An import saves the vector index after this many statements: killed later, the next process
+re-embeds only what it recorded since (a rebuild of millions takes minutes)."""
+IMPORT_SPACING = 1e-5
+"""Seconds between imported entries without a time, per character of the file between them: later
+in the file is later, the last one at the file's modification time."""
 
 
 @dataclass(slots=True)
@@ -125,6 +135,14 @@ def _quietly(task: asyncio.Task[Any]) -> None:
     """Done callback of a background task whose failure was reported already."""
     if not task.cancelled():
         task.exception()
+
+
+def _read(path: Path, kind: str) -> Iterator[HistoryItem]:
+    """The entries of the history file at ``path``; MemoryUnavailable when it cannot be read."""
+    try:
+        yield from read_history(path, kind)[1]
+    except OSError as exc:
+        raise MemoryUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _growing_chunks(entries: Sequence[Entry]) -> list[Sequence[Entry]]:
@@ -393,17 +411,21 @@ class Memory:
         chunks: Iterable[tuple[Sequence[Entry], tuple[str, Any] | None]],
         dialect: str,
         filtered: bool,
+        save_every: int = 0,
     ) -> int:
         """The body of :meth:`record_many` on ``store``: each chunk of entries is written in one
         transaction with its meta (key, value), if any (an import's progress). Chunks are taken
-        from the iterable one ahead of the write, so a lazy one keeps memory bounded."""
-        recorded = 0
+        from the iterable (on a thread: an import reads its file there) two ahead of the write,
+        so a lazy one keeps memory bounded. With ``save_every``, the vector index is saved each
+        time that many more statements were recorded."""
+        recorded = saved = 0
         pending = iter(chunks)
         plan = functools.partial(self._plan, dialect=dialect, filtered=filtered)
         ahead: asyncio.Future[Batch] | None = None
+        upcoming: asyncio.Future[Any] | None = None
         indexing: asyncio.Future[bool] | None = None
-        current = next(pending, None)
-        following = next(pending, None) if current is not None else None
+        current = await asyncio.to_thread(next, pending, None)
+        following = await asyncio.to_thread(next, pending, None) if current is not None else None
         try:
             with _quick_gil_handoffs() if following is not None else contextlib.nullcontext():
                 while current is not None:
@@ -413,8 +435,9 @@ class Memory:
                     else:
                         batch = await asyncio.to_thread(plan, chunk) if len(chunk) > 256 else plan(chunk)
                     ahead = None
-                    if following is not None:  # prepare the next chunk while this one is written
+                    if following is not None:  # prepare the next chunk and read the one after while this one is written
                         ahead = asyncio.ensure_future(asyncio.to_thread(plan, following[0]))
+                        upcoming = asyncio.ensure_future(asyncio.to_thread(next, pending, None))
                     new_ids, new_vectors = await store.add_many(batch, meta=meta)
                     recorded += len(batch)
                     index = self.index
@@ -425,10 +448,15 @@ class Memory:
                         # a bulk write trains the compact tier there too (see _append_in_step)
                         append = functools.partial(_append_in_step, index) if following is not None else index.append
                         indexing = asyncio.ensure_future(asyncio.to_thread(append, new_ids, new_vectors))
+                        if save_every and recorded - saved >= save_every:
+                            await indexing
+                            await self._save_index()
+                            saved = recorded
                     del batch, chunk, new_vectors
-                    current, following = following, (next(pending, None) if following is not None else None)
+                    current, following = following, (await upcoming if upcoming is not None else None)
+                    upcoming = None
         finally:
-            await asyncio.gather(*(f for f in (ahead, indexing) if f is not None), return_exceptions=True)
+            await asyncio.gather(*(f for f in (ahead, upcoming, indexing) if f is not None), return_exceptions=True)
         return recorded
 
     def _plan(self, entries: Sequence[Entry], dialect: str, filtered: bool) -> Batch:
@@ -615,65 +643,63 @@ class Memory:
     async def import_file(self, path: str | Path, *, kind: str | None = None, database: str = "", dialect: str = "postgres") -> ImportReport:
         """Read a psql, pgcli or plain history file into memory, in batched transactions.
 
-        Importing a file again records only what it gained since (nothing when unchanged), also
-        after an import that was killed half way: each batch commits with how far the import
-        got. Raises MemoryUnavailable when off or when the file cannot be read.
+        The file is read a block at a time and written a batch at a time (see
+        :mod:`.history`): what an import holds does not grow with the file. Importing a file
+        again records only what it gained since (nothing when unchanged), also after an import
+        that was killed half way: each batch commits with how far the import got. Raises
+        MemoryUnavailable when off or when the file cannot be read.
         """
         path = Path(path).expanduser()
         try:
-            raw = path.read_bytes()
-            mtime = path.stat().st_mtime
+            kind, _ = read_history(path, kind)
+            stat = path.stat()
         except OSError as exc:
             raise MemoryUnavailable(f"cannot read {path}: {exc.strerror or exc}") from None
-        text = raw.decode("utf-8", errors="replace")
-        del raw
-        kind = kind or guess_kind(path, text)
-        items = parse(text, kind)
-        del text  # the items hold what is needed; the file's text would stay for the whole import
         key = "import:" + hashlib.blake2b(f"{path.resolve()}\0{kind}".encode(errors="replace"), digest_size=16).hexdigest()
         work = functools.partial(
-            self._import, items=items, kind=kind, key=key, mtime=mtime, database=database, dialect=dialect
+            self._import, path=path, kind=kind, key=key, stat=stat, database=database, dialect=dialect
         )
         return await self._bulk(work)
 
     async def _import(
-        self, store: MemoryStore, items: list[HistoryItem], kind: str, key: str, mtime: float, database: str, dialect: str
+        self, store: MemoryStore, path: Path, kind: str, key: str, stat: os.stat_result, database: str, dialect: str
     ) -> ImportReport:
-        texts = [item.text for item in items]
-        n = len(items)
-        start = already_imported(texts, await store.get_meta(key))
-        counts = {"redacted": 0, "skipped": 0, "recorded": 0}
+        progress = await store.get_meta(key)
+        start = 0
+        if progress is not None:  # a second reading finds where the last import stopped
+            start = await asyncio.to_thread(resume_at, (item.text for item in _read(path, kind)), progress)
+        counts = {"read": 0, "redacted": 0, "skipped": 0, "recorded": 0}
+        source = f"import:{kind}"
 
-        def entries() -> Iterator[tuple[int, Entry]]:
-            for i in range(start, n):
-                item = items[i]
+        def chunks() -> Iterator[tuple[list[Entry], tuple[str, Any]]]:
+            """Entries in growing chunks, read as they are written (memory stays bounded), each
+            with the progress its transaction records: up to the next entry to read."""
+            read = Progress()
+            chunk: list[Entry] = []
+            size, noted = min(FIRST_BATCH, IMPORT_BATCH), start
+            for item in _read(path, kind):
+                read.read(item.text)
+                if read.entries <= start:
+                    continue
                 if ignored(item.text, ignore_space=False):
                     counts["skipped"] += 1
                     continue
                 clean = redact_statement(item.text.strip(), dialect)
                 counts["redacted"] += clean != item.text.strip()
-                started = item.started_at if item.started_at is not None else mtime - (n - i) * 1e-3
-                yield i, Entry(text=clean, database=database, started_at=started, success=None, duration_ms=None, rows=None, source=f"import:{kind}")
-
-        def chunks() -> Iterator[tuple[list[Entry], tuple[str, Any]]]:
-            """Entries in growing chunks, made as they are written (memory stays bounded), each
-            with the progress its transaction records: up to the next entry to read."""
-            stream = entries()
-            upcoming = next(stream, None)
-            size = FIRST_BATCH
-            while upcoming is not None:
-                chunk: list[Entry] = []
-                while upcoming is not None and len(chunk) < size:
-                    chunk.append(upcoming[1])
-                    upcoming = next(stream, None)
+                started = item.started_at if item.started_at is not None else stat.st_mtime - max(0, stat.st_size - item.position) * IMPORT_SPACING
+                chunk.append(Entry(text=clean, database=database, started_at=started, success=None, duration_ms=None, rows=None, source=source))
+                if len(chunk) >= size:
+                    counts["recorded"] += len(chunk)
+                    noted = read.entries
+                    yield chunk, (key, read.record())
+                    chunk, size = [], min(size * 2, IMPORT_BATCH)
+            counts["read"] = read.entries
+            if chunk or read.entries > noted:  # statements never recorded were read too
                 counts["recorded"] += len(chunk)
-                yield chunk, (key, import_progress(texts, upcoming[0] if upcoming is not None else n))
-                size = min(size * 2, BATCH)
+                yield chunk, (key, read.record())
 
-        await self._record_batches(store, chunks(), dialect, filtered=True)
-        if not counts["recorded"] and start < n:  # only statements that are never recorded: still, they were read
-            await store.set_meta(key, import_progress(texts, n))
-        return ImportReport(kind, n, counts["recorded"], counts["skipped"], counts["redacted"], already=start)
+        await self._record_batches(store, chunks(), dialect, filtered=True, save_every=IMPORT_SAVE_EVERY)
+        return ImportReport(kind, counts["read"], counts["recorded"], counts["skipped"], counts["redacted"], already=start)
 
     # -- the vector index -----------------------------------------------------------------------
 
@@ -737,11 +763,13 @@ class Memory:
                     index.close()
                     index = None
             if index is None:
-                index = VectorIndex(self.embedder.dim, ivf_threshold=threshold, background=background)
-                index.auto_train = False
+                # Rebuilt as a bulk write fills it: the compact tier is trained in step once the
+                # threshold is reached (on those first vectors), so a rebuild of millions holds
+                # their compact codes, never every float32 vector (1.5 GB at 1,000,000).
+                index = VectorIndex(self.embedder.dim, ivf_threshold=threshold, background=False)
                 async for ids, vectors in self._embedded(store):
                     await asyncio.to_thread(index.add, ids, vectors)
-                index.auto_train = True
+                index.background = background
             index.maybe_train()  # past the threshold (perhaps a new setting): IVF, in the background
             if self.store is store:
                 self.index = index
