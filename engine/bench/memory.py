@@ -6,6 +6,9 @@
 - ``memory.insert_batch``: ``Memory.record_many`` of a history-like stream (statements from a
   few thousand shapes with varying literals) and of distinct-shape statements, against the same
   naive per-row commits.
+- ``memory.import_100k``: ``aishell memory import`` of a plain file of distinct statements, in a
+  process of its own timed end to end, against a process that puts the same file's statements
+  into a bare ``sqlite3`` table (the floor: reading and storing the text alone).
 - ``memory.search_100k``: ``Memory.search`` (hybrid: FAISS + FTS5 + ranking SQL) over 100,000
   entries, median over mixed word and SQL queries, against a naive search over the same data:
   numpy brute-force cosine over every vector plus a ``LIKE`` scan. Also the vector part alone
@@ -29,6 +32,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,6 +104,32 @@ def _naive_insert_rate(path: Path, texts: list[str], vectors: np.ndarray) -> flo
     elapsed = time.perf_counter() - start
     conn.close()
     return elapsed / len(texts)
+
+
+def _import_rate(work: Path, n: int, label: str) -> BenchResult:
+    """``aishell memory import`` of a plain file of ``n`` distinct statements in a process of its
+    own, end to end (start-up, reading, redaction, fingerprints, embeddings, SQLite, the vector
+    index and its training), against a process putting the file's statements into a bare table."""
+    history = work / f"import-{label}.sql"
+    history.write_text("".join(t + ";\n" for t in _distinct(n, seed=5)))
+    bare = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[2]); c.execute('CREATE TABLE h (text TEXT)');"
+        "c.executemany('INSERT INTO h VALUES (?)', [(s,) for s in open(sys.argv[1]).read().split(';\\n') if s]); c.commit()"
+    )
+    seconds = []
+    with tempfile.TemporaryDirectory() as home:
+        env = dict(os.environ, AISHELL_HOME=home)
+        for argv in ([sys.executable, "-m", "aishell.tui.cli", "memory", "import", str(history)],
+                     [sys.executable, "-c", bare, str(history), str(Path(home) / "bare.db")]):
+            start = time.perf_counter()
+            subprocess.run(argv, env=env, capture_output=True, check=True, timeout=1800)
+            seconds.append(time.perf_counter() - start)
+    history.unlink()
+    return BenchResult(
+        f"memory.import_{label}", f"statements/s of `aishell memory import` of {n:,} distinct statements, end to end (a process)",
+        n / seconds[0], "rows/s", "a process putting the file's statements into a bare sqlite3 table", n / seconds[1],
+        higher_is_better=True, target=">= 20,000 rows/s",
+    )
 
 
 def _rss_child(path: str, naive: bool) -> float:
@@ -198,6 +228,9 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
         "memory.insert_batch_distinct", "entries/s recording statements that all differ in shape (worst case)", rate_distinct,
         "rows/s", "sqlite3 default journal, INSERT + commit per statement", 1.0 / naive_single, higher_is_better=True,
     ))
+
+    # -- import, end to end ---------------------------------------------------------------------
+    results.append(await asyncio.to_thread(_import_rate, work, n_search, label_search))
 
     # -- search over 100k -------------------------------------------------------------------------
     await memory.close()  # reopen as a new session would, with default settings (IVF from 50,000)
