@@ -92,8 +92,9 @@ class CacheSettings:
     read-only connection of its own; never inside an open transaction. PostgreSQL and SQLite
     files (WAL) only."""
     prefetch_max_cost: float = 10_000.0
-    """Most a statement may cost to be prefetched: PostgreSQL's estimated plan cost (EXPLAIN's
-    total cost); on SQLite the rows its plan reads (full scans times each loop's rows)."""
+    """Most a statement may cost to be prefetched, in PostgreSQL's cost units (EXPLAIN's total
+    cost; about a sequential scan of 400,000 rows). On SQLite the rows its plan reads count
+    0.025 each (full scans times each loop's rows)."""
     prefetch_timeout: float = 2.0
     """Seconds a prefetched statement may run before the server stops it."""
     prefetch_warm: int = 5

@@ -53,11 +53,17 @@ def refusal(sql: str, dialect: str, *, views: frozenset[str] = frozenset()) -> s
     return ""
 
 
+ROW_COST = 0.025
+"""What PostgreSQL's planner charges a row of a sequential scan, about (``cpu_tuple_cost`` plus
+its share of a page read): SQLite's rows read become cost units, so one budget fits both."""
+
+
 async def estimated_cost(conn: Any, sql: str, dialect: str) -> float | None:
-    """What the planner expects ``sql`` to cost on ``conn`` (nothing runs): PostgreSQL's total
-    plan cost; on SQLite the rows its plan reads (each loop's rows multiplied: a full scan
-    reads the table, an index search about log2 of it). None when the plan does not say (a
-    scan of a subquery or CTE whose size SQLite does not know). Raises QueryError."""
+    """What the planner expects ``sql`` to cost on ``conn`` (nothing runs), in PostgreSQL's cost
+    units: its total plan cost; on SQLite the rows its plan reads (each loop's rows multiplied:
+    a full scan reads the table, an index search about log2 of it) times :data:`ROW_COST`. None
+    when the plan does not say (a scan of a subquery or CTE whose size SQLite does not know).
+    Raises QueryError."""
     from aishell.engine.analyzer.plan import explain
 
     report = await explain(conn, sql, dialect=dialect)
@@ -70,7 +76,8 @@ async def estimated_cost(conn: Any, sql: str, dialect: str) -> float | None:
         for table in statement.tree.find_all(exp.Table) if statement.tree is not None else ():
             if table.alias and table.name in sizes:
                 sizes.setdefault(table.alias, sizes[table.name])
-    return sqlite_cost(report.nodes, sizes)
+    rows = sqlite_cost(report.nodes, sizes)
+    return None if rows is None else rows * ROW_COST
 
 
 def sqlite_cost(nodes: list, sizes: dict[str, int]) -> float | None:

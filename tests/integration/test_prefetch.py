@@ -173,6 +173,8 @@ async def test_never_prefetched(shared, tag, case, successor):
         await session.prefetcher.idle()
         assert session.prefetcher.runs == 0, case
         assert sum(session.prefetcher.refused.values()) >= 1, case
+        if case == "over the cost budget":  # planned, and the plan said too costly
+            assert session.prefetcher.refused["over the cost budget"] == 1 and session.prefetcher.plans == 1
         assert not session._cache.ahead(successor)
         assert await state(plain, tag) == before, f"{case}: prefetch changed the database"
 
