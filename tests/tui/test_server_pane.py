@@ -40,7 +40,8 @@ async def test_server_tab_shows_a_blocker_and_cancels_after_asking(pg_fresh_db, 
             await pilot.pause(0.3)
             assert screen.server.last is None  # hidden tab: nothing sampled
             await pilot.press("alt+a")
-            await until(pilot, lambda: screen.server.last is not None and "holder" in table_text(app), what="activity")
+            # by pid: a narrow pane gives up the application's column before the statement's
+            await until(pilot, lambda: screen.server.last is not None and str(holder.get_server_pid()) in table_text(app), what="activity")
             # flagged once idle in its transaction for a second: at the next refresh
             await until(pilot, lambda: "⚠ idle in tx" in table_text(app), what="the idle-in-transaction flag")
             await pilot.press("l")
@@ -58,7 +59,7 @@ async def test_server_tab_shows_a_blocker_and_cancels_after_asking(pg_fresh_db, 
             await until(pilot, lambda: f"▶ {holder.get_server_pid()}" not in table_text(app), what="lock gone")
 
             await pilot.press("a")
-            await until(pilot, lambda: "holder" in table_text(app), what="activity again")
+            await until(pilot, lambda: str(holder.get_server_pid()) in table_text(app), what="activity again")
             keys = [str(k.value) for k in pane.query_one("#server-table").rows]
             pane.query_one("#server-table").move_cursor(row=keys.index(f"pid{holder.get_server_pid()}"))
             await pilot.press("o")
@@ -83,7 +84,7 @@ async def test_read_only_refuses_before_asking(pg_fresh_db):
         async with app.run_test(size=(160, 40)) as pilot:
             await connected(pilot)
             await pilot.press("alt+a")
-            await until(pilot, lambda: "victim" in table_text(app), what="activity")
+            await until(pilot, lambda: str(victim.get_server_pid()) in table_text(app), what="activity")
             pane = app.screen.query_one("#server")
             keys = [str(k.value) for k in pane.query_one("#server-table").rows]
             pane.query_one("#server-table").move_cursor(row=keys.index(f"pid{victim.get_server_pid()}"))
@@ -103,7 +104,7 @@ async def test_aishell_top_shows_the_pane_full_screen_and_quits(pg_fresh_db):
     app = TopApp(pg_fresh_db, settings=settings(), read_only=True)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
-            await until(pilot, lambda: "someone" in table_text(app), what="activity in aishell top")
+            await until(pilot, lambda: str(other.get_server_pid()) in table_text(app), what="activity in aishell top")
             assert "read-only" in app.sub_title and "***" in app.sub_title
             await pilot.press("h")
             await until(pilot, lambda: "connections" in table_text(app), what="health")

@@ -189,7 +189,8 @@ def _activity(snapshot: ServerSnapshot, filter: str) -> dict[str, Any]:
         ), {"pid": b.pid, "query": b.query, "statement": b.query if b.query.strip() else None}))
     counts = {mode: len(select(snapshot.backends, mode)) for mode in FILTERS}
     note = " · ".join(f"{n} {mode}" for mode, n in counts.items()) + " · f: filter  x: cancel  X: terminate  o: open"
-    return {"columns": ("pid", "state", "query", "xact", "wait", "db", "user", "app", "client", "statement"), "rows": rows, "note": note}
+    return {"columns": ("pid", "state", "query", "xact", "wait", "db", "user", "app", "client", "statement"), "rows": rows, "note": note,
+            "drop": ("client", "app", "user", "db", "wait", "xact", "query", "state")}
 
 
 def _locks(snapshot: ServerSnapshot) -> dict[str, Any]:
@@ -207,7 +208,7 @@ def _locks(snapshot: ServerSnapshot) -> dict[str, Any]:
         rows.append((f"lock{b.pid}", (str(b.pid), b.state, "", duration(age(b)), flag(b, long_after=LONG_AFTER_S) or "", _query(b.query)),
                      {"pid": b.pid, "query": b.query, "statement": b.query or None}))
     note = "nobody waits for a lock" if not snapshot.locks else "▶ blocking root: ending it frees the sessions under it"
-    return {"columns": ("pid", "state", "lock", "age", "flag", "statement"), "rows": rows, "note": note}
+    return {"columns": ("pid", "state", "lock", "age", "flag", "statement"), "rows": rows, "note": note, "drop": ("flag", "age")}
 
 
 def _statements(snapshot: ServerSnapshot) -> dict[str, Any]:
@@ -220,7 +221,8 @@ def _statements(snapshot: ServerSnapshot) -> dict[str, Any]:
         ), {"pid": None, "query": s.query, "statement": s.query}))
     since = "" if snapshot.statements_reset_at is None else f" · totals since {time.strftime('%Y-%m-%d %H:%M', time.localtime(snapshot.statements_reset_at))}"
     note = f"while watched: ms, calls, mean, rows, hit, read{since} · z: count from now  o: open"
-    return {"columns": ("ms", "calls", "mean ms", "rows", "hit", "read", "total ms", "total calls", "total mean", "statement"), "rows": rows, "note": note}
+    return {"columns": ("ms", "calls", "mean ms", "rows", "hit", "read", "total ms", "total calls", "total mean", "statement"), "rows": rows, "note": note,
+            "drop": ("total calls", "total mean", "total ms", "read", "hit", "rows")}
 
 
 def _health(snapshot: ServerSnapshot) -> dict[str, Any]:

@@ -10,7 +10,7 @@ writes next to nothing to the terminal.
 Public API (the screen codes against exactly this)::
 
     pane = ServerPane()
-    pane.show(model)          # {"view", "filter", "summary", "columns", "rows", "note", "history", "actions"}
+    pane.show(model)          # {"view", "filter", "summary", "columns", "rows", "note", "history", "actions", "drop"}
     pane.view, pane.filter    # what the user asked to see
     pane.selected()           # the row under the cursor: {"key", "pid", "query", "statement"} or None
 
@@ -18,6 +18,11 @@ Public API (the screen codes against exactly this)::
 across refreshes, ``cells`` are the table's strings (or Rich Text), ``info`` is a dict with
 ``pid`` (for cancel and terminate), ``query`` (what a confirmation shows) and ``statement`` (what
 ``o`` opens in a new buffer: the query, or an index's DROP suggestion, never run from here).
+
+The last column (the statement) is what a narrow pane must not lose: it keeps at least a third of
+the width (:data:`LAST_SHARE`), its text cut to what is left, and the other columns give way in
+the model's ``drop`` order (names, the least needed first), as pg_activity drops columns at 80;
+a column keeps the widest width it had in a view, so the set shown does not flicker.
 
 Keys (binding ids in brackets): ``a`` activity [server.activity], ``l`` locks [server.locks],
 ``t`` top statements [server.statements], ``h`` health [server.health], ``f`` filter: active,
@@ -32,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -42,6 +48,12 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 __all__ = ["ServerPane"]
 
 VIEWS = ("activity", "locks", "statements", "health")
+LAST_SHARE = 3
+"""The last column keeps at least 1/LAST_SHARE of the table's width…"""
+LAST_MIN = 14
+"""…and never fewer than this many cells."""
+_SLACK = 3
+"""Cells kept free for the vertical scrollbar and a duration growing by a digit."""
 FILTERS = ("active", "all", "idle in transaction")
 
 
@@ -135,6 +147,10 @@ class ServerPane(Vertical, can_focus=False):
         self._keys: list[str] = []
         self._cells: dict[str, tuple] = {}
         self._info: dict[str, dict[str, Any]] = {}
+        self._model_table: tuple[tuple[str, ...], list, tuple[str, ...]] = ((), [], ())
+        """The last model's columns, rows and drop order (fitted again on resize)."""
+        self._widest: dict[str, int] = {}
+        """The widest each column of this view has been (columns only grow: no flicker)."""
 
     def compose(self) -> ComposeResult:
         yield Static("Waiting for the first sample…", id="server-summary")
@@ -157,7 +173,40 @@ class ServerPane(Vertical, can_focus=False):
         self.set_class(not history, "-no-spark")
         for name, values in history.items():
             self._series(name, list(values))
-        self._table(tuple(model.get("columns", ())), model.get("rows", []))
+        columns, drop = tuple(model.get("columns", ())), tuple(model.get("drop", ()))
+        if columns != self._model_table[0]:
+            self._widest = {}
+        self._model_table = (columns, model.get("rows", []), drop)
+        self._table(*self._fit(*self._model_table))
+
+    def on_resize(self) -> None:
+        if self._model_table[0]:
+            self._table(*self._fit(*self._model_table))
+
+    def _fit(self, columns: tuple[str, ...], rows: list, drop: tuple[str, ...]) -> tuple[tuple[str, ...], list]:
+        """The columns that fit the table's width, and the rows cut to them (the last cell to the
+        room left); everything as it is before the table has a size."""
+        width = self.query_one("#server-table", DataTable).size.width
+        if not width or len(columns) < 2:
+            return columns, rows
+        widest = self._widest
+        for number, name in enumerate(columns[:-1]):
+            widest[name] = max(widest.get(name, 0), cell_len(name), *(cell_len(_plain(cells[number])) for _, cells, _ in rows))
+        shown = list(range(len(columns) - 1))
+        padding = 2  # DataTable's cell padding, one each side
+
+        def left() -> int:
+            return width - _SLACK - sum(widest[columns[i]] + padding for i in shown) - padding
+
+        for name in drop:
+            if left() >= max(LAST_MIN, width // LAST_SHARE):
+                break
+            if name in columns[:-1] and columns.index(name) in shown:
+                shown.remove(columns.index(name))
+        room = max(left(), cell_len(columns[-1]), 1)
+        shown.append(len(columns) - 1)
+        fitted = [(key, tuple(cells[i] for i in shown[:-1]) + (_cut(cells[-1], room),), info) for key, cells, info in rows]
+        return tuple(columns[i] for i in shown), fitted
 
     def _text(self, target: str, content: str | Text) -> None:
         key = content.markup if isinstance(content, Text) else content
@@ -259,3 +308,18 @@ class ServerPane(Vertical, can_focus=False):
 
 def _key(cell: Any) -> Any:
     return cell.markup if isinstance(cell, Text) else cell
+
+
+def _plain(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _cut(cell: Any, room: int) -> Any:
+    """``cell`` in at most ``room`` cells, an ellipsis where it was cut."""
+    if cell_len(_plain(cell)) <= room:
+        return cell
+    if isinstance(cell, Text):
+        cut = cell.copy()
+        cut.truncate(room, overflow="ellipsis")
+        return cut
+    return set_cell_size(str(cell), room - 1) + "…"
