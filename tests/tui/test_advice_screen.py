@@ -110,7 +110,7 @@ async def test_workload_advice_lists_runs_and_hands_over(pg_fresh_db):
         # opened again, the last advice shows at once (a advises again)
         await pilot.press("shift+f8")
         screen = await _advice_shown(pilot)
-        assert "a advises again" in str(screen.query_one("#advice-status").content) and "✔ created" in screen_text(app)
+        assert "last advice (a: again)" in str(screen.query_one("#advice-status").content) and "✔ created" in screen_text(app)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, AdviceScreen), what="closed")
 

@@ -134,8 +134,8 @@ def summary(advice: "WorkloadAdvice", sources: list[str]) -> str:
         return advice.message
     found = len(advice.recommendations)
     return (
-        f"{advice.statements} statement shape(s) from {', '.join(sources)} · {advice.candidates} candidate(s) tried · "
-        f"{found} index(es) worth creating · {advice.elapsed_s:.1f} s"
+        f"{advice.statements} shape(s) from {', '.join(sources)} · {advice.candidates} candidate(s) tried · "
+        f"{found} worth creating · {advice.elapsed_s:.1f} s"
     )
 
 
@@ -147,14 +147,17 @@ def advice_items(advice: "WorkloadAdvice") -> list[dict[str, Any]]:
     unit = advice.unit
     for index in advice.recommendations:
         candidate = index.candidate
-        detail = [index.statement, f"saves ~{amount(index.saved, unit)} (estimated) · helps {len(index.helps)} · slows {len(index.slows)}"]
+        detail = [
+            index.statement,
+            f"saves ~{amount(index.saved, unit)} (estimated) · helps {len(index.helps)} · slows {len(index.slows)} · plan cost, calls:",
+        ]
         for effect in index.helps[:HELPS_SHOWN]:
-            cheaper = f"{effect.reduction:.0%} cheaper" if effect.reduction is not None else ""
-            detail.append(f"+ {amount(effect.saved, unit):>10}  {cheaper:>12}  ×{effect.statement.calls:<5} {_flat(effect.statement.text)}")
+            cut = f"−{effect.reduction:.0%}" if effect.reduction is not None else ""
+            detail.append(f"+ {amount(effect.saved, unit):>10} {cut:>6} ×{effect.statement.calls:<5} {_flat(effect.statement.text)}")
         if len(index.helps) > HELPS_SHOWN:
             detail.append(f"+ {len(index.helps) - HELPS_SHOWN} more")
         for effect in index.slows:
-            detail.append(f"- {amount(-effect.saved, unit):>10}  {'writes':>12}  ×{effect.statement.calls:<5} {_flat(effect.statement.text)}")
+            detail.append(f"- {amount(-effect.saved, unit):>10} {'write':>6} ×{effect.statement.calls:<5} {_flat(effect.statement.text)}")
         items.append({
             "kind": "index", "saves": f"~{amount(index.saved, unit)}", "helps": len(index.helps), "slows": len(index.slows),
             "what": f"{candidate.qualified_table} ({', '.join(candidate.columns)})", "statement": index.statement, "detail": detail,

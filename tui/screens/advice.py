@@ -10,7 +10,6 @@ and never in a read-only session (refused at once, with why). Nothing is created
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from textual import on
@@ -74,7 +73,7 @@ class AdviceScreen(Screen[str | None]):
         else:
             self.state = "ready"
             self.query_one("#advice-progress").display = False
-            self._show(last, f"from {time.strftime('%H:%M', time.localtime(last.at))} · a advises again · ")
+            self._show(last, "last advice (a: again) · ")
 
     @property
     def read_only(self) -> bool:
