@@ -12,6 +12,9 @@ import asyncio
 import datetime as dt
 import json
 
+STOPPED = 143
+"""Exit status of an import stopped by SIGTERM (128 + 15, as a shell reports it)."""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="{search,import,stats}")
@@ -55,7 +58,9 @@ async def _main(args: argparse.Namespace) -> int:
             else:
                 _print_hits(hits)
         elif args.action == "import":
-            report = await memory.import_file(args.file, kind=args.kind, database=redact_url(args.db) if args.db else "")
+            report = await _import(memory, args.file, kind=args.kind, database=redact_url(args.db) if args.db else "")
+            if report is None:
+                return STOPPED
             if args.format == "json":
                 print(json.dumps(report.as_json()))
             else:
@@ -73,6 +78,36 @@ async def _main(args: argparse.Namespace) -> int:
     finally:
         await memory.close()
     return 0
+
+
+async def _import(memory, path: str, *, kind: str | None, database: str):
+    """``memory.import_file``; None when SIGTERM stopped it (said on stderr). Stopped by SIGTERM
+    as by Ctrl-C: the batch being written commits or not at all, memory closes with its index
+    saved, and the import, run again, continues where it stopped."""
+    import signal
+    import sys
+
+    from aishell.engine.compat.glibc import return_large_blocks
+
+    return_large_blocks()  # this process frees batch-sized arrays until it ends
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    terminated: list[bool] = []
+
+    def terminate() -> None:
+        terminated.append(True)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        return await memory.import_file(path, kind=kind, database=database)
+    except asyncio.CancelledError:
+        if not terminated:
+            raise
+        print("aishell: memory import stopped (SIGTERM): what it recorded stays; run it again to continue", file=sys.stderr)
+        return None
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _when(epoch: float | None) -> str:
