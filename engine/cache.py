@@ -171,7 +171,10 @@ class QueryCache:
             return False
         if key in self._data:
             self._drop(key)
-        entry = _Entry(result, _mono() + self.ttl_for(p.reads, result.elapsed), size, p.reads, prefetched)
+        ttl = self.ttl_for(p.reads, result.elapsed)
+        if prefetched:  # asked for by nobody yet: it waits the default TTL at most, however slow it was
+            ttl = min(ttl, self.settings.default_ttl)
+        entry = _Entry(result, _mono() + ttl, size, p.reads, prefetched)
         self._data[key] = entry
         self._bytes += size
         for t in p.reads:

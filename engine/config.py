@@ -89,8 +89,9 @@ class CacheSettings:
     """Prefetch: after a read, run the statement that usually follows it on this database (learned
     from memory) in the background into this cache, and at connect warm it with the most repeated
     reads. Only deterministic reads without parameters, planned under ``prefetch_max_cost``, on a
-    read-only connection of its own; never inside an open transaction. PostgreSQL and SQLite
-    files (WAL) only."""
+    read-only connection of its own; never inside an open transaction. A result waits
+    ``default_ttl`` seconds at most and is served once; a write of this session to a table it
+    read drops it. PostgreSQL and SQLite files (WAL) only."""
     prefetch_max_cost: float = 10_000.0
     """Most a statement may cost to be prefetched, in PostgreSQL's cost units (EXPLAIN's total
     cost; about a sequential scan of 400,000 rows). On SQLite the rows its plan reads count
@@ -124,8 +125,9 @@ class AnalyzerSettings:
     regression_min_runs: int = 3
     """Earlier runs of the shape needed before its median counts as usual."""
     regression_plan_ms: float = 20.0
-    """Runs at least this long have their plan read (EXPLAIN, not ANALYZE) and kept for the
-    session, so a regression alert shows the plan of the last fast run beside this one's."""
+    """Runs at least this long have their plan read (EXPLAIN, not ANALYZE) and kept (the last
+    fast and last slow plan of each shape, in ``plans.db`` beside memory, across restarts), so a
+    regression alert shows the plan of the last fast run beside this one's."""
 
 
 @dataclass(slots=True)

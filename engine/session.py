@@ -331,7 +331,7 @@ class Session:
             await self._remember(sql, wall, started, None, exc)
             self._prefetch_after(sql, False)
             raise
-        await self._remember(sql, wall, started, result.rowcount, None)
+        await self._remember(sql, wall, started, result.rowcount, None, timed=not result.cached)
         self._prefetch_after(sql, True)
         return result
 
@@ -524,7 +524,7 @@ class Session:
             await self._remember(sql, wall, started, getattr(seen, "rowcount", None), failed)
             self._prefetch_after(sql, False)
             raise
-        await self._remember(sql, wall, started, getattr(seen, "rowcount", None), None)
+        await self._remember(sql, wall, started, getattr(seen, "rowcount", None), None, timed=not getattr(seen, "cached", False))
         self._prefetch_after(sql, True)
 
     @contextlib.asynccontextmanager
@@ -704,8 +704,12 @@ class Session:
         except Exception as exc:  # memory never keeps a session from opening
             logging.getLogger("aishell.engine.memory").warning("memory off: %s", exc)
 
-    async def _remember(self, sql: str, wall: float, started: float, rows: int | None, error: BaseException | None) -> None:
-        """Record one statement in memory, committed on return; never raises."""
+    async def _remember(
+        self, sql: str, wall: float, started: float, rows: int | None, error: BaseException | None, *, timed: bool = True
+    ) -> None:
+        """Record one statement in memory, committed on return; never raises. ``timed=False``: it
+        was served from the cache and did not run, so the run keeps no duration (a shape's
+        timings, which regression alerts and workload advice read, stay the server's)."""
         memory = self.memory
         if memory is None or not memory.enabled or _TYPED.get():
             return
@@ -729,7 +733,7 @@ class Session:
                 text=sql,
                 database=self.display_url,
                 started_at=wall,
-                duration_ms=(time.perf_counter() - started) * 1000.0,
+                duration_ms=(time.perf_counter() - started) * 1000.0 if timed else None,
                 rows=rows if rows is not None and rows >= 0 else None,
                 success=error is None,
                 error=message,

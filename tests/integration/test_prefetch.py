@@ -389,6 +389,15 @@ async def test_learns_from_memory_and_warms_at_connect(sqlite_db):
         assert await read(session, first) == (False, [(12, 5)])
         await session.prefetcher.idle()
         assert await read(session, second) == (True, [(28,)])  # memory said it comes next
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{settings.memory_path}?mode=ro", uri=True)
+        durations = conn.execute(
+            "SELECT r.duration_ms FROM runs r JOIN statements s ON s.id = r.statement_id WHERE s.text = ? ORDER BY r.started_at", (second,)
+        ).fetchall()
+        conn.close()
+        assert len(durations) == 4 and all(d[0] is not None for d in durations[:3])
+        assert durations[3][0] is None  # served, not run: no duration for the shape's timings
     finally:
         await session.close()
 

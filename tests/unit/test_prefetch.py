@@ -135,3 +135,16 @@ def test_a_write_after_the_token_keeps_a_prefetched_result_out():
     cache.applied(cache.plan("UPDATE numbers SET n = n + 1 WHERE n = 1"))
     assert not cache.put(sql, None, _result(), p, token, prefetched=True)
     assert not cache.ahead(sql)
+
+
+def test_a_prefetched_result_waits_the_default_ttl_at_most():
+    import time
+
+    cache = QueryCache(CacheSettings(default_ttl=0.05, min_ttl=0.01))
+    ahead, asked = "SELECT n FROM numbers", "SELECT n FROM numbers WHERE n > 0"
+    for sql, prefetched in ((ahead, True), (asked, False)):
+        p = cache.plan(sql)
+        assert cache.put(sql, None, _result(elapsed=10.0), p, cache.token(p), prefetched=prefetched)  # slow: a long TTL
+    time.sleep(0.1)
+    assert not cache.ahead(ahead) and cache.prefetched(ahead) is None
+    assert cache.get(asked) is not None
