@@ -45,6 +45,14 @@ case), ``n`` (name, lower case; ``raw`` keeps its spelling for splitting ``camel
 _LITERAL = ("l", "?", "")
 
 
+LEXEME_CACHE = 50_000
+_NAMES: dict[str, Lexeme] = {}
+_KEYWORDS: dict[str, Lexeme] = {}
+"""Lexemes by token text, so each spelling is one tuple: lexing allocates little (an import lexes
+millions of tokens), and the embedder's per-batch vocabulary compares them by identity. Bounded:
+cleared when full."""
+
+
 def lex(sql: str) -> list[Lexeme]:
     """sqlglot tokens of ``sql`` normalized; text that does not tokenize falls back to words."""
     try:
@@ -53,18 +61,31 @@ def lex(sql: str) -> list[Lexeme]:
         return [_fallback(w) for w in _WORDS.findall(sql)]
     out: list[Lexeme] = []
     append = out.append
+    name_of = _NAMES.get
+    word_of = _KEYWORDS.get
     for tok in tokens:
         tt = tok.token_type
         if tt in LITERALS:
             append(_LITERAL)
         elif tt in NAMES:
             text = tok.text
-            if tt is TokenType.VAR and text[:1] == "$" and (text[:2] == "$$" or _PARAM.match(text)):
+            if text[:1] == "$" and tt is TokenType.VAR and (text[:2] == "$$" or _PARAM.match(text)):
                 append(_LITERAL)
-            else:
-                append(("n", text.lower(), text))
+                continue
+            lexeme = name_of(text)
+            if lexeme is None:
+                if len(_NAMES) >= LEXEME_CACHE:
+                    _NAMES.clear()
+                lexeme = _NAMES[text] = ("n", text.lower(), text)
+            append(lexeme)
         else:
-            append(("k", tok.text.upper(), ""))
+            text = tok.text
+            lexeme = word_of(text)
+            if lexeme is None:
+                if len(_KEYWORDS) >= LEXEME_CACHE:
+                    _KEYWORDS.clear()
+                lexeme = _KEYWORDS[text] = ("k", text.upper(), "")
+            append(lexeme)
     return out
 
 

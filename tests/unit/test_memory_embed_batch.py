@@ -137,3 +137,39 @@ def test_lexed_and_raw_texts_embed_alike():
 async def test_search_quality_is_no_worse_than_before_the_batch_path(tmp_path):
     # 55 of the 60 labelled pairs found in the top 5 (0.917), as measured before the batch path
     assert await recall_at_5(tmp_path, HashingEmbedder()) >= 55 / len(PAIRS)
+
+
+def _lexemes_one_by_one(sql: str) -> list[tuple[str, str, str]] | None:
+    """What lex gives, built afresh for every token (None: text the tokenizer refuses)."""
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import Tokenizer, TokenType
+
+    from aishell.engine.statements.fingerprint import LITERALS
+
+    out = []
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except TokenError:
+        return None
+    for tok in tokens:
+        if tok.token_type in LITERALS:
+            out.append(("l", "?", ""))
+        elif tok.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+            dollar = tok.token_type is TokenType.VAR and tok.text[:1] == "$" and (tok.text[:2] == "$$" or tok.text[1:].isdigit())
+            out.append(("l", "?", "") if dollar else ("n", tok.text.lower(), tok.text))
+        else:
+            out.append(("k", tok.text.upper(), ""))
+    return out
+
+
+def test_lexemes_shared_by_spelling_are_the_lexemes_of_each_token(monkeypatch):
+    from aishell.engine.memory import text
+
+    texts = [t for t in CORPUS if _lexemes_one_by_one(t) is not None]
+    expected = [_lexemes_one_by_one(t) for t in texts]
+    assert len(texts) > len(CORPUS) - 5
+    assert [lex(t) for t in texts] == expected
+    monkeypatch.setattr(text, "LEXEME_CACHE", 3)  # cleared again and again
+    assert [lex(t) for t in texts] == expected
+    # a quoted name spelled like a parameter stays a name; the parameter stays a literal
+    assert lex('SELECT "$1", $1') == [("k", "SELECT", ""), ("n", "$1", "$1"), ("k", ",", ""), ("l", "?", "")]
