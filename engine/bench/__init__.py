@@ -61,6 +61,9 @@ class BenchContext:
     cli: tuple[str, ...] = ()
     """The command that starts the ``aishell`` command line, given by the front end running the
     benchmarks; figures that time the command line are left out without it."""
+    cases: frozenset[str] = frozenset()
+    """Optional cases asked for by name (``memory-1m``): big ones, minutes each, never in a
+    default run."""
 
 
 def available(packages: Sequence[str] = (__name__,)) -> list[str]:

@@ -21,6 +21,14 @@
   for held-out statements (ties at the 10th score count as found).
 
 ``--quick`` shrinks 100k to 20k and 1M to 100k (names keep saying what was measured).
+
+``--memory-1m`` adds the end-to-end case at 1,000,000 statements (minutes; never by default):
+a plain file of distinct statements imported by a real ``aishell memory import`` process into an
+empty memory, then ``memory.import_1m`` (statements/s), ``memory.import_rss_1m`` (that
+process's peak RSS), ``memory.disk_1m`` (the memory file and its index, against the float32
+vectors alone), ``memory.search_process_rss_1m`` (a real ``aishell memory search``),
+``memory.search_1m`` (hybrid top-10 median in a warm process, against exact float search over
+the same embeddings) and ``memory.recall_at_10_1m`` (the vector channel against that exact search).
 """
 
 from __future__ import annotations
@@ -300,7 +308,129 @@ async def run(ctx: BenchContext) -> list[BenchResult]:
 
     # -- IVF over 1M --------------------------------------------------------------------------------
     results.extend(await asyncio.to_thread(_ivf_bench, n_ivf, label_ivf, embedder, quick))
+    if "memory-1m" in ctx.cases:
+        results.extend(await end_to_end(ctx, 1_000_000, "1m"))
     return results
+
+
+def write_history(path: Path, n: int, *, block: int = 100_000) -> int:
+    """A plain history file of ``n`` distinct statements (:func:`_distinct`, a seed a block),
+    written a block at a time. Returns its size in bytes."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for start in range(0, n, block):
+            fh.write("".join(f"{t};\n" for t in _distinct(min(block, n - start), seed=1000 + start)))
+    return path.stat().st_size
+
+
+def _peak_run(command: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+    """Run ``command`` to its end: its stdout, wall seconds and peak RSS in MB (the kernel's
+    account of that process alone, from wait4)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[-4:])} failed: {err.read().decode(errors='replace').strip()[-300:]}")
+        return out.read().decode(), elapsed, usage.ru_maxrss / 1024
+
+
+async def end_to_end(ctx: BenchContext, n: int, label: str) -> list[BenchResult]:
+    """A memory of ``n`` statements built through the real import path, then searched."""
+    import json
+    import tempfile
+
+    from aishell.engine.config import MemorySettings
+    from aishell.engine.memory import Memory
+    from aishell.engine.memory.embed import HashingEmbedder
+    from aishell.engine.memory.vectors import recall_at_k
+
+    cli = list(ctx.cli or (sys.executable, "-m", "aishell.tui.cli"))
+    with tempfile.TemporaryDirectory(prefix="memory-e2e-", dir=ctx.workdir) as scratch:
+        root = Path(scratch)
+        history = root / "history.sql"
+        size = await asyncio.to_thread(write_history, history, n)
+        env = dict(os.environ, AISHELL_HOME=str(root / "home"))
+        out, import_s, import_peak = await asyncio.to_thread(_peak_run, [*cli, "memory", "import", str(history), "--format", "json"], env)
+        recorded = json.loads(out)["recorded"]
+        data = root / "home" / "data"
+        disk = sum(f.stat().st_size for f in data.iterdir() if f.name.startswith("memory."))
+        out, search_s, search_peak = await asyncio.to_thread(_peak_run, [*cli, "memory", "search", "orders by status", "--format", "json"], env)
+
+        memory = await Memory.open(MemorySettings(prune_interval=0), path=data / "memory.db")
+        try:
+            await memory.wait_ready()
+            for q in _QUERIES:
+                await memory.search(q)  # warm caches
+            hybrid = []
+            for q in _QUERIES * 6:
+                start = time.perf_counter()
+                await memory.search(q, limit=10)
+                hybrid.append(time.perf_counter() - start)
+            queries = _distinct(200, seed=99) + _QUERIES
+            found = [[s for _, s in await memory.nearest(q, 10)] for q in queries]
+        finally:
+            await memory.close()
+        exact_scores, exact_s = await asyncio.to_thread(_exact_search, data / "memory.db", queries, HashingEmbedder())
+    found_scores = np.array([f + [-np.inf] * (10 - len(f)) for f in found], dtype=np.float32)
+    recall = recall_at_k(found_scores, exact_scores)
+    return [
+        BenchResult(
+            f"memory.import_{label}", f"statements/s of 'aishell memory import' of {recorded:,} distinct statements ({size / 1e6:.0f} MB plain file) into an empty memory, end to end ({import_s:.0f} s)",
+            recorded / import_s, "rows/s", "", None, higher_is_better=True, target=">= 20,000 rows/s",
+        ),
+        BenchResult(
+            f"memory.import_rss_{label}", "peak RSS of that import process", import_peak, "MB", "", None, target="<= 400 MB",
+        ),
+        BenchResult(
+            f"memory.disk_{label}", "memory file and vector index on disk after the import", disk / 1e6, "MB",
+            "the float32 vectors alone (384 dimensions)", n * 384 * 4 / 1e6, target="<= 600 MB",
+        ),
+        BenchResult(
+            f"memory.search_process_rss_{label}", f"peak RSS of one 'aishell memory search' process ({search_s:.2f} s end to end)", search_peak, "MB", "", None,
+            target="<= 200 MB",
+        ),
+        BenchResult(
+            f"memory.search_{label}", f"median hybrid search top-10 over {recorded:,} statements in a warm process",
+            statistics.median(hybrid) * 1e3, "ms", "exact float search (numpy) over the same embeddings, vector part alone",
+            exact_s * 1e3, target="<= 20 ms",
+        ),
+        BenchResult(
+            f"memory.recall_at_10_{label}", f"recall@10 of memory's vector channel against exact float search ({len(queries)} queries)",
+            recall, "ratio", "exact float search (recall 1.0)", 1.0, higher_is_better=True, target=">= 0.95",
+        ),
+    ]
+
+
+def _exact_search(path: Path, queries: list[str], embedder) -> tuple[np.ndarray, float]:
+    """Exact top-10 scores of each query over every statement's embedding (computed from the
+    file's texts a block at a time), and the median seconds of one query over all of them."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        count = conn.execute("SELECT count(*) FROM statements").fetchone()[0]
+        matrix = np.empty((count, embedder.dim), dtype=np.float32)
+        at = 0
+        cursor = conn.execute("SELECT text FROM statements ORDER BY id")
+        while rows := cursor.fetchmany(50_000):
+            matrix[at : at + len(rows)] = embedder.embed([r[0] for r in rows])
+            at += len(rows)
+    finally:
+        conn.close()
+    vectors = embedder.embed(queries)
+    best = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+    times = []
+    for i, q in enumerate(vectors):
+        start = time.perf_counter()
+        scores = matrix[:at] @ q
+        top = np.argpartition(-scores, 10)[:10]
+        times.append(time.perf_counter() - start)
+        best[i] = -np.sort(-scores[top])
+    return best, statistics.median(times)
 
 
 def _ivf_bench(n: int, label: str, embedder, quick: bool) -> list[BenchResult]:

@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--quick", action="store_true", help="smaller data and fewer repeats (a smoke run)")
     parser.add_argument("--verbose", action="store_true", help="full tracebacks for failing benchmarks")
+    parser.add_argument(
+        "--memory-1m", dest="cases", action="append_const", const="memory-1m", default=[],
+        help="memory: also import 1,000,000 statements end to end through 'aishell memory import' (minutes)",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -60,7 +64,7 @@ async def _run(args: argparse.Namespace, selected: list[str]) -> int:
     results: list[BenchResult] = []
     async with _postgres(args.db, needs_pg) as pg_url, _workdir() as workdir:
         for name, module in modules.items():
-            ctx = BenchContext(pg_url=pg_url, workdir=os.path.join(workdir, name), quick=args.quick, cli=CLI)
+            ctx = BenchContext(pg_url=pg_url, workdir=os.path.join(workdir, name), quick=args.quick, cli=CLI, cases=frozenset(args.cases))
             os.makedirs(ctx.workdir, exist_ok=True)
             _status(f"bench {name}: running…")
             started = time.perf_counter()
