@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any, Iterable
 
@@ -35,6 +36,9 @@ from aishell.engine.statements import Plan, plan, planner
 from aishell.engine.types import QueryResult
 
 _mono = time.monotonic
+
+_SHARED: dict[str, "weakref.WeakSet[QueryCache]"] = {}
+"""This process's caches by the database they hold results of (:meth:`QueryCache.share`)."""
 
 
 class _Entry:
@@ -91,6 +95,7 @@ class QueryCache:
         """Lookups served an entry prefetch stored (each entry counted once)."""
         self.prefetch_saved = 0.0
         """Seconds those entries took to run: what the hits saved the user."""
+        self._database = ""
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -244,12 +249,27 @@ class QueryCache:
         """Temporary tables created in this session: reads of them are never cached."""
         self._temp.update(n.lower() for n in names)
 
+    def share(self, database: str) -> None:
+        """Hold results of ``database`` beside this process's other caches of it: what a statement
+        of one session writes (:meth:`applied`) is dropped from them all, so a write in one of
+        the workbench's connections is never answered from another's cache."""
+        self._database = database
+        _SHARED.setdefault(database, weakref.WeakSet()).add(self)
+
     def applied(self, p: Plan) -> None:
-        """Account for a statement that ran (or may have run): invalidate what it changed."""
+        """Account for a statement that ran (or may have run): invalidate what it changed, here
+        and in the caches sharing this database."""
+        self._applied(p, own=True)
+        if self._database:
+            for peer in list(_SHARED.get(self._database, ())):
+                if peer is not self:
+                    peer._applied(p, own=False)
+
+    def _applied(self, p: Plan, *, own: bool) -> None:
         if p.clears_all:
             self.clear()
             return
-        if p.temp_tables:
+        if p.temp_tables and own:  # another session's temporary tables are not this one's
             self.note_temp_tables(p.temp_tables)
         if p.writes:
             self.invalidate(p.writes, p.kind)

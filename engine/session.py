@@ -243,6 +243,7 @@ class Session:
                 from aishell.engine.cache import QueryCache
 
                 cache = QueryCache(settings.cache, dialect=driver.dialect)
+                cache.share(driver.display_url)
             session = cls(driver, settings, source, cache=cache)
             if cache is not None:
                 await session._start_watcher()

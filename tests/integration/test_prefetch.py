@@ -433,3 +433,21 @@ async def test_bench_replays_a_recorded_session(pg_fresh_db, tmp_path, monkeypat
     assert results["prefetch.extra_statements"].value > 0
     assert results["prefetch.wait"].baseline_value > 0 and results["prefetch.wait"].ratio is not None
     assert all(r.as_json()["unit"] in ("ms", "ratio") for r in results.values())
+
+
+async def test_a_write_in_another_connection_of_the_workbench_drops_the_prefetched_result(db):
+    tag, target = db
+    successor = "SELECT sum(v) AS total FROM t"
+    session = await Session.open(target, settings=cfg())
+    other = await Session.open(target, settings=cfg())  # a second connection open on the same database
+    try:
+        teach(session, BEFORE, successor)
+        await read(session, BEFORE)
+        await session.prefetcher.idle()
+        assert session._cache.ahead(successor)
+        await other.execute("UPDATE t SET v = v + 1000 WHERE id = 13")
+        served, rows = await read(session, successor)
+        assert not served and rows == (await other.execute(f"{successor} -- now")).rows
+    finally:
+        await other.close()
+        await session.close()
