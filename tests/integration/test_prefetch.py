@@ -61,6 +61,7 @@ ANALYZE t; ANALYZE big;
 CREATE SEQUENCE s;
 CREATE FUNCTION bump() RETURNS int VOLATILE LANGUAGE sql AS 'SELECT nextval(''s'')::int';
 CREATE VIEW next_number AS SELECT nextval('s') AS n;
+CREATE FUNCTION public.md5(text) RETURNS text VOLATILE LANGUAGE sql AS 'SELECT nextval(''s'')::text';
 """
 PG_STATE = (
     "SELECT (SELECT count(*) FROM t), (SELECT sum(v) FROM t), (SELECT last_value FROM s), "
@@ -88,6 +89,9 @@ NEVER = [
     ("clock_timestamp", "pg", "SELECT clock_timestamp() AS at, id FROM t WHERE id = 4"),
     ("volatile user function", "pg", "SELECT bump() AS n FROM t WHERE id = 4"),
     ("view calling nextval", "pg", "SELECT n FROM next_number"),
+    # a name the analyzer knows as deterministic, the user's volatile function: the read-only
+    # connection refuses its nextval()
+    ("user function named like a built-in", "pg", "SELECT public.md5(v::text) AS h FROM t WHERE id = 4"),
     ("for update", "pg", "SELECT * FROM t WHERE id = 5 FOR UPDATE"),
     ("select into", "pg", "SELECT * INTO t2 FROM t"),
     ("create table as", "pg sqlite", "CREATE TABLE t2 AS SELECT * FROM t"),
