@@ -38,9 +38,6 @@ of distinct identifiers would otherwise grow them with every statement (an impor
 
 _Features = tuple[tuple[int, ...], tuple[float, ...], int]
 """A lexeme's feature buckets, their signed weights, and its key for token pairs (-1: none)."""
-_PartFeatures = tuple[int, bool, tuple[int, ...], tuple[float, ...]]
-"""A stemmed word's ``w:`` bucket, whether that feature counts positive, its 3-grams' buckets
-and signed weights."""
 
 
 @runtime_checkable
@@ -135,7 +132,7 @@ class HashingEmbedder:
     def __init__(self, dim: int = DIM) -> None:
         self.dim = dim
         self._token_cache: dict[Lexeme, _Features] = {}
-        self._part_cache: dict[str, _PartFeatures] = {}
+        self._part_cache: dict[tuple[str, float, bool], tuple[tuple[int, ...], tuple[float, ...]]] = {}
         self._pair_cache: dict[int, tuple[int, float]] = {}
 
     # -- public ---------------------------------------------------------------------------------
@@ -231,15 +228,12 @@ class HashingEmbedder:
                 bucket, weight = self._bucket("n:" + "_".join(stemmed), 0.8 * scale)
                 buckets.append(bucket)
                 weights.append(weight)
-            word = 1.0 * scale / len(parts) ** 0.5
+            word = scale / len(parts) ** 0.5
             part_get = self._part_cache.get
             for part in stemmed:
-                word_bucket, positive, gram_buckets, gram_weights = part_get(part) or self._part_features(part)
-                buckets.append(word_bucket)
-                weights.append(word if positive else -word)
-                if not stop and len(part) > 2:
-                    buckets.extend(gram_buckets)
-                    weights.extend(gram_weights)
+                part_buckets, part_weights = part_get((part, word, stop)) or self._part_features(part, word, stop)
+                buckets.extend(part_buckets)
+                weights.extend(part_weights)
             if len(parts) == 1:
                 for feature in _INTENT.get(parts[0], ()):
                     bucket, weight = self._bucket(feature, INTENT_WEIGHT)
@@ -252,23 +246,27 @@ class HashingEmbedder:
         self._token_cache[lexeme] = entry
         return entry
 
-    def _part_features(self, part: str) -> _PartFeatures:
-        """A stemmed word's ``w:`` bucket and sign, and its 3-grams' buckets and signed weights:
-        names new to the cache (``orders_2024_03``) are mostly made of parts seen before."""
-        word_bucket, sign = self._bucket("w:" + part, 1.0)
-        padded = f"#{part}#"
-        grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
-        gram_weight = 0.6 / len(grams) ** 0.5
-        gram_buckets: list[int] = []
-        gram_weights: list[float] = []
-        for gram in grams:
-            bucket, weight = self._bucket("g:" + gram, gram_weight)
-            gram_buckets.append(bucket)
-            gram_weights.append(weight)
-        entry = (word_bucket, sign > 0, tuple(gram_buckets), tuple(gram_weights))
+    def _part_features(self, part: str, word: float, stop: bool) -> tuple[tuple[int, ...], tuple[float, ...]]:
+        """A stemmed word's ``w:`` feature at weight ``word``, then its 3-grams (none for a stop
+        word alone, or a word of two letters): names new to the cache (``orders_2024_03``) are
+        mostly made of words seen before, in names of as many parts."""
+        buckets: list[int] = []
+        weights: list[float] = []
+        bucket, weight = self._bucket("w:" + part, word)
+        buckets.append(bucket)
+        weights.append(weight)
+        if not stop and len(part) > 2:
+            padded = f"#{part}#"
+            grams = [padded[i : i + 3] for i in range(len(padded) - 2)]
+            gram_weight = 0.6 / len(grams) ** 0.5
+            for gram in grams:
+                bucket, weight = self._bucket("g:" + gram, gram_weight)
+                buckets.append(bucket)
+                weights.append(weight)
+        entry = (tuple(buckets), tuple(weights))
         if len(self._part_cache) > PART_CACHE:
             self._part_cache.clear()
-        self._part_cache[part] = entry
+        self._part_cache[(part, word, stop)] = entry
         return entry
 
     def _pair_feature(self, code: int) -> tuple[int, float]:
