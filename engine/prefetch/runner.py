@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from aishell.engine.errors import AishellError
 from aishell.engine.prefetch.safety import estimated_cost, refusal
 from aishell.engine.prefetch.successors import Successors
+from aishell.engine.types import QueryResult
 
 if TYPE_CHECKING:
     from aishell.engine.cache import QueryCache
@@ -33,6 +34,8 @@ _log = logging.getLogger("aishell.engine.prefetch")
 
 VERDICTS = 512
 """Statements whose estimated cost is remembered ..."""
+PAGE = 1000
+"""Rows read a round trip."""
 VERDICT_TTL = 60.0
 """... and for how many seconds (tables grow, the schema changes)."""
 
@@ -225,8 +228,11 @@ class Prefetcher:
                         return False
                     ran = time.perf_counter()
                     result = await self._execute(conn, sql)
-                    result.elapsed = time.perf_counter() - ran
                     self.runs += 1
+                    if result is None:
+                        self.refused["more rows than the cache keeps"] += 1
+                        return False
+                    result.elapsed = time.perf_counter() - ran
                 finally:
                     self.seconds += time.perf_counter() - started
         except (AishellError, asyncio.TimeoutError) as exc:
@@ -238,14 +244,22 @@ class Prefetcher:
             self.stored += 1
         return True
 
-    async def _execute(self, conn: Any, sql: str) -> Any:
-        """Run ``sql``, stopped on the server after the prefetch timeout (PostgreSQL's own
-        ``statement_timeout`` does it too; SQLite has no server to) or when :meth:`interrupt`
-        says so."""
+    async def _execute(self, conn: Any, sql: str) -> QueryResult | None:
+        """Run ``sql`` and read its rows, stopped on the server after the prefetch timeout
+        (PostgreSQL's own ``statement_timeout`` does it too; SQLite has no server to) or when
+        :meth:`interrupt` says so. None when it returns more rows than the cache keeps: it stops
+        reading there (a result never held whole in memory, only to be refused)."""
+        keep = self._cache.settings.max_rows
         watchdog = asyncio.get_running_loop().call_later(self._settings.prefetch_timeout, self._cancel_on_server, conn)
         self._busy = conn  # set and run with no await between: interrupt() always finds it running
         try:
-            return await conn.execute(sql)
+            rows: list[tuple] = []
+            async with conn.stream(sql, page_size=PAGE) as stream:
+                async for page in stream:
+                    rows += page
+                    if len(rows) > keep:
+                        return None
+            return QueryResult(tuple(stream.columns), rows, stream.rowcount, stream.status)
         finally:
             self._busy = None
             watchdog.cancel()

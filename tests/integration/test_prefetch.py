@@ -455,3 +455,16 @@ async def test_a_write_in_another_connection_of_the_workbench_drops_the_prefetch
     finally:
         await other.close()
         await session.close()
+
+
+@pytest.mark.parametrize("tag", ["pg", "sqlite"])
+async def test_a_result_larger_than_the_cache_keeps_is_not_read_whole(shared, tag):
+    session = await Session.open(shared[tag], settings=cfg(max_rows=50))
+    try:
+        teach(session, BEFORE, "SELECT id, v FROM t ORDER BY id")  # 200 rows
+        await read(session, BEFORE)
+        await session.prefetcher.idle()
+        assert session.prefetcher.refused["more rows than the cache keeps"] == 1
+        assert not session._cache.ahead("SELECT id, v FROM t ORDER BY id")
+    finally:
+        await session.close()
