@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any, Sequence, TextIO
 
 from aishell.engine.encode import CsvRowWriter, JsonRowEncoder, pg_text
 from aishell.engine.types import Column
+
+
+async def write_result(stream: Any, fmt: str, out: TextIO) -> tuple[int, str]:
+    """One result written to ``out`` page by page as it streams (``stream``: what
+    ``Session.stream`` returns), flushed a page at a time; (row count, server status). What
+    ``aishell run`` prints and what ``\\o FILE`` appends, in the CLI and in Run all alike."""
+    started = time.perf_counter()
+    async with stream as rows:
+        writer = writer_for(fmt, out, rows.columns)
+        writer.start()
+        async for page in rows:
+            writer.rows(page)
+            out.flush()
+        writer.finish(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status)
+        out.flush()
+        return rows.rowcount, rows.status
 
 
 def writer_for(fmt: str, out: TextIO, columns: Sequence[Column]) -> "Writer":

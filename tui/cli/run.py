@@ -81,17 +81,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 async def _print(stream, fmt: str, out) -> None:
     """One result, written page by page as it streams."""
-    from aishell.tui.output import writer_for
+    from aishell.tui.output import write_result
 
-    started = time.perf_counter()
-    async with stream as rows:
-        writer = writer_for(fmt, out, rows.columns)
-        writer.start()
-        async for page in rows:
-            writer.rows(page)
-            out.flush()
-        writer.finish(rows.rowcount, (time.perf_counter() - started) * 1000, rows.status)
-        out.flush()
+    await write_result(stream, fmt, out)
 
 
 class _Script:

@@ -16,7 +16,7 @@ MODES = ("statements", "transaction")
 """How a script runs: one by one, stopping at the first error, or in one transaction."""
 _SAVEPOINT = "aishell_run_all"
 from aishell.engine import commands
-from aishell.engine.commands import script
+from aishell.engine.commands import files, script
 from aishell.engine.commands.variables import interpolate
 from aishell.engine.errors import AishellError, ConnectionLost, QueryError
 from aishell.tui.controllers import Controller
@@ -227,6 +227,28 @@ class QueryController(Controller):
             self.post(TransactionChanged(session.transaction))
         return True
 
+    async def _to_output(self, sql: str, path: str, line: int | None, column: int | None, *, where: str = "") -> bool:
+        """``\\o FILE`` in a script: the result appended to ``path`` (in the format its name asks
+        for, as ``aishell run -f`` writes it); its tab says where it went. False when it failed."""
+        from aishell.tui.output import open_output, write_result
+
+        self.post(QueryStarted(sql))
+        started = time.perf_counter()
+        try:
+            fmt, out = open_output(path)
+            with out:
+                rowcount, status = await write_result(self.session.stream(sql), fmt, out)
+        except AishellError as exc:
+            self.post(_failure(exc, line, column, where))
+            return False
+        except OSError as exc:
+            self.post(QueryFailed("", f"\\o {path}: {exc.strerror or exc}"))
+            return False
+        finally:
+            self.post(TransactionChanged(self.session.transaction))
+        self.post(QueryFinished(rowcount, (time.perf_counter() - started) * 1000, f"{status} · written to {path}"))
+        return True
+
     async def _backslash(self, line: str) -> None:
         started = time.perf_counter()
         try:
@@ -290,7 +312,9 @@ class QueryController(Controller):
                     elif outcome.action is None:
                         number += 1
                         self.post(ResultStarted(number, step.text, *place))
-                    if outcome.action not in (script.INCLUDE, "run"):
+                    # \o changes where the next results go (their tabs say so): it has no result of
+                    # its own to put in the tab before it
+                    if outcome.action not in (script.INCLUDE, "run", files.OUTPUT):
                         self.post(BackslashDone(outcome, (time.perf_counter() - ran) * 1000))
                     including = step
                     try:
@@ -306,7 +330,11 @@ class QueryController(Controller):
                 last = following is None and ends is None and number <= MAX_TABS
                 sql = interpolate(step.text, self.commands.variables)  # psql's :NAME, :'NAME', :"NAME"
                 self.commands.last_statement = sql  # what \\watch runs again
-                if not await self._stream(sql, *place, keep=None if last else KEPT_ROWS, where=step.where if step.source else ""):
+                if self.commands.output:  # \o FILE: the result goes to the file, as psql and aishell run -f do
+                    done = await self._to_output(sql, self.commands.output, *place, where=step.where if step.source else "")
+                else:
+                    done = await self._stream(sql, *place, keep=None if last else KEPT_ROWS, where=step.where if step.source else "")
+                if not done:
                     failed = number
                     break
                 step = following
