@@ -132,4 +132,153 @@ def _check(
     return Regression(found.duration_ms, found.median_ms, found.runs, found.factor, fast)
 
 
-__all__ = ["Regression", "regression", "check_run", "shape_of", "HISTORY"]
+# -- plans kept across restarts ---------------------------------------------------------------
+#
+# A small SQLite file beside memory's, not a table in it: memory's file is written by its store's
+# one writer (bulk imports hold it for seconds) and read here read-only so a check never waits;
+# a plan written at the end of a run would be a second writer on that file. This one is a bounded
+# cache (two plans a shape, PLAN_SHAPES shapes), safe to lose: damaged, it is moved aside and
+# started afresh, and memory's schema and size targets are untouched.
+
+PLANS_FILE = "plans.db"
+"""The file beside memory's that keeps the compact plans."""
+PLAN_SHAPES = 2000
+"""Statement shapes (per database) whose plans are kept; the least recently run go first."""
+PLAN_NODES = 400
+"""Nodes kept of one plan (a plan is kept whole up to this; the tree's top when larger)."""
+KINDS = ("fast", "slow")
+
+_PLANS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS plans (
+    database TEXT NOT NULL,
+    shape TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('fast', 'slow')),
+    started_at REAL NOT NULL,
+    duration_ms REAL NOT NULL,
+    nodes TEXT NOT NULL,
+    PRIMARY KEY (database, shape, kind)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS plans_recent ON plans (started_at);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPlan:
+    """A run's compact plan (``nodes``: the plan tree's dicts) with when it started and how long
+    it took."""
+
+    started_at: float
+    duration_ms: float
+    nodes: list
+
+
+def plans_path(memory_path: str | Path) -> Path:
+    """Where the plans of the memory file at ``memory_path`` are kept."""
+    return Path(memory_path).with_name(PLANS_FILE)
+
+
+async def keep_plan(
+    memory_path: str | Path, database: str, sql: str, dialect: str, kind: str, started_at: float, duration_ms: float, nodes: list
+) -> bool:
+    """Keep ``nodes`` as the last ``kind`` (fast or slow) plan of ``sql``'s shape on ``database``,
+    replacing the one kept before. False when it could not be written (never raises: a plan kept
+    is a nicety, never worth an error)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    return await asyncio.to_thread(_keep, plans_path(memory_path), database, sql, dialect, kind, started_at, duration_ms, nodes)
+
+
+async def last_plan(memory_path: str | Path, database: str, sql: str, dialect: str, kind: str = "fast") -> KeptPlan | None:
+    """The ``kind`` plan kept of ``sql``'s shape on ``database``, or None (none kept, or the file
+    is missing or unreadable)."""
+    return await asyncio.to_thread(_last, plans_path(memory_path), database, sql, dialect, kind)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    from aishell.engine.files import private_file
+
+    private_file(path)
+    conn = sqlite3.connect(path, timeout=2)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(_PLANS_SCHEMA)
+    return conn
+
+
+def _keep(path: Path, database: str, sql: str, dialect: str, kind: str, started_at: float, duration_ms: float, nodes: list) -> bool:
+    import json
+
+    try:
+        shape = shape_of(sql, dialect)
+        data = json.dumps([_redacted(node) for node in nodes[:PLAN_NODES]], ensure_ascii=False, default=str)
+    except (ValueError, TypeError):
+        return False
+    for attempt in range(2):
+        try:
+            conn = _connect(path)
+            try:
+                with conn:
+                    conn.execute(
+                        "INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?, ?, ?)", (database, shape, kind, started_at, duration_ms, data)
+                    )
+                    conn.execute(
+                        "DELETE FROM plans WHERE database = ? AND shape IN (SELECT shape FROM plans WHERE database = ? "
+                        "GROUP BY shape ORDER BY max(started_at) DESC LIMIT -1 OFFSET ?)",
+                        (database, database, PLAN_SHAPES),
+                    )
+                return True
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError:
+            if attempt or not path.exists():
+                return False
+            _move_aside(path)  # damaged (not a database, malformed): start afresh once
+        except (sqlite3.Error, OSError):
+            return False
+    return False
+
+
+def _last(path: Path, database: str, sql: str, dialect: str, kind: str) -> KeptPlan | None:
+    import json
+
+    if not path.exists():
+        return None
+    try:
+        shape = shape_of(sql, dialect)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+        try:
+            row = conn.execute(
+                "SELECT started_at, duration_ms, nodes FROM plans WHERE database = ? AND shape = ? AND kind = ?", (database, shape, kind)
+            ).fetchone()
+        finally:
+            conn.close()
+        return KeptPlan(float(row[0]), float(row[1]), json.loads(row[2])) if row else None
+    except (sqlite3.Error, ValueError, OSError):
+        return None
+
+
+def _redacted(node: dict) -> dict:
+    """A plan node with passwords masked in its conditions (a filter may quote a literal)."""
+    from aishell.engine.redact import redact_text
+
+    conditions = node.get("conditions")
+    if not conditions:
+        return node
+    return {**node, "conditions": [(label, redact_text(str(text))) for label, text in conditions]}
+
+
+def _move_aside(path: Path) -> None:
+    """A damaged plans file is renamed (never deleted), with its WAL side files."""
+    import os
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            try:
+                os.replace(side, Path(f"{path}.damaged-{stamp}{suffix}"))
+            except OSError:
+                pass
+
+
+__all__ = ["Regression", "regression", "check_run", "shape_of", "HISTORY", "KeptPlan", "keep_plan", "last_plan", "plans_path"]

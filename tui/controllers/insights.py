@@ -200,7 +200,7 @@ class InsightsController(Controller):
     async def _check_regression(self, path: Any, database: str, sql: str, dialect: str, elapsed_ms: float, before: float) -> None:
         import asyncio
 
-        from aishell.engine.memory.regressions import check_run, shape_of
+        from aishell.engine.memory.regressions import check_run, keep_plan, last_plan, shape_of
 
         settings = self.screen.app.settings.analyzer
         found = await check_run(
@@ -223,8 +223,14 @@ class InsightsController(Controller):
                 self.fast_plans.move_to_end(shape)
                 while len(self.fast_plans) > FAST_PLANS:
                     self.fast_plans.popitem(last=False)
+                await keep_plan(path, database, sql, dialect, "fast", before, elapsed_ms, nodes)
             return
         fast = self.fast_plans.get(shape) if shape is not None else None
+        if fast is None:  # kept on disk by an earlier session: the workbench restarted since
+            kept = await last_plan(path, database, sql, dialect)
+            fast = (kept.started_at, kept.duration_ms, kept.nodes) if kept is not None else None
+        if nodes:
+            await keep_plan(path, database, sql, dialect, "slow", before, elapsed_ms, nodes)
         titles = (f"Last fast run · {fast[1]:,.1f} ms · {_ago(max(0.0, time.time() - fast[0]))} ago" if fast else "", f"This run · {elapsed_ms:,.1f} ms")
         self.post(RegressionChecked(regression_dict(found, compared=bool(fast and nodes)), nodes, fast[2] if fast else None, titles))
 
