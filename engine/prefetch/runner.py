@@ -54,6 +54,7 @@ class Prefetcher:
         self.successors = Successors(self.dialect)
         """What usually follows what on this database (memory's runs, then this session's)."""
         self._pool: Any = None
+        self._opening = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._learning: asyncio.Task | None = None
         self._busy: Any = None
@@ -216,7 +217,7 @@ class Prefetcher:
         plan = cache.plan(sql)
         token = cache.token(plan)  # before it runs: a write meanwhile keeps the result out
         try:
-            pool = self._pool or await self._open()
+            pool = self._pool or await self._open_once()
             if pool is None:
                 return False
             async with pool.acquire(timeout=1.0) as conn:
@@ -276,6 +277,13 @@ class Prefetcher:
             self._costs.pop(next(iter(self._costs)))
         self._costs[sql] = (cost, time.monotonic() + VERDICT_TTL)
         return cost
+
+    async def _open_once(self) -> Any:
+        """:meth:`_open`, by one task at a time (an interrupted prefetch may still be opening)."""
+        async with self._opening:
+            if self._pool is None and not self.off and not self._closed:
+                await self._open()
+            return self._pool
 
     async def _open(self) -> Any:
         """The pool of one read-only connection (SQLite: only on a WAL file)."""
