@@ -310,7 +310,12 @@ class VectorIndex:
         compact = faiss.IndexIVFPQ(faiss.IndexFlatIP(self.dim), self.dim, nlist, m, bits, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(12345)
         size = min(n, max(nlist * 32, (1 << bits) * 64))
-        sample = vectors if size >= n else vectors[np.sort(rng.choice(n, size, replace=False))]
+        if size >= n:
+            sample = vectors
+        elif in_place:  # the first vectors, read in place: a random pick is a copy of 50 MB
+            sample = vectors[:size]
+        else:
+            sample = vectors[np.sort(rng.choice(n, size, replace=False))]
         compact.train(np.ascontiguousarray(sample))
         del sample
         for start in range(0, n, ADD_SLICE):  # FAISS's residuals for what it adds stay one slice
