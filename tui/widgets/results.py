@@ -23,6 +23,8 @@ Public API (the app codes against exactly this)::
     grid.move_cursor(row: int, column: int)
     grid.focus()                                       # focuses the scrolling grid (grid.body)
     grid.expanded: bool                                # reactive: record view (psql's \\x)
+    grid.value_text = driver.value_text                # how cells read: psql's forms on PostgreSQL
+                                                       # (the exports' formatter); None: natural forms
     grid.columns -> list[tuple[str, str]]; grid.rows -> Sequence[tuple] (loaded rows)
     grid.row_count -> int; grid.finished -> bool; grid.cursor_coordinate -> tuple[int, int]
 
