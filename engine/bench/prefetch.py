@@ -1,8 +1,9 @@
 """Prefetch: a recorded session replayed with prefetch on, against the same replay without it.
 
-An analyst's routine on PostgreSQL: three report queries in a row, ad-hoc lookups of single
-customers (a different one each time), a costlier report over a join, and now and then an
-order updated (which invalidates what was read of it). First a *recorded* session: the routine
+An analyst's routine on PostgreSQL: three report queries in a row, ad-hoc lookups of a
+customer's orders (a different customer each time) each followed by that customer's record, a
+costlier report over a join, and now and then an order updated (which invalidates what was read
+of it). First a *recorded* session: the routine
 run a few times into a fresh memory. Then the same routine, with other customers, is replayed
 twice on copies of that memory, with the user's think time between statements, as the
 workbench runs them (streamed): once with ``cache.prefetch`` on, once off (the baseline of the
@@ -38,6 +39,7 @@ BY_REGION = (
     "GROUP BY c.region ORDER BY revenue DESC"
 )
 LOOKUP = f"SELECT id, status, total, placed FROM {PREFIX}_orders WHERE customer_id = {{}} ORDER BY placed DESC LIMIT 20"
+CUSTOMER = f"SELECT id, name, region FROM {PREFIX}_customers WHERE id = {{}}"
 UPDATE = f"UPDATE {PREFIX}_orders SET status = 'shipped' WHERE id = {{}}"
 
 SCHEMA = f"""
@@ -53,11 +55,12 @@ CREATE INDEX ON {PREFIX}_orders (customer_id);
 
 
 def routine(rounds: int, rng: random.Random, customers: int) -> list[str]:
-    """The analyst's statements, ``rounds`` times: the reports, lookups, the join report, a write
-    every third round."""
+    """The analyst's statements, ``rounds`` times: the reports, lookups (each followed by the
+    customer looked at), the join report, a write every third round."""
     script: list[str] = []
     for number in range(rounds):
-        script += [*REPORTS, LOOKUP.format(rng.randrange(1, customers)), BY_REGION, LOOKUP.format(rng.randrange(1, customers))]
+        first, second = rng.randrange(1, customers), rng.randrange(1, customers)
+        script += [*REPORTS, LOOKUP.format(first), CUSTOMER.format(first), BY_REGION, LOOKUP.format(second), CUSTOMER.format(second)]
         if number % 3 == 2:
             script.append(UPDATE.format(rng.randrange(1, customers)))
     return script

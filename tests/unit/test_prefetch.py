@@ -148,3 +148,26 @@ def test_a_prefetched_result_waits_the_default_ttl_at_most():
     time.sleep(0.1)
     assert not cache.ahead(ahead) and cache.prefetched(ahead) is None
     assert cache.get(asked) is not None
+
+
+def test_a_successor_takes_the_literals_of_the_statement_just_run():
+    from aishell.engine.prefetch.successors import fill, template
+
+    model = Successors("postgres")
+    for start, number in enumerate((5, 6, 7)):
+        model.ran(f"SELECT * FROM orders WHERE id = {number} AND status = 'paid'", at=start * 10.0)
+        model.ran(f"SELECT * FROM order_items WHERE order_id = {number} AND kind = 'paid' LIMIT 50", at=start * 10.0 + 1)
+    assert model.next_of("SELECT * FROM orders WHERE id = 41 AND status = 'new'") == (
+        "SELECT * FROM order_items WHERE order_id = 41 AND kind = 'new' LIMIT 50"
+    )
+    # a value written twice in the first statement is ambiguous: the successor keeps its own
+    assert template("SELECT * FROM t WHERE a = 1 OR b = 1", "SELECT * FROM u WHERE c = 1", "postgres") == "SELECT * FROM u WHERE c = 1"
+    assert fill(template("SELECT 1, 2", "SELECT * FROM u WHERE c = 2", "postgres"), "SELECT 1", "postgres") is None
+
+
+def test_a_successor_whose_literal_varies_on_its_own_is_not_predicted():
+    model = Successors("postgres")
+    for start, (first, second) in enumerate(((1, 10), (2, 20), (3, 30))):
+        model.ran(f"SELECT * FROM orders WHERE id = {first}", at=start * 10.0)
+        model.ran(f"SELECT * FROM customers WHERE id = {second}", at=start * 10.0 + 1)
+    assert model.next_of("SELECT * FROM orders WHERE id = 4") is None
