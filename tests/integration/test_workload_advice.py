@@ -201,3 +201,20 @@ async def test_two_hundred_shapes_within_thirty_seconds(workload_db, tmp_path):
     elapsed = time.perf_counter() - started
     assert advice.statements == 200 and advice.recommendations
     assert elapsed <= 30.0, f"{elapsed:.1f} s for 200 shapes"
+
+
+@pytest.mark.pg
+async def test_backslash_advise_in_a_script_prints_the_advice(workload_db, tmp_path):
+    """``\\advise`` in ``aishell run -f``: the advice as ``aishell advise`` prints it (the
+    workbench opens its screen instead); nothing is created."""
+    url, conn = workload_db
+    script = tmp_path / "advise.sql"
+    script.write_text("SELECT 1;\n\\advise\n")
+    before = (await conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'")).rows[0][0]
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "aishell.tui.cli", "run", url, "-f", str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "CREATE INDEX ON orders (customer_id);" in done.stdout and "nothing was created or dropped" in done.stdout
+    assert "planning" in done.stderr
+    assert (await conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'")).rows[0][0] == before

@@ -76,6 +76,13 @@ async def _advise(args):
             await conn.close()
 
 
+async def print_advice(session, out) -> None:
+    """``\\advise`` in ``aishell run``: the session's workload advice as text on ``out``,
+    progress on stderr."""
+    advice, sources = await session.advise_workload(progress=_Progress())
+    _text(advice, sources, out)
+
+
 class _Progress:
     """One rewritten line on stderr when it is a terminal, a line every tenth otherwise."""
 

@@ -163,6 +163,11 @@ class _Script:
             await _print(self.session.stream(outcome.argument, page_size=self.args.page_size), self.args.format, self.out)
         elif outcome.action == "notice":
             print(f"aishell: {outcome.argument}", file=sys.stderr)
+        elif outcome.action == "advise":  # \\advise: the workload advice, as `aishell advise` prints it
+            from aishell.tui.cli.advise import print_advice
+
+            self._between()
+            await print_advice(self.session, self.out)
         elif outcome.action == "watch":  # psql's \watch: the last statement again, with a title
             watch = outcome.value
             runs = 0
