@@ -35,6 +35,8 @@ IMPORT_WINDOW = 32
 """How many of the last entries read an import remembers, to find its place again."""
 BLOCK = 1 << 20
 """Bytes read from a history file at once."""
+HEAD = 1 << 16
+"""Bytes at a history file's start that its kind is guessed from."""
 _OCTAL = re.compile(r"\\([0-7]{3})")
 
 
@@ -57,7 +59,7 @@ def read_history(path: str | os.PathLike[str], kind: str | None = None) -> tuple
     cannot be read (also later, from the iterator)."""
     path = Path(path)
     with open(path, "rb") as fh:
-        head = codecs.decode(fh.read(BLOCK), "utf-8", errors="replace")
+        head = codecs.decode(fh.read(HEAD), "utf-8", errors="replace")
     kind = _check(kind) if kind else guess_kind(path, head)
     semicolons = kind == "plain" and _holds(path, b";")
     return kind, entries_of(_blocks(path), kind, semicolons=semicolons)
