@@ -55,7 +55,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
 from aishell.engine.errors import AishellError
 from aishell.engine.files import private_opener
-from aishell.engine.types import Interval
+from aishell.engine.types import InfiniteDate, Interval
 
 __all__ = [
     "EXPORT_FORMATS", "CopyTextRowWriter", "CsvRowWriter", "ExportError", "JsonRowEncoder", "RecordError", "RowFile",
@@ -101,6 +101,8 @@ def _text_converter(cls: type) -> Callable[[Any], str | None]:
         return _decimal_text
     if issubclass(cls, _dt.datetime):
         return _timestamp_text
+    if issubclass(cls, InfiniteDate):
+        return str
     if issubclass(cls, _dt.date):
         return _date_text
     if issubclass(cls, _dt.time):
@@ -171,10 +173,8 @@ def _timestamp_text(value: _dt.datetime) -> str:
 
 
 def _date_text(value: _dt.date) -> str:
-    """``2026-12-03``; asyncpg reads ±infinity as the largest and smallest date (and writes those
-    back as ±infinity), so they show as ``infinity`` and ``-infinity``."""
-    if value == _dt.date.max or value == _dt.date.min:
-        return "infinity" if value == _dt.date.max else "-infinity"
+    """``2026-12-03``; ±infinity arrive as :class:`InfiniteDate` (see engine.drivers.pg_values),
+    so ``9999-12-31`` is itself."""
     return value.isoformat()
 
 
@@ -347,6 +347,8 @@ def _json_converter(cls: type) -> Callable[[Any], str]:
         return lambda value: float.__repr__(value) if value - value == 0 else '"' + _float_text(value) + '"'
     if issubclass(cls, decimal.Decimal):
         return lambda value: str(value) if value.is_finite() else '"' + str(value) + '"'
+    if issubclass(cls, InfiniteDate):
+        return lambda value: '"' + str(value) + '"'
     if issubclass(cls, (_dt.datetime, _dt.date, _dt.time)):
         return lambda value: '"' + value.isoformat() + '"'
     if issubclass(cls, Interval):

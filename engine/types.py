@@ -199,6 +199,37 @@ class CatalogObjects:
     """Type names the database knows without CREATE TYPE (column definitions, casts)."""
 
 
+class InfiniteDate(_dt.date):
+    """PostgreSQL's ``infinity`` or ``-infinity`` date. asyncpg reads them as the largest and
+    smallest date, so a real ``9999-12-31`` (a common "valid until" mark) showed as
+    ``infinity``; read through :mod:`engine.drivers.pg_values`, they are of this type and a
+    plain date is always its own value. They compare and sort as the largest and smallest date.
+
+    >>> INFINITY > _dt.date(9999, 12, 30), INFINITY.infinite, NEGATIVE_INFINITY.infinite
+    (True, 1, -1)
+    """
+
+    __slots__ = ()
+
+    @property
+    def infinite(self) -> int:
+        """1 for ``infinity``, -1 for ``-infinity``."""
+        return 1 if self.year == _dt.MAXYEAR else -1
+
+    def __repr__(self) -> str:
+        return "INFINITY" if self.infinite > 0 else "NEGATIVE_INFINITY"
+
+    def __str__(self) -> str:
+        return "infinity" if self.infinite > 0 else "-infinity"
+
+    def __reduce__(self) -> tuple[Any, tuple[int, int, int]]:
+        return (InfiniteDate, (self.year, self.month, self.day))
+
+
+INFINITY = InfiniteDate(_dt.MAXYEAR, 12, 31)
+NEGATIVE_INFINITY = InfiniteDate(_dt.MINYEAR, 1, 1)
+
+
 class Interval(_dt.timedelta):
     """An interval as PostgreSQL stores it: :attr:`parts` is (months, days, microseconds), kept
     apart so it shows as psql shows it (``1 mon 2 days``, ``25:00:00``; see

@@ -42,6 +42,8 @@ VALUES = [  # (column name, SQL expression)
     ("date", "date '2026-12-03'"),
     ("date_infinity", "date 'infinity'"),
     ("date_minus_infinity", "date '-infinity'"),
+    ("date_last_day", "date '9999-12-31'"),  # asyncpg alone reads it as infinity
+    ("date_first_day", "date '0001-01-01'"),
     ("time", "time '01:02:03.250'"),
     ("timetz", "timetz '19:45:01.5+05:30'"),
     ("numeric_trailing_zeros", "1.10::numeric"),
