@@ -20,7 +20,8 @@ from aishell.engine.memory.service import Memory
 from aishell.engine.memory.store import Entry
 from aishell.engine.config import Settings
 from aishell.engine.redact import redact_url
-from aishell.engine.workload import advise_workload, from_file, from_memory, from_pg_stat_statements, merge
+from aishell.engine.statements.fingerprint import fingerprint
+from aishell.engine.workload import WorkloadStatement, advise_workload, from_file, from_memory, from_pg_stat_statements, merge
 
 SETUP = """
 CREATE EXTENSION IF NOT EXISTS hypopg;
@@ -218,3 +219,27 @@ async def test_backslash_advise_in_a_script_prints_the_advice(workload_db, tmp_p
     assert "CREATE INDEX ON orders (customer_id);" in done.stdout and "nothing was created or dropped" in done.stdout
     assert "planning" in done.stderr
     assert (await conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'")).rows[0][0] == before
+
+
+@pytest.mark.pg
+async def test_an_index_the_workload_reads_is_not_unused(pg_fresh_db):
+    """Statistics start at zero for an index created a moment ago (say from the advice itself):
+    one the workload's plans read is not proposed for removal; one nobody reads still is."""
+    conn = await driver_for(pg_fresh_db).connect()
+    try:
+        for sql in (
+            "CREATE EXTENSION IF NOT EXISTS hypopg",
+            "CREATE TABLE t (id int PRIMARY KEY, k int NOT NULL, idle int NOT NULL)",
+            "INSERT INTO t SELECT g, g % 1000, g FROM generate_series(1, 20000) g",
+            "CREATE INDEX t_k ON t (k)",
+            "CREATE INDEX t_idle ON t (idle)",
+            "ANALYZE t",
+        ):
+            await conn.execute(sql)
+        lookup = "SELECT * FROM t WHERE k = 5"
+        advice = await advise_workload(conn, [WorkloadStatement(fingerprint(lookup), lookup, 3, 2.0, ("test",))])
+        unused = {note.index for note in advice.notes if note.kind == "unused"}
+        assert "t_idle" in unused and "t_k" not in unused
+    finally:
+        await conn.close()
+
