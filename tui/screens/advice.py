@@ -140,6 +140,8 @@ class AdviceScreen(Screen[str | None]):
         bar = self.query_one("#advice-bar", ProgressBar)
         bar.update(total=message.total or None, progress=message.done)
         self.query_one("#advice-step", Label).update(f"{message.done}/{message.total} {message.what}" if message.total else message.what)
+        if message.total:
+            self._status("planning each statement shape once, then each candidate index as a hypothetical one (HypoPG)…")
 
     def on_advice_ready(self, message: AdviceReady) -> None:
         self.state = "ready"
