@@ -72,12 +72,16 @@ def _describe_tree(tree: exp.Expression, head: str) -> StatementInfo:
         if isinstance(node, _WRITES):
             for target in _targets(node):
                 written.add(target)
+        elif isinstance(node, exp.Into) and isinstance(node.this, exp.Table) and node.this.name:
+            written.add(node.this.name.lower())  # SELECT … INTO t creates t, as CREATE TABLE AS does
     all_tables = {t.name.lower() for t in tree.find_all(exp.Table) if t.name}
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     reads = frozenset(all_tables - written - ctes)
     writes = frozenset(written - ctes)
     kind, destructive, reason = _kind(tree, head)
-    if kind == "select" and writes:
+    if kind == "select" and isinstance(tree, exp.Select) and tree.args.get("into") is not None:
+        kind = "ddl"
+    elif kind == "select" and writes:
         kind = "insert"  # data-modifying CTE
     return StatementInfo(kind, reads, writes, destructive, reason)
 
@@ -208,6 +212,9 @@ def _uncacheable_reason(tree: exp.Expression) -> str:
             return f"volatile function {type(node).__name__}"
         if isinstance(node, exp.Anonymous) and node.name.lower() not in _DETERMINISTIC:
             return f"function {node.name}() may be volatile"
+        if isinstance(node, exp.Anonymous) and isinstance(node.parent, exp.Dot) and node.parent.this.name.lower() != "pg_catalog":
+            # public.md5(x) is the user's own function, whatever the built-in of that name does
+            return f"function {node.parent.this.name}.{node.name}() may be volatile"
         if isinstance(node, exp.Lock):
             return "locking clause"
         if isinstance(node, (exp.Select,)) and node.args.get("locks"):

@@ -28,6 +28,7 @@ def stored(cache: QueryCache, sql: str, rows, params=None, elapsed: float = 0.00
         ("WITH x AS (SELECT id FROM orders) SELECT * FROM x", "postgres"),
         ("SELECT lower(name), coalesce(email, '') FROM customers WHERE id = ?", "sqlite"),
         ("SELECT 1", "postgres"),
+        ("SELECT md5(name), pg_catalog.md5(email) FROM customers", "postgres"),
     ],
 )
 def test_read_only_statements_are_cacheable(sql, dialect):
@@ -55,6 +56,9 @@ def test_read_only_statements_are_cacheable(sql, dialect):
         ("SELECT * FROM t TABLESAMPLE BERNOULLI (10)", "postgres", "volatile"),
         ("SELECT * FROM generate_series(1, 3)", "postgres", "table function"),
         ("INSERT INTO t VALUES (1)", "postgres", "writes"),
+        ("SELECT * INTO t2 FROM t", "postgres", "writes"),  # creates t2: running it twice must fail twice
+        ("SELECT id INTO TEMP scratch FROM t", "postgres", "writes"),
+        ("SELECT public.md5(x) FROM t", "postgres", "may be volatile"),  # the user's function, not the built-in
         ("SELECT 1; SELECT 2", "postgres", "more than one"),
     ],
 )

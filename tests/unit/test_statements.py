@@ -173,6 +173,7 @@ def test_mongo_statements_have_a_read_only_verdict(text, verdict):
         ("CHECKPOINT", "other"),
         ("CLUSTER t", "ddl"),
         ("SELEC 1", "unknown"),
+        ("SELECT * INTO t2 FROM t", "ddl"),  # creates t2
     ],
 )
 def test_kinds_of_statements_sqlglot_reads_as_words(sql, kind):

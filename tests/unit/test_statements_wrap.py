@@ -22,7 +22,7 @@ COLUMNS = ["id", "Total", "select", 'we"ird', "note"]
         ("db.orders.find({})", "mongo", "MongoDB"),
         ("INSERT INTO t VALUES (1) RETURNING *", "postgres", "not an insert"),
         ("WITH gone AS (DELETE FROM t RETURNING *) SELECT * FROM gone", "postgres", "only a query that reads"),
-        ("SELECT * INTO copy_of_t FROM t", "postgres", "SELECT INTO"),
+        ("SELECT * INTO copy_of_t FROM t", "postgres", "only a query that reads"),  # it creates copy_of_t
         ("SELECT * FROM t FOR UPDATE", "postgres", "FOR UPDATE"),
         ("SELECT 1; SELECT 2", "postgres", "single statement"),
         ("SELEC oops", "postgres", "only a query that reads"),
