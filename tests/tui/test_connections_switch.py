@@ -29,6 +29,11 @@ def header(pilot) -> tuple[str, str]:
     return (str(position.content) if position.display else ""), str(screen.query_one("#target").content)
 
 
+def sampling(screen) -> bool:
+    """The screen's metrics are sampled (Textual's Timer has no public flag for it)."""
+    return screen._metrics_timer._active.is_set()
+
+
 def buffer_text(pilot) -> str:
     return pilot.app.screen.query_one("#editor").text_area.text
 
@@ -66,8 +71,11 @@ async def test_each_connection_keeps_its_buffer_grid_and_transaction(tmp_path, p
         assert header(pilot)[0] == ""  # one connection: the header as it always was
         await run(pilot, "SELECT 'from sqlite' AS side")
         first = app.screen
+        await pilot.press("alt+m")
+        await until(pilot, lambda: sampling(first), what="metrics sampled")
         await open_beside(pilot, pg_fresh_db)
         second = app.screen
+        await until(pilot, lambda: not sampling(first), what="the metrics behind paused")  # an idle one costs CPU
         assert second is not first and app.session is second.session and first.session is not second.session
         assert header(pilot) == ("2/2", second.session.display_url)
         await run(pilot, "BEGIN")
@@ -80,6 +88,7 @@ async def test_each_connection_keeps_its_buffer_grid_and_transaction(tmp_path, p
         assert buffer_text(pilot) == "SELECT 'from sqlite' AS side"
         assert grid(pilot).rows[0][0] == "from sqlite" and badge(pilot) == "Tx: Auto"
         assert app.session is first.session and first.query_runner.session is first.session
+        await until(pilot, lambda: sampling(first), what="its metrics sampled again")
         await run(pilot, "INSERT INTO t (side) VALUES ('sqlite')")  # auto-commit here, whatever pg holds
 
         await pilot.press("shift+f12")
@@ -197,16 +206,23 @@ async def test_enter_in_the_picker_still_replaces_and_next_with_one_connection_s
         assert len(app.connections) == 1
 
 
-async def test_metrics_of_a_connection_behind_another_are_not_sampled(tmp_path, aishell_home):
-    a, b = table_db(tmp_path / "a.db"), table_db(tmp_path / "b.db")
-    app = make_app(a)
+@pytest.mark.pg
+async def test_a_connection_behind_another_hears_its_own_server(pg_stoppable, tmp_path, aishell_home):
+    """The engine's word on a server goes to the screen of that connection, not to the one in front."""
+    import asyncio
+
+    lite = table_db(tmp_path / "lite.db")
+    app = make_app(pg_stoppable.url)
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot)
-        first = app.screen
-        await pilot.press("alt+m")
-        sampling = lambda screen: screen._metrics_timer._active.is_set()  # noqa: E731 - Textual's Timer has no public flag
-        await until(pilot, lambda: sampling(first), what="metrics sampled")
-        await open_beside(pilot, b)
-        await until(pilot, lambda: not sampling(first), what="the first one's metrics paused")
-        await pilot.press("f12")
-        await until(pilot, lambda: app.screen is first and sampling(first), what="sampled again in front")
+        behind = app.screen
+        await open_beside(pilot, lite)
+        front = app.screen
+        await asyncio.to_thread(pg_stoppable.stop)
+        try:
+            await until(pilot, lambda: behind.connection_state in ("reconnecting…", "disconnected"), timeout=5, what="the loss, behind")
+            assert front.connection_state == "connected"
+        finally:
+            await asyncio.to_thread(pg_stoppable.start)
+        await until(pilot, lambda: behind.connection_state == "connected", timeout=10, what="the server back, behind")
+        assert front.connection_state == "connected" and app.screen is front
