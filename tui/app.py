@@ -183,12 +183,10 @@ class AishellApp(App[int]):
     async def _open_beside(self, session: Any) -> Any:
         """A main screen of its own for ``session``, brought to the front; its buffers are kept
         under its saved connection's name (or its URL), so opening it again brings them back."""
+        from aishell.tui.buffers import BufferFile
         from aishell.tui.screens.main import NARROW_WIDTH, MainScreen
 
-        key = session.profile.name if session.profile is not None else session.display_url
-        path = self.connections.buffers_for(key)
-        from aishell.tui.buffers import BufferFile
-
+        path = self.connections.buffers_for(session.profile.name if session.profile is not None else session.display_url)
         screen = MainScreen(narrow=self.size.width < NARROW_WIDTH, buffers=BufferFile(path))
         screen.session = session
         mode = self.connections.add(screen, buffers=path)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from aishell.tui.buffers import BufferFile
 from aishell.tui.messages import ConnectionChanged, TunnelChanged
 
 if TYPE_CHECKING:
@@ -105,10 +104,6 @@ class OpenConnections:
         while (path := data_dir / buffer_file_name(key, copy=copy)) in taken:
             copy += 1
         return path
-
-    def buffer_file(self, key: str) -> BufferFile:
-        """The store for :meth:`buffers_for`'s file."""
-        return BufferFile(self.buffers_for(key))
 
     def go(self, screen: "MainScreen") -> None:
         """Bring ``screen``'s connection to the front."""
