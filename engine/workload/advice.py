@@ -68,7 +68,9 @@ class IndexRecommendation:
 
     @property
     def statement(self) -> str:
-        return self.candidate.create_statement()
+        """CONCURRENTLY, as the DROP of an unused index: advice for a whole workload is run on
+        the server that carries it, and a plain CREATE INDEX blocks its writes while it builds."""
+        return self.candidate.create_statement(concurrently=True)
 
     @property
     def saved(self) -> float:

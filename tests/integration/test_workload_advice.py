@@ -80,8 +80,8 @@ async def test_pg_stat_statements_workload_is_ranked_with_what_each_index_helps_
     advice = await advise_workload(conn, statements, progress=lambda done, total, what: seen.append((done, total, what)))
     assert advice.hypopg and advice.unit == "ms" and advice.statements >= 4
     ranked = [r.statement for r in advice.recommendations]
-    assert ranked[:2] == ["CREATE INDEX ON orders (customer_id);", "CREATE INDEX ON events (a);"] or ranked[:2] == [
-        "CREATE INDEX ON events (a);", "CREATE INDEX ON orders (customer_id);"
+    assert ranked[:2] == ["CREATE INDEX CONCURRENTLY ON orders (customer_id);", "CREATE INDEX CONCURRENTLY ON events (a);"] or ranked[:2] == [
+        "CREATE INDEX CONCURRENTLY ON events (a);", "CREATE INDEX CONCURRENTLY ON orders (customer_id);"
     ]
     assert [r.saved for r in advice.recommendations] == sorted((r.saved for r in advice.recommendations), reverse=True)
     orders = next(r for r in advice.recommendations if r.candidate.columns == ("customer_id",))
@@ -143,7 +143,7 @@ async def test_advise_cli_text_json_and_sarif(workload_db, tmp_path):
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     statements = [r["statement"] for r in document["recommendations"]]
-    assert "CREATE INDEX ON orders (customer_id);" in statements
+    assert "CREATE INDEX CONCURRENTLY ON orders (customer_id);" in statements
     first = next(r for r in document["recommendations"] if r["columns"] == ["customer_id"])
     assert first["unit"] == "ms" and first["helps"][0]["calls"] == 40 and first["slows"][0]["text"] == WRITE
     assert {"duplicate", "unused"} <= {e["kind"] for e in document["existing"]}
@@ -159,7 +159,7 @@ async def test_advise_cli_text_json_and_sarif(workload_db, tmp_path):
     path.write_text("SELECT id FROM events WHERE a = 7;\nSELECT id FROM events WHERE a = 8;\nSELECT nope FROM events;\n")
     text = await asyncio.to_thread(_cli, "--db", url, "--from", str(path))
     assert text.returncode == 0, text.stderr
-    assert "1. CREATE INDEX ON events (a);" in text.stdout and "cost units" in text.stdout
+    assert "1. CREATE INDEX CONCURRENTLY ON events (a);" in text.stdout and "cost units" in text.stdout
     assert "x2" in text.stdout  # the two statements are one shape that ran twice
     assert "1 statement shape(s) could not be planned" in text.stdout
     assert "nothing was created or dropped" in text.stdout
@@ -216,7 +216,7 @@ async def test_backslash_advise_in_a_script_prints_the_advice(workload_db, tmp_p
         subprocess.run, [sys.executable, "-m", "aishell.tui.cli", "run", url, "-f", str(script)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert "CREATE INDEX ON orders (customer_id);" in done.stdout and "nothing was created or dropped" in done.stdout
+    assert "CREATE INDEX CONCURRENTLY ON orders (customer_id);" in done.stdout and "nothing was created or dropped" in done.stdout
     assert "planning" in done.stderr
     assert (await conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'")).rows[0][0] == before
 

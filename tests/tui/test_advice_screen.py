@@ -27,7 +27,7 @@ SETUP = (
     "ANALYZE items",
 )
 WORKLOAD = ("SELECT id, name FROM items WHERE sku = 11", "SELECT id, name FROM items WHERE sku = 12", "UPDATE items SET sku = sku WHERE id = 5")
-CREATE = "CREATE INDEX ON items (sku);"
+CREATE = "CREATE INDEX CONCURRENTLY ON items (sku);"
 
 
 async def _prepare(url: str) -> None:

@@ -71,7 +71,7 @@ def test_items_carry_what_the_screen_lists():
     items = advice_items(fixed_advice())
     assert [item["kind"] for item in items] == ["index", "index", "duplicate", "unused"]
     first = items[0]
-    assert first["statement"] == "CREATE INDEX ON public.orders (customer_id);" and first["saves"] == "~57,962 ms"
+    assert first["statement"] == "CREATE INDEX CONCURRENTLY ON public.orders (customer_id);" and first["saves"] == "~57,962 ms"
     assert (first["helps"], first["slows"]) == (2, 1)
     assert any(line.startswith("-") and "UPDATE orders" in line for line in first["detail"])
     assert items[2]["statement"] == "DROP INDEX CONCURRENTLY public.orders_status_b;"
