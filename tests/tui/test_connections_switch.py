@@ -226,3 +226,21 @@ async def test_a_connection_behind_another_hears_its_own_server(pg_stoppable, tm
             await asyncio.to_thread(pg_stoppable.start)
         await until(pilot, lambda: behind.connection_state == "connected", timeout=10, what="the server back, behind")
         assert front.connection_state == "connected" and app.screen is front
+
+
+def test_the_buffer_file_examples_run():
+    import doctest
+
+    from aishell.tui import open_connections
+
+    result = doctest.testmod(open_connections)
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("key", ["prod-db", "sqlite:////tmp/../etc/passwd", "postgresql://bob@db:5432/shop?sslmode=require", "..", "/", "ü" * 80])
+def test_a_buffer_file_name_stays_in_the_data_dir_and_is_the_keys_own(key):
+    from aishell.tui.open_connections import buffer_file_name
+
+    name = buffer_file_name(key)
+    assert "/" not in name and not name.startswith(".") and name.startswith("buffers-") and name.endswith(".json")
+    assert len(name) <= 64 and name != buffer_file_name(key + "x") and buffer_file_name(key, copy=2) != name
