@@ -322,22 +322,35 @@ def write_history(path: Path, n: int, *, block: int = 100_000) -> int:
     return path.stat().st_size
 
 
-def _peak_run(command: list[str], env: dict[str, str]) -> tuple[str, float, float]:
-    """Run ``command`` to its end: its stdout, wall seconds and peak RSS in MB (the kernel's
-    account of that process alone, from wait4)."""
+# ``aishell ARGS...`` run by runpy in a fresh interpreter, which writes its own peak RSS (VmHWM, in
+# kB) to the file named by AISHELL_BENCH_PEAK as it exits. Not wait4's ru_maxrss: Linux carries
+# a parent's RSS at the fork into its child's maxrss, and the benchmark process holds hundreds of MB.
+_PEAK = (
+    "import atexit, os, runpy, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as fh:\n"
+    "        kb = next(line.split()[1] for line in fh if line.startswith('VmHWM:'))\n"
+    "    with open(os.environ['AISHELL_BENCH_PEAK'], 'w') as out:\n"
+    "        out.write(kb)\n"
+    "atexit.register(peak)\n"
+    "sys.argv = ['aishell', *sys.argv[1:]]\n"
+    "runpy.run_module('aishell.tui.cli', run_name='__main__')\n"
+)
+
+
+def _peak_run(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
+    """Run ``aishell ARGS`` in a process of its own to its end: its stdout, wall seconds and
+    peak RSS in MB (that process's own high-water mark)."""
     import tempfile
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryDirectory() as scratch:
+        peak = Path(scratch) / "peak"
         started = time.perf_counter()
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run([sys.executable, "-c", _PEAK, *args], env=dict(env, AISHELL_BENCH_PEAK=str(peak)), capture_output=True)
         elapsed = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
         if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(command[-4:])} failed: {err.read().decode(errors='replace').strip()[-300:]}")
-        return out.read().decode(), elapsed, usage.ru_maxrss / 1024
+            raise RuntimeError(f"aishell {' '.join(args[:2])} failed: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+        return proc.stdout.decode(), elapsed, int(peak.read_text()) / 1024
 
 
 async def end_to_end(ctx: BenchContext, n: int, label: str) -> list[BenchResult]:
@@ -350,17 +363,16 @@ async def end_to_end(ctx: BenchContext, n: int, label: str) -> list[BenchResult]
     from aishell.engine.memory.embed import HashingEmbedder
     from aishell.engine.memory.vectors import recall_at_k
 
-    cli = list(ctx.cli or (sys.executable, "-m", "aishell.tui.cli"))
     with tempfile.TemporaryDirectory(prefix="memory-e2e-", dir=ctx.workdir) as scratch:
         root = Path(scratch)
         history = root / "history.sql"
         size = await asyncio.to_thread(write_history, history, n)
         env = dict(os.environ, AISHELL_HOME=str(root / "home"))
-        out, import_s, import_peak = await asyncio.to_thread(_peak_run, [*cli, "memory", "import", str(history), "--format", "json"], env)
+        out, import_s, import_peak = await asyncio.to_thread(_peak_run, ["memory", "import", str(history), "--format", "json"], env)
         recorded = json.loads(out)["recorded"]
         data = root / "home" / "data"
         disk = sum(f.stat().st_size for f in data.iterdir() if f.name.startswith("memory."))
-        out, search_s, search_peak = await asyncio.to_thread(_peak_run, [*cli, "memory", "search", "orders by status", "--format", "json"], env)
+        out, search_s, search_peak = await asyncio.to_thread(_peak_run, ["memory", "search", "orders by status", "--format", "json"], env)
 
         memory = await Memory.open(MemorySettings(prune_interval=0), path=data / "memory.db")
         try:
