@@ -114,6 +114,27 @@ async def test_the_field_is_checked_as_typed_and_only_a_usable_target_is_taken(p
         assert app.session.profile is None and app.session.display_url.endswith("shop.db")
 
 
+async def test_typing_on_the_list_goes_to_the_field_and_narrows_the_list(profiles, tmp_path):
+    """The picker opens with the list focused; what a user types after Ctrl-O was lost on it."""
+    app = make_app("", settings=profiles)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+        picker = picker_of(app)
+        field = picker.query_one("#picker-url")
+        assert picker.focused is picker.query_one("#picker-list")
+        await pilot.press(*"sho")
+        assert field.value == "sho" and picker.focused is field
+        assert [row.split()[0] for row in listed(picker)] == ["shop"]
+        await pilot.press("backspace", "backspace", "backspace", *"zzz")
+        assert not picker.query_one("#picker-list").display
+        await pilot.press("enter")
+        assert isinstance(app.screen, ConnectionPicker)  # nothing matches: the picker stays
+        await pilot.press("backspace", "backspace", "backspace", *"live")  # the label "Shop (live)"
+        await pilot.press("enter")  # not a target of its own: the one connection listed opens
+        await connected(pilot)
+        assert app.session.profile is not None and app.session.profile.name == "shop"
+
+
 @pytest.mark.pg
 async def test_a_server_that_wants_a_password_gets_one_typed_masked_and_not_kept(pg_url, aishell_home, monkeypatch):
     monkeypatch.setenv("PGPASSFILE", "/nonexistent")

@@ -5,13 +5,17 @@ to open: a saved connection's name, a URL or a path, and whether beside the conn
 or None.
 
 Enter (and Connect) replace the connection in front, as psql's ``\\c`` and Ctrl-O always have;
-Ctrl-N (and Open beside) keep it open and open the chosen one next to it, like a new tab."""
+Ctrl-N (and Open beside) keep it open and open the chosen one next to it, like a new tab.
+
+Typing goes to the field wherever the focus is (the list has it when there is one), and narrows
+the list to the saved and recent connections that contain what is typed; Enter on text that is
+no target of its own opens the one connection left in the list."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -61,10 +65,10 @@ class ConnectionPicker(ModalScreen[Pick | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="-picker"):
             yield Label("Connect to a database", id="dialog-title")
-            yield Input(placeholder="postgresql://user@host/db · file.db · service=NAME · name", id="picker-url")
+            # not selected on focus: a character typed on the list lands in it and the next one follows
+            yield Input(placeholder="postgresql://user@host/db · file.db · service=NAME · name", id="picker-url", select_on_focus=False)
             yield Static("", id="picker-check", markup=False)
-            options: list[Option] = [Option(_profile_line(p), id=f"profile:{p.name}") for p in self.profiles]
-            options += [Option(Content.from_markup("[dim]recent[/]  $target", target=redact_url(item)), id=f"recent:{item}") for item in self.recent]
+            options = self._options("")
             picker = OptionList(*options, id="picker-list")
             picker.display = bool(options)
             yield picker
@@ -85,6 +89,30 @@ class ConnectionPicker(ModalScreen[Pick | None]):
         else:
             field.focus()
 
+    def _options(self, typed: str) -> list[Option]:
+        """Saved connections, then recent targets, those whose name, label or URL contain ``typed``."""
+        needle = typed.strip().lower()
+
+        def kept(*texts: str) -> bool:
+            return not needle or any(needle in text.lower() for text in texts)
+
+        options = [Option(_profile_line(p), id=f"profile:{p.name}") for p in self.profiles if kept(p.name, p.label or "", p.display_url)]
+        options += [
+            Option(Content.from_markup("[dim]recent[/]  $target", target=redact_url(item)), id=f"recent:{item}")
+            for item in self.recent
+            if kept(redact_url(item))
+        ]
+        return options
+
+    def on_key(self, event: events.Key) -> None:
+        """A character typed on the list goes to the field: a URL typed after Ctrl-O is never lost."""
+        field = self.query_one(Input)
+        if self.focused is self.query_one(OptionList) and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -98,6 +126,13 @@ class ConnectionPicker(ModalScreen[Pick | None]):
 
     @on(Input.Changed, "#picker-url")
     def _typed(self, event: Input.Changed) -> None:
+        listing = self.query_one(OptionList)
+        if self.profiles or self.recent:
+            options = self._options(event.value)
+            listing.set_options(options)
+            listing.display = bool(options)
+            if options:
+                listing.highlighted = 0
         ok, text = self.check(event.value)
         check = self.query_one("#picker-check", Static)
         check.update(text)
@@ -137,8 +172,11 @@ class ConnectionPicker(ModalScreen[Pick | None]):
     def _go_field(self, *, beside: bool) -> None:
         value = self.query_one(Input).value.strip()
         ok, _ = self.check(value)
+        listing = self.query_one(OptionList)
         if ok:
             self.dismiss(Pick(value, beside))
+        elif listing.display and listing.option_count == 1:  # "pro" narrowed the list to prod
+            self.dismiss(Pick((listing.get_option_at_index(0).id or "").split(":", 1)[1], beside))
         else:
             self.app.bell()
 
