@@ -133,6 +133,8 @@ class ConnectionPicker(ModalScreen[Pick | None]):
             listing.display = bool(options)
             if options:
                 listing.highlighted = 0
+            else:
+                self.query_one("#picker-detail", Static).update("")
         ok, text = self.check(event.value)
         check = self.query_one("#picker-check", Static)
         check.update(text)
