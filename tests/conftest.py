@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,22 @@ from aishell.engine.bench.pgtemp import PgCluster
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 TPCH_DIR = SHARED_DATA / "tpch"
+
+
+def _keep_bytecode() -> None:
+    """With PYTHONDONTWRITEBYTECODE set (as in some sandboxes and CI images) every CLI process a
+    test starts compiled aishell from source again (0.1 s each) and each test worker the whole
+    suite: the suite's processes keep their bytecode in the venv instead, never in the tree."""
+    if not sys.dont_write_bytecode or sys.prefix == sys.base_prefix:
+        return
+    cache = str(Path(sys.prefix) / "pycache")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = cache
+    sys.pycache_prefix = cache
+    sys.dont_write_bytecode = False
+
+
+_keep_bytecode()
 
 
 def pytest_configure(config) -> None:
