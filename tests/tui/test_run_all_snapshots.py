@@ -25,6 +25,6 @@ def test_run_all(snap_compare, demo, size, script):
         type_sql(pilot, SCRIPTS[script])
         await pilot.press("f6")
         await until(pilot, lambda: tabs.summary and not tabs.scripting, what="Run all")
-        await pilot.pause(0.3)
+        await pilot.pause()  # idle: the tabs drawn
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=run_all)
