@@ -35,6 +35,6 @@ def test_buffer_close_question(snap_compare, demo, many_buffers):  # noqa: F811
     async def asked(pilot):
         await ready(pilot, query=None)
         await pilot.press("alt+w")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES["80x24"], run_before=asked)

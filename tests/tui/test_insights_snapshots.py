@@ -49,7 +49,7 @@ def test_insights_maximized(snap_compare, demo):  # noqa: F811
         await pilot.press("alt+s", "f10")
         pane.query_one("#suggestions-list").highlighted = next(i for i, f in enumerate(pane._rows) if f and f["code"] == "AS006")
         await pilot.press("enter")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=(120, 36), run_before=maximize)
 
@@ -73,6 +73,6 @@ def test_layout_80x24_side_panes(snap_compare, demo):  # noqa: F811
         await pilot.press("ctrl+b")
         await pilot.pause(0.2)
         await pilot.press("f9")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=(80, 24), run_before=both)

@@ -35,7 +35,7 @@ def test_results_sort_filter(snap_compare, demo, size):  # noqa: F811
         await pilot.press("f")
         g.query_one("#results-prompt", Input).value = "total > 100 and status <> cancelled"
         await pilot.press("enter", "right", "right", "s", "s")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=sorted_and_filtered)
 
@@ -49,6 +49,6 @@ def test_results_cell_viewer(snap_compare, demo, size):  # noqa: F811
             " 'customer', json_object('id', customer_id, 'vip', json('true'))) AS doc FROM orders ORDER BY id LIMIT 3",
         )
         await pilot.press("right", "v")
-        await pilot.pause(0.3)
+        await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=viewer)
