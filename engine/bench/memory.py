@@ -127,7 +127,7 @@ def _import_rate(work: Path, n: int, label: str) -> BenchResult:
     seconds = []
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, AISHELL_HOME=home)
-        for argv in ([sys.executable, "-m", "aishell.tui.cli", "memory", "import", str(history)],
+        for argv in ([sys.executable, "-c", _CLI, "memory", "import", str(history)],
                      [sys.executable, "-c", bare, str(history), str(Path(home) / "bare.db")]):
             start = time.perf_counter()
             subprocess.run(argv, env=env, capture_output=True, check=True, timeout=1800)
@@ -322,20 +322,27 @@ def write_history(path: Path, n: int, *, block: int = 100_000) -> int:
     return path.stat().st_size
 
 
-# ``aishell ARGS...`` run by runpy in a fresh interpreter, which writes its own peak RSS (VmHWM, in
-# kB) to the file named by AISHELL_BENCH_PEAK as it exits. Not wait4's ru_maxrss: Linux carries
-# a parent's RSS at the fork into its child's maxrss, and the benchmark process holds hundreds of MB.
+# ``aishell ARGS...`` as a user runs it: the installed ``aishell`` command's entry point, in a
+# fresh interpreter (the engine names no module of the UI above it).
+_CLI = (
+    "import sys\n"
+    "from importlib.metadata import entry_points\n"
+    "sys.argv = ['aishell', *sys.argv[1:]]\n"
+    "sys.exit(next(iter(entry_points(group='console_scripts', name='aishell'))).load()())\n"
+)
+
+# The same, writing its own peak RSS (VmHWM, in kB) to the file named by AISHELL_BENCH_PEAK as it
+# exits. Not wait4's ru_maxrss: Linux carries a parent's RSS at the fork into its child's maxrss,
+# and the benchmark process holds hundreds of MB.
 _PEAK = (
-    "import atexit, os, runpy, sys\n"
+    "import atexit, os\n"
     "def peak():\n"
     "    with open('/proc/self/status') as fh:\n"
     "        kb = next(line.split()[1] for line in fh if line.startswith('VmHWM:'))\n"
     "    with open(os.environ['AISHELL_BENCH_PEAK'], 'w') as out:\n"
     "        out.write(kb)\n"
     "atexit.register(peak)\n"
-    "sys.argv = ['aishell', *sys.argv[1:]]\n"
-    "runpy.run_module('aishell.tui.cli', run_name='__main__')\n"
-)
+) + _CLI
 
 
 def _peak_run(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:

@@ -123,6 +123,10 @@ class Connection(Protocol):
     async def ping(self) -> None:
         """A cheap round trip; raises ConnectionLost when the connection is dead."""
 
+    async def readers_block_writers(self) -> str:
+        """Why another connection reading this database would hold up its writers ("" when it
+        would not: PostgreSQL and MongoDB never; SQLite unless the file is in WAL mode)."""
+
     async def close(self) -> None:
         """Close; never raises."""
 

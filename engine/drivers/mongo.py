@@ -692,6 +692,9 @@ class MongoConnection:
         """The driver's connection pool, from PyMongo's pool monitoring events."""
         return self.driver.listener.snapshot()
 
+    async def readers_block_writers(self) -> str:
+        return ""  # document-level concurrency: readers and writers do not wait on each other
+
     async def ping(self) -> None:
         if self._closed:
             raise ConnectionLost(f"connection to {self.driver.display_url} is closed")

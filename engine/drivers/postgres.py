@@ -412,6 +412,9 @@ class PostgresConnection:
     async def ping(self) -> None:
         await self._fetchval("SELECT 1")
 
+    async def readers_block_writers(self) -> str:
+        return ""  # MVCC: a reader never blocks a writer
+
     async def close(self) -> None:
         if self.raw.is_closed():
             return

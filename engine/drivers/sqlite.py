@@ -316,6 +316,12 @@ class SQLiteConnection:
     async def ping(self) -> None:
         await self._fetch("SELECT 1")
 
+    async def readers_block_writers(self) -> str:
+        mode = await self._fetch("PRAGMA journal_mode")
+        if mode and str(mode[0][0]).lower() == "wal":
+            return ""
+        return "the SQLite file is not in WAL mode: a reader would block the writes"
+
     async def close(self) -> None:
         if self._closed:
             return

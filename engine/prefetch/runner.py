@@ -21,7 +21,8 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any, Iterable
 
 from aishell.engine.errors import AishellError
-from aishell.engine.prefetch.safety import estimated_cost, refusal
+from aishell.engine.analyzer.plan_cost import estimated_cost
+from aishell.engine.prefetch.safety import refusal
 from aishell.engine.prefetch.successors import Successors
 from aishell.engine.types import QueryResult
 
@@ -295,14 +296,13 @@ class Prefetcher:
             health_check_interval=self._pool_settings.health_check_interval,
         )
         pool = await create_pool(self._twin, settings)
-        if self.dialect == "sqlite":
-            async with pool.acquire(timeout=1.0) as conn:
-                mode = (await conn.execute("PRAGMA journal_mode")).rows
-            if not mode or str(mode[0][0]).lower() != "wal":
-                await pool.close()
-                self.off = "the SQLite file is not in WAL mode: a reader would block the user's writes"
-                _log.info("prefetch off: %s", self.off)
-                return None
+        async with pool.acquire(timeout=1.0) as conn:
+            blocking = await conn.readers_block_writers()
+        if blocking:
+            await pool.close()
+            self.off = blocking
+            _log.info("prefetch off: %s", self.off)
+            return None
         if self._closed:
             await pool.close()
             return None

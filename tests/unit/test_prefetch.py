@@ -17,7 +17,7 @@ from aishell.engine.types import Column, QueryResult
 
 @pytest.mark.parametrize(
     "name",
-    ["aishell.engine.prefetch", "aishell.engine.prefetch.successors", "aishell.engine.prefetch.safety", "aishell.engine.prefetch.rows"],
+    ["aishell.engine.prefetch", "aishell.engine.prefetch.successors", "aishell.engine.prefetch.safety", "aishell.engine.prefetch.rows", "aishell.engine.analyzer.plan_cost"],
 )
 def test_doctests(name):
     result = doctest.testmod(importlib.import_module(name))
@@ -92,7 +92,7 @@ def test_memory_runs_teach_pairs_and_repeats(tmp_path):
         ("SELECT * FROM t WHERE id = ?", "sqlite", "parameters"),
         ("SELECT * FROM t WHERE id = :id", "sqlite", "parameters"),
         ("SELECT * FROM t WHERE id = $1", "postgres", "parameters"),
-        ("SELECT * INTO t2 FROM t", "postgres", "SELECT … INTO"),
+        ("SELECT * INTO t2 FROM t", "postgres", "writes"),  # it creates t2
         ("SELECT * FROM t FOR UPDATE", "postgres", "locking clause"),
         ("SELECT setseed(0.5)", "postgres", "setseed"),
         ("SELECT pg_sleep(10)", "postgres", "pg_sleep"),
