@@ -68,6 +68,12 @@ JOURNAL_CAP = 20_000
 MAX_LISTS = 1024
 ADD_SLICE = 8192
 """Vectors a training adds to the new compact tier at once."""
+TRAIN_POINTS_PER_LIST = 32
+"""Training sample: this many vectors a list (and 64 a PQ centroid), at most."""
+TRAIN_ITERATIONS = 10
+"""k-means iterations of the lists' centroids and of the PQ codebooks. FAISS's 25 took 7 s of
+the 22 s an import of 100,000 statements took; 10 found the same recall@10 (0.969 at 300,000
+statements trained on the first 50,000), and half the sample lost 0.005 of it."""
 
 
 class VectorIndex:
@@ -309,7 +315,9 @@ class VectorIndex:
         m = _subquantizers(self.dim)
         compact = faiss.IndexIVFPQ(faiss.IndexFlatIP(self.dim), self.dim, nlist, m, bits, faiss.METRIC_INNER_PRODUCT)
         rng = np.random.default_rng(12345)
-        size = min(n, max(nlist * 32, (1 << bits) * 64))
+        compact.cp.niter = compact.pq.cp.niter = TRAIN_ITERATIONS
+        compact.cp.min_points_per_centroid = min(compact.cp.min_points_per_centroid, TRAIN_POINTS_PER_LIST)
+        size = min(n, max(nlist * TRAIN_POINTS_PER_LIST, (1 << bits) * 64))
         if size >= n:
             sample = vectors
         elif in_place:  # the first vectors, read in place: a random pick is a copy of 50 MB
