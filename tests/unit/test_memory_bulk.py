@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 import sys
 
 import msgpack
 import numpy as np
+import pytest
 
 from aishell.engine.config import MemorySettings
 from aishell.engine.memory import Entry, Memory
@@ -55,6 +57,30 @@ async def test_bulk_write_shortens_the_switch_interval_only_while_it_runs(tmp_pa
     assert len(seen) == 2 and all(s == min(before, memory_service.BULK_SWITCH_INTERVAL) for s in seen)
     assert sys.getswitchinterval() == before
     await memory.close()
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+async def test_bulk_write_turns_the_cyclic_collector_off_only_while_it_runs(tmp_path, monkeypatch, enabled_before):
+    memory = await Memory.open(MemorySettings(prune_interval=0), path=tmp_path / "m.db")
+    await memory.wait_ready()
+    seen: list[bool] = []
+    real_add_many = memory.store.add_many
+
+    async def add_many(batch, **options):
+        seen.append(gc.isenabled())
+        return await real_add_many(batch, **options)
+
+    monkeypatch.setattr(memory.store, "add_many", add_many)
+    entries = [Entry(f"SELECT {i} FROM orders WHERE id = {i}", database=DB) for i in range(memory_service.FIRST_BATCH + 10)]
+    was = gc.isenabled()
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        assert await memory.record_many(entries) == len(entries)
+        assert seen == [False, False]
+        assert gc.isenabled() is enabled_before  # as it was, also when the caller had it off
+    finally:
+        (gc.enable if was else gc.disable)()
+        await memory.close()
 
 
 async def test_statements_of_one_shape_share_one_embedding_and_the_file_keeps_none(tmp_path):
