@@ -55,6 +55,28 @@ async def test_watch_reruns_until_escape_and_sees_new_rows(counter):
         assert app.screen.query_one("#editor").text_area.text == "\\watch 0.2"
 
 
+async def test_escape_stops_the_watch_when_the_cancel_reaches_a_run_as_it_ends(counter):
+    """Under load, Escape's cancel can reach the server as a run finishes: the server says a
+    statement was cancelled, the run ends normally, and the watch went on to its next run."""
+    app = make_app(counter)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await connected(pilot)
+        g = grid(pilot)
+        type_sql(pilot, "SELECT count(*) AS n FROM jobs\n\\watch 0.2")
+        await pilot.press("f5")
+        await until(pilot, lambda: "\\watch" in str(g.border_subtitle or ""), what="the watch")
+        session = app.session
+        real_cancel = session.cancel
+
+        async def cancel_as_the_run_ends() -> bool:
+            await real_cancel()
+            return True  # a run was going when the cancel was sent: the server acknowledged it
+
+        session.cancel = cancel_as_the_run_ends
+        await pilot.press("escape")
+        await until(pilot, lambda: not app.screen.query_runner.watching, what="Escape to stop the watch")
+
+
 async def test_a_query_with_watch_below_it_is_watched(counter):
     """As in psql: the query, Enter, ``\\watch 1``, run: the query above is watched."""
     app = make_app(counter)

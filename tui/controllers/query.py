@@ -118,7 +118,9 @@ class QueryController(Controller):
         two statements of a script, stop the script. True if there was something to stop."""
         session = self.session
         cancelled = await session.cancel() if session is not None else False
-        if not cancelled and (self._current_script is not None or self._watching):
+        if self._watching or (not cancelled and self._current_script is not None):
+            # a watch stops even when the cancel reached a run that was already ending (it went on
+            # to the next run: Escape pressed under load left the watch running)
             self.screen.workers.cancel_group(self.screen, "query")
             return True
         return cancelled
