@@ -46,6 +46,9 @@ class HistoryItem:
     started_at: float | None = None
     position: int = 0
     """Characters of the file up to this entry's end (the order of entries without a time)."""
+    fingerprint: str | None = None
+    """The shape fingerprint of ``text`` read as PostgreSQL, when the splitter's tokens gave it
+    (plain files): an import need not tokenize the statement again."""
 
 
 def parse(text: str, kind: str) -> list[HistoryItem]:
@@ -192,18 +195,22 @@ def _plain_statements(blocks: Iterable[str]) -> Iterator[HistoryItem]:
     """Each statement with the comments before it and its ``;``, psql meta-commands left out,
     split by engine/statements' splitter a window at a time."""
     from aishell.engine.statements.dialects import dialect_of, normalize_dialect, tools
+    from aishell.engine.statements.fingerprint import digest, normalize_tokens
     from aishell.engine.statements.split import Skipped, scan, statements_of
 
     tokenizer = tools(dialect_of(normalize_dialect("postgres")))[0]
     for window in scan(blocks, tokenizer, psql=True):
         if isinstance(window, Skipped):  # scan skips only with limits, which are not set here
             continue
+        whole = len(window.statements) - (window.error is not None)  # the last one's tokens may stop short
         for statement in statements_of(window):
             if statement.psql:
                 continue
             span = window.text[statement.begin - window.offset : statement.end - window.offset]
             if (body := _statement_body(span)) is not None:
-                yield HistoryItem(body, position=statement.end)
+                # the body is the statement's tokens, comments before them and its ";": the same shape
+                shape = digest(normalize_tokens(window.statements[statement.index])) if statement.index < whole else None
+                yield HistoryItem(body, position=statement.end, fingerprint=shape)
 
 
 def _statement_body(text: str) -> str | None:

@@ -504,7 +504,8 @@ class Memory:
             else:
                 vectors = self.embedder.embed([entries[todo[k][0]].text for k in keys])
             for key, lexemes, array in zip(keys, lexed, vectors):
-                fp = shape_fingerprint(entries[todo[key][0]].text, dialect, lexemes)
+                first = entries[todo[key][0]]
+                fp = first.fingerprint or shape_fingerprint(first.text, dialect, lexemes)
                 vector = Vector.of(array)
                 for i in todo[key]:
                     e = entries[i]
@@ -680,6 +681,7 @@ class Memory:
             start = await asyncio.to_thread(resume_at, (item.text for item in _read(path, kind)), progress)
         counts = {"read": 0, "redacted": 0, "skipped": 0, "recorded": 0}
         source = f"import:{kind}"
+        postgres = normalize_dialect(dialect) == "postgres"  # the splitter's dialect
 
         def chunks() -> Iterator[tuple[list[Entry], tuple[str, Any]]]:
             """Entries in growing chunks, read as they are written (memory stays bounded), each
@@ -694,10 +696,12 @@ class Memory:
                 if ignored(item.text, ignore_space=False):
                     counts["skipped"] += 1
                     continue
-                clean = redact_statement(item.text.strip(), dialect)
-                counts["redacted"] += clean != item.text.strip()
+                text = item.text.strip()
+                clean = redact_statement(text, dialect)
+                counts["redacted"] += clean != text
                 started = item.started_at if item.started_at is not None else stat.st_mtime - max(0, stat.st_size - item.position) * IMPORT_SPACING
-                chunk.append(Entry(text=clean, database=database, started_at=started, success=None, duration_ms=None, rows=None, source=source))
+                known = item.fingerprint if postgres and clean == text else None  # redacted: its own shape
+                chunk.append(Entry(text=clean, database=database, started_at=started, success=None, duration_ms=None, rows=None, source=source, fingerprint=known))
                 if len(chunk) >= size:
                     counts["recorded"] += len(chunk)
                     noted = read.entries

@@ -179,6 +179,9 @@ class Entry:
     tables: tuple[str, ...] = ()
     kind: str = ""
     source: str = "session"
+    fingerprint: str | None = None
+    """The shape fingerprint of ``text`` when the caller worked it out already (an import's
+    splitter); None: recording works it out."""
 
 
 @dataclass(slots=True, frozen=True)
