@@ -65,6 +65,8 @@ NAMES = frozenset({TokenType.VAR})
 """Unquoted names: lower-cased."""
 QUOTED_NAMES = frozenset({TokenType.IDENTIFIER})
 """Quoted names: kept as written."""
+_MARKED = LITERALS | PLACEHOLDERS
+_NUMBER, _PARAMETER = TokenType.NUMBER, TokenType.PARAMETER
 
 
 def digest(shape: str) -> str:
@@ -110,12 +112,23 @@ def normalize_tokens(tokens: list[Token]) -> str:
     >>> normalize("SELECT id FROM t WHERE a = $1 AND b IN ($2, $3)")
     'SELECT id FROM t WHERE a = ? AND b IN (?)'
     """
-    parts = []
-    for i, token in enumerate(tokens):
-        if token.token_type == TokenType.NUMBER and i and tokens[i - 1].token_type == TokenType.PARAMETER and tokens[i - 1].end + 1 == token.start:
-            parts[-1] = "?"  # the ``$`` of ``$1``
-            continue
-        parts.append(normalized_part(token))
+    parts: list[str] = []
+    append = parts.append
+    previous = None
+    for token in tokens:  # normalized_part, inline: an import normalizes every statement it reads
+        kind = token.token_type
+        if kind in _MARKED:
+            if kind is _NUMBER and previous is not None and previous.token_type is _PARAMETER and previous.end + 1 == token.start:
+                parts[-1] = "?"  # the ``$`` of ``$1``
+            else:
+                append("?")
+        elif kind in NAMES:
+            append(token.text.lower())
+        elif kind in QUOTED_NAMES:
+            append('"' + token.text + '"')
+        else:
+            append(token.text.upper())
+        previous = token
     out: list[str] = []
     i = 0
     n = len(parts)
