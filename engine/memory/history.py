@@ -208,8 +208,10 @@ def _plain_statements(blocks: Iterable[str]) -> Iterator[HistoryItem]:
                 continue
             span = window.text[statement.begin - window.offset : statement.end - window.offset]
             if (body := _statement_body(span)) is not None:
-                # the body is the statement's tokens, comments before them and its ";": the same shape
-                shape = digest(normalize_tokens(window.statements[statement.index])) if statement.index < whole else None
+                # the body is the statement's tokens and its ";": the same shape (comments before
+                # them may be the end of one a psql line opened: "*/" would be part of the body)
+                exact = statement.index < whole and (body == statement.text or body == statement.text + ";")
+                shape = digest(normalize_tokens(window.statements[statement.index])) if exact else None
                 yield HistoryItem(body, position=statement.end, fingerprint=shape)
 
 
