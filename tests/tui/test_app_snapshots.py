@@ -14,6 +14,7 @@ import pytest
 import pytest_textual_snapshot
 
 from aishell.engine.demo import ensure_demo_database
+from aishell.tui.screens.dialogs import ConfirmScreen
 from tests.tui.appkit import connected, grid, make_app, type_sql, until
 
 pytestmark = pytest.mark.filterwarnings("ignore:Can not relate snapshot:UserWarning")
@@ -142,8 +143,15 @@ def test_error(snap_compare, demo, size):
 def test_confirmation(snap_compare, demo, size):
     async def confirm(pilot):
         await ready(pilot, query=None)
+        screen = pilot.app.screen
         type_sql(pilot, "DELETE FROM order_items")
+        # the DELETE's finding (missing WHERE) is in the picture: analyzed before F5, not raced
+        count = screen.analyses
+        screen.insights.pending = screen.query_one("#editor").current_statement()
+        screen.insights.analyze_now()
+        await until(pilot, lambda: screen.analyses > count, what="the DELETE analyzed")
         await pilot.press("f5")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="the question")
         await pilot.pause()
 
     assert snap_compare(app_for(demo), terminal_size=SIZES[size], run_before=confirm)

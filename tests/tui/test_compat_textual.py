@@ -79,3 +79,11 @@ async def test_keymap_is_what_the_app_was_given():
     assert compat.keymap(app) == {}
     compat.set_keymap(app, {"main.run": "f12"})
     assert compat.keymap(app) == {"main.run": "f12"}
+
+
+def test_lazy_keeps_its_widget_where_deferred_reads_it():
+    from textual.lazy import Lazy
+    from textual.widgets import Static
+
+    widget = Static("x")
+    assert Lazy(widget)._replace_widget is widget

@@ -226,6 +226,10 @@ async def test_a_connection_behind_another_hears_its_own_server(pg_stoppable, tm
             await asyncio.to_thread(pg_stoppable.start)
         await until(pilot, lambda: behind.connection_state == "connected", timeout=10, what="the server back, behind")
         assert front.connection_state == "connected" and app.screen is front
+        # the notice shows over the connection in front, so it names the one it is about
+        await until(pilot, lambda: any(n.title.endswith("Reconnected") for n in app._notifications), what="the notice")
+        notice = next(n for n in app._notifications if n.title.endswith("Reconnected"))
+        assert notice.title == f"{behind.session.display_url} · Reconnected"
 
 
 def test_the_buffer_file_examples_run():

@@ -121,7 +121,7 @@ async def test_typing_on_the_list_goes_to_the_field_and_narrows_the_list(profile
         await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
         picker = picker_of(app)
         field = picker.query_one("#picker-url")
-        assert picker.focused is picker.query_one("#picker-list")
+        await until(pilot, lambda: picker.focused is picker.query_one("#picker-list"), what="the list focused")
         await pilot.press(*"sho")
         assert field.value == "sho" and picker.focused is field
         assert [row.split()[0] for row in listed(picker)] == ["shop"]

@@ -23,6 +23,8 @@ import functools
 import weakref
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from textual.lazy import Lazy
+
 if TYPE_CHECKING:
     from rich.text import Text
     from textual.app import App
@@ -80,3 +82,26 @@ def add_leaves(tree: "Tree", parent: "TreeNode", items: Sequence[tuple["Text", A
 
 
 __all__ = ["TESTED", "internals", "set_keymap", "keymap", "add_leaves"]
+
+
+
+class Deferred(Lazy):
+    """Textual's ``Lazy`` (mounts its widget after the first frame), except that a place that left
+    the screen before that frame gets nothing: ``Lazy`` raised MountError when the app quit at
+    start from the picker while the main screen's side panes waited for their frame. Uses
+    ``Lazy._replace_widget``; on another shape of Lazy it is Lazy itself."""
+
+    async def mount_composed_widgets(self, widgets: list[Any]) -> None:
+        parent = self.parent
+        widget = getattr(self, "_replace_widget", None)
+        if parent is None or widget is None:
+            await super().mount_composed_widgets(widgets)
+            return
+
+        async def mount() -> None:
+            if not parent.is_attached:  # the screen went before its frame came
+                return
+            await parent.mount(widget, after=self)
+            await self.remove()
+
+        self.call_after_refresh(mount)

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.lazy import Lazy
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -25,7 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Label, TabbedContent, TabPane
 
 from aishell.tui.buffers import BufferFile
-from aishell.tui.compat.textual import keymap
+from aishell.tui.compat.textual import Deferred, keymap
 from aishell.tui.keys import short_label
 from aishell.tui.completion import Catalog
 from aishell.tui.controllers.catalog import CatalogController
@@ -89,7 +88,7 @@ TITLES = {"schema": "Schema", "editor": "Editor", "results": "Results"}
 """The title in each pane's border (the insights column shows its active tab's)."""
 
 
-class PaneSlot(Lazy):
+class PaneSlot(Deferred):
     """Mounts ``pane`` after the first frame, like :class:`~textual.lazy.Lazy`, but keeps the
     pane's place on screen meanwhile (styled as ``PaneSlot.-<name>`` in ``app.tcss``)."""
 
@@ -274,11 +273,11 @@ class MainScreen(ServerRoutes, Screen):
                     yield SuggestionsPane(id="suggestions")
                 # Hidden tabs are mounted after the first frame (start-up time).
                 with TabPane("Metrics", id="tab-metrics"):
-                    yield Lazy(MetricsPane(id="metrics"))
+                    yield Deferred(MetricsPane(id="metrics"))
                 with TabPane("Memory", id="tab-memory"):
-                    yield Lazy(MemoryPane(id="memory"))
+                    yield Deferred(MemoryPane(id="memory"))
                 with TabPane("Server", id="tab-server"):
-                    yield Lazy(ServerPane(id="server"))
+                    yield Deferred(ServerPane(id="server"))
         yield KeyBar(id="keybar")
 
     def _key_hints(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -409,6 +408,16 @@ class MainScreen(ServerRoutes, Screen):
         if self.session.memory is not None:  # a damaged memory file moved aside, at open or later
             self.session.memory.subscribe(self._memory_notice)
         self.insights.search("")
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None, markup: bool = True) -> None:
+        """A notice from a connection behind the one in front says which connection it is about
+        (it shows over whatever is in front: "Reconnected" alone would seem to be about that one)."""
+        connections = getattr(self.app, "connections", None)
+        if connections is not None and len(connections) > 1 and connections.active is not self and self.session is not None:
+            profile = self.session.profile
+            name = profile.title if profile is not None else self.session.display_url
+            title = f"{name} · {title}" if title else name
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def _memory_notice(self, text: str) -> None:
         self.notify(text, title="Memory", severity="warning", timeout=10)
