@@ -62,3 +62,9 @@ async def run(pilot, sql: str, *, key: str = "f5", finished: bool = True) -> Non
 
 def done(g) -> bool:
     return g.finished or g.row_count > 0 or g.has_class("-error")
+
+
+def dialog_ready(app, kind: type) -> bool:
+    """``app.screen`` is a ``kind`` that has mounted (its widgets composed and its on_mount run):
+    a screen is on top from its push, a frame before it can be queried."""
+    return isinstance(app.screen, kind) and app.screen.is_mounted

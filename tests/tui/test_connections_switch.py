@@ -13,7 +13,7 @@ import pytest
 from aishell.tui.screens.dialogs import TransactionScreen
 from aishell.tui.screens.picker import ConnectionPicker
 from aishell.tui.screens.switcher import ConnectionSwitcher
-from tests.tui.appkit import connected, grid, make_app, run, until
+from tests.tui.appkit import connected, dialog_ready, grid, make_app, run, until
 
 SIZE = (120, 36)
 
@@ -54,7 +54,7 @@ async def open_beside(pilot, target: str) -> None:
     app = pilot.app
     count = len(app.connections)
     await pilot.press("ctrl+o")
-    await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+    await until(pilot, lambda: dialog_ready(app, ConnectionPicker), what="the picker")
     app.screen.query_one("#picker-url").value = target
     await pilot.pause()
     await pilot.press("ctrl+n")
@@ -195,7 +195,7 @@ async def test_enter_in_the_picker_still_replaces_and_next_with_one_connection_s
         await pilot.press("f12")
         await until(pilot, lambda: any("Ctrl-N" in n.message for n in app._notifications), what="the hint")
         await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+        await until(pilot, lambda: dialog_ready(app, ConnectionPicker), what="the picker")
         assert app.screen.query("#beside")  # a connection is open: it can be opened beside
         field = app.screen.query_one("#picker-url")
         field.value = b

@@ -14,7 +14,7 @@ from aishell.engine.config import Settings
 from aishell.engine.demo import ensure_demo_database
 from aishell.tui.screens.picker import ConnectionPicker
 from aishell.tui.screens.prompts import PromptScreen
-from tests.tui.appkit import connected, make_app, until
+from tests.tui.appkit import connected, dialog_ready, make_app, until
 from tests.tui.test_app_snapshots import SIZES, SnapshotsDir  # noqa: F401 - the snapshot folder
 import pytest_textual_snapshot
 
@@ -55,7 +55,7 @@ def listed(picker: ConnectionPicker) -> list[str]:
 async def test_at_start_the_picker_shows_saved_connections_and_opens_the_chosen_one(profiles):
     app = make_app("", settings=profiles)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+        await until(pilot, lambda: dialog_ready(app, ConnectionPicker), what="the picker")
         rows = listed(picker_of(app))
         assert rows[0].startswith("archive") and "read-only" in rows[0] and "ssh bastion" in rows[0]
         assert rows[1].startswith("shop  Shop (live)  PRODUCTION")
@@ -69,7 +69,7 @@ async def test_at_start_the_picker_shows_saved_connections_and_opens_the_chosen_
 async def test_escape_at_start_quits_and_ctrl_o_later_keeps_the_session(profiles, tmp_path):
     app = make_app("", settings=profiles)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+        await until(pilot, lambda: dialog_ready(app, ConnectionPicker), what="the picker")
         await pilot.press("escape")
         await until(pilot, lambda: app.return_code is not None, what="the app to quit")
     assert app.return_code == 0
@@ -79,7 +79,7 @@ async def test_escape_at_start_quits_and_ctrl_o_later_keeps_the_session(profiles
         await connected(pilot)
         before = app.session
         await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+        await until(pilot, lambda: dialog_ready(app, ConnectionPicker), what="the picker")
         assert any(row.startswith("recent") and "shop.db" in row for row in listed(app.screen))
         await pilot.press("escape")
         await pilot.pause()
@@ -89,7 +89,7 @@ async def test_escape_at_start_quits_and_ctrl_o_later_keeps_the_session(profiles
 async def test_the_field_is_checked_as_typed_and_only_a_usable_target_is_taken(profiles, tmp_path):
     app = make_app("", settings=profiles)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+        await until(pilot, lambda: dialog_ready(app, ConnectionPicker), what="the picker")
         picker = picker_of(app)
         check = picker.query_one("#picker-check")
         field = picker.query_one("#picker-url")
@@ -118,7 +118,7 @@ async def test_typing_on_the_list_goes_to_the_field_and_narrows_the_list(profile
     """The picker opens with the list focused; what a user types after Ctrl-O was lost on it."""
     app = make_app("", settings=profiles)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, ConnectionPicker), what="the picker")
+        await until(pilot, lambda: dialog_ready(app, ConnectionPicker), what="the picker")
         picker = picker_of(app)
         field = picker.query_one("#picker-url")
         await until(pilot, lambda: picker.focused is picker.query_one("#picker-list"), what="the list focused")
